@@ -1,0 +1,25 @@
+# lotluca: lines of therapy of advanced NSCLC from French real-world data (ODH + SNDS).
+# simulate -> extract -> link -> merge -> lines -> evaluate -> effectiveness -> figures, report.
+# Logic lives in the library scripts/lotluca/; rules only wire files to it.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        study_targets(),

@@ -1,0 +1,94 @@
+"""The real SNDS table schemas (Health Data Hub, Etalab 2.0) shipped in `data/snds_schema/`, as Arrow types.
+
+Type mapping from the Table Schema JSON to Arrow (one rule for every table, so the simulator writes and
+the extractor expects the same types):
+  string -> string; integer -> int64; number -> float64; boolean -> bool;
+  date -> date32, except fields whose format is "%m" (a bare month "01".."12") -> string;
+  datetime -> timestamp[s]; year -> int16; yearmonth -> string "YYYYMM".
+The same column can have different types in different tables (ETA_NUM and RSA_NUM are integers in
+T_MCOaaB/C and strings in T_MCOaaD/MED/FH): that is the real schema, joins cast explicitly.
+`csv_date_format(table, column)` gives the text format used in CSV extracts.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import pyarrow as pa
+
+SCHEMA_PACKAGE = "lotluca.data.snds_schema"
+DEFAULT_DATE_FORMAT = "%Y-%m-%d"
+
+
+@lru_cache(maxsize=None)
+def table_spec(table: str) -> dict:
+    """The raw Table Schema JSON of an SNDS table (e.g. "ER_PHA_F")."""
+    path = resources.files(SCHEMA_PACKAGE) / f"{table}.json"
+    if not path.is_file():
+        raise KeyError(f"unknown SNDS table {table!r}; known: {', '.join(available_tables())}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def available_tables() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files(SCHEMA_PACKAGE).iterdir() if p.name.endswith(".json"))
+
+
+def _arrow_type(field: dict) -> pa.DataType:
+    kind, fmt = field["type"], field.get("format", "default")
+    if kind == "date":
+        return pa.string() if fmt == "%m" else pa.date32()
+    return {
+        "string": pa.string(),
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "boolean": pa.bool_(),
+        "datetime": pa.timestamp("s"),
+        "year": pa.int16(),
+        "yearmonth": pa.string(),
+    }[kind]
+
+
+@lru_cache(maxsize=None)
+def arrow_schema(table: str) -> pa.Schema:
+    """Arrow schema of an SNDS table, columns in the order of the JSON schema."""
+    return pa.schema([(f["name"], _arrow_type(f)) for f in table_spec(table)["fields"]])
+
+
+def column_formats(table: str) -> dict[str, str]:
+    """Text format of each date/datetime column in CSV extracts (strftime syntax)."""
+    out = {}
+    for f in table_spec(table)["fields"]:
+        if f["type"] in ("date", "datetime") and f.get("format", "default") != "%m":
+            fmt = f.get("format", "default")
+            out[f["name"]] = DEFAULT_DATE_FORMAT if fmt == "default" else fmt
+    return out
+
+
+def primary_key(table: str) -> list[str]:
+    return list(table_spec(table).get("primaryKey") or [])
+
+
+def empty_table(table: str, num_rows: int = 0) -> pa.Table:
+    """A table of `num_rows` all-null rows with the table's exact schema (for columns we do not fill)."""
+    schema = arrow_schema(table)
+    return pa.Table.from_arrays([pa.nulls(num_rows, f.type) for f in schema], schema=schema)
+
+
+def build_table(table: str, columns: dict, num_rows: int) -> pa.Table:
+    """Build an SNDS table from the columns we fill; every other schema column is present and null.
+
+    Raises KeyError for a column that is not in the real schema, so typos cannot slip through.
+    """
+    schema = arrow_schema(table)
+    unknown = set(columns) - set(schema.names)
+    if unknown:
+        raise KeyError(f"{table}: columns not in the SNDS schema: {sorted(unknown)}")
+    arrays = []
+    for f in schema:
+        if f.name in columns:
+            arrays.append(pa.array(columns[f.name], type=f.type))
+        else:
+            arrays.append(pa.nulls(num_rows, f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)

@@ -1,0 +1,128 @@
+"""Static checks of the workflow: lint, formatting, dry-run, and every step's imports declared in its conda env."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, run_snakemake
+
+# import name -> conda package name, where they differ
+IMPORT_TO_CONDA = {"sklearn": "scikit-learn", "yaml": "pyyaml", "snakemake": "snakemake-minimal"}
+STDLIB = set(sys.stdlib_module_names)
+
+
+def _rules_with_env_and_script():
+    """(rule file, rule name, env file, script file) for every rule with both directives."""
+    out = []
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        text = smk.read_text()
+        for block in re.split(r"\n(?=rule |checkpoint )", text):
+            m = re.match(r"(?:rule|checkpoint) (\w+):", block.strip())
+            env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
+            script = re.search(r'script:\s*\n\s*"([^"]+)"', block)
+            if m and env and script:
+                out.append((smk.name, m.group(1), (smk.parent / env.group(1)).resolve(), (smk.parent / script.group(1)).resolve()))
+    return out
+
+
+def _module_file(module: str) -> Path | None:
+    base = REPO / "scripts" / Path(*module.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _third_party_imports(path: Path, seen: set[Path]) -> set[str]:
+    """Top-level third-party modules imported by `path`, following lotluca imports transitively."""
+    if path in seen:
+        return set()
+    seen.add(path)
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(), filename=str(path))
+    pkg = ".".join(path.relative_to(REPO / "scripts").with_suffix("").parts)
+    if path.name == "__init__.py":
+        pkg = pkg.rsplit(".", 1)[0] if pkg.endswith("__init__") else pkg
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parent = pkg.split(".")[: -node.level] if path.name != "__init__.py" else pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+                names = [base] + [f"{base}.{a.name}" for a in node.names]
+            else:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            top = name.split(".")[0]
+            if top == "lotluca":
+                parts = name.split(".")
+                for k in range(len(parts), 0, -1):
+                    f = _module_file(".".join(parts[:k]))
+                    if f:
+                        found |= _third_party_imports(f, seen)
+                        break
+                # parent packages' __init__ run on import too
+                for k in range(1, len(parts)):
+                    f = _module_file(".".join(parts[:k]))
+                    if f:
+                        found |= _third_party_imports(f, seen)
+            elif top and top not in STDLIB and top != "__future__":
+                found.add(top)
+    return found
+
+
+RULES = _rules_with_env_and_script()
+
+
+def test_every_rule_has_log_and_conda():
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"\n(?=rule )", smk.read_text()):
+            m = re.match(r"rule (\w+):", block.strip())
+            if not m or m.group(1) == "all":
+                continue
+            assert "log:" in block, f"{smk.name}: rule {m.group(1)} has no log:"
+            assert "conda:" in block, f"{smk.name}: rule {m.group(1)} has no conda:"
+
+
+@pytest.mark.parametrize(("smk", "rule", "env", "script"), RULES, ids=[r[1] for r in RULES])
+def test_step_imports_declared_in_env(smk, rule, env, script):
+    spec = yaml.safe_load(env.read_text())
+    declared = set()
+    for dep in spec["dependencies"]:
+        if isinstance(dep, str):
+            declared.add(re.split(r"[=<> ]", dep)[0])
+        elif isinstance(dep, dict):
+            declared |= {re.split(r"[=<> ]", p)[0] for p in dep.get("pip", [])}
+        name = dep if isinstance(dep, str) else ""
+        assert not name or "=" in name, f"{env.name}: {name!r} is not pinned"
+    needed = {IMPORT_TO_CONDA.get(m, m) for m in _third_party_imports(script, set())}
+    needed.discard("snakemake-minimal")  # provided by the Snakemake running the rule
+    missing = needed - declared
+    assert not missing, f"rule {rule} ({smk}): {env.name} lacks {sorted(missing)}"
+
+
+def test_snakemake_lint_clean():
+    res = run_snakemake(["--lint"], timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "lints for" not in (res.stdout + res.stderr).lower() or "no lints" in (res.stdout + res.stderr).lower(), res.stdout + res.stderr
+
+
+def test_snakefmt_clean():
+    exe = shutil.which("snakefmt") or str(Path(sys.executable).parent / "snakefmt")
+    res = subprocess.run([exe, "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_dry_run_lists_the_dag():
+    res = run_snakemake(["--cores", "2", "-n", "--forceall"], timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "simulate" in res.stdout

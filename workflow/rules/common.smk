@@ -1,0 +1,42 @@
+# Shared wiring: table lists and input paths derived from the validated config. No study logic here.
+SNDS_TABLES = [
+    "IR_BEN_R",
+    "KI_CCI_R",
+    "ER_PRS_F",
+    "ER_PHA_F",
+    "ER_UCD_F",
+    "T_MCOaaB",
+    "T_MCOaaC",
+    "T_MCOaaD",
+    "T_MCOaaMED",
+    "T_MCOaaFH",
+]
+ODH_TABLES = [
+    "odh_patients",
+    "odh_administrations",
+    "odh_stays",
+    "odh_prescriptions",
+]
+FMT = config["inputs"]["format"]
+
+if config["simulate"]["enabled"] and FMT == "sas7bdat":
+    raise ValueError(
+        "config.yaml: inputs.format is sas7bdat but simulate.enabled is true; "
+        "the simulator writes parquet or csv (set inputs.format accordingly)."
+    )
+
+
+def snds_input_files():
+    return [f"{config['inputs']['snds_dir']}/{t}.{FMT}" for t in SNDS_TABLES]
+
+
+def odh_input_files():
+    return [f"{config['inputs']['odh_dir']}/{t}.{FMT}" for t in ODH_TABLES]
+
+
+def study_targets():
+    """Final outputs of the study; each stage adds its own."""
+    targets = []
+    if config["simulate"]["enabled"]:
+        targets.append("results/simulated/calibration.csv")
+    return targets
