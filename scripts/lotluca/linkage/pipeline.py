@@ -1,0 +1,175 @@
+"""The linkage stage end to end: persons + stays of both sources -> links table and quality report.
+
+`link_records` works on frames (library use); `run_linkage` reads the canonical Parquet files, writes
+`links.parquet` (contracts.LINKS), the JSON report and the CSV quality table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lotluca.contracts import LINKS, PERSONS, STAYS
+from lotluca.errors import InputError
+from lotluca.io import write_parquet
+from lotluca.linkage.deterministic import deterministic_links
+from lotluca.linkage.inputs import prepare_persons, prepare_stays, read_table
+from lotluca.linkage.probabilistic import stay_key_records, train_and_predict
+from lotluca.linkage.quality import linkage_quality, quality_table
+from lotluca.linkage.resolve import one_to_one
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkageParams:
+    """The `linkage:` block of config.yaml (see the comments there)."""
+
+    match_probability_threshold: float = 0.95
+    deterministic_day_tolerance: int = 1
+    deterministic_min_stays: int = 1
+    probabilistic_day_window: int = 3
+    ambiguity_margin: float = 1.0
+    u_max_pairs: float = 1e6
+    em_max_odh_patients: int = 20000
+    seed: int = 20261123
+
+    @classmethod
+    def from_config(cls, block: dict | None, seed: int | None = None) -> LinkageParams:
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in (block or {}).items() if k in names}
+        if seed is not None:
+            kw["seed"] = int(seed)
+        return cls(**kw)
+
+
+def link_records(odh_persons, odh_stays, snds_persons, snds_stays, params: LinkageParams, files: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Link ODH patients to SNDS persons. Inputs: canonical persons/stays (Arrow tables or frames).
+
+    Returns (links as a frame with contracts.LINKS columns, stage statistics).
+    """
+    files = files or {}
+    t0 = time.perf_counter()
+    op, dup_o = prepare_persons(odh_persons, files.get("odh_persons", "odh persons"), "ODH")
+    sp, dup_s = prepare_persons(snds_persons, files.get("snds_persons", "snds persons"), "SNDS")
+    if dup_o:
+        raise InputError(files.get("odh_persons", "odh persons"), f"{dup_o} duplicated ODH person_id rows", column="person_id", expected="one row per ODH patient")
+    centre_of = op.set_index("person_id")["centre"]
+    os_ = prepare_stays(odh_stays, files.get("odh_stays", "odh stays"), "ODH", default_hospital=centre_of)
+    ss = prepare_stays(snds_stays, files.get("snds_stays", "snds stays"), "SNDS")
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+
+    det, det_stats = deterministic_links(op, os_, sp, ss, params.deterministic_day_tolerance, params.deterministic_min_stays, con)
+    t_det = time.perf_counter()
+
+    centres = sorted(set(os_["hospital"]))
+    odh_rec = stay_key_records(op, os_, centres, (0, 0), con)
+    snds_has_centre_stay = ss.loc[ss["hospital"].isin(centres), "person_id"].unique()
+    snds_rec = stay_key_records(sp[sp["person_id"].isin(snds_has_centre_stay)], ss, centres, (1, params.probabilistic_day_window), con)
+    rest_o = np.setdiff1d(odh_rec["unique_id"].to_numpy(), det["odh_id"].to_numpy())
+    rest_s = np.setdiff1d(snds_rec["unique_id"].to_numpy(), det["snds_id"].to_numpy())
+    pairs, model_info = train_and_predict(
+        odh_rec, snds_rec, rest_o, rest_s, params.probabilistic_day_window, params.seed, params.u_max_pairs, params.em_max_odh_patients
+    )
+    t_prob = time.perf_counter()
+    above = pairs[pairs["match_probability"] >= params.match_probability_threshold]
+    prob, ambiguous = one_to_one(above, params.ambiguity_margin)
+
+    links = pd.concat(
+        [
+            pd.DataFrame({"odh_patient_id": det["odh_id"], "snds_person_id": det["snds_id"], "method": "deterministic", "match_probability": 1.0}),
+            pd.DataFrame({"odh_patient_id": prob["odh_id"], "snds_person_id": prob["snds_id"], "method": "probabilistic", "match_probability": prob["match_probability"]}),
+        ],
+        ignore_index=True,
+    ).sort_values("odh_patient_id", ignore_index=True)
+    assert links["odh_patient_id"].is_unique and links["snds_person_id"].is_unique
+    stats = {
+        "odh_persons": int(len(op)),
+        "snds_persons": int(len(sp)),
+        "snds_duplicate_person_rows_collapsed": int(dup_s),
+        "odh_centre_stays": int(len(os_)),
+        "snds_stays": int(len(ss)),
+        "snds_persons_with_a_centre_stay": int(len(snds_rec)),
+        "deterministic": det_stats,
+        "probabilistic": {
+            "odh_left": int(len(rest_o)),
+            "snds_left": int(len(rest_s)),
+            "pairs_scored": int(len(pairs)),
+            "pairs_above_threshold": int(len(above)),
+            "links": int(len(prob)),
+            "ambiguous_pairs_withdrawn": int(len(ambiguous)),
+            "threshold": params.match_probability_threshold,
+        },
+        "seconds": {"deterministic": round(t_det - t0, 2), "probabilistic": round(t_prob - t_det, 2), "total": round(time.perf_counter() - t0, 2)},
+        "model": _model_summary(model_info.get("model")),
+    }
+    return links, stats
+
+
+def _model_summary(model: dict | None) -> dict | None:
+    """m and u probabilities per comparison level (for the report)."""
+    if not model:
+        return None
+    out = {}
+    for comp in model.get("comparisons", []):
+        levels = []
+        for lev in comp.get("comparison_levels", []):
+            if lev.get("is_null_level"):
+                continue
+            levels.append({"level": lev.get("label_for_charts") or lev.get("sql_condition"), "m": lev.get("m_probability"), "u": lev.get("u_probability")})
+        out[comp.get("output_column_name")] = levels
+    return out
+
+
+def links_table(links: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(links[LINKS.names], schema=LINKS, preserve_index=False)
+
+
+def _clean(obj):
+    """JSON-safe: NaN -> null, numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+def run_linkage(odh_dir: str | Path, snds_dir: str | Path, truth_path: str | None, params: LinkageParams, links_out: str | Path, report_out: str | Path, quality_csv: str | Path) -> dict:
+    """Read the canonical extracts, link, write links / report JSON / quality CSV; return the report."""
+    odh_dir, snds_dir = Path(odh_dir), Path(snds_dir)
+    files = {
+        "odh_persons": odh_dir / "persons.parquet",
+        "odh_stays": odh_dir / "stays.parquet",
+        "snds_persons": snds_dir / "persons.parquet",
+        "snds_stays": snds_dir / "stays.parquet",
+    }
+    tables = {k: read_table(f, PERSONS if k.endswith("persons") else STAYS, k) for k, f in files.items()}
+    links, stats = link_records(tables["odh_persons"], tables["odh_stays"], tables["snds_persons"], tables["snds_stays"], params, files)
+    truth = None
+    if truth_path:
+        tt = read_table(truth_path, pa.schema([("odh_patient_id", pa.string()), ("ben_idt_ano", pa.string())]), "linkage_truth")
+        truth = tt.to_pandas()
+    odh_ids = tables["odh_persons"].column("person_id").to_pandas()
+    quality = linkage_quality(links, odh_ids, truth)
+    report = _clean({"params": asdict(params), "quality": quality, "stages": stats})
+    write_parquet(links_table(links), links_out)
+    Path(report_out).parent.mkdir(parents=True, exist_ok=True)
+    Path(report_out).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    Path(quality_csv).parent.mkdir(parents=True, exist_ok=True)
+    quality_table(quality).to_csv(quality_csv, index=False, float_format="%.4f")
+    log.info("linkage: %d links (%s), link rate %.4f", len(links), quality["links_by_method"], quality["link_rate"])
+    return report
