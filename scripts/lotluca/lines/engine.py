@@ -1,0 +1,557 @@
+"""Reconstruct lines of therapy from exposures with the rules of a `LineParams` (one compiled state machine).
+
+Pipeline (vectorised except the per-person state machine, which is compiled with numba):
+1. keep antineoplastic exposures (`drugs.ANTINEOPLASTIC_CLASSES`; PPIs, steroids... are ignored) on or
+   after the advanced diagnosis minus `diagnosis_lookback_days`;
+2. encode persons as sorted integer codes and ingredients as bits of an int64 mask;
+3. sort once by (person, date) and reduce the rows of each treatment day to one "day" (OR of the
+   ingredient bits, latest end of supply, cycle number, protocol label), so duplicated rows and input
+   order cannot change the result; chemotherapy sessions without a drug name become days with no drug;
+4. run `_kernel` (numba `@njit`) over all days at once, person boundaries given by offsets, writing
+   line rows into preallocated arrays.
+
+Line rules applied per treatment day, in this order (each one switched or tuned by `LineParams`):
+gap (> gap_days since the end of the line's last supply, unless the line holds a gap-exempt drug or has
+fewer than gap_min_cycles days) -> new line; day within regimen_window_days of the line start -> the
+drugs join the regimen; new drugs after the window -> accepted when a substitution of a line drug, a
+late addition, or (protocol signals) given under the line's protocol at cycle >= 2; otherwise a switch
+maintenance when all the day's drugs are maintenance drugs; otherwise a new line. A day holding only a
+part of the regimen starts a new line only when drop_advances. Continuation maintenance is found when
+the line closes: the days after the last day with a non-maintenance drug form the maintenance phase.
+
+`end_reason` vocabulary (END_REASONS):
+- new_drug: the next line starts because a drug outside the regimen appeared;
+- gap: the next line starts after a pause longer than gap_days;
+- drug_dropped: the next regimen starts because a regimen drug stopped (drop_advances only);
+- maintenance: the induction phase ends because its maintenance phase (next row, same line) starts;
+- death: last line, death within death_window_days of its last treatment;
+- end_of_data: last line, follow-up ends within gap_days of its last treatment (censored);
+- discontinued: last line, treatment stopped while the person was still followed (no death).
+
+Dates: start_date = first treatment day; end_date = end of the last supply (or the last administration),
+cut the day before the next line starts and at death (never before the line's last treatment day).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numba import njit
+
+from lotluca import drugs
+from lotluca.contracts import LINES
+from lotluca.errors import InputError
+from lotluca.lines.params import LineParams
+
+log = logging.getLogger(__name__)
+
+END_REASONS = ("new_drug", "gap", "drug_dropped", "maintenance", "death", "end_of_data", "discontinued")
+R_NEW_DRUG, R_GAP, R_DROPPED, R_MAINT, R_DEATH, R_EOD, R_DISC = range(7)
+MAX_INGREDIENTS = 63  # bits of a positive int64
+NONE = np.int64(-(1 << 40))  # "no date" inside the kernel
+FAR = np.int64(1 << 40)  # "infinite" number of days
+DATE_BITS = 20  # sort key = person code << DATE_BITS | days since the earliest date
+
+
+# ------------------------------------------------------------------------------------------------
+# the compiled state machine
+# ------------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k, k_end, dday,
+          out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row, n_rows):  # fmt: skip
+    """Write the row(s) of one closed line and assign its days to them; return the new row count."""
+    if split:
+        e1 = min(ind_end, maint_start - 1)
+        if e1 < start:
+            e1 = start
+        a = n_rows
+        b = n_rows + 1
+        out_person[a] = p
+        out_line[a] = line_no
+        out_start[a] = start
+        out_end[a] = e1
+        out_mask[a] = regimen
+        out_maint[a] = False
+        out_reason[a] = R_MAINT
+        out_person[b] = p
+        out_line[b] = line_no
+        out_start[b] = maint_start
+        out_end[b] = max(end, maint_start)
+        out_mask[b] = mmask
+        out_maint[b] = True
+        out_reason[b] = reason
+        for j in range(first_k, k_end):
+            day_row[j] = a if dday[j] < maint_start else b
+        return n_rows + 2
+    out_person[n_rows] = p
+    out_line[n_rows] = line_no
+    out_start[n_rows] = start
+    out_end[n_rows] = end
+    out_mask[n_rows] = regimen
+    out_maint[n_rows] = False
+    out_reason[n_rows] = reason
+    for j in range(first_k, k_end):
+        day_row[j] = n_rows
+    return n_rows + 1
+
+
+@njit(cache=True)
+def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
+            window, gap, gap_min_cycles, exempt, sub_partner, maint_on, cont_mask, switch_mask, maint_min,
+            maint_max_gap, drop_adv, late_mask, late_max, use_sessions, use_proto, death_window,
+            out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row):  # fmt: skip
+    n_rows = 0
+    n_persons = off.shape[0] - 1
+    for p in range(n_persons):
+        s = off[p]
+        e = off[p + 1]
+        line_no = 0
+        active = False
+        # line state
+        start = NONE
+        first_k = 0
+        regimen = np.int64(0)
+        allowed = np.int64(0)
+        switched = np.int64(0)
+        lmask = np.int64(0)
+        last_end = NONE
+        last_day = NONE
+        ncyc = 0
+        n_ind = 0
+        last_nonmaint = NONE
+        ind_end = NONE
+        maint_start = NONE
+        mmask = np.int64(0)
+        forced = False
+        has_iv = False
+        line_proto = -1
+        for k in range(s, e):
+            d = np.int64(dday[k])
+            m = dmask[k]
+            if m == 0:  # a chemotherapy session without a drug name
+                if active and use_sessions and has_iv and d >= start and d - last_end <= gap and d > last_end:
+                    last_end = d
+                continue
+            opening = not active
+            reason = -1
+            if active:
+                if d - last_end > gap and (lmask & exempt) == 0 and ncyc >= gap_min_cycles:
+                    reason = R_GAP
+                elif d <= start + window:
+                    regimen |= m
+                    allowed |= m
+                else:
+                    new = m & ~allowed
+                    if new != 0:
+                        accepted = np.int64(0)
+                        for b in range(MAX_INGREDIENTS):
+                            bit = np.int64(1) << b
+                            if (new & bit) == 0:
+                                continue
+                            if (sub_partner[b] & allowed) != 0:
+                                accepted |= bit
+                            elif (late_mask & bit) != 0 and ncyc < late_max:
+                                accepted |= bit
+                                regimen |= bit
+                            elif use_proto and dproto[k] >= 0 and dproto[k] == line_proto and dcycle[k] >= 2:
+                                accepted |= bit
+                                regimen |= bit
+                        unresolved = new & ~accepted
+                        if unresolved != 0:
+                            maint_ok = (allowed & cont_mask) | switched
+                            if (
+                                maint_on
+                                and (unresolved & ~switch_mask) == 0
+                                and (m & ~(maint_ok | unresolved)) == 0
+                                and last_nonmaint != NONE
+                                and n_ind >= maint_min
+                                and d - ind_end <= maint_max_gap
+                            ):
+                                switched |= unresolved
+                            else:
+                                reason = R_NEW_DRUG
+                        if reason < 0:
+                            allowed |= new
+                    elif drop_adv and (m & regimen) != regimen:
+                        reason = R_DROPPED
+            if reason >= 0:
+                # close the current line; the next one starts today
+                line_no += 1
+                end = min(last_end, d - 1)
+                if death[p] != NONE and end > death[p]:
+                    end = death[p]
+                if end < last_day:
+                    end = last_day
+                split = (
+                    maint_on
+                    and maint_start != NONE
+                    and last_nonmaint != NONE
+                    and (forced or (n_ind >= maint_min and maint_start - ind_end <= maint_max_gap))
+                )
+                n_rows = _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k, k,
+                               dday, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason,
+                               day_row, n_rows)  # fmt: skip
+                opening = True
+            if opening:
+                active = True
+                start = d
+                first_k = k
+                regimen = m
+                allowed = m
+                switched = np.int64(0)
+                lmask = np.int64(0)
+                last_end = d
+                ncyc = 0
+                n_ind = 0
+                last_nonmaint = NONE
+                ind_end = NONE
+                maint_start = NONE
+                mmask = np.int64(0)
+                forced = False
+                has_iv = False
+                line_proto = -1
+            # the day belongs to the current line: update its state
+            maint_ok = (allowed & cont_mask) | switched
+            if (
+                use_proto
+                and dcycle[k] == 1
+                and dproto[k] >= 0
+                and line_proto >= 0
+                and dproto[k] != line_proto
+                and (m & ~maint_ok) == 0
+                and last_nonmaint != NONE
+            ):
+                forced = True  # a maintenance protocol restarting at C1
+            if dend[k] > last_end:
+                last_end = np.int64(dend[k])
+            last_day = d
+            ncyc += 1
+            lmask |= m
+            has_iv = has_iv or div[k]
+            if dproto[k] >= 0:
+                line_proto = dproto[k]
+            nonm = m & ~maint_ok
+            if nonm != 0:
+                last_nonmaint = d
+                if dend[k] > ind_end:
+                    ind_end = np.int64(dend[k])
+                n_ind += 1
+                maint_start = NONE
+                mmask = np.int64(0)
+                forced = False
+            else:
+                if last_nonmaint != NONE and maint_start == NONE:
+                    maint_start = d
+                if maint_start != NONE:
+                    mmask |= m
+        if active:
+            line_no += 1
+            end = last_end
+            if death[p] != NONE and end > death[p]:
+                end = death[p]
+            if end < last_day:
+                end = last_day
+            if death[p] != NONE and death[p] - end <= death_window:
+                reason = R_DEATH
+            elif eof[p] == NONE or eof[p] - end <= gap:
+                reason = R_EOD
+            else:
+                reason = R_DISC
+            split = (
+                maint_on
+                and maint_start != NONE
+                and last_nonmaint != NONE
+                and (forced or (n_ind >= maint_min and maint_start - ind_end <= maint_max_gap))
+            )
+            n_rows = _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k, e,
+                           dday, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason,
+                           day_row, n_rows)  # fmt: skip
+    return n_rows
+
+
+# ------------------------------------------------------------------------------------------------
+# preparation (vectorised) and output
+# ------------------------------------------------------------------------------------------------
+def _as_table(data, name: str) -> pa.Table:
+    if data is None:
+        return None
+    if isinstance(data, pa.Table):
+        return data
+    return pa.Table.from_pandas(data, preserve_index=False)
+
+
+def _require(table: pa.Table, columns, name: str) -> None:
+    for col in columns:
+        if col not in table.column_names:
+            raise InputError(name, "missing column", column=col, expected=f"columns {list(columns)}")
+
+
+def _null_rows(table: pa.Table, col: str, name: str) -> None:
+    arr = table.column(col)
+    if arr.null_count:
+        rows = np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))
+        raise InputError(name, "null values", column=col, rows=rows.tolist(), expected="a value on every row")
+
+
+def _days(arr) -> np.ndarray:
+    """date32 (or timestamp) Arrow array -> int64 days since 1970-01-01 (nulls -> NONE)."""
+    if pa.types.is_timestamp(arr.type):
+        arr = arr.cast(pa.date32())
+    if not pa.types.is_date32(arr.type):
+        arr = arr.cast(pa.date32())
+    out = arr.cast(pa.int32()).fill_null(-(1 << 31) + 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    out[out == -(1 << 31) + 1] = NONE
+    return out
+
+
+def _mask_of(names, bit_of: dict[str, int]) -> np.int64:
+    m = 0
+    for n in names:
+        if n in bit_of:
+            m |= 1 << bit_of[n]
+    return np.int64(m)
+
+
+def _encode_persons(*columns):
+    """Sorted unique person ids over the given columns and each column's integer codes (-1 if absent)."""
+    uniq = pc.unique(columns[0])
+    uniq = uniq.take(pc.sort_indices(uniq))
+    codes = []
+    for col in columns:
+        enc = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else col.dictionary_encode()
+        pos = pc.index_in(enc.dictionary, value_set=uniq).fill_null(-1).to_numpy(zero_copy_only=False)
+        idx = enc.indices.to_numpy(zero_copy_only=False)
+        codes.append(pos.astype(np.int64)[idx])
+    return uniq, codes
+
+
+def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, params: LineParams | None = None,
+                                names: tuple[str, str, str] = ("exposures", "persons", "chemo_sessions")):  # fmt: skip
+    """Lines (contracts.LINES) and, for each input exposure row, the index of its line row (-1: not used).
+
+    An exposure is not used when its drug is not antineoplastic or it precedes the advanced diagnosis by
+    more than `diagnosis_lookback_days` (both logged with counts).
+    """
+    if params is None:
+        raise ValueError("params is required (see lotluca.lines.load_params)")
+    ename, pname, sname = names
+    exp = _as_table(exposures, ename)
+    _require(exp, ("person_id", "date", "ingredient"), ename)
+    for col in ("person_id", "date", "ingredient"):
+        _null_rows(exp, col, ename)
+    n_in = exp.num_rows
+    exp_pid = exp.column("person_id").cast(pa.string())
+
+    # antineoplastic filter: drug_class column when present, else the reference (unknown names kept)
+    ingr = pc.utf8_lower(pc.utf8_trim_whitespace(exp.column("ingredient").cast(pa.string())))
+    ienc = ingr.combine_chunks().dictionary_encode()
+    idict = ienc.dictionary.to_pylist()
+    iidx = ienc.indices.to_numpy(zero_copy_only=False)
+    ref_class = drugs.ingredient_class()
+    if "drug_class" in exp.column_names:
+        cenc = exp.column("drug_class").cast(pa.string()).combine_chunks().dictionary_encode()
+        cdict = cenc.dictionary.to_pylist()
+        cls_ok = np.array([c in drugs.ANTINEOPLASTIC_CLASSES for c in cdict] + [False], dtype=bool)
+        cidx = cenc.indices.fill_null(len(cdict)).to_numpy(zero_copy_only=False)
+        keep = cls_ok[cidx]
+        # rows without a class: the reference decides (unknown ingredient -> kept)
+        no_cls = cidx == len(cdict)
+        if no_cls.any():
+            ref_ok = np.array([ref_class.get(i, "trial") in drugs.ANTINEOPLASTIC_CLASSES for i in idict], dtype=bool)
+            keep[no_cls] = ref_ok[iidx[no_cls]]
+    else:
+        ref_ok = np.array([ref_class.get(i, "trial") in drugs.ANTINEOPLASTIC_CLASSES for i in idict], dtype=bool)
+        keep = ref_ok[iidx]
+        unknown = sorted(i for i in idict if i not in ref_class)
+        if unknown:
+            log.warning("%s: %d ingredient names not in drugs.csv, kept as antineoplastic: %s", ename, len(unknown), unknown[:20])
+    n_not_anti = int((~keep).sum())
+
+    # persons: codes over the exposures' ids
+    uniq, (pcode,) = _encode_persons(exp_pid)
+    n_persons = len(uniq)
+    diag = np.full(n_persons, NONE, dtype=np.int64)
+    death = np.full(n_persons, NONE, dtype=np.int64)
+    eof = np.full(n_persons, NONE, dtype=np.int64)
+    if persons is not None:
+        per = _as_table(persons, pname)
+        _require(per, ("person_id",), pname)
+        _null_rows(per, "person_id", pname)
+        ppos = pc.index_in(per.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1).to_numpy(zero_copy_only=False)
+        ok = ppos >= 0
+        for col, target in (("diagnosis_date", diag), ("death_date", death), ("end_of_followup", eof)):
+            if col in per.column_names:
+                target[ppos[ok]] = _days(per.column(col))[ok]
+
+    date = _days(exp.column("date"))
+    if params.diagnosis_lookback_days is not None:
+        dg = diag[pcode]
+        before = (dg != NONE) & (date < dg - params.diagnosis_lookback_days)
+        n_before = int((before & keep).sum())
+        keep &= ~before
+    else:
+        n_before = 0
+    if n_not_anti or n_before:
+        log.info("%s: %d of %d rows used; %d not antineoplastic, %d before the advanced diagnosis", ename,
+                 int(keep.sum()), n_in, n_not_anti, n_before)  # fmt: skip
+
+    rows = np.flatnonzero(keep)
+    # ingredient bits (sorted names -> bit numbers, so the result does not depend on input order)
+    used = np.zeros(len(idict), dtype=bool)
+    used[iidx[rows]] = True
+    used_names = sorted(idict[i] for i in np.flatnonzero(used))
+    if len(used_names) > MAX_INGREDIENTS:
+        raise InputError(ename, f"{len(used_names)} distinct antineoplastic ingredients", column="ingredient",
+                         expected=f"at most {MAX_INGREDIENTS}")  # fmt: skip
+    bit_of = {n: b for b, n in enumerate(used_names)}
+    dict_bit = np.array([np.int64(1) << bit_of[n] if n in bit_of else 0 for n in idict], dtype=np.int64)
+
+    end = date
+    if params.use_days_supply and "end_date" in exp.column_names:
+        e = _days(exp.column("end_date"))
+        end = np.where(e == NONE, date, np.maximum(e, date))
+    is_iv = np.zeros(n_in, dtype=bool)
+    if "route" in exp.column_names:
+        is_iv = pc.equal(pc.utf8_lower(exp.column("route").cast(pa.string())), "iv").fill_null(False).to_numpy(zero_copy_only=False)
+    cyc = np.full(n_in, np.iinfo(np.int32).max, dtype=np.int32)
+    proto = np.full(n_in, -1, dtype=np.int32)
+    if params.use_protocol_signals:
+        if "cycle_number" in exp.column_names:
+            c = exp.column("cycle_number").cast(pa.int32())
+            cyc = c.fill_null(np.iinfo(np.int32).max).to_numpy(zero_copy_only=False).astype(np.int32)
+        if "protocol_label" in exp.column_names:
+            lab = pc.utf8_upper(pc.utf8_trim_whitespace(exp.column("protocol_label").cast(pa.string())))
+            lenc = lab.combine_chunks().dictionary_encode()
+            ldict = np.array(lenc.dictionary.to_pylist(), dtype=object)
+            rank = np.empty(len(ldict), dtype=np.int32)
+            rank[np.argsort(ldict, kind="stable")] = np.arange(len(ldict), dtype=np.int32)
+            lidx = lenc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            proto = np.where(lidx >= 0, rank[np.maximum(lidx, 0)], -1).astype(np.int32)
+
+    # one sort by (person, date), then one "day" per (person, date)
+    dmin = int(date[rows].min()) if len(rows) else 0
+    if len(rows) and int(date[rows].max()) - dmin >= (1 << DATE_BITS):
+        raise InputError(ename, "dates span more than 2,800 years", column="date")
+    key = (pcode[rows] << DATE_BITS) | (date[rows] - dmin)
+    order = np.argsort(key, kind="stable")
+    srows = rows[order]
+    skey = key[order]
+    n = len(skey)
+    first = np.ones(n, dtype=bool)
+    if n:
+        first[1:] = skey[1:] != skey[:-1]
+    starts = np.flatnonzero(first)
+    day_of_sorted = np.cumsum(first) - 1
+    if n:
+        dkey = skey[starts]
+        dmask = np.bitwise_or.reduceat(dict_bit[iidx[srows]], starts)
+        dend = np.maximum.reduceat(end[srows], starts)
+        div = np.logical_or.reduceat(is_iv[srows], starts)
+        dcyc = np.minimum.reduceat(cyc[srows], starts)
+        dproto = np.maximum.reduceat(proto[srows], starts)
+    else:
+        dkey = np.zeros(0, np.int64)
+        dmask = np.zeros(0, np.int64)
+        dend = np.zeros(0, np.int64)
+        div = np.zeros(0, bool)
+        dcyc = np.zeros(0, np.int32)
+        dproto = np.zeros(0, np.int32)
+    exp_day = day_of_sorted  # day index (in exposure days) of each sorted used row
+
+    # chemotherapy sessions as days without a drug (only when the preset uses them)
+    n_exp_days = len(dkey)
+    if params.use_chemo_sessions and chemo_sessions is not None and n:
+        ses = _as_table(chemo_sessions, sname)
+        _require(ses, ("person_id", "date"), sname)
+        _null_rows(ses, "date", sname)
+        spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        sdate = _days(ses.column("date"))
+        ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
+        skeys = np.unique((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
+        skeys = skeys[~np.isin(skeys, dkey, assume_unique=True)]
+        if len(skeys):
+            allkey = np.concatenate([dkey, skeys])
+            dorder = np.argsort(allkey, kind="stable")
+            pos_of = np.empty(len(allkey), dtype=np.int64)
+            pos_of[dorder] = np.arange(len(allkey))
+            exp_day = pos_of[:n_exp_days][exp_day]
+            zeros = np.zeros(len(skeys))
+            dkey = allkey[dorder]
+            dmask = np.concatenate([dmask, zeros.astype(np.int64)])[dorder]
+            dend = np.concatenate([dend, (skeys & ((1 << DATE_BITS) - 1)) + dmin])[dorder]
+            div = np.concatenate([div, zeros.astype(bool)])[dorder]
+            dcyc = np.concatenate([dcyc, np.full(len(skeys), np.iinfo(np.int32).max, np.int32)])[dorder]
+            dproto = np.concatenate([dproto, np.full(len(skeys), -1, np.int32)])[dorder]
+
+    dday = (dkey & ((1 << DATE_BITS) - 1)) + dmin
+    dperson = dkey >> DATE_BITS
+    off = np.searchsorted(dperson, np.arange(n_persons + 1)).astype(np.int64)
+
+    sub_partner = np.zeros(64, dtype=np.int64)
+    for a, b in params.substitutions:
+        if a in bit_of and b in bit_of:
+            sub_partner[bit_of[a]] |= np.int64(1) << bit_of[b]
+            sub_partner[bit_of[b]] |= np.int64(1) << bit_of[a]
+    nd = len(dkey)
+    cap = 2 * nd + 1
+    out_person = np.empty(cap, np.int64)
+    out_line = np.empty(cap, np.int16)
+    out_start = np.empty(cap, np.int64)
+    out_end = np.empty(cap, np.int64)
+    out_mask = np.empty(cap, np.int64)
+    out_maint = np.empty(cap, np.bool_)
+    out_reason = np.empty(cap, np.int8)
+    day_row = np.full(nd, -1, np.int64)
+    far = int(FAR)
+    n_rows = _kernel(
+        off, dday.astype(np.int64), dmask.astype(np.int64), dend.astype(np.int64), div.astype(np.bool_),
+        dcyc.astype(np.int32), dproto.astype(np.int32), death, eof,
+        np.int64(params.regimen_window_days), np.int64(far if params.gap_days is None else params.gap_days),
+        np.int64(params.gap_min_cycles), _mask_of(params.gap_exempt_drugs, bit_of), sub_partner,
+        bool(params.maintenance), _mask_of(params.continuation_maintenance_drugs, bit_of),
+        _mask_of(params.switch_maintenance_drugs, bit_of), np.int64(params.maintenance_min_cycles),
+        np.int64(far if params.maintenance_max_gap_days is None else params.maintenance_max_gap_days),
+        bool(params.drop_advances), _mask_of(params.late_addition_drugs, bit_of), np.int64(params.late_addition_max_cycle),
+        bool(params.use_chemo_sessions), bool(params.use_protocol_signals), np.int64(params.death_window_days),
+        out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row,
+    )  # fmt: skip
+
+    assignment = np.full(n_in, -1, dtype=np.int64)
+    if n:
+        assignment[srows] = day_row[exp_day]
+    table = _lines_table(uniq, bit_of, params.name, n_rows, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason)
+    return table, assignment
+
+
+def _lines_table(uniq, bit_of, algorithm, n, person, line, start, end, mask, maint, reason) -> pa.Table:
+    names_by_bit = {b: name for name, b in bit_of.items()}
+    masks, inv = np.unique(mask[:n], return_inverse=True)
+    reg_name, reg_class = [], []
+    for m in masks.tolist():
+        ingr = [names_by_bit[b] for b in range(MAX_INGREDIENTS) if (m >> b) & 1]
+        reg_name.append(drugs.regimen_name(ingr))
+        reg_class.append(drugs.regimen_class(ingr))
+    reg_name_a = pa.array(reg_name, pa.string())
+    reg_class_a = pa.array(reg_class, pa.string())
+    inv_a = pa.array(inv.astype(np.int32))
+    reasons = pa.array(list(END_REASONS), pa.string())
+    cols = {
+        "person_id": uniq.take(pa.array(person[:n])),
+        "line_number": pa.array(line[:n], pa.int16()),
+        "start_date": pa.array(start[:n].astype(np.int32), pa.int32()).cast(pa.date32()),
+        "end_date": pa.array(end[:n].astype(np.int32), pa.int32()).cast(pa.date32()),
+        "regimen": reg_name_a.take(inv_a),
+        "regimen_class": reg_class_a.take(inv_a),
+        "is_maintenance": pa.array(maint[:n], pa.bool_()),
+        "end_reason": reasons.take(pa.array(reason[:n].astype(np.int32))),
+        "algorithm": pa.array(np.full(n, algorithm, dtype=object), pa.string()) if n else pa.array([], pa.string()),
+    }
+    return pa.Table.from_arrays([cols[f.name] for f in LINES], schema=LINES)
+
+
+def reconstruct(exposures, persons=None, chemo_sessions=None, params: LineParams | None = None, **kw) -> pa.Table:
+    """Lines of therapy (contracts.LINES), one row per line and one per maintenance phase."""
+    return reconstruct_with_assignment(exposures, persons, chemo_sessions, params, **kw)[0]
