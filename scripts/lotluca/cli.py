@@ -18,6 +18,7 @@ from lotluca.steps import configure_logging
 # stage modules providing a sub-command, in the order of the study
 STAGE_MODULES = [
     "lotluca.simulate.cli",
+    "lotluca.lines.cli",
 ]
 
 

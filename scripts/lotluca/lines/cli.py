@@ -1,0 +1,113 @@
+"""The `lotluca lines` sub-command and the file-level entry point shared with the Snakemake step.
+
+    lotluca lines --input FILE --input-format {exposures,merck} --algorithm NAME --output FILE.{csv,parquet}
+                  [--persons FILE] [--chemo-sessions FILE] [--set KEY=VALUE ...] [--omop-dir DIR]
+
+`exposures` input: canonical exposures as Parquet or CSV (ISO dates); `merck`: the Merck reference CSV
+(PATIENT_ID, MED_START, MED_END, MED_NAME). CSV output columns: person_id, line_number, start_date,
+end_date (ISO), regimen, regimen_class, is_maintenance (true/false), end_reason, algorithm.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import yaml
+
+from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, LINES, PERSONS
+from lotluca.errors import InputError
+from lotluca.io import read_parquet, write_parquet
+from lotluca.lines.engine import reconstruct_with_assignment
+from lotluca.lines.merck import read_merck
+from lotluca.lines.omop import to_omop
+from lotluca.lines.params import available_presets, load_params
+
+log = logging.getLogger(__name__)
+
+
+def read_table(path: str | Path, schema: pa.Schema | None = None) -> pa.Table:
+    """A Parquet or CSV table; CSV columns named in `schema` are read with its types (dates ISO)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.suffix == ".parquet":
+        return read_parquet(path)
+    if path.suffix == ".csv":
+        types = {f.name: f.type for f in schema} if schema is not None else None
+        try:
+            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
+        except pa.ArrowInvalid as exc:
+            raise InputError(path, f"cannot read CSV: {exc}", expected="ISO dates (YYYY-MM-DD) and the canonical columns") from exc
+    raise InputError(path, "unknown file type", expected=".parquet or .csv")
+
+
+def write_lines(table: pa.Table, path: str | Path) -> None:
+    path = Path(path)
+    if path.suffix == ".parquet":
+        write_parquet(table, path)
+    elif path.suffix == ".csv":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(table.select([f.name for f in LINES]), path, pacsv.WriteOptions(quoting_style="needed"))
+    else:
+        raise InputError(path, "unknown output file type", expected=".parquet or .csv")
+
+
+def run_lines(input_path, algorithm: str, output_path, input_format: str = "exposures", persons_path=None,
+              sessions_path=None, overrides: dict | None = None, omop_dir=None) -> pa.Table:  # fmt: skip
+    """Read the inputs, reconstruct the lines with `algorithm` (+ overrides), write them; return them."""
+    params = load_params(algorithm, overrides)
+    t0 = time.perf_counter()
+    if input_format == "merck":
+        exposures = read_merck(input_path)
+    elif input_format == "exposures":
+        exposures = read_table(input_path, EXPOSURES)
+    else:
+        raise InputError("--input-format", f"unknown input format {input_format!r}", expected="exposures or merck")
+    persons = read_table(persons_path, PERSONS) if persons_path else None
+    sessions = read_table(sessions_path, CHEMO_SESSIONS) if sessions_path else None
+    names = (str(input_path), str(persons_path), str(sessions_path))
+    lines, assignment = reconstruct_with_assignment(exposures, persons, sessions, params, names=names)
+    write_lines(lines, output_path)
+    if omop_dir:
+        tables = to_omop(lines, assignment, exposures)
+        for name, table in tables.items():
+            write_parquet(table, Path(omop_dir) / f"{name}.parquet")
+    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", input_path, exposures.num_rows, lines.num_rows,
+             params.name, time.perf_counter() - t0)  # fmt: skip
+    return lines
+
+
+def _parse_set(items) -> dict:
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise InputError("--set", f"{item!r} is not KEY=VALUE")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _main(args) -> int:
+    run_lines(args.input, args.algorithm, args.output, args.input_format, args.persons, args.chemo_sessions,
+              _parse_set(args.set), args.omop_dir)  # fmt: skip
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("lines", help="reconstruct lines of therapy", description=__doc__.split("\n\n")[0])
+    p.add_argument("--input", required=True, help="exposures (.parquet/.csv) or a Merck-format CSV")
+    p.add_argument("--input-format", choices=["exposures", "merck"], default="exposures")
+    p.add_argument("--algorithm", default="lotluca", help=f"a preset ({', '.join(available_presets())}) or a YAML file")
+    p.add_argument("--output", required=True, help="lines output, .csv or .parquet")
+    p.add_argument("--persons", help="persons table (diagnosis_date, death_date, end_of_followup)")
+    p.add_argument("--chemo-sessions", help="chemo_sessions table (28Z07Z sessions without a drug name)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a preset parameter (YAML value), repeatable")
+    p.add_argument("--omop-dir", help="also write OMOP CDM v5.4 episode / episode_event / person_map Parquet files here")
+    p.set_defaults(func=_main)
+
+
+__all__ = ["read_table", "register", "run_lines", "write_lines"]
