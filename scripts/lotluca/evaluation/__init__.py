@@ -1,0 +1,14 @@
+"""Evaluation of reconstructed lines of therapy against the gold standard (BRIEF section 5).
+
+`matching` (optimal one-to-one matching of line starts within a tolerance), `metrics` (per-person
+sufficient statistics, metric definitions, strata), `bootstrap` (seeded patient bootstrap, vectorised),
+`submission` (reading and validating line tables: the scoring kit's format and errors), `scoring`
+(orchestration: tidy metrics, per-patient table, JSON summary), `readme` (the README table: `readme_table`),
+`cli` (`lotluca evaluate`).
+"""
+
+from lotluca.evaluation.metrics import METRICS, Settings
+from lotluca.evaluation.readme import readme_table
+from lotluca.evaluation.scoring import evaluate, evaluate_many, settings_from_config, summary
+
+__all__ = ["METRICS", "Settings", "evaluate", "evaluate_many", "readme_table", "settings_from_config", "summary"]
