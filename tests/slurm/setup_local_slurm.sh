@@ -144,7 +144,9 @@ start_munge() {
         sleep 0.2
     done
     munge -n </dev/null | unmunge >/dev/null 2>&1 || die "munged does not answer (see /var/log/munge/munged.log)"
-    pgrep -u "$user" -x munged | head -n1 >"$ROOT_DIR/run/munged.pid" || cat /run/munge/munged.pid >"$ROOT_DIR/run/munged.pid" 2>/dev/null || true
+    # munged writes its own pid file once it has forked into the background
+    for i in $(seq 1 25); do [ -s /run/munge/munged.pid ] && break; sleep 0.2; done
+    cp /run/munge/munged.pid "$ROOT_DIR/run/munged.pid" 2>/dev/null || log "warning: no /run/munge/munged.pid"
 }
 
 start_slurm() {
