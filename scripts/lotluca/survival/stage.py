@@ -1,0 +1,187 @@
+"""The `effectiveness` and `bias` steps: read the lines and persons files, run the analyses, write
+the private per-line endpoints and the suppressed export tables.
+
+Used by the Snakemake step scripts (scripts/effectiveness.py, scripts/bias.py) and by the
+`lotluca effectiveness` / `lotluca bias` sub-commands.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import pyarrow as pa
+
+from lotluca.contracts import GOLD_LINES
+from lotluca.errors import InputError
+from lotluca.io import read_parquet, write_parquet
+from lotluca.privacy import pseudonym_key, pseudonymise, suppress_counts, write_export
+from lotluca.privacy.suppress import complementary_suppress
+from lotluca.survival.bias import GOLD, bias_ranking, bias_table
+from lotluca.survival.cox import cox_data, cox_table
+from lotluca.survival.endpoints import compute_endpoints, endpoints_long
+from lotluca.survival.km import km_tables, logrank_tables
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "gold_splits": ["train", "test"],
+    "ttd_gap_days": 120,
+    "pooled_line_from": 3,
+    "at_risk_months": [0, 3, 6, 12, 18, 24, 36],
+    "curve_step_months": 1.0,
+    "alpha": 0.05,
+    "cox": {
+        "treatment_classes": ["chemo_io", "chemo_io_ctla4"],
+        "reference_classes": ["chemo_doublet", "single_agent_chemo"],
+        "era_start_years": [2012, 2017, 2019],
+        "penalizer": 0.0,
+    },
+    "bootstrap": 200,
+}
+PRIVACY_DEFAULTS = {"min_cell": 10, "method": "suppress", "pseudonym_key_env": "LOTLUCA_PSEUDONYM_KEY"}
+
+
+def _settings(settings: dict | None, privacy: dict | None) -> tuple[dict, dict]:
+    s = {**DEFAULTS, **(settings or {})}
+    s["cox"] = {**DEFAULTS["cox"], **(s.get("cox") or {})}
+    return s, {**PRIVACY_DEFAULTS, **(privacy or {})}
+
+
+def _read(path) -> pa.Table:
+    try:
+        return read_parquet(path)
+    except FileNotFoundError as exc:
+        raise InputError(path, "file not found") from exc
+
+
+def build_endpoints(gold_path, persons_path, line_files, settings=None, privacy=None, seed=0, study_end_date=None):
+    """Endpoints of the gold lines and of every (algorithm, scenario, path) in `line_files`.
+
+    The cohort is the gold persons of the configured splits; every lines source is restricted to it,
+    with death and follow-up from `persons_path`. Returns the per-line table with `algorithm`,
+    `scenario` and pseudonymised `person_id` (patient-level: write it only under results/private/).
+    """
+    s, p = _settings(settings, privacy)
+    gold = _read(gold_path)
+    if "split" not in gold.column_names:
+        raise InputError(gold_path, "missing column", column="split", expected=f"the gold_lines contract {GOLD_LINES.names}")
+    gold_df = gold.to_pandas()
+    cohort = set(gold_df.loc[gold_df["split"].isin(s["gold_splits"]), "person_id"])
+    if not cohort:
+        raise InputError(gold_path, f"no person in splits {s['gold_splits']}", column="split")
+    persons = _read(persons_path)
+    sources = [(GOLD, GOLD, gold_path, gold_df)] + [(a, sc, path, None) for a, sc, path in line_files]
+    parts = []
+    for alg, scen, path, df in sources:
+        df = _read(path).to_pandas() if df is None else df
+        n_in = len(df)
+        df = df[df["person_id"].isin(cohort)]
+        if n_in and df.empty:
+            raise InputError(path, "no line of a gold-cohort person: are person ids ODH patient ids?", column="person_id")
+        ep = compute_endpoints(
+            df, persons,
+            ttd_gap_days=s["ttd_gap_days"], pooled_line_from=s["pooled_line_from"],
+            era_start_years=s["cox"]["era_start_years"], study_end_date=study_end_date,
+            lines_name=str(path), persons_name=str(persons_path),
+        )  # fmt: skip
+        excl = ep["exclusion"].value_counts().to_dict()
+        log.info(
+            "%s/%s: %d line rows in, %d of cohort persons -> %d lines (%d persons of %d); excluded: %s",
+            alg, scen, n_in, len(df), len(ep), ep["person_id"].nunique(), len(cohort), excl or "none",
+        )  # fmt: skip
+        ep.insert(0, "scenario", scen)
+        ep.insert(0, "algorithm", alg)
+        parts.append(ep)
+    out = pd.concat(parts, ignore_index=True)
+    key = pseudonym_key(p["pseudonym_key_env"], seed)
+    out["person_id"] = pseudonymise(out["person_id"], key)
+    return out
+
+
+def _blank_estimates(df: pd.DataFrame, count: str, columns, min_cell: int) -> pd.DataFrame:
+    small = pd.to_numeric(df[count], errors="coerce").lt(min_cell)
+    for c in columns:
+        df[c] = df[c].mask(small)
+    return df
+
+
+def export_tables(endpoints: pd.DataFrame, settings=None, privacy=None) -> dict[str, pd.DataFrame]:
+    """The suppressed export tables km_summary, km_curves, at_risk, logrank, cox (see README)."""
+    s, p = _settings(settings, privacy)
+    k, method = int(p["min_cell"]), p["method"]
+    long = endpoints_long(endpoints)
+    summary, curves, at_risk = km_tables(
+        long, times=s["at_risk_months"], curve_step=float(s["curve_step_months"]), alpha=s["alpha"], min_at_risk=k
+    )
+    est = [c for c in summary.columns if c.startswith("median")]
+    summary = _blank_estimates(summary, "n_lines", est, k)  # no estimate from fewer than min_cell lines
+    counts = ["n_persons", "n_lines", "n_events"]
+    for c in counts:
+        summary[f"{c}_raw"] = summary[c]
+    summary = suppress_counts(summary, counts, k, method)
+    at_risk["at_risk_raw"] = at_risk["at_risk"]
+    at_risk = suppress_counts(at_risk, ["at_risk"], k, method)
+    if method == "suppress":
+        # first-line regimen classes partition the published first-line total: secondary suppression
+        cls = summary["stratum_type"].eq("first_line_regimen_class")
+        for c in counts:
+            summary.loc[cls] = complementary_suppress(summary.loc[cls], c, ["algorithm", "scenario", "endpoint"], k)
+        cls = at_risk["stratum_type"].eq("first_line_regimen_class")
+        at_risk.loc[cls] = complementary_suppress(at_risk.loc[cls], "at_risk", ["algorithm", "scenario", "endpoint", "months"], k)
+    summary = summary.drop(columns=[f"{c}_raw" for c in counts])
+    at_risk = at_risk.drop(columns=["at_risk_raw"])
+    for c in counts:
+        summary[c] = summary[c].astype("Int64")
+    at_risk["at_risk"] = at_risk["at_risk"].astype("Int64")
+
+    cox_cfg = s["cox"]
+    logrank = logrank_tables(long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"])
+    logrank = _blank_estimates(logrank, "n_lines", ["statistic", "p_value"], k)
+    logrank = suppress_counts(logrank, ["n_lines", "n_events"], k, method)
+    cox = cox_table(cox_data(long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"]), alpha=s["alpha"],
+                    penalizer=cox_cfg["penalizer"])  # fmt: skip
+    cox = suppress_counts(cox.drop(columns=["n_lines"]), ["n_events", "n_treatment", "n_reference"], k, method)
+    return {"km_summary": summary, "km_curves": curves, "at_risk": at_risk, "logrank": logrank, "cox": cox}
+
+
+EXPORT_COUNTS = {
+    "km_summary": ["n_persons", "n_lines", "n_events"],
+    "km_curves": [],
+    "at_risk": ["at_risk"],
+    "logrank": ["n_lines", "n_events"],
+    "cox": ["n_events", "n_treatment", "n_reference"],
+    "bias": ["n_lines_gold", "n_events_gold", "n_lines_algo", "n_events_algo"],
+    "bias_summary": [],
+}
+
+
+def run_effectiveness(gold_path, persons_path, line_files, outputs: dict, settings=None, privacy=None, seed=0, study_end_date=None):
+    """Write outputs["endpoints"] (private Parquet) and outputs[name] for each export table (CSV)."""
+    s, p = _settings(settings, privacy)
+    ep = build_endpoints(gold_path, persons_path, line_files, s, p, seed, study_end_date)
+    write_parquet(pa.Table.from_pandas(ep, preserve_index=False), outputs["endpoints"])
+    for name, table in export_tables(ep, s, p).items():
+        write_export(table, outputs[name], EXPORT_COUNTS[name], int(p["min_cell"]))
+
+
+def run_bias(endpoints_path, outputs: dict, settings=None, privacy=None, seed=0):
+    """Write the suppressed bias table (outputs["csv"], outputs["parquet"]) and its ranking (outputs["summary"])."""
+    s, p = _settings(settings, privacy)
+    k = int(p["min_cell"])
+    ep = _read(endpoints_path).to_pandas()
+    long = endpoints_long(ep)
+    cox_cfg = s["cox"]
+    table = bias_table(
+        long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"],
+        bootstrap=int(s["bootstrap"]), seed=int(seed), alpha=s["alpha"],
+    )  # fmt: skip
+    est_cols = [c for c in table.columns if c.startswith(("median", "hr"))]
+    small = table["n_lines_gold"].lt(k) | table["n_lines_algo"].lt(k)
+    table.loc[small, est_cols] = float("nan")  # no comparison on fewer than min_cell lines
+    ranking = bias_ranking(table)
+    table = suppress_counts(table, EXPORT_COUNTS["bias"], k, p["method"])
+    for key in ("csv", "parquet"):
+        write_export(table, outputs[key], EXPORT_COUNTS["bias"], k)
+    if "summary" in outputs:
+        write_export(ranking, outputs["summary"], [], k)
