@@ -1,0 +1,7 @@
+"""Extraction of SNDS and ODH extracts into the canonical persons, exposures, chemo_sessions and stays tables.
+
+Modules, one job each: `readers` (files -> typed frames), `drug_matching` (codes and labels -> drug
+reference), `accounting` (every raw row used, filtered by a named rule, or rejected), `common`
+(shared mechanics), `snds` and `odh` (the cleaning rules of each source), `pipeline` (find files,
+extract, write outputs), `cli` (`lotluca extract`).
+"""

@@ -1,0 +1,163 @@
+"""Map raw drug codes and labels to the drug reference (`lotluca.drugs`): CIP13, UCD and ODH free text.
+
+- Codes (CIP13 in ER_PHA_F, UCD in ER_UCD_F / T_MCOaaMED / T_MCOaaFH) are compared as digit strings
+  without leading zeros, so a 13-character left-padded UCD ("0000009...") and the same code read as a
+  number match. A value that is not all digits is `invalid`; an all-digit code missing from
+  `drug_codes.csv` is `unknown`. Both are quarantined by the caller and counted in `unknown_codes`.
+- ODH labels ("CARBOPLATINE 450MG", "Keytruda", "NAVELBINE ORAL 30MG") are upper-cased, stripped of
+  accents, and matched to the longest reference LABEL they start with (a word boundary must follow);
+  failing that, to the longest LABEL found anywhere as a whole word. "ESSAI CLINIQUE" (and "ESSAI ...")
+  is the unnamed clinical-trial drug (`drugs.TRIAL_DRUG`).
+Matching runs once per distinct code / label, never per row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from lotluca import drugs
+
+TRIAL_LABELS = ("ESSAI CLINIQUE", "ESSAI", "PROTOCOLE ESSAI", "MEDICAMENT ESSAI")
+ROUTES = {
+    "IV": "iv",
+    "PO": "oral",
+    "SC": "sc",
+    "ORAL": "oral",
+    "PER OS": "oral",
+    "INTRAVEINEUSE": "iv",
+    "SOUS-CUTANEE": "sc",
+}
+
+
+def _normalise_one(v) -> tuple[str | None, bool]:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return None, False
+    if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
+        return str(int(v)), True
+    text = str(v).strip()
+    if text.isdigit() and text.isascii():
+        return (text.lstrip("0") or "0"), True
+    return text, False
+
+
+def normalise_code(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(codes as digit strings without leading zeros, mask of all-digit codes); computed per distinct value."""
+    idx, uniq = pd.factorize(codes, use_na_sentinel=True)
+    norm = [_normalise_one(v) for v in uniq]
+    text = np.array([n[0] for n in norm] + [None], dtype=object)
+    digits = np.array([n[1] for n in norm] + [False], dtype=bool)
+    return pd.Series(text[idx], index=codes.index, dtype=object), pd.Series(digits[idx], index=codes.index)
+
+
+@lru_cache(maxsize=4)
+def _code_table(system: str) -> pd.DataFrame:
+    ref = drugs.drug_codes()
+    ref = ref[ref["code_system"] == system].copy()
+    ref["key"] = ref["code"].str.strip().str.lstrip("0")
+    return ref.drop_duplicates("key").set_index("key")[["ingredient", "route"]]
+
+
+def match_codes(codes: pd.Series, system: str) -> pd.DataFrame:
+    """Frame aligned on `codes`: ingredient, route (null when unmatched) and status (ok | unknown | invalid | missing)."""
+    norm, digits = normalise_code(codes)
+    ref = _code_table(system)
+    uniq = pd.Index(norm.dropna().unique())
+    hit = ref.reindex(uniq)
+    ingredient = norm.map(hit["ingredient"].to_dict())
+    route = norm.map(hit["route"].to_dict())
+    status = np.where(
+        norm.isna(), "missing", np.where(~digits, "invalid", np.where(ingredient.isna(), "unknown", "ok"))
+    )
+    return pd.DataFrame({"ingredient": ingredient, "route": route, "status": status, "code": norm}, index=codes.index)
+
+
+def normalise_label(label: str) -> str:
+    text = unicodedata.normalize("NFKD", str(label)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"\s+", " ", text.upper()).strip()
+
+
+@lru_cache(maxsize=1)
+def _label_patterns():
+    ref = drugs.drug_codes()
+    ref = ref[ref["code_system"] == "LABEL"]
+    labels = {normalise_label(c): (i, r) for c, i, r in zip(ref["code"], ref["ingredient"], ref["route"], strict=True)}
+    for t in TRIAL_LABELS:
+        labels[t] = (drugs.TRIAL_DRUG, "iv")
+    keys = sorted(labels, key=len, reverse=True)
+    alt = "|".join(re.escape(k) for k in keys)
+    prefix = re.compile(rf"^(?:{alt})(?![A-Z])")
+    anywhere = re.compile(rf"(?<![A-Z])(?:{alt})(?![A-Z])")
+    return labels, prefix, anywhere
+
+
+def match_label(label) -> tuple[str | None, str | None]:
+    """(ingredient, route) of one free-text label, (None, None) when it names no known drug."""
+    if label is None or (isinstance(label, float) and np.isnan(label)):
+        return None, None
+    labels, prefix, anywhere = _label_patterns()
+    text = normalise_label(label)
+    m = prefix.match(text)
+    if m is None:
+        found = anywhere.findall(text)
+        if not found:
+            return None, None
+        key = max(found, key=len)
+    else:
+        key = m.group(0)
+    return labels[key]
+
+
+def match_labels(labels: pd.Series) -> pd.DataFrame:
+    """Frame aligned on `labels`: ingredient, route (label's default route) and status (ok | unknown | missing)."""
+    uniq = labels.dropna().unique()
+    table = {u: match_label(u) for u in uniq}
+    ingredient = labels.map({k: v[0] for k, v in table.items()})
+    route = labels.map({k: v[1] for k, v in table.items()})
+    status = np.where(labels.isna(), "missing", np.where(ingredient.isna(), "unknown", "ok"))
+    return pd.DataFrame({"ingredient": ingredient, "route": route, "status": status}, index=labels.index)
+
+
+def normalise_route(raw: pd.Series) -> pd.Series:
+    """ODH route text (IV / PO / SC ...) to the canonical iv | oral | sc; null when not recognised."""
+    return raw.astype(object).map(lambda v: ROUTES.get(normalise_label(v)) if isinstance(v, str) else None)
+
+
+def attributes(ingredient: pd.Series, route: pd.Series) -> pd.DataFrame:
+    """atc, drug_class and days_per_pack for (ingredient, route) pairs; atc null for the trial drug."""
+    d = drugs.drugs()
+    packs = d.dropna(subset=["days_per_pack"]).set_index(["ingredient", "route"])["days_per_pack"].astype("float64")
+    key = pd.MultiIndex.from_arrays([ingredient.astype(object), route.astype(object)])
+    days = packs.reindex(key).to_numpy() if len(key) else np.array([], dtype="float64")
+    return pd.DataFrame(
+        {
+            "atc": ingredient.map(drugs.ingredient_atc()),
+            "drug_class": ingredient.map(drugs.ingredient_class()),
+            "days_per_pack": days,
+        },
+        index=ingredient.index,
+    )
+
+
+def has_oral_form(ingredient: pd.Series) -> pd.Series:
+    d = drugs.drugs()
+    oral = set(d.loc[d["route"] == "oral", "ingredient"])
+    return ingredient.isin(oral)
+
+
+def unknown_code_counts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate (source_table, code_system, code, status) rows into counts, largest first."""
+    cols = ["source_table", "code_system", "code", "status"]
+    if not frames:
+        return pd.DataFrame(columns=[*cols, "rows"])
+    df = pd.concat(frames, ignore_index=True)
+    if df.empty:
+        return pd.DataFrame(columns=[*cols, "rows"])
+    out = df.groupby(cols, dropna=False).size().rename("rows").reset_index()
+    return out.sort_values(["rows", "source_table", "code"], ascending=[False, True, True], kind="stable").reset_index(
+        drop=True
+    )

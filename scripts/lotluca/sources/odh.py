@@ -1,0 +1,322 @@
+"""ODH (OncoDataHub) extraction: cancer-centre warehouse tables to canonical persons, exposures and stays.
+
+- persons (odh_patients; person_id = odh_patient_id, duplicates are a structural error): sex, birth
+  year / month, residence département from the postcode (first 2 digits; 3 for overseas 97x/98x;
+  Corsica 200-201 -> 2A, 202-206 -> 2B), diagnosis date, centre, death, end_of_followup =
+  min(death, study end); histology from the free text (`histology_class`), EGFR / ALK status
+  (`biomarker_class`), PD-L1 class from the TPS (<1% | 1-49% | >=50%; unknown when missing or
+  outside 0-100);
+- exposures: odh_administrations (source odh_admin, one row per administration, end_date = date,
+  route from the raw IV / PO / SC, protocol label, cycle number "C3" -> 3, hospital = patient's
+  centre) and odh_prescriptions (source odh_prescription, end_date = date + duration_days - 1, oral
+  when the drug has an oral form); labels matched by `drug_matching.match_labels`; "ESSAI CLINIQUE"
+  is the trial drug; unknown labels are `unknown_drug_label`, rows of unknown patients
+  `unknown_patient`, dates outside the study period `date_out_of_study_period`;
+- stays: odh_stays (hospital = centre_finess).
+origin = "<table>:<id>" (administration_id, prescription_id, stay_id); duplicate ids are structural.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lotluca import contracts
+from lotluca.errors import InputError
+from lotluca.sources import drug_matching as dm
+from lotluca.sources.accounting import Ledger, Tracker
+from lotluca.sources.common import ExtractSettings, check_unique, finess, outside_period, read_tracked, to_table
+
+log = logging.getLogger(__name__)
+
+REQUIRED_TABLES = ("odh_patients", "odh_administrations")
+OPTIONAL_TABLES = ("odh_stays", "odh_prescriptions")
+NONEMPTY = ("odh_patients", "odh_administrations")
+COLUMNS = {
+    "odh_patients": [
+        "odh_patient_id", "centre_finess", "sex", "birth_date", "postcode", "diagnosis_date", "histology",
+        "egfr_status", "alk_status", "pdl1_tps", "death_date", "last_contact_date",
+    ],
+    "odh_administrations": [
+        "administration_id", "odh_patient_id", "stay_id", "administration_date", "drug_label", "route", "protocol_label", "cycle_label",
+    ],
+    "odh_stays": ["stay_id", "odh_patient_id", "centre_finess", "admission_date", "discharge_date", "main_diagnosis"],
+    "odh_prescriptions": ["prescription_id", "odh_patient_id", "prescription_date", "drug_label", "duration_days"],
+}  # fmt: skip
+OPTIONAL = {
+    "odh_patients": (
+        "postcode",
+        "egfr_status",
+        "alk_status",
+        "pdl1_tps",
+        "death_date",
+        "last_contact_date",
+        "histology",
+    ),
+    "odh_administrations": ("stay_id", "route", "protocol_label", "cycle_label"),
+    "odh_stays": ("main_diagnosis", "discharge_date"),
+}
+IDS = {
+    "odh_patients": "odh_patient_id",
+    "odh_administrations": "administration_id",
+    "odh_stays": "stay_id",
+    "odh_prescriptions": "prescription_id",
+}
+
+
+@dataclass
+class OdhResult:
+    persons: object
+    exposures: object
+    stays: object
+    rejects: object
+    accounting: pd.DataFrame
+    unknown_codes: pd.DataFrame
+
+
+def _plain(v) -> str:
+    return unicodedata.normalize("NFKD", str(v)).encode("ascii", "ignore").decode("ascii").lower()
+
+
+def histology_class(text) -> str:
+    """non_squamous | squamous | nos from the centre's free text (French or English)."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return "nos"
+    t = _plain(text)
+    if re.search(r"non[\s-]*(epidermo|squam|malpigh)", t) or re.search(
+        r"adeno|grandes? cellules|large cell|lepidique|mucineu", t
+    ):
+        return "non_squamous"
+    if re.search(r"epidermo|squam|malpigh", t):
+        return "squamous"
+    return "nos"
+
+
+def biomarker_class(text) -> str:
+    """mutated | wild_type | unknown from "muté" / "non muté" / "réarrangé" / "non réarrangé" ... (null: not tested)."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return "unknown"
+    t = _plain(text).strip()
+    if re.search(r"\b(non|pas|absence|negati|sauvage|wild|wt)\b", t) or t.startswith("non"):
+        return "wild_type"
+    if re.search(r"mute|mutation|rearrang|positi|translocation|fusion|amplifi", t):
+        return "mutated"
+    return "unknown"
+
+
+def pdl1_class(tps: pd.Series) -> pd.Series:
+    out = pd.Series("unknown", index=tps.index, dtype=object)
+    valid = tps.notna() & (tps >= 0) & (tps <= 100)
+    out[valid & (tps < 1)] = "<1%"
+    out[valid & (tps >= 1) & (tps < 50)] = "1-49%"
+    out[valid & (tps >= 50)] = ">=50%"
+    return out
+
+
+def departement(postcode: pd.Series) -> pd.Series:
+    t = (
+        postcode.astype(object)
+        .where(postcode.notna(), "")
+        .astype(str)
+        .str.strip()
+        .str.zfill(5)
+        .where(postcode.notna(), "")
+    )
+    dpt = t.str.slice(0, 2)
+    overseas = dpt.isin(["97", "98"])
+    dpt = dpt.where(~overseas, t.str.slice(0, 3))
+    corsica = dpt == "20"
+    num = pd.to_numeric(t.str.slice(0, 3), errors="coerce")
+    dpt = dpt.where(~corsica, np.where(num <= 201, "2A", "2B"))
+    valid = t.str.fullmatch(r"\d{5}|2[AB]\d{3}")
+    return dpt.where(valid & (t != ""), None)
+
+
+def cycle_number(labels: pd.Series) -> pd.Series:
+    num = (
+        labels.astype(object)
+        .where(labels.notna(), "")
+        .astype(str)
+        .str.extract(r"(?i)^\s*(?:C(?:YCLE)?\s*)?(\d{1,3})\s*$")[0]
+    )
+    return pd.to_numeric(num, errors="coerce").astype("Int64")
+
+
+def _read(paths, name, ledger, settings) -> tuple[pd.DataFrame, Tracker]:
+    df, t = read_tracked(
+        paths[name],
+        name,
+        contracts.ODH_TABLES[name],
+        COLUMNS[name],
+        ledger,
+        settings,
+        optional=OPTIONAL.get(name, ()),
+        allow_empty=name not in NONEMPTY,
+    )
+    noid = df[IDS[name]].isna()
+    t.reject(df.loc[noid, "_row"].to_numpy(), "missing_identifier", f"{IDS[name]} is empty")
+    df = df[~noid].reset_index(drop=True)
+    check_unique(df, [IDS[name]], paths[name], name)
+    return df, t
+
+
+def _drug_rows(df, tracker, table, date_col, patients, settings, unknown) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Common checks of administrations / prescriptions; returns the kept rows and their label match."""
+    known = df["odh_patient_id"].isin(patients.index)
+    tracker.reject(df.loc[~known, "_row"].to_numpy(), "unknown_patient", "odh_patient_id not in odh_patients")
+    df = df[known]
+    nodate = df[date_col].isna()
+    tracker.reject(df.loc[nodate, "_row"].to_numpy(), "missing_date", f"{date_col} is empty")
+    df = df[~nodate]
+    late = outside_period(df[date_col], settings)
+    tracker.reject(
+        df.loc[late, "_row"].to_numpy(), "date_out_of_study_period", f"{date_col}=" + df.loc[late, date_col].astype(str)
+    )
+    df = df[~late]
+    match = dm.match_labels(df["drug_label"])
+    bad = match["status"] != "ok"
+    if bad.any():
+        tracker.reject(
+            df.loc[bad, "_row"].to_numpy(),
+            (match.loc[bad, "status"] + "_drug_label").to_numpy(),
+            ("drug_label=" + df.loc[bad, "drug_label"].astype(str)).to_numpy(),
+        )
+        unknown.append(
+            pd.DataFrame(
+                {
+                    "source_table": table,
+                    "code_system": "drug_label",
+                    "code": df.loc[bad, "drug_label"].astype(str).to_numpy(),
+                    "status": match.loc[bad, "status"].to_numpy(),
+                }
+            )
+        )
+    df, match = df[~bad].reset_index(drop=True), match[~bad].reset_index(drop=True)
+    tracker.use(df["_row"].to_numpy())
+    return df, match
+
+
+def _exposures(
+    person_id, date, end, ingredient, route, source, origin, hospital=None, protocol=None, cycle=None
+) -> pd.DataFrame:
+    attrs = dm.attributes(ingredient, route)
+    return pd.DataFrame(
+        {
+            "person_id": person_id,
+            "date": date,
+            "end_date": end,
+            "ingredient": ingredient,
+            "atc": attrs["atc"],
+            "drug_class": attrs["drug_class"],
+            "route": route,
+            "source": source,
+            "origin": origin,
+            "hospital": hospital,
+            "protocol_label": protocol,
+            "cycle_number": cycle,
+        }
+    )
+
+
+def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
+    """Extract canonical tables from ODH table files (`paths`: ODH table name -> file path)."""
+    missing = [t for t in REQUIRED_TABLES if t not in paths]
+    if missing:
+        raise InputError(
+            ", ".join(map(str, paths.values())) or "ODH input",
+            f"ODH tables missing: {missing}",
+            expected=f"files for {list(REQUIRED_TABLES)}",
+        )
+    ledger = Ledger("odh")
+    unknown: list[pd.DataFrame] = []
+    pat, pat_t = _read(paths, "odh_patients", ledger, settings)
+    pat_t.use(pat["_row"].to_numpy())
+    death = pat["death_date"]
+    persons = pd.DataFrame(
+        {
+            "person_id": pat["odh_patient_id"],
+            "sex": pat["sex"].astype(object).where(pat["sex"].isin(["M", "F"]), None),
+            "birth_year": pat["birth_date"].dt.year.astype("Int64"),
+            "birth_month": pat["birth_date"].dt.month.astype("Int64"),
+            "residence_dpt": departement(pat["postcode"]),
+            "death_date": death,
+            "diagnosis_date": pat["diagnosis_date"],
+            "histology": pat["histology"].map(histology_class).fillna("nos"),
+            "egfr": pat["egfr_status"].map(biomarker_class).fillna("unknown"),
+            "alk": pat["alk_status"].map(biomarker_class).fillna("unknown"),
+            "pdl1": pdl1_class(pat["pdl1_tps"]),
+            "centre": finess(pat["centre_finess"]),
+            "end_of_followup": death.where(death.notna() & (death < settings.study_end), settings.study_end),
+        }
+    )
+    by_id = persons.set_index("person_id")
+    exposures = []
+    adm, adm_t = _read(paths, "odh_administrations", ledger, settings)
+    adm, match = _drug_rows(adm, adm_t, "odh_administrations", "administration_date", by_id, settings, unknown)
+    route = dm.normalise_route(adm["route"]).fillna(match["route"])
+    exposures.append(
+        _exposures(
+            adm["odh_patient_id"], adm["administration_date"], adm["administration_date"], match["ingredient"], route, "odh_admin",
+            "odh_administrations:" + adm["administration_id"].astype(str), adm["odh_patient_id"].map(by_id["centre"]),
+            adm["protocol_label"], cycle_number(adm["cycle_label"]),
+        )
+    )  # fmt: skip
+    if "odh_prescriptions" in paths:
+        pre, pre_t = _read(paths, "odh_prescriptions", ledger, settings)
+        pre, match = _drug_rows(pre, pre_t, "odh_prescriptions", "prescription_date", by_id, settings, unknown)
+        route = match["route"].where(~dm.has_oral_form(match["ingredient"]), "oral")
+        days = pre["duration_days"].astype("float64").fillna(1).clip(lower=1)
+        end = pre["prescription_date"] + pd.to_timedelta(days - 1, unit="D")
+        exposures.append(
+            _exposures(
+                pre["odh_patient_id"], pre["prescription_date"], end, match["ingredient"], route, "odh_prescription",
+                "odh_prescriptions:" + pre["prescription_id"].astype(str), pre["odh_patient_id"].map(by_id["centre"]),
+            )
+        )  # fmt: skip
+    stays = pd.DataFrame(columns=contracts.STAYS.names)
+    if "odh_stays" in paths:
+        st, st_t = _read(paths, "odh_stays", ledger, settings)
+        known = st["odh_patient_id"].isin(by_id.index)
+        st_t.reject(st.loc[~known, "_row"].to_numpy(), "unknown_patient", "odh_patient_id not in odh_patients")
+        st = st[known]
+        nodate = st["admission_date"].isna()
+        st_t.reject(st.loc[nodate, "_row"].to_numpy(), "missing_date", "admission_date is empty")
+        st = st[~nodate]
+        late = outside_period(st["admission_date"], settings)
+        st_t.reject(
+            st.loc[late, "_row"].to_numpy(),
+            "date_out_of_study_period",
+            "admission_date=" + st.loc[late, "admission_date"].astype(str),
+        )
+        st = st[~late]
+        st_t.use(st["_row"].to_numpy())
+        stays = pd.DataFrame(
+            {
+                "person_id": st["odh_patient_id"],
+                "hospital": finess(st["centre_finess"]),
+                "admission_date": st["admission_date"],
+                "discharge_date": st["discharge_date"].fillna(st["admission_date"]),
+                "ghm": None,
+                "main_diagnosis": st["main_diagnosis"],
+                "origin": "odh_stays:" + st["stay_id"].astype(str),
+            }
+        )
+    ledger.check()
+    expo = pd.concat(exposures, ignore_index=True).sort_values(
+        ["person_id", "date", "ingredient", "origin"], kind="stable"
+    )
+    return OdhResult(
+        persons=to_table(persons.sort_values("person_id", kind="stable"), contracts.PERSONS, "odh persons"),
+        exposures=to_table(expo, contracts.EXPOSURES, "odh exposures", optional=contracts.EXPOSURES_OPTIONAL),
+        stays=to_table(
+            stays.sort_values(["person_id", "admission_date", "origin"], kind="stable"), contracts.STAYS, "odh stays"
+        ),
+        rejects=ledger.rejects(),
+        accounting=ledger.summary(),
+        unknown_codes=dm.unknown_code_counts(unknown),
+    )
