@@ -18,7 +18,9 @@ from lotluca.steps import configure_logging
 # stage modules providing a sub-command, in the order of the study
 STAGE_MODULES = [
     "lotluca.simulate.cli",
+    "lotluca.sources.cli",
     "lotluca.lines.cli",
+    "lotluca.evaluation.cli",
 ]
 
 
