@@ -39,4 +39,5 @@ def study_targets():
     targets = []
     if config["simulate"]["enabled"]:
         targets.append("results/simulated/calibration.csv")
+    targets += expand("results/extract/{source}/accounting.csv", source=["snds", "odh"])
     return targets
