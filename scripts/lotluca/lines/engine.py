@@ -296,15 +296,36 @@ def _null_rows(table: pa.Table, col: str, name: str) -> None:
         raise InputError(name, "null values", column=col, rows=rows.tolist(), expected="a value on every row")
 
 
-def _days(arr) -> np.ndarray:
-    """date32 (or timestamp) Arrow array -> int64 days since 1970-01-01 (nulls -> NONE)."""
-    if pa.types.is_timestamp(arr.type):
-        arr = arr.cast(pa.date32())
+NA32 = np.int32(np.iinfo(np.int32).min)  # "no date" in the per-row int32 arrays
+
+
+def _days32(arr) -> np.ndarray:
+    """date32 (or timestamp / date64) Arrow column -> int32 days since 1970-01-01 (nulls -> NA32)."""
     if not pa.types.is_date32(arr.type):
         arr = arr.cast(pa.date32())
-    out = arr.cast(pa.int32()).fill_null(-(1 << 31) + 1).to_numpy(zero_copy_only=False).astype(np.int64)
-    out[out == -(1 << 31) + 1] = NONE
+    return arr.cast(pa.int32()).fill_null(NA32).to_numpy(zero_copy_only=False)
+
+
+def _days(arr) -> np.ndarray:
+    """Same as _days32 as int64 with the kernel's NONE for nulls (for the small per-person arrays)."""
+    out = _days32(arr).astype(np.int64)
+    out[out == NA32] = NONE
     return out
+
+
+def _codes(col, sort: bool = False) -> tuple[pa.Array, np.ndarray]:
+    """Distinct non-null values of a column and each row's index into them (int32, -1 for null).
+
+    Per-row string work is done once per distinct value, never per row (25M rows stay cheap).
+    """
+    if not isinstance(col, pa.ChunkedArray):
+        col = pa.chunked_array([col])
+    uniq = pc.unique(col).drop_null()
+    if sort:
+        uniq = uniq.take(pc.sort_indices(uniq))
+    idx = pc.index_in(col, value_set=uniq).fill_null(-1)
+    arr = idx.to_numpy() if isinstance(idx, pa.ChunkedArray) else idx.to_numpy(zero_copy_only=False)
+    return uniq, arr.astype(np.int32, copy=False)
 
 
 def _mask_of(names, bit_of: dict[str, int]) -> np.int64:
@@ -315,17 +336,8 @@ def _mask_of(names, bit_of: dict[str, int]) -> np.int64:
     return np.int64(m)
 
 
-def _encode_persons(*columns):
-    """Sorted unique person ids over the given columns and each column's integer codes (-1 if absent)."""
-    uniq = pc.unique(columns[0])
-    uniq = uniq.take(pc.sort_indices(uniq))
-    codes = []
-    for col in columns:
-        enc = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else col.dictionary_encode()
-        pos = pc.index_in(enc.dictionary, value_set=uniq).fill_null(-1).to_numpy(zero_copy_only=False)
-        idx = enc.indices.to_numpy(zero_copy_only=False)
-        codes.append(pos.astype(np.int64)[idx])
-    return uniq, codes
+def _norm(values) -> list[str]:
+    return [" ".join(str(v).strip().lower().split()) for v in values]
 
 
 def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, params: LineParams | None = None,
@@ -343,35 +355,30 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     for col in ("person_id", "date", "ingredient"):
         _null_rows(exp, col, ename)
     n_in = exp.num_rows
-    exp_pid = exp.column("person_id").cast(pa.string())
 
-    # antineoplastic filter: drug_class column when present, else the reference (unknown names kept)
-    ingr = pc.utf8_lower(pc.utf8_trim_whitespace(exp.column("ingredient").cast(pa.string())))
-    ienc = ingr.combine_chunks().dictionary_encode()
-    idict = ienc.dictionary.to_pylist()
-    iidx = ienc.indices.to_numpy(zero_copy_only=False)
+    # ingredients: distinct names, normalised once; antineoplastic filter by drug_class (else reference)
+    ing_vals, iidx = _codes(exp.column("ingredient").cast(pa.string()))
+    inames = _norm(ing_vals.to_pylist())
     ref_class = drugs.ingredient_class()
+    anti_by_ref = np.array([ref_class.get(i, "trial") in drugs.ANTINEOPLASTIC_CLASSES for i in inames] + [False])
     if "drug_class" in exp.column_names:
-        cenc = exp.column("drug_class").cast(pa.string()).combine_chunks().dictionary_encode()
-        cdict = cenc.dictionary.to_pylist()
-        cls_ok = np.array([c in drugs.ANTINEOPLASTIC_CLASSES for c in cdict] + [False], dtype=bool)
-        cidx = cenc.indices.fill_null(len(cdict)).to_numpy(zero_copy_only=False)
+        cls_vals, cidx = _codes(exp.column("drug_class").cast(pa.string()))
+        cls_ok = np.array([c in drugs.ANTINEOPLASTIC_CLASSES for c in _norm(cls_vals.to_pylist())] + [False])
         keep = cls_ok[cidx]
-        # rows without a class: the reference decides (unknown ingredient -> kept)
-        no_cls = cidx == len(cdict)
-        if no_cls.any():
-            ref_ok = np.array([ref_class.get(i, "trial") in drugs.ANTINEOPLASTIC_CLASSES for i in idict], dtype=bool)
-            keep[no_cls] = ref_ok[iidx[no_cls]]
+        no_cls = cidx < 0
+        if no_cls.any():  # rows without a class: the reference decides (unknown ingredient -> kept)
+            keep[no_cls] = anti_by_ref[iidx[no_cls]]
+        del cidx, no_cls
     else:
-        ref_ok = np.array([ref_class.get(i, "trial") in drugs.ANTINEOPLASTIC_CLASSES for i in idict], dtype=bool)
-        keep = ref_ok[iidx]
-        unknown = sorted(i for i in idict if i not in ref_class)
-        if unknown:
-            log.warning("%s: %d ingredient names not in drugs.csv, kept as antineoplastic: %s", ename, len(unknown), unknown[:20])
-    n_not_anti = int((~keep).sum())
+        keep = anti_by_ref[iidx]
+    unknown = sorted({i for i in inames if i not in ref_class})
+    if unknown:
+        log.warning("%s: ingredient names not in drugs.csv (kept as antineoplastic unless their drug_class says otherwise): %s",
+                    ename, unknown[:20])  # fmt: skip
+    n_not_anti = int(n_in - keep.sum())
 
-    # persons: codes over the exposures' ids
-    uniq, (pcode,) = _encode_persons(exp_pid)
+    # persons: sorted codes over the exposures' ids
+    uniq, pcode = _codes(exp.column("person_id").cast(pa.string()), sort=True)
     n_persons = len(uniq)
     diag = np.full(n_persons, NONE, dtype=np.int64)
     death = np.full(n_persons, NONE, dtype=np.int64)
@@ -386,12 +393,14 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
             if col in per.column_names:
                 target[ppos[ok]] = _days(per.column(col))[ok]
 
-    date = _days(exp.column("date"))
+    date = _days32(exp.column("date"))
     if params.diagnosis_lookback_days is not None:
         dg = diag[pcode]
         before = (dg != NONE) & (date < dg - params.diagnosis_lookback_days)
+        del dg
         n_before = int((before & keep).sum())
         keep &= ~before
+        del before
     else:
         n_before = 0
     if n_not_anti or n_before:
@@ -399,67 +408,73 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
                  int(keep.sum()), n_in, n_not_anti, n_before)  # fmt: skip
 
     rows = np.flatnonzero(keep)
-    # ingredient bits (sorted names -> bit numbers, so the result does not depend on input order)
-    used = np.zeros(len(idict), dtype=bool)
+    del keep
+    # ingredient bits: sorted used names -> bit numbers (independent of the input order)
+    used = np.zeros(len(inames) + 1, dtype=bool)
     used[iidx[rows]] = True
-    used_names = sorted(idict[i] for i in np.flatnonzero(used))
+    used_names = sorted({inames[i] for i in np.flatnonzero(used[:-1])})
     if len(used_names) > MAX_INGREDIENTS:
         raise InputError(ename, f"{len(used_names)} distinct antineoplastic ingredients", column="ingredient",
                          expected=f"at most {MAX_INGREDIENTS}")  # fmt: skip
     bit_of = {n: b for b, n in enumerate(used_names)}
-    dict_bit = np.array([np.int64(1) << bit_of[n] if n in bit_of else 0 for n in idict], dtype=np.int64)
-
-    end = date
-    if params.use_days_supply and "end_date" in exp.column_names:
-        e = _days(exp.column("end_date"))
-        end = np.where(e == NONE, date, np.maximum(e, date))
-    is_iv = np.zeros(n_in, dtype=bool)
-    if "route" in exp.column_names:
-        is_iv = pc.equal(pc.utf8_lower(exp.column("route").cast(pa.string())), "iv").fill_null(False).to_numpy(zero_copy_only=False)
-    cyc = np.full(n_in, np.iinfo(np.int32).max, dtype=np.int32)
-    proto = np.full(n_in, -1, dtype=np.int32)
-    if params.use_protocol_signals:
-        if "cycle_number" in exp.column_names:
-            c = exp.column("cycle_number").cast(pa.int32())
-            cyc = c.fill_null(np.iinfo(np.int32).max).to_numpy(zero_copy_only=False).astype(np.int32)
-        if "protocol_label" in exp.column_names:
-            lab = pc.utf8_upper(pc.utf8_trim_whitespace(exp.column("protocol_label").cast(pa.string())))
-            lenc = lab.combine_chunks().dictionary_encode()
-            ldict = np.array(lenc.dictionary.to_pylist(), dtype=object)
-            rank = np.empty(len(ldict), dtype=np.int32)
-            rank[np.argsort(ldict, kind="stable")] = np.arange(len(ldict), dtype=np.int32)
-            lidx = lenc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            proto = np.where(lidx >= 0, rank[np.maximum(lidx, 0)], -1).astype(np.int32)
+    val_bit = np.array([np.int64(1) << bit_of[n] if n in bit_of else 0 for n in inames] + [0], dtype=np.int64)
 
     # one sort by (person, date), then one "day" per (person, date)
     dmin = int(date[rows].min()) if len(rows) else 0
     if len(rows) and int(date[rows].max()) - dmin >= (1 << DATE_BITS):
         raise InputError(ename, "dates span more than 2,800 years", column="date")
-    key = (pcode[rows] << DATE_BITS) | (date[rows] - dmin)
+    key = (pcode[rows].astype(np.int64) << DATE_BITS) | (date[rows] - dmin)
+    del pcode
     order = np.argsort(key, kind="stable")
     srows = rows[order]
+    del rows
     skey = key[order]
+    del key, order
     n = len(skey)
     first = np.ones(n, dtype=bool)
     if n:
         first[1:] = skey[1:] != skey[:-1]
     starts = np.flatnonzero(first)
-    day_of_sorted = np.cumsum(first) - 1
-    if n:
-        dkey = skey[starts]
-        dmask = np.bitwise_or.reduceat(dict_bit[iidx[srows]], starts)
-        dend = np.maximum.reduceat(end[srows], starts)
-        div = np.logical_or.reduceat(is_iv[srows], starts)
-        dcyc = np.minimum.reduceat(cyc[srows], starts)
-        dproto = np.maximum.reduceat(proto[srows], starts)
+    dkey = skey[starts]
+    del skey
+    exp_day = np.cumsum(first, dtype=np.int64) - 1  # day index of each sorted used row
+    del first
+
+    def reduce(values, ufunc, empty_dtype):
+        if not n:
+            return np.zeros(0, empty_dtype)
+        return ufunc.reduceat(values[srows], starts)
+
+    dmask = reduce(val_bit[iidx], np.bitwise_or, np.int64) if n else np.zeros(0, np.int64)
+    del iidx
+    if params.use_days_supply and "end_date" in exp.column_names:
+        e = _days32(exp.column("end_date"))
+        end = np.where(e == NA32, date, np.maximum(e, date))
+        del e
     else:
-        dkey = np.zeros(0, np.int64)
-        dmask = np.zeros(0, np.int64)
-        dend = np.zeros(0, np.int64)
-        div = np.zeros(0, bool)
-        dcyc = np.zeros(0, np.int32)
-        dproto = np.zeros(0, np.int32)
-    exp_day = day_of_sorted  # day index (in exposure days) of each sorted used row
+        end = date
+    dend = reduce(end, np.maximum, np.int32)
+    del end, date
+    if "route" in exp.column_names:
+        r_vals, ridx = _codes(exp.column("route").cast(pa.string()))
+        iv_of = np.array([v == "iv" for v in _norm(r_vals.to_pylist())] + [False])
+        div = reduce(iv_of[ridx], np.logical_or, np.bool_)
+        del ridx
+    else:
+        div = np.zeros(len(dkey), np.bool_)
+    big = np.iinfo(np.int32).max
+    dcyc = np.full(len(dkey), big, np.int32)
+    dproto = np.full(len(dkey), -1, np.int32)
+    if params.use_protocol_signals:
+        if "cycle_number" in exp.column_names:
+            cyc = exp.column("cycle_number").cast(pa.int32()).fill_null(big).to_numpy()
+            dcyc = reduce(np.asarray(cyc, np.int32), np.minimum, np.int32)
+        if "protocol_label" in exp.column_names:
+            l_vals, lidx = _codes(exp.column("protocol_label").cast(pa.string()))
+            labels = [" ".join(v.upper().split()) for v in l_vals.to_pylist()]
+            canon = sorted(set(labels))
+            code = np.array([canon.index(v) for v in labels] + [-1], dtype=np.int32)
+            dproto = reduce(code[lidx], np.maximum, np.int32)
 
     # chemotherapy sessions as days without a drug (only when the preset uses them)
     n_exp_days = len(dkey)
@@ -467,8 +482,9 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         ses = _as_table(chemo_sessions, sname)
         _require(ses, ("person_id", "date"), sname)
         _null_rows(ses, "date", sname)
-        spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        sdate = _days(ses.column("date"))
+        spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1)
+        spos = np.asarray(spos.to_numpy() if isinstance(spos, pa.ChunkedArray) else spos.to_numpy(zero_copy_only=False), np.int64)
+        sdate = _days32(ses.column("date")).astype(np.int64)
         ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
         skeys = np.unique((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
         skeys = skeys[~np.isin(skeys, dkey, assume_unique=True)]
@@ -478,24 +494,25 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
             pos_of = np.empty(len(allkey), dtype=np.int64)
             pos_of[dorder] = np.arange(len(allkey))
             exp_day = pos_of[:n_exp_days][exp_day]
-            zeros = np.zeros(len(skeys))
+            k = len(skeys)
             dkey = allkey[dorder]
-            dmask = np.concatenate([dmask, zeros.astype(np.int64)])[dorder]
-            dend = np.concatenate([dend, (skeys & ((1 << DATE_BITS) - 1)) + dmin])[dorder]
-            div = np.concatenate([div, zeros.astype(bool)])[dorder]
-            dcyc = np.concatenate([dcyc, np.full(len(skeys), np.iinfo(np.int32).max, np.int32)])[dorder]
-            dproto = np.concatenate([dproto, np.full(len(skeys), -1, np.int32)])[dorder]
+            dmask = np.concatenate([dmask, np.zeros(k, np.int64)])[dorder]
+            dend = np.concatenate([dend, ((skeys & ((1 << DATE_BITS) - 1)) + dmin).astype(dend.dtype)])[dorder]
+            div = np.concatenate([div, np.zeros(k, np.bool_)])[dorder]
+            dcyc = np.concatenate([dcyc, np.full(k, big, np.int32)])[dorder]
+            dproto = np.concatenate([dproto, np.full(k, -1, np.int32)])[dorder]
 
     dday = (dkey & ((1 << DATE_BITS) - 1)) + dmin
     dperson = dkey >> DATE_BITS
     off = np.searchsorted(dperson, np.arange(n_persons + 1)).astype(np.int64)
+    del dperson, dkey
 
     sub_partner = np.zeros(64, dtype=np.int64)
     for a, b in params.substitutions:
         if a in bit_of and b in bit_of:
             sub_partner[bit_of[a]] |= np.int64(1) << bit_of[b]
             sub_partner[bit_of[b]] |= np.int64(1) << bit_of[a]
-    nd = len(dkey)
+    nd = len(dday)
     cap = 2 * nd + 1
     out_person = np.empty(cap, np.int64)
     out_line = np.empty(cap, np.int16)
