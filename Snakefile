@@ -18,6 +18,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/extract.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/effectiveness.smk"
 
 
 rule all:

@@ -34,6 +34,17 @@ def odh_input_files():
     return [f"{config['inputs']['odh_dir']}/{t}.{FMT}" for t in ODH_TABLES]
 
 
+def effectiveness_line_sources():
+    """(algorithm, scenario) of every algorithm's lines compared with the gold standard."""
+    algorithms = list(config.get("lines", {}).get("algorithms", []))
+    scenarios = list(config.get("scenarios", []))
+    return [(a, s) for s in scenarios for a in algorithms]
+
+
+def effectiveness_line_files():
+    return [f"results/lines/{s}/{a}.parquet" for a, s in effectiveness_line_sources()]
+
+
 def study_targets():
     """Final outputs of the study; each stage adds its own."""
     targets = []

@@ -25,7 +25,7 @@ from lotluca.survival.km import km_tables, logrank_tables
 log = logging.getLogger(__name__)
 
 DEFAULTS = {
-    "gold_splits": ["train", "test"],
+    "gold_splits": ["test"],
     "ttd_gap_days": 120,
     "pooled_line_from": 3,
     "at_risk_months": [0, 3, 6, 12, 18, 24, 36],
