@@ -21,6 +21,7 @@ STAGE_MODULES = [
     "lotluca.sources.cli",
     "lotluca.lines.cli",
     "lotluca.evaluation.cli",
+    "lotluca.survival.cli",
 ]
 
 
