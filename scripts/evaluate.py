@@ -24,7 +24,9 @@ def main(smk):
     write_parquet(pa.Table.from_pandas(per_patient, preserve_index=False), out.per_patient)
     doc = summary(metrics, settings, gold["person_id"].nunique())
     Path(out.summary).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    Path(out.readme_table).write_text(readme_table(metrics, smk.params.scenarios, smk.params.algorithms), encoding="utf-8")
+    Path(out.readme_table).write_text(
+        readme_table(metrics, smk.params.scenarios, smk.params.algorithms), encoding="utf-8"
+    )
 
 
 run_step(snakemake, main)

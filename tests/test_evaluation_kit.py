@@ -1,0 +1,351 @@
+"""The scoring kit: submission validation (each documented error), `lotluca evaluate` round trip, the
+README table, the evaluate step's config wiring."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+import yaml
+
+import lotluca.cli
+from conftest import REPO
+from lotluca.contracts import GOLD_LINES, conform
+from lotluca.errors import InputError
+from lotluca.evaluation import readme_table, settings_from_config
+from lotluca.evaluation.readme import BEGIN, END, splice
+from lotluca.evaluation.submission import load_gold, load_submission, validate_lines
+from lotluca.io import write_parquet
+
+HEADER = "person_id,line_number,start_date,end_date,regimen,regimen_class,is_maintenance,end_reason,algorithm\n"
+GOOD = [
+    "a,1,2020-01-01,2020-03-10,carboplatin+pemetrexed,chemo_doublet,false,maintenance,mine",
+    "a,1,2020-03-15,2020-08-01,pemetrexed,single_agent_chemo,true,new_drug,mine",
+    "a,2,2020-09-01,2020-12-01,docetaxel,single_agent_chemo,false,death,mine",
+    "b,1,2021-02-01,2021-12-31,osimertinib,egfr_tki,false,end_of_data,mine",
+]
+
+
+@pytest.fixture
+def gold_file(tmp_path):
+    df = pd.DataFrame(
+        {
+            "person_id": ["a", "a", "a", "b", "t"],
+            "line_number": [1, 1, 2, 1, 1],
+            "start_date": pd.to_datetime(["2020-01-01", "2020-03-15", "2020-09-01", "2021-02-01", "2019-05-01"]).date,
+            "end_date": pd.to_datetime(["2020-03-10", "2020-08-01", "2020-12-01", "2021-12-31", "2019-09-01"]).date,
+            "regimen": ["carboplatin+pemetrexed", "pemetrexed", "docetaxel", "osimertinib", "docetaxel"],
+            "regimen_class": [
+                "chemo_doublet",
+                "single_agent_chemo",
+                "single_agent_chemo",
+                "egfr_tki",
+                "single_agent_chemo",
+            ],
+            "is_maintenance": [False, True, False, False, False],
+            "end_reason": [None] * 5,
+            "algorithm": "gold",
+            "split": ["test", "test", "test", "test", "train"],
+        }
+    )
+    path = tmp_path / "gold_lines.parquet"
+    write_parquet(conform(pa.Table.from_pandas(df, preserve_index=False), GOLD_LINES, "gold_lines"), path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def only_evaluate_subcommand(monkeypatch):
+    """The `lotluca` command with only this stage's sub-command (other stages may be mid-work)."""
+    monkeypatch.setattr(lotluca.cli, "STAGE_MODULES", ["lotluca.evaluation.cli"])
+
+
+def lotluca_main(argv):
+    return lotluca.cli.main(argv)
+
+
+def write_csv(tmp_path, rows, header=HEADER, name="pred.csv"):
+    path = tmp_path / name
+    path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path, gold_file, rows, header=HEADER) -> InputError:
+    _, persons = load_gold(gold_file)
+    with pytest.raises(InputError) as exc:
+        load_submission(write_csv(tmp_path, rows, header), persons)
+    return exc.value
+
+
+# -- submission validation: each documented error ------------------------------------------------------
+
+
+def test_valid_submission_is_typed(tmp_path, gold_file):
+    _, persons = load_gold(gold_file)
+    sub = load_submission(write_csv(tmp_path, GOOD), persons)
+    assert sub["is_maintenance"].tolist() == [False, True, False, False]
+    assert sub["line_number"].tolist() == [1, 1, 2, 1]
+    assert str(sub["start_date"].iloc[3].date()) == "2021-02-01"
+
+
+def test_missing_columns(tmp_path, gold_file):
+    header = "person_id,line_number,start_date,end_date,regimen_class,algorithm\n"
+    err = error_of(tmp_path, gold_file, ["a,1,2020-01-01,2020-02-01,chemo_doublet,x"], header)
+    assert "missing required column(s) regimen, is_maintenance" in str(err)
+    assert str(err).startswith(str(tmp_path / "pred.csv"))
+
+
+def test_bad_dates(tmp_path, gold_file):
+    rows = GOOD[:1] + ["a,2,01/09/2020,,docetaxel,,false,,mine", "b,1,,,osimertinib,,false,,mine"]
+    err = error_of(tmp_path, gold_file, rows)
+    assert "unparseable or missing date" in str(err) and err.column == "start_date" and err.rows == [2, 3]
+    assert "expected ISO dates YYYY-MM-DD" in str(err)
+    err = error_of(tmp_path, gold_file, ["a,1,2020-01-01,2020-13-45,docetaxel,,false,,mine"])
+    assert err.column == "end_date" and err.rows == [1]
+    err = error_of(tmp_path, gold_file, ["a,1,2020-01-01,2019-12-01,docetaxel,,false,,mine"])
+    assert "end_date before start_date" in str(err) and err.rows == [1]
+
+
+def test_unknown_persons(tmp_path, gold_file):
+    err = error_of(tmp_path, gold_file, [*GOOD, "zz9,1,2020-01-01,,docetaxel,,false,,mine"])
+    assert "1 person(s) not in the gold standard: zz9" in str(err) and err.column == "person_id" and err.rows == [5]
+
+
+def test_duplicate_lines(tmp_path, gold_file):
+    err = error_of(tmp_path, gold_file, [*GOOD, "a,2,2020-10-01,,nivolumab,,false,,mine"])
+    assert "duplicate lines (same person_id, line_number and is_maintenance)" in str(err) and err.rows == [5]
+
+
+@pytest.mark.parametrize(
+    ("row", "message", "column"),
+    [
+        ("a,0,2020-01-01,,docetaxel,,false,,mine", "line_number is not a positive integer", "line_number"),
+        ("a,1.5,2020-01-01,,docetaxel,,false,,mine", "line_number is not a positive integer", "line_number"),
+        ("a,1,2020-01-01,,docetaxel,,maybe,,mine", "is_maintenance is not a boolean", "is_maintenance"),
+        ("a,1,2020-01-01,,,,false,,mine", "missing regimen", "regimen"),
+        (",1,2020-01-01,,docetaxel,,false,,mine", "missing person_id", "person_id"),
+    ],
+)
+def test_other_row_errors(tmp_path, gold_file, row, message, column):
+    err = error_of(tmp_path, gold_file, [row])
+    assert message in str(err) and err.column == column and err.rows == [1]
+
+
+def test_several_algorithms(tmp_path, gold_file):
+    err = error_of(tmp_path, gold_file, [GOOD[0], GOOD[2].replace(",mine", ",other")])
+    assert "several algorithms in one file: mine, other" in str(err)
+
+
+def test_unsupported_file_and_missing_file(tmp_path):
+    (tmp_path / "x.xlsx").write_text("")
+    with pytest.raises(InputError, match="unsupported file type"):
+        load_gold(tmp_path / "x.xlsx")
+    with pytest.raises(InputError, match="file not found"):
+        load_gold(tmp_path / "nope.parquet")
+
+
+def test_gold_split_restriction(gold_file):
+    gold, persons = load_gold(gold_file, "test")
+    assert set(gold["person_id"]) == {"a", "b"} and set(persons) == {"a", "b", "t"}
+    gold_all, _ = load_gold(gold_file, None)
+    assert "t" in set(gold_all["person_id"])
+    with pytest.raises(InputError, match="no person in split 'validation'"):
+        load_gold(gold_file, "validation")
+
+
+def test_parquet_submission_with_optional_columns_absent(tmp_path, gold_file):
+    df = pd.DataFrame(
+        {
+            "person_id": ["a"],
+            "line_number": [1],
+            "start_date": pd.to_datetime(["2020-01-01"]).date,
+            "regimen": ["carboplatin+pemetrexed"],
+            "is_maintenance": [False],
+        }
+    )
+    path = tmp_path / "pred.parquet"
+    df.to_parquet(path)
+    _, persons = load_gold(gold_file)
+    sub = load_submission(path, persons)
+    assert sub["regimen_class"].isna().all() and len(sub) == 1
+
+
+# -- CLI round trip --------------------------------------------------------------------------------------
+
+
+def test_cli_round_trip(tmp_path, gold_file, capsys):
+    # drop a's second line: recall 2/3 on the test split (person t is train: not scored)
+    pred = write_csv(tmp_path, [GOOD[0], GOOD[1], GOOD[3]])
+    out = tmp_path / "out" / "metrics.json"
+    rc = lotluca_main(
+        ["evaluate", "--pred", str(pred), "--gold", str(gold_file), "--output", str(out), "--bootstrap", "50"]
+    )
+    assert rc == 0
+    res = json.loads(out.read_text())
+    allm = res["metrics"]["all"]
+    assert res["n_persons"] == 2 and res["settings"]["tolerance_days"] == 30
+    assert allm["line_precision"]["estimate"] == 1.0
+    assert allm["line_recall"]["estimate"] == pytest.approx(2 / 3, abs=1e-6)
+    assert allm["maintenance_recall"]["estimate"] == 1.0
+    assert allm["sequence_exact"]["estimate"] == 0.5
+    assert allm["line_recall"]["ci_low"] <= allm["line_recall"]["estimate"] <= allm["line_recall"]["ci_high"]
+    assert {"all", "one_line", "several_or_maintenance"} <= set(res["metrics"])
+    printed = capsys.readouterr().out
+    assert "line_f1" in printed and "sequence_exact" in printed
+
+
+def test_cli_tolerance_option(tmp_path, gold_file):
+    pred = write_csv(tmp_path, [*GOOD[:3], GOOD[3].replace("2021-02-01", "2021-02-11")])
+    out = tmp_path / "m.json"
+    assert (
+        lotluca_main(
+            [
+                "evaluate",
+                "--pred",
+                str(pred),
+                "--gold",
+                str(gold_file),
+                "--output",
+                str(out),
+                "--bootstrap",
+                "0",
+                "--tolerance-days",
+                "9",
+            ]
+        )
+        == 0
+    )
+    allm = json.loads(out.read_text())["metrics"]["all"]
+    assert allm["line_recall"]["estimate"] == pytest.approx(2 / 3, abs=1e-6) and allm["line_recall"]["ci_low"] is None
+
+
+def test_cli_bad_submission_exits_2_with_message(tmp_path, gold_file, capsys):
+    pred = write_csv(tmp_path, [*GOOD, "zz9,1,2020-01-01,,docetaxel,,false,,mine"])
+    rc = lotluca_main(["evaluate", "--pred", str(pred), "--gold", str(gold_file), "--output", str(tmp_path / "m.json")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "lotluca evaluate: error:" in err and "not in the gold standard: zz9" in err and "Traceback" not in err
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_lines_cli_output_is_a_valid_submission(tmp_path, gold_file):
+    """`lotluca lines` CSV output format (true/false booleans, ISO dates, empty end_reason) validates."""
+    rows = ["a,1,2020-01-01,2020-03-10,carboplatin+pemetrexed,chemo_doublet,False,,lotluca"]
+    _, persons = load_gold(gold_file)
+    assert len(load_submission(write_csv(tmp_path, rows), persons)) == 1
+
+
+# -- README table, config ---------------------------------------------------------------------------------
+
+
+def metrics_table():
+    rows = []
+    for scen in ("odh_only", "linked"):
+        for algo, f1 in (("lotluca", 0.9), ("meng2021", 0.8)):
+            rows.append((scen, algo, "line_f1", "all", f1, f1 - 0.02, f1 + 0.02, 100))
+            rows.append((scen, algo, "sequence_exact", "all", f1 - 0.3, f1 - 0.35, f1 - 0.25, 50))
+            rows.append((scen, algo, "line_f1", "one_line", 0.99, 0.98, 1.0, 30))
+    return pd.DataFrame(
+        rows, columns=["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
+    )
+
+
+def test_readme_table_renders_algorithms_by_scenarios():
+    md = readme_table(metrics_table())
+    lines = md.splitlines()
+    assert (
+        lines[0]
+        == "| algorithm | odh_only: line F1 | odh_only: full sequence | linked: line F1 | linked: full sequence |"
+    )
+    assert (
+        lines[2]
+        == "| `lotluca` | 0.900 (0.880-0.920) | 0.600 (0.550-0.650) | 0.900 (0.880-0.920) | 0.600 (0.550-0.650) |"
+    )
+    assert lines[3].startswith("| `meng2021` | 0.800 (0.780-0.820)")
+    assert "50 gold test persons" in md
+
+
+def test_readme_splice_replaces_only_between_markers():
+    text = f"# T\nbefore\n{BEGIN}\nold table\n{END}\nafter\n"
+    out = splice(text, "NEW\n")
+    assert out == f"# T\nbefore\n{BEGIN}\nNEW\n{END}\nafter\n"
+    with pytest.raises(InputError, match="markers"):
+        splice("no markers", "x")
+
+
+def test_settings_from_the_shipped_config():
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    s = settings_from_config(cfg["evaluation"], cfg["seed"])
+    assert s.tolerance_days == 30 and s.bootstrap >= 200 and cfg["evaluation"]["split"] == "test"
+    assert (
+        s.seed
+        == settings_from_config(cfg["evaluation"], cfg["seed"]).seed
+        != settings_from_config(cfg["evaluation"], cfg["seed"] + 1).seed
+    )
+
+
+def test_validate_lines_accepts_typed_frames():
+    df = pd.DataFrame(
+        {
+            "person_id": ["a"],
+            "line_number": [1],
+            "start_date": pd.to_datetime(["2020-01-01"]),
+            "regimen": ["docetaxel"],
+            "is_maintenance": [False],
+        }
+    )
+    assert validate_lines(df, "mem")["start_date"].iloc[0] == pd.Timestamp("2020-01-01")
+
+
+def test_evaluate_subcommand_is_registered():
+    assert '"lotluca.evaluation.cli"' in (REPO / "scripts" / "lotluca" / "cli.py").read_text()
+
+
+def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
+    """scripts/evaluate.py, run as Snakemake runs it (a `snakemake` object injected), on two scenarios x
+    two algorithms; predictions also cover persons outside the test split (not scored)."""
+    import runpy
+    from types import SimpleNamespace
+
+    gold = pd.read_parquet(gold_file)
+    inputs = []
+    for scen in ("odh_only", "linked"):
+        for algo in ("lotluca", "meng2021"):
+            pred = gold.drop(columns="split").assign(algorithm=algo, end_reason="gap")
+            if algo == "meng2021":
+                pred = pred[pred["regimen"] != "docetaxel"]
+            path = tmp_path / "lines" / scen / f"{algo}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pred.to_parquet(path)
+            inputs.append(str(path))
+    out = tmp_path / "evaluation"
+    names = ["metrics_csv", "metrics_parquet", "summary", "per_patient", "readme_table"]
+    files = ["metrics.csv", "metrics.parquet", "summary.json", "per_patient.parquet", "README_table.md"]
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    smk = SimpleNamespace(
+        input=SimpleNamespace(gold=str(gold_file), lines=inputs),
+        output=SimpleNamespace(**{n: str(out / f) for n, f in zip(names, files, strict=True)}),
+        params=SimpleNamespace(
+            evaluation={**cfg["evaluation"], "bootstrap": 50},
+            seed=cfg["seed"],
+            scenarios=["odh_only", "linked"],
+            algorithms=["lotluca", "meng2021"],
+        ),
+        log=[str(tmp_path / "evaluate.log")],
+        rule="evaluate",
+    )
+    runpy.run_path(str(REPO / "scripts" / "evaluate.py"), init_globals={"snakemake": smk})
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics.columns) == ["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
+    pd.testing.assert_frame_equal(metrics, pd.read_parquet(out / "metrics.parquet"), check_exact=False, rtol=1e-5)
+    f1 = metrics[(metrics["metric"] == "line_f1") & (metrics["stratum"] == "all")].set_index(["scenario", "algorithm"])[
+        "estimate"
+    ]
+    assert f1[("linked", "lotluca")] == 1.0 and f1[("linked", "meng2021")] == pytest.approx(0.8)
+    pp = pd.read_parquet(out / "per_patient.parquet")
+    assert len(pp) == 2 * 2 * 2 and "t" not in set(pp["person_id"])  # train person not scored
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["best_by_line_f1"]["odh_only"]["algorithm"] == "lotluca" and summary["n_persons"] == 2
+    table = (out / "README_table.md").read_text()
+    assert table.startswith("| algorithm | odh_only: line F1 | odh_only: full sequence | linked: line F1")
