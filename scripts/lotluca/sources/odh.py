@@ -205,7 +205,7 @@ def _exposures(
     person_id, date, end, ingredient, route, source, origin, hospital=None, protocol=None, cycle=None
 ) -> pd.DataFrame:
     attrs = dm.attributes(ingredient, route)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "person_id": person_id,
             "date": date,
@@ -217,10 +217,13 @@ def _exposures(
             "source": source,
             "origin": origin,
             "hospital": hospital,
-            "protocol_label": protocol,
-            "cycle_number": cycle,
         }
     )
+    if protocol is not None:
+        out["protocol_label"] = protocol
+    if cycle is not None:
+        out["cycle_number"] = cycle
+    return out
 
 
 def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:

@@ -301,12 +301,15 @@ def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list) -> pd.DataFrame:
     zero, neg = net == 0, net < 0
     pha_t.filter(df.loc[zero, "_row"].to_numpy(), "pharmacy_reversal")
     pha_t.reject(df.loc[neg, "_row"].to_numpy(), "unmatched_reversal", "boxes net to " + net[neg].astype(str))
-    pos = df[net > 0]
-    netpos = net[net > 0]
-    pha_t.filter(pos.loc[pos["qsn"] <= 0, "_row"].to_numpy(), "pharmacy_reversal")
-    used = pos[pos["qsn"] > 0].assign(net=netpos[pos["qsn"] > 0])
+    pos = df[net > 0].assign(net=net[net > 0]).sort_values("_row", kind="stable")
+    # the negative rows cancel the latest boxes of the group: the earliest positive rows holding the
+    # net number of boxes are the dispensation, the other rows are reversed
+    boxes = pos["qsn"].clip(lower=0)
+    before = pos.assign(b=boxes).groupby(group, sort=False)["b"].cumsum() - boxes
+    kept = (pos["qsn"] > 0) & (before < pos["net"])
+    pha_t.filter(pos.loc[~kept, "_row"].to_numpy(), "pharmacy_reversal")
+    used = pos[kept]
     pha_t.use(used["_row"].to_numpy())
-    used = used.sort_values("_row")
     disp = used.groupby(group, sort=False).agg(
         net=("net", "first"),
         ingredient=("ingredient", "first"),
