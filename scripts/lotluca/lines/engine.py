@@ -299,16 +299,21 @@ def _null_rows(table: pa.Table, col: str, name: str) -> None:
 NA32 = np.int32(np.iinfo(np.int32).min)  # "no date" in the per-row int32 arrays
 
 
-def _days32(arr) -> np.ndarray:
+def _days32(arr, file: str = "input", column: str = "date") -> np.ndarray:
     """date32 (or timestamp / date64) Arrow column -> int32 days since 1970-01-01 (nulls -> NA32)."""
+    if pa.types.is_null(arr.type) or (len(arr) == arr.null_count and not pa.types.is_date32(arr.type)):
+        arr = pa.nulls(len(arr), pa.date32())
     if not pa.types.is_date32(arr.type):
-        arr = arr.cast(pa.date32())
+        try:
+            arr = arr.cast(pa.date32())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InputError(file, f"not a date column ({arr.type})", column=column, expected="date32 or timestamp") from exc
     return arr.cast(pa.int32()).fill_null(NA32).to_numpy(zero_copy_only=False)
 
 
-def _days(arr) -> np.ndarray:
+def _days(arr, file: str = "input", column: str = "date") -> np.ndarray:
     """Same as _days32 as int64 with the kernel's NONE for nulls (for the small per-person arrays)."""
-    out = _days32(arr).astype(np.int64)
+    out = _days32(arr, file, column).astype(np.int64)
     out[out == NA32] = NONE
     return out
 
@@ -391,9 +396,9 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         ok = ppos >= 0
         for col, target in (("diagnosis_date", diag), ("death_date", death), ("end_of_followup", eof)):
             if col in per.column_names:
-                target[ppos[ok]] = _days(per.column(col))[ok]
+                target[ppos[ok]] = _days(per.column(col), pname, col)[ok]
 
-    date = _days32(exp.column("date"))
+    date = _days32(exp.column("date"), ename, "date")
     if params.diagnosis_lookback_days is not None:
         dg = diag[pcode]
         before = (dg != NONE) & (date < dg - params.diagnosis_lookback_days)
@@ -448,7 +453,7 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     dmask = reduce(val_bit[iidx], np.bitwise_or, np.int64) if n else np.zeros(0, np.int64)
     del iidx
     if params.use_days_supply and "end_date" in exp.column_names:
-        e = _days32(exp.column("end_date"))
+        e = _days32(exp.column("end_date"), ename, "end_date")
         end = np.where(e == NA32, date, np.maximum(e, date))
         del e
     else:
@@ -484,7 +489,7 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         _null_rows(ses, "date", sname)
         spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1)
         spos = np.asarray(spos.to_numpy() if isinstance(spos, pa.ChunkedArray) else spos.to_numpy(zero_copy_only=False), np.int64)
-        sdate = _days32(ses.column("date")).astype(np.int64)
+        sdate = _days32(ses.column("date"), sname, "date").astype(np.int64)
         ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
         skeys = np.unique((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
         skeys = skeys[~np.isin(skeys, dkey, assume_unique=True)]
