@@ -143,6 +143,19 @@ def normalise_dpt(s: pd.Series) -> pd.Series:
     return t.where(t != "", None)
 
 
+def _month(s: pd.Series) -> pd.Series:
+    """BEN_NAI_MOI ("01".."12") as a number; other values become null (logged, the person is kept)."""
+    num = pd.to_numeric(s, errors="coerce")
+    bad = s.notna() & ~num.between(1, 12)
+    if bad.any():
+        log.warning(
+            "IR_BEN_R: %d persons with a birth month outside 01..12 (e.g. %r): birth_month left empty",
+            int(bad.sum()),
+            s[bad].iloc[0],
+        )
+    return num.where(~bad)
+
+
 # --- persons -------------------------------------------------------------------------------------------
 def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t: Tracker | None, paths, settings):
     missing = ben["BEN_NIR_PSA"].isna() | ben["BEN_IDT_ANO"].isna()
@@ -156,7 +169,7 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
         {
             "sex": g["BEN_SEX_COD"].first().map(SEX),
             "birth_year": g["BEN_NAI_ANN"].first(),
-            "birth_month": pd.to_numeric(g["BEN_NAI_MOI"].first(), errors="coerce"),
+            "birth_month": _month(g["BEN_NAI_MOI"].first()),
             "residence_dpt": normalise_dpt(g["BEN_RES_DPT"].first()),
             "death_ben": g["BEN_DCD_DTE"].min(),
         }
