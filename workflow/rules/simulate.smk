@@ -2,6 +2,7 @@
 rule simulate:
     output:
         snds=expand("results/simulated/snds/{table}.{fmt}", table=SNDS_TABLES, fmt=FMT),
+        ete=f"results/simulated/snds/ER_ETE_F.{FMT}",
         odh=expand("results/simulated/odh/{table}.{fmt}", table=ODH_TABLES, fmt=FMT),
         gold="results/simulated/gold/gold_lines.parquet",
         linkage_truth="results/simulated/truth/linkage_truth.parquet",

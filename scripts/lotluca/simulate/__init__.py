@@ -1,0 +1,226 @@
+"""Synthetic cohort generator: a faithful synthetic ODH + SNDS + gold-standard cohort of advanced NSCLC.
+
+The clinical truth is drawn first (`cohort` persons, `treatment` lines, cycles, dispensations,
+progression, death), then rendered per source (`render_odh`, `render_snds`), then the gold standard and
+truth tables (`gold`), the calibration table (`calibration`), and written (`write`). Settings and every
+knob: `params` (config.yaml `simulate:` block). Entry points: `simulate(settings, seed)` returns the
+tables in memory; `simulate_to_files(settings, study, seed, out_dir, fmt)` writes them.
+
+Output layout under OUT (default results/simulated):
+  snds/{IR_BEN_R,KI_CCI_R,ER_PRS_F,ER_PHA_F,ER_UCD_F,ER_ETE_F,T_MCOaaB,T_MCOaaC,T_MCOaaD,T_MCOaaMED,T_MCOaaFH}.<fmt>
+  odh/{odh_patients,odh_administrations,odh_stays,odh_prescriptions}.<fmt>
+  gold/gold_lines.parquet, truth/linkage_truth.parquet, truth/clinical_truth.parquet, calibration.csv
+
+Clinical truth <-> raw rows (truth/clinical_truth.parquet, one row per true administration or
+dispensation, decoys included):
+  - observed_odh: the event has an ODH row; odh_table = odh_administrations | odh_prescriptions,
+    odh_row_id = its administration_id / prescription_id, odh_date = the ODH date of that row
+    (administration_date; for prescriptions the prescription_date, 0-3 days before the dispensation).
+    odh_extra_keys: "odh_administrations:<id>" of a duplicated copy (noise), else "".
+  - snds_channel: where the SNDS would show it: pharmacy (ER_PRS_F + ER_PHA_F, CIP13), en_sus_pmsi_med
+    (T_MCOaaMED of the stay), en_sus_fh (T_MCOaaFH of a private-clinic stay, plus by default a DCIR copy
+    in ER_UCD_F with UCD_TOP_UCD = 1), session_only (a T_MCOaaB GHM 28Z07Z stay, no drug name), none
+    (trial drugs). en_sus_ucd (retrocession) is not drawn by this version.
+  - snds_table/snds_key: the raw row: ER_PHA_F -> key = DCT_ORD_NUM (unique; the 8 other DCIR keys are
+    those of that ER_PRS_F row); T_MCOaaMED / T_MCOaaFH -> key "ETA_NUM:RSA_NUM" of the stay, the row
+    being the one of that stay with the event's ingredient (one row per ingredient per stay);
+    T_MCOaaB -> "ETA_NUM:RSA_NUM" of the 28Z07Z session stay. snds_date = the date the SNDS shows (care
+    date EXE_SOI_DTD, or stay admission + DELAI / DEL_DAT_ENT), which differs from `date` by one day
+    under date jitter. snds_extra_keys: "ER_UCD_F:<DCT_ORD_NUM>" of the DCIR copy of a private-clinic
+    en-sus drug. Keys are filled whenever a raw row exists; empty when the row is missing (noise).
+  - observed_snds: a correct extractor applying the documented rules keeps a row for the event: the
+    raw row exists and its stay has no return-code error.
+  Several events of one day at one hospital share one stay (one 28Z07Z session).
+  Noise rows with no truth event: pharmacy reversal pairs (+1 then -1 box, same person, care date
+  and CIP13 as a true dispensation), DPN_QLF = 71 information copies, ACE copies of en-sus drugs
+  flagged ETE_IND_TAA = 1 in ER_ETE_F, error stays (GHM 90...), unrelated care (consultations, biology,
+  PPI / corticosteroid / antibiotic boxes), diagnosis and complication stays.
+
+Assumptions (each with its knob in `params`; figures and sources in `calibration`):
+  - Persons: ODH patients of `centres` illustrative CLCC, plus `decoy_ratio` x as many SNDS-only
+    lung-cancer beneficiaries (a share with identical demographics to a patient, some treated at a
+    centre's FINESS). Diagnoses uniform over the study period. 2/3 male, age ~ N(65, 9.5).
+  - Histology 70% non-squamous / 25% squamous / 5% NOS; drivers mutually exclusive, drawn among tested
+    non-squamous (squamous 5x rarer, tested a third as often); PD-L1 classes 25 / 30 / 45%.
+  - First line: biomarker- and era-driven (TKI for EGFR/ALK/ROS1/BRAF; before 2017 platinum doublets
+    +/- bevacizumab with optional pemetrexed maintenance; 2017-2018 pembrolizumab for TPS >= 50%;
+    2019+ chemo-immunotherapy or pembrolizumab alone); 8% untreated (supportive care only).
+  - Later lines: T790M -> osimertinib, next ALK TKI, IO if IO-naive (nivolumab from 2015), docetaxel
+    (+/- nintedanib / ramucirumab), pemetrexed, platinum re-challenge, gemcitabine, oral vinorelbine,
+    sotorasib / MET inhibitors from 2022; a line at the centre may be a clinical trial.
+  - Time to progression: lognormal (sigma 0.8) around the regimen's median (trial medians);
+    P(death on a line before progression) 13 / 17 / 21%; after progression, next line with
+    probability next_line[k] after a 3-4 week gap, else death after a median 2.5 months.
+  - IV cycles every 21 days (nivolumab 14 or 28), day-8 administrations for gemcitabine / IV
+    vinorelbine; platinum 4 (or 6) cycles then continuation maintenance; IO capped at 35 cycles;
+    oral drugs dispensed in boxes of days_per_pack (drugs.csv) with jitter and occasional gaps.
+  - Setting: ODH patients' lines at their centre unless `line_elsewhere`; single cycles elsewhere;
+    care outside the centre is in a public hospital or a private clinic of the home departement.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lotluca.simulate import calibration, cohort, gold, render_odh, render_snds, treatment
+from lotluca.simulate.params import SimSettings, from_config
+from lotluca.simulate.write import write_table
+
+log = logging.getLogger(__name__)
+
+SNDS_OUT = ["IR_BEN_R", "KI_CCI_R", "ER_PRS_F", "ER_PHA_F", "ER_UCD_F", "ER_ETE_F", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD", "T_MCOaaMED", "T_MCOaaFH"]
+ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
+
+CLINICAL_TRUTH = pa.schema(
+    [
+        ("truth_person_id", pa.string()),
+        ("odh_patient_id", pa.string()),
+        ("ben_idt_ano", pa.string()),
+        ("date", pa.date32()),
+        ("end_date", pa.date32()),
+        ("ingredient", pa.string()),
+        ("route", pa.string()),
+        ("setting", pa.string()),
+        ("hospital", pa.string()),
+        ("line_number", pa.int16()),
+        ("is_maintenance", pa.bool_()),
+        ("cycle", pa.int16()),
+        ("observed_odh", pa.bool_()),
+        ("odh_table", pa.string()),
+        ("odh_row_id", pa.string()),
+        ("odh_date", pa.date32()),
+        ("odh_extra_keys", pa.string()),
+        ("observed_snds", pa.bool_()),
+        ("snds_channel", pa.string()),
+        ("snds_table", pa.string()),
+        ("snds_key", pa.string()),
+        ("snds_date", pa.date32()),
+        ("snds_extra_keys", pa.string()),
+    ]
+)
+LINKAGE_TRUTH = pa.schema([("odh_patient_id", pa.string()), ("ben_idt_ano", pa.string())])
+
+
+def _d32(days, mask=None) -> pa.Array:
+    arr = np.asarray(days, dtype=np.int64)
+    if mask is not None:
+        arr = np.where(mask, 0, arr)
+    return pa.array(arr.astype("datetime64[D]"), type=pa.date32(), mask=mask)
+
+
+def _str(values, empty_is_null=True) -> pa.Array:
+    v = np.asarray(values).astype(str)
+    return pa.array(v, type=pa.string(), mask=(v == "") if empty_is_null else None)
+
+
+def simulate(settings: SimSettings, seed: int) -> dict:
+    """Draw the cohort and render every table; returns {"snds": {...}, "odh": {...}, "gold", "linkage_truth",
+    "clinical_truth", "calibration" (DataFrame), "counts"}."""
+    t0 = time.perf_counter()
+    streams = np.random.SeedSequence(int(seed)).spawn(9)
+    rng = [np.random.default_rng(x) for x in streams]
+    s = settings
+    persons = cohort.draw_persons(rng[0], s)
+    persons = cohort.make_twins(rng[1], persons, s)
+    persons = cohort.assign_identifiers(rng[2], persons, s)
+    hosp = cohort.Hospitals.draw(rng[3])
+    lines, death = treatment.draw_lines(rng[4], persons, s)
+    events = treatment.draw_events(rng[5], lines, persons, death, s)
+    lines = treatment.finalise_lines(lines, events, death, s)
+    log.info("truth drawn: %d persons, %d lines, %d events in %.1f s", len(persons), len(lines), len(events), time.perf_counter() - t0)
+    snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s)
+    odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s)
+    in_gold, test = gold.gold_persons(rng[8], persons, s)
+    gold_t = gold.gold_table(lines, persons, in_gold, test)
+
+    pid = events["pid"].to_numpy()
+    odh_id = persons["odh_patient_id"].to_numpy()
+    never = treatment.NEVER
+    truth = pa.Table.from_arrays(
+        [
+            pa.array(np.char.add("P", np.char.zfill(pid.astype(str), 9))),
+            _str(odh_id[pid]),
+            pa.array(persons["ben_idt_ano"].to_numpy()[pid]),
+            _d32(events["date"].to_numpy()),
+            _d32(events["end_date"].to_numpy()),
+            pa.array(treatment.ING_NAMES[events["ing"].to_numpy()]),
+            pa.array(np.where(events["oral"].to_numpy(), "oral", "iv")),
+            pa.array(treatment.SETTING_NAMES[events["setting"].to_numpy()]),
+            _str(snds_cols["hospital"].to_numpy()),
+            pa.array(events["line_number"].to_numpy(), type=pa.int16()),
+            pa.array(events["is_maint"].to_numpy()),
+            pa.array(events["cycle"].to_numpy().astype(np.int16), mask=events["oral"].to_numpy()),
+            pa.array(odh_cols["observed_odh"].to_numpy()),
+            _str(odh_cols["odh_table"].to_numpy()),
+            _str(odh_cols["odh_row_id"].to_numpy()),
+            _d32(odh_cols["odh_date"].to_numpy(), mask=odh_cols["odh_date"].to_numpy() == never),
+            _str(odh_cols["odh_extra_keys"].to_numpy()),
+            pa.array(snds_cols["observed_snds"].to_numpy().astype(bool)),
+            pa.array(snds_cols["snds_channel"].to_numpy().astype(str)),
+            _str(snds_cols["snds_table"].to_numpy()),
+            _str(snds_cols["snds_key"].to_numpy()),
+            _d32(snds_cols["snds_date"].to_numpy(), mask=snds_cols["snds_date"].to_numpy() == never),
+            _str(snds_cols["snds_extra_keys"].to_numpy()),
+        ],
+        schema=CLINICAL_TRUTH,
+    )
+    pat = ~persons["is_decoy"].to_numpy()
+    linkage = pa.Table.from_arrays(
+        [pa.array(odh_id[pat]), pa.array(persons["ben_idt_ano"].to_numpy()[pat])], schema=LINKAGE_TRUTH
+    )
+    calib = calibration.calibration_table(persons, lines, death, s)
+    log.info("rendered in %.1f s", time.perf_counter() - t0)
+    return {
+        "snds": snds_tables,
+        "odh": odh_tables,
+        "gold": gold_t,
+        "linkage_truth": linkage,
+        "clinical_truth": truth,
+        "calibration": calib,
+        "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
+        "_persons": persons,
+        "_lines": lines,
+        "_death": death,
+        "_events": events,
+    }
+
+
+def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> dict:
+    """Write the tables of `simulate` under out_dir; returns rows per table."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"format must be parquet or csv, got {fmt!r}")
+    out = Path(out_dir)
+    rows = {}
+    for name, table in result["snds"].items():
+        write_table(table, out / "snds" / f"{name}.{fmt}", fmt, snds_table=name)
+        rows[name] = table.num_rows
+    for name, table in result["odh"].items():
+        write_table(table, out / "odh" / f"{name}.{fmt}", fmt)
+        rows[name] = table.num_rows
+    write_table(result["gold"], out / "gold" / "gold_lines.parquet", "parquet")
+    write_table(result["linkage_truth"], out / "truth" / "linkage_truth.parquet", "parquet")
+    write_table(result["clinical_truth"], out / "truth" / "clinical_truth.parquet", "parquet")
+    rows.update(gold_lines=result["gold"].num_rows, linkage_truth=result["linkage_truth"].num_rows, clinical_truth=result["clinical_truth"].num_rows)
+    calib: pd.DataFrame = result["calibration"]
+    (out / "calibration.csv").write_text(calib.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8")
+    return rows
+
+
+def simulate_to_files(settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet") -> dict:
+    """Build settings from the config blocks (dicts) or take a SimSettings, simulate, write. Returns a summary."""
+    s = settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
+    result = simulate(s, seed)
+    rows = write_outputs(result, out_dir, fmt)
+    off = result["calibration"][~result["calibration"]["within"]]
+    for _, r in off.iterrows():
+        log.warning("calibration: %s = %s outside [%s, %s] (%s)", r["metric"], r["simulated"], r["target_low"], r["target_high"], r["source"])
+    return {**result["counts"], "rows": rows}
+
+
+__all__ = ["SimSettings", "from_config", "simulate", "simulate_to_files", "write_outputs"]

@@ -1,0 +1,92 @@
+"""The chart-abstracted gold standard (ESME-like) and the truth tables kept apart from what algorithms read.
+
+gold_lines (contracts.GOLD_LINES): for a random `gold_fraction` of ODH patients, every true line as an
+abstractor records it: line = regimen decided at diagnosis or at progression; start_date = first
+administration/dispensation of the line; end_date = last administration (or end of the last
+dispensation's supply) of the line, maintenance included; regimen = ingredients given in the line's
+non-maintenance phase, excluding drugs that only entered as a same-line substitution (cisplatin ->
+carboplatin, paclitaxel -> nab-paclitaxel); a maintenance phase is an extra row (is_maintenance true,
+same line_number) from its first to its last administration, nested in its line's row; end_reason in
+progression | death | end_of_data | planned_stop | toxicity. split: train | test per person.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lotluca import contracts
+from lotluca.simulate.params import SimSettings
+from lotluca.simulate.treatment import NEVER, REASONS, mask_names
+
+
+def _d32(days) -> pa.Array:
+    return pa.array(np.asarray(days, dtype=np.int64).astype("datetime64[D]"), type=pa.date32())
+
+
+def gold_persons(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean mask of persons in the gold standard and their split (True = test)."""
+    n = len(persons)
+    u = rng.random(n)
+    v = rng.random(n)
+    in_gold = ~persons["is_decoy"].to_numpy() & (u < s.gold_fraction)
+    return in_gold, v < s.test_fraction
+
+
+def line_rows(lines: pd.DataFrame, person_ids: np.ndarray) -> pd.DataFrame:
+    """Line rows plus maintenance rows for the given lines (person_ids aligned on lines.pid)."""
+    names, classes = mask_names(lines["reg_mask"].to_numpy())
+    main = pd.DataFrame(
+        {
+            "pid": lines["pid"].to_numpy(),
+            "person_id": person_ids,
+            "line_number": lines["line_number"].to_numpy().astype(np.int16),
+            "start": lines["first"].to_numpy(),
+            "end": lines["last"].to_numpy(),
+            "regimen": names,
+            "regimen_class": classes,
+            "is_maintenance": False,
+            "end_reason": REASONS[lines["end_reason"].to_numpy()],
+        }
+    )
+    has_m = lines["ma_first"].to_numpy() < NEVER
+    ml = lines[has_m]
+    mnames, mclasses = mask_names(ml["ma_mask"].to_numpy())
+    maint = pd.DataFrame(
+        {
+            "pid": ml["pid"].to_numpy(),
+            "person_id": person_ids[has_m],
+            "line_number": ml["line_number"].to_numpy().astype(np.int16),
+            "start": ml["ma_first"].to_numpy(),
+            "end": ml["ma_last"].to_numpy(),
+            "regimen": mnames,
+            "regimen_class": mclasses,
+            "is_maintenance": True,
+            "end_reason": REASONS[ml["end_reason"].to_numpy()],
+        }
+    )
+    out = pd.concat([main, maint], ignore_index=True)
+    return out.sort_values(["pid", "line_number", "is_maintenance"], kind="stable").reset_index(drop=True)
+
+
+def gold_table(lines: pd.DataFrame, persons: pd.DataFrame, in_gold: np.ndarray, test: np.ndarray) -> pa.Table:
+    sel = lines[in_gold[lines["pid"].to_numpy()]]
+    odh = persons["odh_patient_id"].to_numpy()
+    rows = line_rows(sel, odh[sel["pid"].to_numpy()])
+    split = np.where(test[rows["pid"].to_numpy()], "test", "train")
+    return pa.Table.from_arrays(
+        [
+            pa.array(rows["person_id"].to_numpy().astype(str)),
+            pa.array(rows["line_number"].to_numpy(), type=pa.int16()),
+            _d32(rows["start"].to_numpy()),
+            _d32(rows["end"].to_numpy()),
+            pa.array(rows["regimen"].to_numpy().astype(str)),
+            pa.array(rows["regimen_class"].to_numpy().astype(str)),
+            pa.array(rows["is_maintenance"].to_numpy().astype(bool)),
+            pa.array(rows["end_reason"].to_numpy().astype(str)),
+            pa.array(np.full(len(rows), "gold")),
+            pa.array(split),
+        ],
+        schema=contracts.GOLD_LINES,
+    )

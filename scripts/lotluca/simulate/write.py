@@ -1,0 +1,45 @@
+"""Writing the simulated tables: Parquet through `lotluca.io.write_parquet` (deterministic) or CSV the way
+real extracts look (";" separator, each SNDS date column in its `snds_schema.column_formats` format, SAS
+datetimes such as 01JAN2020:00:00:00 upper-case). Same tables give byte-identical files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from lotluca import snds_schema
+from lotluca.io import write_parquet
+
+
+def _csv_ready(table: pa.Table, formats: dict[str, str]) -> pa.Table:
+    cols = []
+    for f in table.schema:
+        col = table.column(f.name)
+        if pa.types.is_date(f.type) or pa.types.is_timestamp(f.type):
+            fmt = formats.get(f.name, "%Y-%m-%d")
+            ts = col.cast(pa.timestamp("s")) if pa.types.is_date(f.type) else col
+            txt = pc.strftime(ts, format=fmt)
+            if "%b" in fmt:
+                txt = pc.utf8_upper(txt)
+            cols.append(txt)
+        elif pa.types.is_boolean(f.type):
+            cols.append(pc.if_else(col, "1", "0"))
+        else:
+            cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def write_table(table: pa.Table, path: Path, fmt: str, snds_table: str | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        write_parquet(table, path)
+        return
+    formats = snds_schema.column_formats(snds_table) if snds_table else {}
+    ready = _csv_ready(table, formats)
+    opts = pcsv.WriteOptions(include_header=True, delimiter=";", quoting_style="needed", batch_size=1_000_000)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    pcsv.write_csv(ready, tmp, write_options=opts)
+    tmp.replace(path)
