@@ -53,7 +53,11 @@ def hand_written():
         ]
     )
     persons = pd.DataFrame(
-        [person("A", death="2021-06-15", eof="2021-06-15"), person("B", eof="2025-12-31"), person("C", eof="2025-12-31")]
+        [
+            person("A", death="2021-06-15", eof="2021-06-15"),
+            person("B", eof="2025-12-31"),
+            person("C", eof="2025-12-31"),
+        ]
     )
     return lines, persons
 
@@ -81,7 +85,11 @@ def test_endpoints_hand_written(hand_written):
     assert c1["rwTTD_event"] == 1 and c1["rwTTD_months"] == pytest.approx(months("2021-05-01", "2021-08-01"))
     assert c1["rwTTNT_event"] == 0 and c1["rwTTNT_months"] == pytest.approx(months("2021-05-01", "2025-12-31"))
     # covariates
-    assert a1["line_group"] == "1" and a1["era"] == "2019+" and a1["age"] == pytest.approx((D("2020-01-10") - D("1955-07-01")).days / 365.25)
+    assert (
+        a1["line_group"] == "1"
+        and a1["era"] == "2019+"
+        and a1["age"] == pytest.approx((D("2020-01-10") - D("1955-07-01")).days / 365.25)
+    )
 
 
 def test_endpoints_line_groups_and_censoring_at_end_of_followup():
@@ -93,9 +101,13 @@ def test_endpoints_line_groups_and_censoring_at_end_of_followup():
     assert ep.loc[5, "exclusion"] == "starts_after_end_of_followup" and np.isnan(ep.loc[5, "rwOS_months"])
     assert ep["exclusion"].iloc[:4].isna().all()
     # line 4 starts 2018-01-01; line 5 (2019) is after end of follow-up: censored at end of follow-up
-    assert ep.loc[4, "rwTTNT_event"] == 0 and ep.loc[4, "rwTTNT_months"] == pytest.approx(months("2018-01-01", "2018-06-30"))
+    assert ep.loc[4, "rwTTNT_event"] == 0 and ep.loc[4, "rwTTNT_months"] == pytest.approx(
+        months("2018-01-01", "2018-06-30")
+    )
     assert ep.loc[4, "rwTTD_event"] == 1  # last dose 2018-03-01, 121 days before end of follow-up
-    assert ep.loc[3, "rwTTNT_event"] == 1 and ep.loc[3, "rwTTNT_months"] == pytest.approx(months("2017-01-01", "2018-01-01"))
+    assert ep.loc[3, "rwTTNT_event"] == 1 and ep.loc[3, "rwTTNT_months"] == pytest.approx(
+        months("2017-01-01", "2018-01-01")
+    )
 
 
 def test_endpoints_exclusions_and_bad_input():

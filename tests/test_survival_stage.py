@@ -9,11 +9,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import yaml
-from test_survival import synthetic_cohort
 
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
 from lotluca.survival import cli
+from test_survival import synthetic_cohort
 
 EXPORT_COUNTS = {
     "km_summary": ["n_persons", "n_lines", "n_events"],
@@ -49,7 +49,16 @@ def study(tmp_path_factory):
     _run(["effectiveness", "--gold", str(paths["gold"]), "--persons", str(paths["persons"]),
           "--lines", f"meng2021:linked:{paths['algo']}", "--private-dir", str(tmp / "private"),
           "--export-dir", str(tmp / "export" / "effectiveness"), *common])  # fmt: skip
-    _run(["bias", "--endpoints", str(tmp / "private" / "endpoints.parquet"), "--export-dir", str(tmp / "export" / "bias"), *common])
+    _run(
+        [
+            "bias",
+            "--endpoints",
+            str(tmp / "private" / "endpoints.parquet"),
+            "--export-dir",
+            str(tmp / "export" / "bias"),
+            *common,
+        ]
+    )
     return tmp, gold
 
 

@@ -23,7 +23,9 @@ def pseudonym_key(env_var: str | None, seed: int) -> bytes:
     value = os.environ.get(env_var, "") if env_var else ""
     if value:
         return value.encode("utf-8")
-    log.warning("pseudonym key: %s is not set, using a key derived from the seed (fine for synthetic data only)", env_var)
+    log.warning(
+        "pseudonym key: %s is not set, using a key derived from the seed (fine for synthetic data only)", env_var
+    )
     return hashlib.sha256(f"lotluca-pseudonym-{seed}".encode()).digest()
 
 

@@ -89,7 +89,9 @@ def suppress_counts(
     return out
 
 
-def complementary_suppress(df: pd.DataFrame, count_column: str, partition: Sequence[str], min_cell: int) -> pd.DataFrame:
+def complementary_suppress(
+    df: pd.DataFrame, count_column: str, partition: Sequence[str], min_cell: int
+) -> pd.DataFrame:
     """Secondary suppression inside partitions whose total is published elsewhere.
 
     Within each group of rows sharing `partition` (e.g. the first-line regimen classes of one lines
@@ -116,7 +118,10 @@ def complementary_suppress(df: pd.DataFrame, count_column: str, partition: Seque
             n += 1
     out.loc[add_mask, count_column] = pd.NA
     flags = out["suppressed"].fillna("").astype(str) if "suppressed" in out.columns else pd.Series("", index=out.index)
-    out["suppressed"] = [";".join(x for x in (f, count_column + "(secondary)" if m else "") if x) for f, m in zip(flags, add_mask, strict=True)]
+    out["suppressed"] = [
+        ";".join(x for x in (f, count_column + "(secondary)" if m else "") if x)
+        for f, m in zip(flags, add_mask, strict=True)
+    ]
     return out
 
 

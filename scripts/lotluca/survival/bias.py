@@ -87,7 +87,9 @@ def bias_table(
         for key, (t, e, p) in km_cells.items():
             out[("median", *key)] = km_median(t, e, None if weights is None else weights[p])
         for key, (X, t, e, p) in cox_cells.items():
-            beta, ok = fit_cox(X, t, e, None if weights is None else weights[p]) if len(t) else (np.array([np.nan]), False)
+            beta, ok = (
+                fit_cox(X, t, e, None if weights is None else weights[p]) if len(t) else (np.array([np.nan]), False)
+            )
             out[("hr", *key)] = float(np.exp(beta[0])) if ok and np.isfinite(beta[0]) else np.nan
         return out
 
@@ -111,7 +113,8 @@ def bias_table(
                 ta, ea, _ = km_cells.get((alg, scen, ep, grp), (np.array([]), np.array([]), None))
                 mg, ma = point[("median", GOLD, GOLD, ep, grp)], point.get(("median", alg, scen, ep, grp), np.nan)
                 diff = ma - mg if np.isfinite(ma) and np.isfinite(mg) else np.nan
-                d_b = rep_array("median", alg, scen, ep, grp) - rep_array("median", GOLD, GOLD, ep, grp)
+                with np.errstate(invalid="ignore"):  # inf - inf (median not reached in both): not a valid replicate
+                    d_b = rep_array("median", alg, scen, ep, grp) - rep_array("median", GOLD, GOLD, ep, grp)
                 d_lo, d_hi, d_n = _percentile_ci(d_b, alpha)
                 row = {
                     "algorithm": alg, "scenario": scen, "endpoint": ep, "line_group": grp,

@@ -40,16 +40,26 @@ def _effectiveness(args) -> int:
 def _bias(args) -> int:
     cfg = _config(args.config)
     out = Path(args.export_dir)
-    outputs = {"csv": str(out / "bias.csv"), "parquet": str(out / "bias.parquet"), "summary": str(out / "bias_summary.csv")}
-    run_bias(args.endpoints, outputs, settings=cfg.get("effectiveness"), privacy=cfg.get("privacy"), seed=cfg.get("seed", 0))
+    outputs = {
+        "csv": str(out / "bias.csv"),
+        "parquet": str(out / "bias.parquet"),
+        "summary": str(out / "bias_summary.csv"),
+    }
+    run_bias(
+        args.endpoints, outputs, settings=cfg.get("effectiveness"), privacy=cfg.get("privacy"), seed=cfg.get("seed", 0)
+    )
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("effectiveness", help="per-line endpoints, KM, log-rank and Cox tables (gold and algorithms)")
+    p = subparsers.add_parser(
+        "effectiveness", help="per-line endpoints, KM, log-rank and Cox tables (gold and algorithms)"
+    )
     p.add_argument("--gold", required=True, help="gold_lines Parquet (defines the cohort)")
     p.add_argument("--persons", required=True, help="persons Parquet giving death and end of follow-up")
-    p.add_argument("--lines", action="append", help="ALGORITHM:SCENARIO:PATH of an algorithm's lines Parquet (repeatable)")
+    p.add_argument(
+        "--lines", action="append", help="ALGORITHM:SCENARIO:PATH of an algorithm's lines Parquet (repeatable)"
+    )
     p.add_argument("--config", help="config.yaml (effectiveness, privacy, seed, study blocks)")
     p.add_argument("--private-dir", default="results/private/effectiveness")
     p.add_argument("--export-dir", default="results/export/effectiveness")

@@ -52,45 +52,43 @@ def design(df: pd.DataFrame, levels: dict[str, list[str]] | None = None) -> tupl
     return X, names, levels
 
 
-def _efron_terms(beta, X, t, e, w):
-    """Log partial likelihood, gradient and Hessian (Efron ties) with integer case weights."""
+def _efron_setup(X, t, e, w):
+    """Everything of the Efron likelihood that does not depend on beta (sorted once per fit)."""
     order = np.argsort(-t, kind="mergesort")  # descending time: risk sets are prefix sums
     X, t, e, w = X[order], t[order], e[order], w[order]
-    eta = X @ beta
-    eta -= eta.max() if eta.size else 0.0
-    r = w * np.exp(eta)
-    rx = r[:, None] * X
-    rxx = rx[:, :, None] * X[:, None, :]
-    cum_r, cum_rx, cum_rxx = np.cumsum(r), np.cumsum(rx, axis=0), np.cumsum(rxx, axis=0)
-    # last index of each tied-time block in descending order = full risk set at that time
-    is_last = np.r_[t[1:] != t[:-1], True]
-    block = np.cumsum(np.r_[True, t[1:] != t[:-1]]) - 1
-    ends = np.flatnonzero(is_last)
-    ev = e > 0
-    d = np.bincount(block, weights=w * ev, minlength=len(ends))
-    has = d > 0
-    if not has.any():
-        return 0.0, np.zeros(X.shape[1]), np.zeros((X.shape[1], X.shape[1]))
-    dr = np.bincount(block, weights=r * ev, minlength=len(ends))
-    drx = np.zeros((len(ends), X.shape[1]))
-    np.add.at(drx, block[ev], rx[ev])
-    drxx = np.zeros((len(ends), X.shape[1], X.shape[1]))
-    np.add.at(drxx, block[ev], rxx[ev])
-    dx = np.zeros((len(ends), X.shape[1]))
-    np.add.at(dx, block[ev], (w[ev])[:, None] * X[ev])
-    deta = np.bincount(block, weights=w * ev * eta, minlength=len(ends))
-    R, R1, R2 = cum_r[ends], cum_rx[ends], cum_rxx[ends]
-    idx = np.flatnonzero(has)
+    new_block = np.r_[True, t[1:] != t[:-1]]
+    starts = np.flatnonzero(new_block)
+    ends = np.r_[starts[1:], len(t)] - 1  # last row of each tied-time block = full risk set at that time
+    ev = (e > 0).astype(float)
+    d = np.add.reduceat(w * ev, starts)
+    idx = np.flatnonzero(d > 0)
     dd = d[idx].astype(int)
     rep = np.repeat(idx, dd)
-    frac = np.concatenate([np.arange(k) / k for k in dd])
+    first = np.repeat(np.cumsum(dd) - dd, dd)
+    frac = (np.arange(dd.sum()) - first) / np.repeat(dd, dd)
+    dx = np.add.reduceat((w * ev)[:, None] * X, starts)[idx].sum(axis=0)
+    return X, w, ev, starts, ends, idx, rep, frac, dx
+
+
+def _efron_terms(beta, setup):
+    """Log partial likelihood, gradient and Hessian (Efron ties) with integer case weights."""
+    X, w, ev, starts, ends, idx, rep, frac, dx = setup
+    eta = X @ beta
+    shift = eta.max()
+    r = w * np.exp(eta - shift)
+    rx = r[:, None] * X
+    rxx = rx[:, :, None] * X[:, None, :]
+    R, R1, R2 = np.cumsum(r)[ends], np.cumsum(rx, axis=0)[ends], np.cumsum(rxx, axis=0)[ends]
+    dr = np.add.reduceat(r * ev, starts)
+    drx = np.add.reduceat(rx * ev[:, None], starts)
+    drxx = np.add.reduceat(rxx * ev[:, None, None], starts)
     den = R[rep] - frac * dr[rep]
     num1 = R1[rep] - frac[:, None] * drx[rep]
     num2 = R2[rep] - frac[:, None, None] * drxx[rep]
-    loglik = deta[idx].sum() - np.log(den).sum()
+    loglik = (w * ev * (eta - shift)).sum() - np.log(den).sum()
     mean = num1 / den[:, None]
-    grad = dx[idx].sum(axis=0) - mean.sum(axis=0)
-    hess = -(num2 / den[:, None, None]).sum(axis=0) + np.einsum("ki,kj->ij", mean, mean)
+    grad = dx - mean.sum(axis=0)
+    hess = -(num2 / den[:, None, None]).sum(axis=0) + mean.T @ mean
     return loglik, grad, hess
 
 
@@ -113,7 +111,8 @@ def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tup
     free = np.ptp(X, axis=0) > 0
     Xf = X[:, free]
     beta = np.zeros(Xf.shape[1])
-    ll, g, h = _efron_terms(beta, Xf, t, e, w)
+    setup = _efron_setup(Xf, t, e, w)
+    ll, g, h = _efron_terms(beta, setup)
     converged = False
     for _ in range(max_iter):
         try:
@@ -123,7 +122,7 @@ def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tup
         scale = 1.0
         for _ in range(30):
             cand = beta + scale * step
-            ll_new, g_new, h_new = _efron_terms(cand, Xf, t, e, w)
+            ll_new, g_new, h_new = _efron_terms(cand, setup)
             if np.isfinite(ll_new) and ll_new >= ll - 1e-12:
                 break
             scale /= 2
@@ -147,7 +146,9 @@ def treatment_hr(df: pd.DataFrame, levels: dict, weights=None) -> float:
     return float(np.exp(beta[0])) if ok and np.isfinite(beta[0]) else np.nan
 
 
-def cox_table(data: pd.DataFrame, keys=("algorithm", "scenario"), alpha: float = 0.05, penalizer: float = 0.0) -> pd.DataFrame:
+def cox_table(
+    data: pd.DataFrame, keys=("algorithm", "scenario"), alpha: float = 0.05, penalizer: float = 0.0
+) -> pd.DataFrame:
     """lifelines CoxPHFitter per lines source and endpoint on `cox_data` rows: one row per term.
 
     Columns: keys, endpoint, term, hr, lower, upper, p_value, n_lines, n_events, n_treatment,

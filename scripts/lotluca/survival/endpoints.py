@@ -33,7 +33,16 @@ ENDPOINT_LABELS = {
     "rwTTD": "time to treatment discontinuation",
     "rwOS": "overall survival from line start",
 }
-PERSON_COLUMNS = ["person_id", "sex", "birth_year", "death_date", "diagnosis_date", "histology", "pdl1", "end_of_followup"]
+PERSON_COLUMNS = [
+    "person_id",
+    "sex",
+    "birth_year",
+    "death_date",
+    "diagnosis_date",
+    "histology",
+    "pdl1",
+    "end_of_followup",
+]
 EXCLUSIONS = {
     "no_person_record": "person absent from the persons table",
     "no_end_of_followup": "person has neither end_of_followup nor a study end date to fall back on",
@@ -87,7 +96,7 @@ def collapse_lines(lines, name: str = "lines") -> pd.DataFrame:
 
 
 def line_group(line_number: pd.Series, pooled_from: int = 3) -> pd.Series:
-    """"1", "2", ..., and "{pooled_from}+" for every line >= pooled_from."""
+    """ "1", "2", ..., and "{pooled_from}+" for every line >= pooled_from."""
     n = line_number.astype(int)
     return n.astype(str).where(n < pooled_from, f"{pooled_from}+")
 
@@ -133,7 +142,9 @@ def compute_endpoints(
     pdf = _to_frame(persons, PERSONS, persons_name, optional=tuple(c for c in PERSONS.names if c not in PERSON_COLUMNS))
     dup = pdf.index[pdf["person_id"].duplicated(keep=False)]
     if len(dup):
-        raise InputError(persons_name, "duplicated person_id", column="person_id", rows=dup, expected="one row per person")
+        raise InputError(
+            persons_name, "duplicated person_id", column="person_id", rows=dup, expected="one row per person"
+        )
     pdf = pdf[PERSON_COLUMNS]
     df = ln.merge(pdf, on="person_id", how="left", indicator=True)
     has_person = df["_merge"].eq("both")
@@ -156,7 +167,9 @@ def compute_endpoints(
     exclusion = pd.Series(None, index=df.index, dtype=object)
     exclusion = exclusion.mask(exclusion.isna() & nxt.notna() & (nxt < df["start_date"]), "next_line_starts_earlier")
     exclusion = exclusion.mask(exclusion.isna() & death.notna() & (df["start_date"] > death), "starts_after_death")
-    exclusion = exclusion.mask(exclusion.isna() & eof.notna() & (df["start_date"] > eof), "starts_after_end_of_followup")
+    exclusion = exclusion.mask(
+        exclusion.isna() & eof.notna() & (df["start_date"] > eof), "starts_after_end_of_followup"
+    )
     exclusion = exclusion.mask(exclusion.isna() & has_person & eof.isna(), "no_end_of_followup")
     exclusion = exclusion.mask(~has_person, "no_person_record")
     df["exclusion"] = exclusion

@@ -65,7 +65,9 @@ def build_endpoints(gold_path, persons_path, line_files, settings=None, privacy=
     s, p = _settings(settings, privacy)
     gold = _read(gold_path)
     if "split" not in gold.column_names:
-        raise InputError(gold_path, "missing column", column="split", expected=f"the gold_lines contract {GOLD_LINES.names}")
+        raise InputError(
+            gold_path, "missing column", column="split", expected=f"the gold_lines contract {GOLD_LINES.names}"
+        )
     gold_df = gold.to_pandas()
     cohort = set(gold_df.loc[gold_df["split"].isin(s["gold_splits"]), "person_id"])
     if not cohort:
@@ -78,7 +80,9 @@ def build_endpoints(gold_path, persons_path, line_files, settings=None, privacy=
         n_in = len(df)
         df = df[df["person_id"].isin(cohort)]
         if n_in and df.empty:
-            raise InputError(path, "no line of a gold-cohort person: are person ids ODH patient ids?", column="person_id")
+            raise InputError(
+                path, "no line of a gold-cohort person: are person ids ODH patient ids?", column="person_id"
+            )
         ep = compute_endpoints(
             df, persons,
             ttd_gap_days=s["ttd_gap_days"], pooled_line_from=s["pooled_line_from"],
@@ -128,7 +132,9 @@ def export_tables(endpoints: pd.DataFrame, settings=None, privacy=None) -> dict[
         for c in counts:
             summary.loc[cls] = complementary_suppress(summary.loc[cls], c, ["algorithm", "scenario", "endpoint"], k)
         cls = at_risk["stratum_type"].eq("first_line_regimen_class")
-        at_risk.loc[cls] = complementary_suppress(at_risk.loc[cls], "at_risk", ["algorithm", "scenario", "endpoint", "months"], k)
+        at_risk.loc[cls] = complementary_suppress(
+            at_risk.loc[cls], "at_risk", ["algorithm", "scenario", "endpoint", "months"], k
+        )
     summary = summary.drop(columns=[f"{c}_raw" for c in counts])
     at_risk = at_risk.drop(columns=["at_risk_raw"])
     for c in counts:
@@ -156,7 +162,9 @@ EXPORT_COUNTS = {
 }
 
 
-def run_effectiveness(gold_path, persons_path, line_files, outputs: dict, settings=None, privacy=None, seed=0, study_end_date=None):
+def run_effectiveness(
+    gold_path, persons_path, line_files, outputs: dict, settings=None, privacy=None, seed=0, study_end_date=None
+):
     """Write outputs["endpoints"] (private Parquet) and outputs[name] for each export table (CSV)."""
     s, p = _settings(settings, privacy)
     ep = build_endpoints(gold_path, persons_path, line_files, s, p, seed, study_end_date)
