@@ -372,3 +372,13 @@ def test_bootstrap_metrics_table_shape():
     out = bootstrap_metrics(scored, masks, Settings(bootstrap=20, seed=1))
     assert list(out.columns) == ["stratum", "metric", "estimate", "ci_low", "ci_high", "n"]
     assert len(out) == masks.shape[1] * len(METRICS)
+
+
+def test_bootstrap_does_not_depend_on_the_block_size(monkeypatch):
+    from lotluca.evaluation import bootstrap
+
+    pred, gold = noisy_cohort(n=60, seed=4)
+    s = Settings(bootstrap=45, seed=9)
+    ref = evaluate(pred, gold, s)[0]
+    monkeypatch.setattr(bootstrap, "CHUNK", 7)
+    pd.testing.assert_frame_equal(evaluate(pred, gold, s)[0], ref)

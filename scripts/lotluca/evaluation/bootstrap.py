@@ -27,7 +27,8 @@ from lotluca.evaluation.metrics import (
     weighted_median,
 )
 
-CHUNK = 200  # replicates drawn per block (bounds memory at CHUNK x persons)
+CHUNK = 200  # replicates drawn per block at most
+MAX_CELLS = 2e7  # and at most this many (replicate x person-or-pair) cells per block (memory bound)
 
 
 def derive_seed(master_seed: int, label: str = "evaluation") -> int:
@@ -37,7 +38,8 @@ def derive_seed(master_seed: int, label: str = "evaluation") -> int:
 
 
 def replicate_weights(n: int, replicates: int, seed: int, chunk: int = CHUNK) -> Iterator[np.ndarray]:
-    """Blocks of (<= chunk, n) multinomial draw counts: how often each person is drawn per replicate."""
+    """Blocks of (<= chunk, n) multinomial draw counts: how often each person is drawn per replicate.
+    The replicates do not depend on the block size (rows are drawn one after the other)."""
     rng = np.random.default_rng(seed)
     p = np.full(n, 1.0 / n) if n else np.zeros(0)
     for start in range(0, replicates, chunk):
@@ -60,15 +62,24 @@ def bootstrap_metrics(scored: Scored, masks: pd.DataFrame, settings: Settings) -
     point["start_error_median_abs_days"] = weighted_median(pv, M[pp].T)
     n = [metric_denominators(point_sums[k], settings) for k in range(len(names))]
 
+    # persons fall into a few disjoint groups (identical stratum memberships): a replicate's stratum sums
+    # are sums of its group sums, so the products cost one pass over the persons, whatever the strata
+    Mb = M.astype(bool)
+    keys, group = np.unique(Mb, axis=0, return_inverse=True)
+    members = [np.flatnonzero(group.ravel() == g) for g in range(len(keys))]
+    in_stratum = [Mb[pp, k] for k in range(len(names))]
     B = settings.bootstrap
+    chunk = max(1, min(CHUNK, int(MAX_CELLS // max(1, S.shape[0] + len(pv)))))
     reps = {m: np.full((B, len(names)), np.nan) for m in METRICS}
     row = 0
-    for W in replicate_weights(S.shape[0], B, settings.seed):
+    for W in replicate_weights(S.shape[0], B, settings.seed, chunk):
         b = W.shape[0]
-        Wp = W[:, pp]
+        group_sums = np.stack([W[:, idx] @ S[idx] for idx in members])  # (groups, b, K)
+        stratum_sums = np.einsum("gs,gbk->sbk", keys.astype(np.float64), group_sums)
         for k in range(len(names)):
-            vals = metrics_from_sums((W * M[:, k]) @ S, settings)
-            vals["start_error_median_abs_days"] = weighted_median(pv, Wp * M[pp, k])
+            vals = metrics_from_sums(stratum_sums[k], settings)
+            sel = in_stratum[k]
+            vals["start_error_median_abs_days"] = weighted_median(pv[sel], W[:, pp[sel]])
             for m in METRICS:
                 reps[m][row : row + b, k] = vals[m]
         row += b
