@@ -285,3 +285,46 @@ def test_cli_exits_2_with_clear_error(tmp_path, capsys, main):
     assert main(["extract", "--snds", str(tmp_path / "in"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "ER_PHA_F.csv" in err and "PHA_ACT_QSN" in err and "Traceback" not in err
+
+
+# --- SAS ---------------------------------------------------------------------------------------------
+# Python has no .sas7bdat writer: SAS input is tested with SAS transport (.xpt) files written by
+# tests/data/xport_writer.py and read by the same `pandas.read_sas` path. XPORT v5 limits names to 8
+# characters, so only tables whose needed columns fit (T_MCOaaB) go through the whole extraction.
+def test_sas_xpt_table_gives_the_parquet_result(tmp_path, snds_out):
+    from xport_writer import write_xpt
+
+    folder = tmp_path / "mixed"
+    paths = R.write_tables(R.snds_tables(), folder)
+    b = pd.read_parquet(paths.pop("T_MCOaaB"))[["ETA_NUM", "RSA_NUM", "GRG_GHM", "DGN_PAL"]]
+    (folder / "T_MCOaaB.parquet").unlink()
+    write_xpt(b, folder / "T_MCOaaB.xpt", name="T_MCOB")
+    out = snds.extract_snds(pipeline.find_tables(folder, pipeline.SNDS_TABLES), SETTINGS)
+    for t in ("exposures", "chemo_sessions", "stays", "rejects"):
+        assert getattr(out, t).equals(getattr(snds_out, t)), t
+
+
+def test_sas_numeric_dates_and_text(tmp_path):
+    from xport_writer import write_xpt
+
+    from lotluca import snds_schema
+    from lotluca.sources import readers
+
+    df = pd.DataFrame(
+        {
+            "ETA_NUM": [750000001, 10000024],
+            "RSA_NUM": [1, 2],
+            "ENT_DAT": [D(2020, 5, 12), None],
+            "DAT_RET": ["0", "1"],
+            "NAI_RET": ["0", "Zé"],
+        }
+    )
+    write_xpt(df, tmp_path / "T_MCOaaC.xpt")
+    raw = readers.read_table(
+        tmp_path / "T_MCOaaC.xpt", "T_MCOaaC", snds_schema.arrow_schema("T_MCOaaC"), ["ETA_NUM", "RSA_NUM", "ENT_DAT", "DAT_RET", "NAI_RET"],
+        column_formats=snds_schema.column_formats("T_MCOaaC"),
+    )  # fmt: skip
+    assert raw.data["ETA_NUM"].tolist() == [750000001, 10000024]
+    assert raw.data["ENT_DAT"].iloc[0] == pd.Timestamp("2020-05-12") and pd.isna(raw.data["ENT_DAT"].iloc[1])
+    assert raw.data["DAT_RET"].tolist() == ["0", "1"]
+    assert raw.data["NAI_RET"].tolist() == ["0", "Zé"]  # latin-1 bytes decoded (utf-8 first, then cp1252)
