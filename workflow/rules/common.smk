@@ -5,6 +5,7 @@ SNDS_TABLES = [
     "ER_PRS_F",
     "ER_PHA_F",
     "ER_UCD_F",
+    "ER_ETE_F",
     "T_MCOaaB",
     "T_MCOaaC",
     "T_MCOaaD",
