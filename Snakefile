@@ -18,6 +18,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/extract.smk"
+include: "workflow/rules/lines.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/effectiveness.smk"
 
