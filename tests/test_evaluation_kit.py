@@ -349,3 +349,19 @@ def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
     assert summary["best_by_line_f1"]["odh_only"]["algorithm"] == "lotluca" and summary["n_persons"] == 2
     table = (out / "README_table.md").read_text()
     assert table.startswith("| algorithm | odh_only: line F1 | odh_only: full sequence | linked: line F1")
+
+
+def test_readme_documents_every_submission_error():
+    import re
+
+    from lotluca.evaluation import submission
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Scoring kit") :]
+    documented = re.findall(r"^\| `([^`]+)`", section, flags=re.M)
+    assert len(documented) >= 10
+    source = (REPO / "scripts" / "lotluca" / "evaluation" / "submission.py").read_text()
+    for message in documented:
+        stem = message.split("...")[0].split(":")[0].replace("N person(s)", "person(s)").strip()
+        assert stem in source, message
+    assert submission.__doc__ and "not in the gold standard" in submission.__doc__

@@ -47,6 +47,10 @@ def evaluate(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> tupl
             int((~inside).sum()),
             pred.loc[~inside, "person_id"].nunique(),
         )
+    if len(pred) and not inside.any():
+        log.warning(
+            "no predicted row belongs to a scored gold person: are the person ids the gold standard's (ODH patient ids)?"
+        )
     p = prepare_lines(pred[inside])
     scored = score(p, g, settings)
     masks = strata(g, scored.persons)
