@@ -191,3 +191,30 @@ def test_omop_non_numeric_person_ids_are_mapped(tmp_path):
     assert pm["person_source_value"].tolist() == ["3", "A", "B"] and pm["person_id"].tolist() == [1, 2, 3]
     assert omop["episode"].column("person_id").to_pylist() == [1, 2, 2, 3, 3]  # lines sorted by person_id
     assert np.all(omop["episode_event"].column("event_id").to_numpy() >= 1)
+
+
+def test_step_script_runs_with_snakemake_object(tmp_path, repo):
+    """scripts/lines.py wires snakemake.input / wildcards / params to run_lines."""
+    import runpy
+    from types import SimpleNamespace
+
+    exposures = read_merck(write(tmp_path, MERCK))
+    write_parquet(exposures, tmp_path / "exposures.parquet")
+    write_parquet(pa.table({"person_id": ["1"], "date": pa.array([dt.date(2020, 3, 1)], pa.date32()), "hospital": ["x"], "origin": ["s"]}),
+                  tmp_path / "chemo_sessions.parquet")  # fmt: skip
+    write_parquet(pa.table({"person_id": ["1", "2", "3"], "end_of_followup": pa.array([dt.date(2025, 1, 1)] * 3, pa.date32())}),
+                  tmp_path / "persons.parquet")  # fmt: skip
+    smk = SimpleNamespace(
+        input=SimpleNamespace(exposures=str(tmp_path / "exposures.parquet"), chemo_sessions=str(tmp_path / "chemo_sessions.parquet"),
+                              persons=str(tmp_path / "persons.parquet")),
+        output=SimpleNamespace(lines=str(tmp_path / "out" / "tlcr2020.parquet")),
+        wildcards=SimpleNamespace(algorithm="tlcr2020", scenario="linked"),
+        params=SimpleNamespace(overrides={"gap_days": 60}),
+        log=[str(tmp_path / "lines.log")],
+        rule="lines",
+    )  # fmt: skip
+    runpy.run_path(str(repo / "scripts" / "lines.py"), init_globals={"snakemake": smk})
+    got = pq.read_table(tmp_path / "out" / "tlcr2020.parquet")
+    assert got.schema == LINES and set(got.column("algorithm").to_pylist()) == {"tlcr2020"}
+    # tlcr2020: person 1 has 2 induction cycles only (no maintenance), person 2 erlotinib then osimertinib
+    assert got.num_rows == 4 and (tmp_path / "lines.log").exists()
