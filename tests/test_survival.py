@@ -234,3 +234,12 @@ def test_bias_detects_a_shifted_algorithm_and_is_seeded():
     assert ttnt1["median_diff"] < 0 and ttnt1["median_diff_upper_95"] < 0
     os1 = b1[(b1["endpoint"] == "rwOS") & (b1["line_group"] == "1")].iloc[0]
     assert os1["median_diff"] == 0  # same first-line starts, same deaths: OS from line 1 unchanged
+
+
+def test_fit_cox_drops_a_level_without_events():
+    r = load_rossi()
+    X = r.drop(columns=["week", "arrest"]).to_numpy(float)
+    no_event_level = ((r["arrest"] == 0) & (r.index % 7 == 0)).to_numpy(float)  # a level nobody in which has an event
+    beta, ok = fit_cox(np.column_stack([X, no_event_level]), r["week"], r["arrest"])
+    ref = CoxPHFitter().fit(r, "week", "arrest").params_.to_numpy()
+    assert ok and np.isnan(beta[-1]) and np.max(np.abs(beta[:-1] - ref)) < 1e-6

@@ -18,8 +18,6 @@ from test_survival import synthetic_cohort
 EXPORT_COUNTS = {
     "km_summary": ["n_persons", "n_lines", "n_events"],
     "at_risk": ["at_risk"],
-    "logrank": ["n_lines", "n_events"],
-    "cox": ["n_events", "n_treatment", "n_reference"],
     "bias": ["n_lines_gold", "n_events_gold", "n_lines_algo", "n_events_algo"],
 }
 

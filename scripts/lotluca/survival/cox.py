@@ -92,11 +92,20 @@ def _efron_terms(beta, setup):
     return loglik, grad, hess
 
 
+def estimable_columns(X: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """Columns that vary among the rows with an event (others have no finite partial-likelihood MLE)."""
+    ev = np.asarray(events) > 0
+    if X.shape[0] == 0 or not ev.any():
+        return np.zeros(X.shape[1], bool)
+    return np.ptp(X[ev], axis=0) > 0
+
+
 def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tuple[np.ndarray, bool]:
     """Efron partial-likelihood MLE by Newton-Raphson with step halving. Returns (beta, converged).
 
-    Columns constant among the rows with positive weight are not identifiable: their coefficient is
-    NaN and the others are fitted without them.
+    Columns constant among the events are not identifiable (a covariate level without any event, or
+    holding every event, sends its coefficient to infinity): their coefficient is NaN and the others
+    are fitted without them (`estimable_columns`).
     """
     X = np.asarray(X, float)
     t = np.asarray(t, float)
@@ -108,7 +117,7 @@ def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tup
     beta_full = np.full(p, np.nan)
     if X.shape[0] == 0 or (e * w).sum() == 0:
         return beta_full, False
-    free = np.ptp(X, axis=0) > 0
+    free = estimable_columns(X, e)
     Xf = X[:, free]
     beta = np.zeros(Xf.shape[1])
     setup = _efron_setup(Xf, t, e, w)
@@ -162,7 +171,7 @@ def cox_table(
     for key_vals, src in data.groupby([*keys, "endpoint"], sort=True):
         ident = dict(zip([*keys, "endpoint"], key_vals, strict=True))
         X, names, _ = design(src)
-        free = np.ptp(X, axis=0) > 0 if len(X) else np.zeros(len(names), bool)
+        free = estimable_columns(X, src["event"].to_numpy())
         frame = pd.DataFrame(X[:, free], columns=[n for n, f in zip(names, free, strict=True) if f])
         frame["T"] = src["months"].to_numpy(float)
         frame["E"] = src["event"].to_numpy(int)

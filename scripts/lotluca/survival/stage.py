@@ -144,10 +144,15 @@ def export_tables(endpoints: pd.DataFrame, settings=None, privacy=None) -> dict[
     cox_cfg = s["cox"]
     logrank = logrank_tables(long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"])
     logrank = _blank_estimates(logrank, "n_lines", ["statistic", "p_value"], k)
-    logrank = suppress_counts(logrank, ["n_lines", "n_events"], k, method)
     cox = cox_table(cox_data(long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"]), alpha=s["alpha"],
                     penalizer=cox_cfg["penalizer"])  # fmt: skip
-    cox = suppress_counts(cox.drop(columns=["n_lines"]), ["n_events", "n_treatment", "n_reference"], k, method)
+    level = int(round((1 - s["alpha"]) * 100))
+    small_arm = cox["n_treatment"].lt(k) | cox["n_reference"].lt(k)
+    cox.loc[small_arm, ["hr", f"lower_{level}", f"upper_{level}", "p_value"]] = float("nan")
+    # the counts of these two tables are sums of first-line regimen-class strata: exported, they would let
+    # a suppressed class count be recovered by subtraction, so arm and event counts are read in km_summary
+    logrank = logrank.drop(columns=["n_lines", "n_events"])
+    cox = cox.drop(columns=["n_lines", "n_events", "n_treatment", "n_reference"])
     return {"km_summary": summary, "km_curves": curves, "at_risk": at_risk, "logrank": logrank, "cox": cox}
 
 
@@ -155,8 +160,8 @@ EXPORT_COUNTS = {
     "km_summary": ["n_persons", "n_lines", "n_events"],
     "km_curves": [],
     "at_risk": ["at_risk"],
-    "logrank": ["n_lines", "n_events"],
-    "cox": ["n_events", "n_treatment", "n_reference"],
+    "logrank": [],
+    "cox": [],
     "bias": ["n_lines_gold", "n_events_gold", "n_lines_algo", "n_events_algo"],
     "bias_summary": [],
 }
