@@ -365,3 +365,12 @@ def test_readme_documents_every_submission_error():
         stem = message.split("...")[0].split(":")[0].replace("N person(s)", "person(s)").strip()
         assert stem in source, message
     assert submission.__doc__ and "not in the gold standard" in submission.__doc__
+
+
+def test_cli_can_ignore_unknown_persons(tmp_path, gold_file, capsys):
+    pred = write_csv(tmp_path, [*GOOD, "zz9,1,2020-01-01,,docetaxel,,false,,mine"])
+    out = tmp_path / "m.json"
+    argv = ["evaluate", "--pred", str(pred), "--gold", str(gold_file), "--output", str(out), "--bootstrap", "0"]
+    assert lotluca_main([*argv, "--ignore-unknown-persons"]) == 0
+    assert "ignored 1 rows of 1 persons absent from the gold file" in capsys.readouterr().err
+    assert json.loads(out.read_text())["metrics"]["all"]["line_f1"]["estimate"] == 1.0

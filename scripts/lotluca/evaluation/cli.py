@@ -46,6 +46,11 @@ def register(subparsers) -> None:
         "--kappa-weights", choices=["linear", "quadratic"], default="linear", help="weights of the line-count kappa"
     )
     p.add_argument("--kappa-max-lines", type=int, default=4, help="line counts >= this form one kappa category")
+    p.add_argument(
+        "--ignore-unknown-persons",
+        action="store_true",
+        help="drop (and count) predicted rows of persons absent from the gold file instead of failing, e.g. for a prediction on the whole cohort",
+    )
     p.set_defaults(func=run)
 
 
@@ -59,7 +64,14 @@ def run(args) -> int:
         seed=derive_seed(args.seed, "evaluation"),
     )
     gold, gold_persons = load_gold(args.gold, None if args.split == "all" else args.split)
-    pred = load_submission(args.pred, gold_persons)
+    pred = load_submission(args.pred, None if args.ignore_unknown_persons else gold_persons)
+    unknown = ~pred["person_id"].isin(gold_persons)
+    if unknown.any():
+        print(
+            f"{args.pred}: ignored {int(unknown.sum())} rows of {pred.loc[unknown, 'person_id'].nunique()} persons absent from the gold file",
+            file=sys.stderr,
+        )
+        pred = pred[~unknown]
     metrics, _ = evaluate(pred, gold, settings)
     n_persons = int(gold["person_id"].nunique())
     out = {

@@ -190,6 +190,7 @@ def load_gold(path: str | Path, split: str | None = "test") -> tuple[pd.DataFram
     return gold, all_persons
 
 
-def load_submission(path: str | Path, gold_persons: pd.Index) -> pd.DataFrame:
-    """A validated submission (see the module docstring for the format and the errors)."""
+def load_submission(path: str | Path, gold_persons: pd.Index | None) -> pd.DataFrame:
+    """A validated submission (see the module docstring for the format and the errors); gold_persons
+    None skips the unknown-person check."""
     return validate_lines(read_table(path), path, known_persons=gold_persons)
