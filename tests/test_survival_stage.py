@@ -105,3 +105,16 @@ def test_algorithm_lines_with_foreign_ids_are_refused(study, tmp_path):
         _run(["effectiveness", "--gold", str(tmp / "gold.parquet"), "--persons", str(tmp / "persons.parquet"),
               "--lines", f"x:linked:{tmp_path / 'algo.parquet'}", "--private-dir", str(tmp_path / "p"),
               "--export-dir", str(tmp_path / "e"), "--config", str(tmp / "config.yaml")])  # fmt: skip
+
+
+def test_readme_block_is_generated_from_the_bias_summary(study, tmp_path):
+    from lotluca.survival.readme import BEGIN, END, render, update_readme
+
+    tmp, _ = study
+    block = render(tmp / "export" / "bias")
+    assert "**meng2021** keeps the effectiveness estimates closest" in block and "| meng2021 |" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\nrest\n")
+    update_readme(readme, block)
+    text = readme.read_text()
+    assert "old" not in text and block in text and text.startswith("intro") and text.endswith("rest\n")
