@@ -1,0 +1,101 @@
+"""Fig 1: cohort flow (SNDS beneficiaries -> linked -> advanced NSCLC -> >= 1 line -> gold subset).
+
+`cohort_flow_counts` derives the counts from the stage outputs (each step is a subset of the previous
+one, and the persons leaving at each step are counted beside it); `suppress_flow` applies the small-cell
+rule of `lotluca.privacy`; `plot_cohort_flow` draws the boxes.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from lotluca.figures.style import fmt_count, save_figure
+from lotluca.privacy import suppress_counts
+
+FLOW_COLUMNS = ["step", "label", "n", "excluded_label", "n_excluded"]
+
+
+def _ids(df: pd.DataFrame, col: str = "person_id") -> set:
+    return set(df[col].dropna().astype(str).unique())
+
+
+def cohort_flow_counts(
+    snds_persons: pd.DataFrame,
+    links: pd.DataFrame,
+    merged_persons: pd.DataFrame,
+    lines: pd.DataFrame,
+    gold: pd.DataFrame,
+    algorithm: str = "",
+    scenario: str = "linked",
+) -> pd.DataFrame:
+    """One row per box of the flow: step, label, n (persons), and the persons excluded on the way in.
+
+    - SNDS beneficiaries: distinct person_id of the extracted SNDS persons;
+    - linked: those linked to a cancer-centre (ODH) patient (links.snds_person_id), counted as ODH ids;
+    - advanced NSCLC: linked ODH patients of the merged `scenario` persons with a diagnosis date of
+      advanced disease;
+    - with >= 1 line: those with at least one line of `algorithm` in `scenario`;
+    - gold subset: those with chart-abstracted gold lines (any split).
+    """
+    snds = _ids(snds_persons)
+    lk = links[links["snds_person_id"].astype(str).isin(snds)]
+    linked = _ids(lk, "odh_patient_id")
+    adv = linked & _ids(merged_persons[merged_persons["diagnosis_date"].notna()])
+    with_line = adv & _ids(lines)
+    in_gold = with_line & _ids(gold)
+    alg = f" ({algorithm}, {scenario})" if algorithm else ""
+    rows = [
+        ("snds", "SNDS beneficiaries", len(snds), "", 0),
+        ("linked", "Linked to a cancer-centre (ODH) patient", len(linked), "Not linked", len(snds - _ids(lk, "snds_person_id"))),
+        ("advanced", "Advanced NSCLC (diagnosis date known)", len(adv), "No advanced diagnosis", len(linked) - len(adv)),
+        ("with_line", f"With at least one line of therapy{alg}", len(with_line), "No line", len(adv) - len(with_line)),
+        ("gold", "Gold-standard (chart-abstracted) subset", len(in_gold), "Not chart-abstracted", len(with_line) - len(in_gold)),
+    ]
+    return pd.DataFrame(rows, columns=FLOW_COLUMNS)
+
+
+def suppress_flow(counts: pd.DataFrame, min_cell: int = 10, method: str = "suppress") -> pd.DataFrame:
+    """Small-cell rule on the flow counts (n and n_excluded)."""
+    return suppress_counts(counts, ["n", "n_excluded"], min_cell, method)
+
+
+def plot_cohort_flow(counts: pd.DataFrame, paths=(), dpi: int = 150, min_cell: int = 10):
+    """Vertical flow chart of `counts` (FLOW_COLUMNS; suppressed counts are NA and shown as '< min_cell
+    or suppressed'). Saves to `paths` when given; returns the figure."""
+    n = len(counts)
+    fig, ax = plt.subplots(figsize=(7.0, 1.25 * n + 0.4))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-0.6, n - 0.2)
+    ax.axis("off")
+    ys = np.arange(n)[::-1].astype(float)
+    box_w, box_h = 5.0, 0.62
+    x0 = 0.3
+    hidden = f"suppressed (1-{min_cell - 1} or secondary)"
+
+    def text(v):
+        return hidden if pd.isna(v) else f"n = {fmt_count(v)}"
+
+    for i, (row, y) in enumerate(zip(counts.itertuples(index=False), ys, strict=True)):
+        ax.add_patch(FancyBboxPatch((x0, y - box_h / 2), box_w, box_h, boxstyle="round,pad=0.02,rounding_size=0.08",
+                                    facecolor="#e8f0f8", edgecolor="#4e79a7", linewidth=1.0))  # fmt: skip
+        ax.text(x0 + box_w / 2, y + 0.1, row.label, ha="center", va="center", fontsize=9, wrap=True)
+        ax.text(x0 + box_w / 2, y - 0.15, text(row.n), ha="center", va="center", fontsize=9, fontweight="bold")
+        if i > 0:
+            ax.add_patch(FancyArrowPatch((x0 + box_w / 2, y + 1 - box_h / 2), (x0 + box_w / 2, y + box_h / 2),
+                                         arrowstyle="-|>", mutation_scale=12, color="#4e79a7"))  # fmt: skip
+            if row.excluded_label:
+                ym = y + 0.5
+                ex_x = x0 + box_w + 0.8
+                ax.add_patch(FancyArrowPatch((x0 + box_w / 2, ym), (ex_x, ym), arrowstyle="-|>", mutation_scale=10,
+                                             color="#999999", linewidth=0.8))  # fmt: skip
+                ax.add_patch(FancyBboxPatch((ex_x, ym - 0.2), 3.3, 0.4, boxstyle="round,pad=0.02,rounding_size=0.06",
+                                            facecolor="#f4f4f4", edgecolor="#999999", linewidth=0.8))  # fmt: skip
+                ax.text(ex_x + 1.65, ym, f"{row.excluded_label}: {text(row.n_excluded).removeprefix('n = ')}",
+                        ha="center", va="center", fontsize=8)  # fmt: skip
+    ax.set_title("Study cohort (number of persons)", loc="left")
+    if paths:
+        save_figure(fig, paths, dpi)
+    return fig

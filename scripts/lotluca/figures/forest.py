@@ -1,0 +1,104 @@
+"""Fig 6: forest plot of the bias that line reconstruction puts on effectiveness estimates.
+
+Input: the bias export table (`lotluca.survival.bias.bias_table`, suppressed by the bias step):
+per algorithm x scenario x endpoint x line group, the difference of KM medians (algorithm - gold,
+months) with its paired-bootstrap CI and, in first line, the ratio of the adjusted hazard ratios
+(algorithm / gold) with its CI. Top row: median differences (0 = no bias); bottom row: HR ratios on a
+log axis (1 = no bias). One marker per data-source scenario.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.gridspec import GridSpec
+
+from lotluca.errors import InputError
+from lotluca.figures.style import ENDPOINT_LABELS, SCENARIO_COLOURS, save_figure, scenario_label
+
+NEED = ["algorithm", "scenario", "endpoint", "line_group", "median_diff", "hr_ratio"]
+
+
+def _ci(df: pd.DataFrame, base: str) -> tuple[str, str]:
+    lo = [c for c in df.columns if c.startswith(f"{base}_lower_")]
+    hi = [c for c in df.columns if c.startswith(f"{base}_upper_")]
+    if not lo or not hi:
+        raise InputError("bias", f"no CI columns {base}_lower_<level>/{base}_upper_<level>")
+    return lo[0], hi[0]
+
+
+def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str, hi: str, log: bool = False):
+    offs = (np.arange(len(scenarios)) - (len(scenarios) - 1) / 2) * 0.22
+    ys = np.arange(len(rows))[::-1]
+    ypos = {r: y for r, y in zip(rows, ys, strict=True)}
+    for j, s in enumerate(scenarios):
+        d = sub[sub["scenario"] == s]
+        if d.empty:
+            continue
+        y = np.array([ypos[k] for k in zip(d["_block"], d["algorithm"], strict=True)], dtype=float) + offs[j]
+        est = d[col].to_numpy(float)
+        l = d[lo].to_numpy(float)  # noqa: E741
+        h = d[hi].to_numpy(float)
+        ok = np.isfinite(est)
+        err = np.clip(np.vstack([np.where(np.isfinite(l), est - l, 0), np.where(np.isfinite(h), h - est, 0)])[:, ok], 0, None)
+        ax.errorbar(est[ok], y[ok], xerr=err, fmt="o", ms=3.5, capsize=1.5, lw=0.9,
+                    color=SCENARIO_COLOURS.get(s, f"C{j}"), label=scenario_label(s))  # fmt: skip
+    ax.axvline(1.0 if log else 0.0, color="#555555", lw=0.8, ls="--")
+    if log:
+        ax.set_xscale("log")
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.grid(axis="x", color="#eeeeee", lw=0.6)
+    ax.set_axisbelow(True)
+    return ys
+
+
+def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("rwTTNT", "rwOS"), scenarios=None,
+                     algorithms=None):  # fmt: skip
+    """Forest plot (see module docstring). Returns the figure; saves it to `paths` when given."""
+    missing = [c for c in NEED if c not in bias.columns]
+    if missing:
+        raise InputError("bias", f"missing column(s) {missing}")
+    dlo, dhi = _ci(bias, "median_diff")
+    rlo, rhi = _ci(bias, "hr_ratio")
+    b = bias[bias["endpoint"].isin(endpoints)].copy()
+    b["line_group"] = b["line_group"].astype(str)
+    scenarios = list(scenarios or dict.fromkeys(b["scenario"]))
+    algorithms = list(algorithms or sorted(b["algorithm"].unique()))
+    groups = sorted(b["line_group"].unique(), key=lambda g: (int(g.rstrip("+")), g))
+    b["_block"] = b["line_group"]
+    med_rows = [(g, a) for g in groups for a in algorithms]
+    hr_block = groups[0] if groups else "1"
+    hr = b[b["line_group"] == hr_block].copy()
+    hr_rows = [(hr_block, a) for a in algorithms]
+    ne = len(endpoints)
+    fig = plt.figure(figsize=(3.3 * ne + 1.6, 0.2 * (len(med_rows) + len(hr_rows)) + 2.6))
+    gs = GridSpec(2, ne, figure=fig, height_ratios=[len(med_rows) + 1, len(hr_rows) + 1.5], hspace=0.45, wspace=0.08)
+    for j, ep in enumerate(endpoints):
+        ax = fig.add_subplot(gs[0, j])
+        ys = _dots(ax, b[b["endpoint"] == ep], med_rows, scenarios, "median_diff", dlo, dhi)
+        ax.set_title(f"{ENDPOINT_LABELS.get(ep, ep)}: median difference")
+        ax.set_xlabel("Algorithm - gold (months)")
+        if j == 0:
+            ax.set_yticks(ys, [f"L{g}  {a}" for g, a in med_rows], fontsize=7)
+        else:
+            ax.set_yticks(ys, [])
+        for k in range(1, len(groups)):
+            ax.axhline(ys[k * len(algorithms)] + 0.5, color="#cccccc", lw=0.6)
+        ax2 = fig.add_subplot(gs[1, j])
+        ys2 = _dots(ax2, hr[hr["endpoint"] == ep], hr_rows, scenarios, "hr_ratio", rlo, rhi, log=True)
+        ax2.set_title(f"{ENDPOINT_LABELS.get(ep, ep)}: ratio of first-line HRs")
+        ax2.set_xlabel("HR algorithm / HR gold (log scale)")
+        ax2.set_yticks(ys2, [a for _, a in hr_rows] if j == 0 else [], fontsize=7)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    if not handles:
+        for ax in fig.axes:
+            handles, labels = ax.get_legend_handles_labels()
+            if handles:
+                break
+    fig.legend(handles, labels, loc="lower center", ncol=max(1, len(scenarios)), frameon=False, title="Data-source scenario",
+               bbox_to_anchor=(0.5, -0.01))  # fmt: skip
+    fig.subplots_adjust(bottom=0.12, top=0.95, left=0.2)
+    if paths:
+        save_figure(fig, paths, dpi)
+    return fig

@@ -1,0 +1,143 @@
+"""Fig 3: treatment pathways 1L -> 2L -> 3L by regimen class, Sankey-style (matplotlib patches and
+Bezier paths), gold-standard lines next to the best algorithm's lines on the same persons.
+
+Privacy: at each line, regimen classes with fewer than `min_cell` persons are pooled into "other
+(pooled)"; a pooled node still below `min_cell`, and every flow below `min_cell`, is not drawn (its
+persons stay counted in the line totals printed above the columns when those are >= min_cell).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import PathPatch, Patch, Rectangle
+from matplotlib.path import Path as MPath
+
+from lotluca.figures.style import class_colour, class_label, class_order, fmt_count, save_figure
+from lotluca.privacy import suppress_counts
+
+POOLED = "pooled"
+
+
+def person_sequences(lines: pd.DataFrame, max_line: int = 3) -> pd.DataFrame:
+    """persons x line (1..max_line) table of the regimen class of each (non-maintenance) line; NA when
+    the person has no such line. One row per person having a line 1."""
+    df = lines[~lines["is_maintenance"].fillna(False).astype(bool)]
+    df = df[df["line_number"].between(1, max_line)]
+    df = df.sort_values(["person_id", "line_number", "start_date"], kind="mergesort")
+    df = df.drop_duplicates(["person_id", "line_number"]).assign(regimen_class=lambda d: d["regimen_class"].fillna("unknown"))
+    wide = df.pivot(index="person_id", columns="line_number", values="regimen_class")
+    wide = wide.reindex(columns=range(1, max_line + 1))
+    wide = wide[wide[1].notna()].astype(object)
+    return wide.where(wide.notna(), None)
+
+
+def pathway_counts(lines: pd.DataFrame, max_line: int = 3, min_cell: int = 10, method: str = "suppress"):
+    """(nodes, flows) of the Sankey, after pooling small classes and suppression.
+
+    nodes: line, regimen_class, n (NA = suppressed); flows: line (of the source), source, target, n.
+    """
+    seq = person_sequences(lines, max_line)
+    for k in seq.columns:
+        col = seq[k]
+        counts = col.value_counts()
+        small = counts.index[counts < min_cell]
+        seq[k] = col.where(~col.isin(small), POOLED)
+    node_rows = []
+    for k in seq.columns:
+        for cls, n in seq[k].value_counts().items():
+            node_rows.append({"line": int(k), "regimen_class": cls, "n": int(n)})
+    nodes = pd.DataFrame(node_rows, columns=["line", "regimen_class", "n"])
+    flow_rows = []
+    for k in list(seq.columns)[:-1]:
+        pair = seq[[k, k + 1]].dropna()
+        for (a, b), n in pair.groupby([k, k + 1]).size().items():
+            flow_rows.append({"line": int(k), "source": a, "target": b, "n": int(n)})
+    flows = pd.DataFrame(flow_rows, columns=["line", "source", "target", "n"])
+    totals = pd.DataFrame({"line": [int(k) for k in seq.columns], "n": [int(seq[k].notna().sum()) for k in seq.columns]})
+    nodes = suppress_counts(nodes, ["n"], min_cell, method)
+    flows = suppress_counts(flows, ["n"], min_cell, method)
+    totals = suppress_counts(totals, ["n"], min_cell, method)
+    return nodes, flows, totals
+
+
+def _band(ax, x0, y0a, y0b, x1, y1a, y1b, colour):
+    """Filled band from the vertical segment [y0a, y0b] at x0 to [y1a, y1b] at x1 (cubic Bezier edges)."""
+    xm = (x0 + x1) / 2
+    verts = [(x0, y0a), (xm, y0a), (xm, y1a), (x1, y1a), (x1, y1b), (xm, y1b), (xm, y0b), (x0, y0b), (x0, y0a)]
+    codes = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.LINETO, MPath.CURVE4, MPath.CURVE4,
+             MPath.CURVE4, MPath.CLOSEPOLY]  # fmt: skip
+    ax.add_patch(PathPatch(MPath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.45))
+
+
+def _node_colour(cls):
+    return "#bab0ac" if cls == POOLED else class_colour(cls)
+
+
+def _node_label(cls):
+    return "Other (pooled small classes)" if cls == POOLED else class_label(cls)
+
+
+def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFrame, title: str, max_line: int = 3):
+    """Draw one Sankey panel on `ax`: columns = lines, stacked nodes (height = persons), bands = flows."""
+    nodes = nodes.dropna(subset=["n"])
+    scale_n = float(nodes.loc[nodes["line"] == 1, "n"].sum()) or 1.0
+    gap = 0.025
+    width = 0.10
+    pos = {}
+    order = class_order(c for c in nodes["regimen_class"] if c != POOLED) + [POOLED]
+    for k in range(1, max_line + 1):
+        col = nodes[nodes["line"] == k].set_index("regimen_class")
+        y = 1.0
+        for cls in [c for c in order if c in col.index]:
+            h = float(col.loc[cls, "n"]) / scale_n * (1 - gap * 6)
+            pos[(k, cls)] = [y, y - h, y, y]  # top, bottom, next free out, next free in
+            ax.add_patch(Rectangle((k - width / 2, y - h), width, h, facecolor=_node_colour(cls), edgecolor="white", lw=0.5))
+            ax.text(k + width / 2 + 0.02, y - h / 2, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7)
+            y -= h + gap
+    fl = flows.dropna(subset=["n"]).copy()
+    if len(fl):
+        fl["_s"] = fl["source"].map({c: i for i, c in enumerate(order)})
+        fl["_t"] = fl["target"].map({c: i for i, c in enumerate(order)})
+        for r in fl.sort_values(["line", "_s", "_t"]).itertuples(index=False):
+            a, b = (r.line, r.source), (r.line + 1, r.target)
+            if a not in pos or b not in pos:
+                continue
+            h = float(r.n) / scale_n * (1 - gap * 6)
+            ya = pos[a][2]
+            yb = pos[b][3]
+            _band(ax, r.line + width / 2, ya, ya - h, r.line + 1 - width / 2, yb, yb - h, _node_colour(r.source))
+            pos[a][2] -= h
+            pos[b][3] -= h
+    tot = totals.set_index("line")["n"]
+    for k in range(1, max_line + 1):
+        n = tot.get(k, 0)
+        ax.text(k, 1.04, f"{k}L\nn = {fmt_count(n)}", ha="center", va="bottom", fontsize=8)
+    ax.set_xlim(0.6, max_line + 0.45)
+    ax.set_ylim(-0.02, 1.16)
+    ax.axis("off")
+    ax.set_title(title, pad=14)
+
+
+def plot_pathways(panels: dict, paths=(), dpi: int = 150, max_line: int = 3, min_cell: int = 10, method: str = "suppress"):
+    """One Sankey panel per entry of `panels` ({title: lines DataFrame}, e.g. gold then best algorithm),
+    a shared legend of the regimen classes drawn. Saves to `paths` when given; returns the figure."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.6))
+    axes = np.atleast_1d(axes)
+    drawn = set()
+    for ax, (title, lines) in zip(axes, panels.items(), strict=True):
+        nodes, flows, totals = pathway_counts(lines, max_line, min_cell, method)
+        draw_sankey(ax, nodes, flows, totals, title, max_line)
+        drawn |= set(nodes.dropna(subset=["n"])["regimen_class"])
+    classes = class_order(c for c in drawn if c != POOLED) + ([POOLED] if POOLED in drawn else [])
+    handles = [Patch(facecolor=_node_colour(c), label=_node_label(c)) for c in classes]
+    fig.legend(handles=handles, loc="lower center", ncol=min(4, max(1, len(handles))), frameon=False,
+               title="Regimen class of the line")  # fmt: skip
+    nrows = int(np.ceil(len(handles) / 4)) if handles else 1
+    fig.text(0.5, 0.005, f"Numbers: persons. Flows and classes of fewer than {min_cell} persons are pooled or not drawn.",
+             ha="center", fontsize=7, color="#555555")  # fmt: skip
+    fig.tight_layout(rect=(0, 0.04 + 0.045 * (nrows + 1), 1, 1))
+    if paths:
+        save_figure(fig, paths, dpi)
+    return fig
