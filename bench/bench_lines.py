@@ -64,7 +64,9 @@ def generate(n: int, seed: int = 1):
     ids = pa.array([f"P{i:08d}" for i in range(n)], pa.string())
     ing_flat = ing[tmpl].ravel()
     cls = pa.array([drugs.ingredient_class()[nm] for nm in names], pa.string())
-    route = pa.array(["oral" if drugs.ingredient_class()[nm] in ("egfr_tki", "ppi") else "iv" for nm in names], pa.string())
+    route = pa.array(
+        ["oral" if drugs.ingredient_class()[nm] in ("egfr_tki", "ppi") else "iv" for nm in names], pa.string()
+    )
     ing_idx = pa.array(ing_flat)
     exposures = pa.table(
         {

@@ -71,13 +71,22 @@ def person(death=None, eof=3000, diag=-10):
 def run(preset, rows, death=None, sessions=None, **overrides):
     ses = None
     if sessions is not None:
-        ses = pd.DataFrame({"person_id": "p1", "date": [day(d) for d in sessions], "hospital": "750000001", "origin": "s"})
+        ses = pd.DataFrame(
+            {"person_id": "p1", "date": [day(d) for d in sessions], "hospital": "750000001", "origin": "s"}
+        )
     out = reconstruct(expo(rows), person(death), ses, load_params(preset, overrides or None))
     assert out.schema == LINES
     df = out.to_pandas()
     assert set(df["algorithm"]) <= {preset}
     return [
-        (int(r.line_number), (r.start_date - BASE).days, (r.end_date - BASE).days, r.regimen, bool(r.is_maintenance), r.end_reason)
+        (
+            int(r.line_number),
+            (r.start_date - BASE).days,
+            (r.end_date - BASE).days,
+            r.regimen,
+            bool(r.is_maintenance),
+            r.end_reason,
+        )
         for r in df.itertuples()
     ]
 
@@ -215,7 +224,10 @@ CASES = {
         cycles("carboplatin+gemcitabine", [0, 21, 42, 63]) + cycles("pemetrexed", [84, 105]),
         None,
         {
-            "*": [(1, 0, 63, "carboplatin+gemcitabine", False, "maintenance"), (1, 84, 105, "pemetrexed", True, "LAST")],
+            "*": [
+                (1, 0, 63, "carboplatin+gemcitabine", False, "maintenance"),
+                (1, 84, 105, "pemetrexed", True, "LAST"),
+            ],
             "regimen_window30": [
                 (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
                 (2, 84, 105, "pemetrexed", False, "LAST"),
@@ -228,7 +240,10 @@ CASES = {
         None,
         {
             "*": [(1, 0, 63, "carboplatin+gemcitabine", False, "maintenance"), (1, 84, 105, "docetaxel", True, "LAST")],
-            "lotluca": [(1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"), (2, 84, 105, "docetaxel", False, "LAST")],
+            "lotluca": [
+                (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
+                (2, 84, 105, "docetaxel", False, "LAST"),
+            ],
             "regimen_window30": [
                 (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
                 (2, 84, 105, "docetaxel", False, "LAST"),
@@ -241,7 +256,10 @@ CASES = {
         None,
         {
             "*": [(1, 0, 21, "carboplatin+gemcitabine", False, "new_drug"), (2, 42, 63, "pemetrexed", False, "LAST")],
-            "meng2021": [(1, 0, 21, "carboplatin+gemcitabine", False, "maintenance"), (1, 42, 63, "pemetrexed", True, "LAST")],
+            "meng2021": [
+                (1, 0, 21, "carboplatin+gemcitabine", False, "maintenance"),
+                (1, 42, 63, "pemetrexed", True, "LAST"),
+            ],
             "meng2021_gap120": [
                 (1, 0, 21, "carboplatin+gemcitabine", False, "maintenance"),
                 (1, 42, 63, "pemetrexed", True, "LAST"),
@@ -256,7 +274,10 @@ CASES = {
     "death_oral": (
         cycles("osimertinib", [0, 30], supply=30),
         45,
-        {"*": [(1, 0, 45, "osimertinib", False, "death")], "regimen_window30": [(1, 0, 30, "osimertinib", False, "death")]},
+        {
+            "*": [(1, 0, 45, "osimertinib", False, "death")],
+            "regimen_window30": [(1, 0, 30, "osimertinib", False, "death")],
+        },
     ),
     # PPIs are not antineoplastic: ignored
     "ppi_ignored": (
@@ -325,7 +346,10 @@ def test_protocol_same_label_cycle_4_addition_joins_regimen():
 
 def test_protocol_restart_at_c1_opens_maintenance():
     rows = [(0, CPP, 1, 1, "CARBO-PEM-PEMBRO"), (21, CPP, 1, 2, "CARBO-PEM-PEMBRO")]
-    rows += [(42, "pembrolizumab+pemetrexed", 1, 1, "PEM-PEMBRO ENTRETIEN"), (63, "pembrolizumab+pemetrexed", 1, 2, "PEM-PEMBRO ENTRETIEN")]
+    rows += [
+        (42, "pembrolizumab+pemetrexed", 1, 1, "PEM-PEMBRO ENTRETIEN"),
+        (63, "pembrolizumab+pemetrexed", 1, 2, "PEM-PEMBRO ENTRETIEN"),
+    ]
     assert run("lotluca", rows) == [
         (1, 0, 21, CPP, False, "maintenance"),
         (1, 42, 63, "pembrolizumab+pemetrexed", True, "discontinued"),
@@ -337,7 +361,10 @@ def test_protocol_restart_at_c1_opens_maintenance():
 # ---- parameters, overrides, errors ---------------------------------------------------------------
 def test_overrides_change_behaviour():
     rows = cycles("docetaxel", [0, 21, 42, 63, 213])
-    assert run("meng2021", rows, gap_days=100) == [(1, 0, 63, "docetaxel", False, "gap"), (2, 213, 213, "docetaxel", False, "discontinued")]
+    assert run("meng2021", rows, gap_days=100) == [
+        (1, 0, 63, "docetaxel", False, "gap"),
+        (2, 213, 213, "docetaxel", False, "discontinued"),
+    ]
 
 
 def test_unknown_parameter_and_algorithm_are_input_errors():

@@ -14,8 +14,8 @@ import pytest
 from lotluca.contracts import EXPOSURES, LINES
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
-from lotluca.lines import load_params, reconstruct, reconstruct_with_assignment
 from lotluca.lines import cli as lines_cli
+from lotluca.lines import load_params, reconstruct, reconstruct_with_assignment
 from lotluca.lines.merck import normalise_name, read_merck
 from lotluca.lines.omop import EPISODE, EPISODE_EVENT, to_omop
 
@@ -110,10 +110,20 @@ def _cli(argv):
 def test_cli_round_trip_merck_to_csv(tmp_path):
     src = write(tmp_path, MERCK)
     out = tmp_path / "lines.csv"
-    assert _cli(["lines", "--input", str(src), "--input-format", "merck", "--algorithm", "meng2021", "--output", str(out)]) == 0
+    assert (
+        _cli(["lines", "--input", str(src), "--input-format", "merck", "--algorithm", "meng2021", "--output", str(out)])
+        == 0
+    )
     text = out.read_text().splitlines()
-    assert text[0].replace('"', "") == "person_id,line_number,start_date,end_date,regimen,regimen_class,is_maintenance,end_reason,algorithm"
-    assert text[1].replace('"', "").startswith("1,1,2020-01-05,2020-01-26,carboplatin+pemetrexed,chemo_doublet,false,maintenance,meng2021")
+    assert (
+        text[0].replace('"', "")
+        == "person_id,line_number,start_date,end_date,regimen,regimen_class,is_maintenance,end_reason,algorithm"
+    )
+    assert (
+        text[1]
+        .replace('"', "")
+        .startswith("1,1,2020-01-05,2020-01-26,carboplatin+pemetrexed,chemo_doublet,false,maintenance,meng2021")
+    )
     back = pd.read_csv(out, dtype={"person_id": str})
     direct = reconstruct(read_merck(src), None, None, load_params("meng2021")).to_pandas()
     assert back["person_id"].tolist() == direct["person_id"].tolist()
@@ -126,7 +136,9 @@ def test_cli_round_trip_exposures_parquet_with_omop(tmp_path):
     exposures = read_merck(write(tmp_path, MERCK))
     src = tmp_path / "exposures.parquet"
     write_parquet(exposures, src)
-    persons = pa.table({"person_id": ["1", "2", "3"], "death_date": pa.array([None, None, dt.date(2022, 7, 1)], pa.date32())})
+    persons = pa.table(
+        {"person_id": ["1", "2", "3"], "death_date": pa.array([None, None, dt.date(2022, 7, 1)], pa.date32())}
+    )
     write_parquet(persons, tmp_path / "persons.parquet")
     out = tmp_path / "lines.parquet"
     argv = ["lines", "--input", str(src), "--algorithm", "lotluca", "--output", str(out), "--persons", str(tmp_path / "persons.parquet"),
@@ -139,7 +151,9 @@ def test_cli_round_trip_exposures_parquet_with_omop(tmp_path):
     assert got.column("end_reason").to_pylist()[-1] == "death"
     ep = pq.read_table(tmp_path / "omop" / "episode.parquet")
     assert ep.num_rows == got.num_rows
-    assert (tmp_path / "omop" / "episode_event.parquet").exists() and (tmp_path / "omop" / "person_map.parquet").exists()
+    assert (tmp_path / "omop" / "episode_event.parquet").exists() and (
+        tmp_path / "omop" / "person_map.parquet"
+    ).exists()
 
 
 def test_cli_bad_input_is_a_one_line_error(tmp_path, capsys):
@@ -168,7 +182,9 @@ def test_omop_export_columns_parent_and_events(tmp_path):
     omop = to_omop(lines, assign, exposures)
     ep, ev = omop["episode"], omop["episode_event"]
     assert ep.column_names == EPISODE_COLUMNS and ep.schema == EPISODE
-    assert ev.column_names == ["episode_id", "event_id", "episode_event_field_concept_id"] and ev.schema == EPISODE_EVENT
+    assert (
+        ev.column_names == ["episode_id", "event_id", "episode_event_field_concept_id"] and ev.schema == EPISODE_EVENT
+    )
     e = ep.to_pandas()
     assert e["episode_number"].tolist() == lines.column("line_number").to_pylist()
     assert set(e["episode_concept_id"]) == {32531} and set(e["episode_type_concept_id"]) == {32545}

@@ -117,14 +117,28 @@ def test_lines_partition_exposures_without_overlap(preset, rows, death, ses):
     assert (out["end_reason"].to_numpy()[np.flatnonzero(same_line) - 1] == "maintenance").all()
     # rows never overlap (maintenance rows included: they start after their induction row ends)
     assert (start[1:][nxt[1:]] > end[:-1][nxt[1:]]).all()
-    assert set(out["end_reason"]) <= {"new_drug", "gap", "drug_dropped", "maintenance", "death", "end_of_data", "discontinued"}
+    assert set(out["end_reason"]) <= {
+        "new_drug",
+        "gap",
+        "drug_dropped",
+        "maintenance",
+        "death",
+        "end_of_data",
+        "discontinued",
+    }
     if not params.maintenance:
         assert not out["is_maintenance"].any()
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=histories, death=deaths, ses=sessions_st, seed=st.integers(0, 2**32 - 1), dup=st.lists(st.integers(0, 39), max_size=10))
+@given(
+    rows=histories,
+    death=deaths,
+    ses=sessions_st,
+    seed=st.integers(0, 2**32 - 1),
+    dup=st.lists(st.integers(0, 39), max_size=10),
+)
 def test_invariant_to_row_order_and_duplicates(preset, rows, death, ses, seed, dup):
     params = load_params(preset)
     df = frame(rows)

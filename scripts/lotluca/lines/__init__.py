@@ -8,4 +8,11 @@
 from lotluca.lines.engine import END_REASONS, reconstruct, reconstruct_with_assignment
 from lotluca.lines.params import LineParams, available_presets, load_params
 
-__all__ = ["END_REASONS", "LineParams", "available_presets", "load_params", "reconstruct", "reconstruct_with_assignment"]
+__all__ = [
+    "END_REASONS",
+    "LineParams",
+    "available_presets",
+    "load_params",
+    "reconstruct",
+    "reconstruct_with_assignment",
+]

@@ -39,9 +39,13 @@ def read_table(path: str | Path, schema: pa.Schema | None = None) -> pa.Table:
     if path.suffix == ".csv":
         types = {f.name: f.type for f in schema} if schema is not None else None
         try:
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
+            return pacsv.read_csv(
+                path, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
+            )
         except pa.ArrowInvalid as exc:
-            raise InputError(path, f"cannot read CSV: {exc}", expected="ISO dates (YYYY-MM-DD) and the canonical columns") from exc
+            raise InputError(
+                path, f"cannot read CSV: {exc}", expected="ISO dates (YYYY-MM-DD) and the canonical columns"
+            ) from exc
     raise InputError(path, "unknown file type", expected=".parquet or .csv")
 
 
@@ -105,8 +109,12 @@ def register(subparsers) -> None:
     p.add_argument("--output", required=True, help="lines output, .csv or .parquet")
     p.add_argument("--persons", help="persons table (diagnosis_date, death_date, end_of_followup)")
     p.add_argument("--chemo-sessions", help="chemo_sessions table (28Z07Z sessions without a drug name)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a preset parameter (YAML value), repeatable")
-    p.add_argument("--omop-dir", help="also write OMOP CDM v5.4 episode / episode_event / person_map Parquet files here")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a preset parameter (YAML value), repeatable"
+    )
+    p.add_argument(
+        "--omop-dir", help="also write OMOP CDM v5.4 episode / episode_event / person_map Parquet files here"
+    )
     p.set_defaults(func=_main)
 
 

@@ -307,7 +307,9 @@ def _days32(arr, file: str = "input", column: str = "date") -> np.ndarray:
         try:
             arr = arr.cast(pa.date32())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise InputError(file, f"not a date column ({arr.type})", column=column, expected="date32 or timestamp") from exc
+            raise InputError(
+                file, f"not a date column ({arr.type})", column=column, expected="date32 or timestamp"
+            ) from exc
     return arr.cast(pa.int32()).fill_null(NA32).to_numpy(zero_copy_only=False)
 
 
@@ -392,7 +394,11 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         per = _as_table(persons, pname)
         _require(per, ("person_id",), pname)
         _null_rows(per, "person_id", pname)
-        ppos = pc.index_in(per.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1).to_numpy(zero_copy_only=False)
+        ppos = (
+            pc.index_in(per.column("person_id").cast(pa.string()), value_set=uniq)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False)
+        )
         ok = ppos >= 0
         for col, target in (("diagnosis_date", diag), ("death_date", death), ("end_of_followup", eof)):
             if col in per.column_names:
@@ -488,7 +494,9 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         _require(ses, ("person_id", "date"), sname)
         _null_rows(ses, "date", sname)
         spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1)
-        spos = np.asarray(spos.to_numpy() if isinstance(spos, pa.ChunkedArray) else spos.to_numpy(zero_copy_only=False), np.int64)
+        spos = np.asarray(
+            spos.to_numpy() if isinstance(spos, pa.ChunkedArray) else spos.to_numpy(zero_copy_only=False), np.int64
+        )
         sdate = _days32(ses.column("date"), sname, "date").astype(np.int64)
         ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
         skeys = np.unique((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
@@ -544,7 +552,9 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     assignment = np.full(n_in, -1, dtype=np.int64)
     if n:
         assignment[srows] = day_row[exp_day]
-    table = _lines_table(uniq, bit_of, params.name, n_rows, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason)
+    table = _lines_table(
+        uniq, bit_of, params.name, n_rows, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason
+    )
     return table, assignment
 
 

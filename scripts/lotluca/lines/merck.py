@@ -60,7 +60,7 @@ def normalise_name(name: str) -> str:
 def _labels() -> dict[str, str]:
     codes = drugs.drug_codes()
     lab = codes[codes["code_system"] == "LABEL"]
-    return dict(zip(lab["code"].str.upper(), lab["ingredient"]))
+    return dict(zip(lab["code"].str.upper(), lab["ingredient"], strict=True))
 
 
 def parse_dates(values: pd.Series, file: str, column: str) -> pd.Series:
@@ -78,7 +78,13 @@ def parse_dates(values: pd.Series, file: str, column: str) -> pd.Series:
     bad = out.isna() & ~empty
     if bad.any():
         rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()  # CSV line numbers (header = line 1)
-        raise InputError(file, f"unparseable dates {s[bad].head(3).tolist()}", column=column, rows=rows, expected="M/D/YY, M/D/YYYY or YYYY-MM-DD")
+        raise InputError(
+            file,
+            f"unparseable dates {s[bad].head(3).tolist()}",
+            column=column,
+            rows=rows,
+            expected="M/D/YY, M/D/YYYY or YYYY-MM-DD",
+        )
     return out.dt.date
 
 
@@ -99,9 +105,11 @@ def read_merck(path: str | Path) -> pa.Table:
     start = parse_dates(df["MED_START"], str(path), "MED_START")
     end = parse_dates(df["MED_END"], str(path), "MED_END")
     end = end.where(end.notna(), start)
-    back = pd.Series([e < s for s, e in zip(start, end)], index=df.index)
+    back = pd.Series([e < s for s, e in zip(start, end, strict=True)], index=df.index)
     if back.any():
-        raise InputError(path, "MED_END before MED_START", column="MED_END", rows=(np.flatnonzero(back.to_numpy()) + 2).tolist())
+        raise InputError(
+            path, "MED_END before MED_START", column="MED_END", rows=(np.flatnonzero(back.to_numpy()) + 2).tolist()
+        )
     uniq = pd.unique(df["MED_NAME"])
     mapping = {u: normalise_name(u) for u in uniq}
     ingredient = df["MED_NAME"].map(mapping)

@@ -61,11 +61,15 @@ def _person_ids(ids: pa.Array) -> tuple[np.ndarray, pa.Table]:
         mapping = pa.table({"person_id": uniq.cast(pa.int64()), "person_source_value": uniq}, schema=PERSON_MAP)
         return out, mapping
     code = pc.index_in(s, value_set=uniq).to_numpy(zero_copy_only=False).astype(np.int64) + 1
-    mapping = pa.table({"person_id": np.arange(1, len(uniq) + 1, dtype=np.int64), "person_source_value": uniq}, schema=PERSON_MAP)
+    mapping = pa.table(
+        {"person_id": np.arange(1, len(uniq) + 1, dtype=np.int64), "person_source_value": uniq}, schema=PERSON_MAP
+    )
     return code, mapping
 
 
-def to_omop(lines: pa.Table, assignment: np.ndarray | None = None, exposures: pa.Table | None = None) -> dict[str, pa.Table]:
+def to_omop(
+    lines: pa.Table, assignment: np.ndarray | None = None, exposures: pa.Table | None = None
+) -> dict[str, pa.Table]:
     """{"episode", "episode_event", "person_map"} from a lines table (rows in the engine's order).
 
     `assignment` (from `reconstruct_with_assignment`) gives, for each exposure row, the index of its line

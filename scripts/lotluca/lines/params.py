@@ -68,7 +68,12 @@ class LineParams:
         if unknown:
             raise InputError(source, f"unknown line-engine parameters {unknown}", expected=f"some of {sorted(known)}")
         kw = dict(data)
-        for key in ("gap_exempt_drugs", "continuation_maintenance_drugs", "switch_maintenance_drugs", "late_addition_drugs"):
+        for key in (
+            "gap_exempt_drugs",
+            "continuation_maintenance_drugs",
+            "switch_maintenance_drugs",
+            "late_addition_drugs",
+        ):
             if key in kw:
                 kw[key] = tuple(str(x).strip().lower() for x in (kw[key] or ()))
         if "substitutions" in kw:
@@ -78,7 +83,13 @@ class LineParams:
                     raise InputError(source, f"substitution {pair!r} is not a pair", column="substitutions")
                 pairs.append((str(pair[0]).lower(), str(pair[1]).lower()))
             kw["substitutions"] = tuple(pairs)
-        for key in ("regimen_window_days", "gap_min_cycles", "maintenance_min_cycles", "late_addition_max_cycle", "death_window_days"):
+        for key in (
+            "regimen_window_days",
+            "gap_min_cycles",
+            "maintenance_min_cycles",
+            "late_addition_max_cycle",
+            "death_window_days",
+        ):
             if key in kw and (not isinstance(kw[key], int) or kw[key] < 0):
                 raise InputError(source, f"parameter {key} must be a non-negative integer, got {kw[key]!r}")
         for key in ("gap_days", "maintenance_max_gap_days", "diagnosis_lookback_days"):
@@ -116,7 +127,11 @@ def load_params(name_or_path: str | Path, overrides: dict | None = None) -> Line
         text, source = path.read_text(encoding="utf-8"), str(path)
     else:
         if str(name_or_path) not in available_presets():
-            raise InputError("--algorithm", f"unknown algorithm {str(name_or_path)!r}", expected=f"one of {available_presets()} or a YAML file")
+            raise InputError(
+                "--algorithm",
+                f"unknown algorithm {str(name_or_path)!r}",
+                expected=f"one of {available_presets()} or a YAML file",
+            )
         res = resources.files("lotluca.lines").joinpath("presets", f"{name_or_path}.yaml")
         text, source = res.read_text(encoding="utf-8"), f"lotluca/lines/presets/{name_or_path}.yaml"
     data = yaml.safe_load(text) or {}
