@@ -114,7 +114,7 @@ def test_readme_block_is_generated_from_the_bias_summary(study, tmp_path):
     block = render(tmp / "export" / "bias")
     assert "**meng2021** keeps the effectiveness estimates closest" in block and "| meng2021 |" in block
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\nrest\n")
+    readme.write_text(f"intro\n{BEGIN}\nPLACEHOLDER\n{END}\nrest\n")
     update_readme(readme, block)
     text = readme.read_text()
-    assert "old" not in text and block in text and text.startswith("intro") and text.endswith("rest\n")
+    assert "PLACEHOLDER" not in text and block in text and text.startswith("intro") and text.endswith("rest\n")
