@@ -72,7 +72,11 @@ def _days(dates: pd.Series) -> np.ndarray:
 
 def _sorted_by_person(df: pd.DataFrame, codes: np.ndarray, n_persons: int, tie_cols: list[str]):
     """Row order sorted by (person code, start date, tie columns) and the CSR person offsets."""
-    keys = [df[c].astype(str).to_numpy() for c in reversed(tie_cols)] + [_days(df["start_date"]), codes]
+    ties = [
+        df[c].to_numpy() if pd.api.types.is_numeric_dtype(df[c]) else df[c].astype(str).to_numpy()
+        for c in reversed(tie_cols)
+    ]
+    keys = [*ties, _days(df["start_date"]), codes]
     order = np.lexsort(keys) if len(df) else np.zeros(0, dtype=np.int64)
     offsets = np.zeros(n_persons + 1, dtype=np.int64)
     np.cumsum(np.bincount(codes, minlength=n_persons), out=offsets[1:])

@@ -98,11 +98,12 @@ def base_columns(max_lines: int) -> list[str]:
 
 
 def normalise_regimen(regimen: pd.Series) -> pd.Series:
-    """Ingredient set as a canonical string: lower case, stripped, distinct, sorted, joined by "+"."""
-    s = regimen.astype("string").str.lower().str.replace(r"\s+", "", regex=True)
-    parts = s.str.split("+")
-    out = parts.map(lambda p: "+".join(sorted({x for x in p if x})) if isinstance(p, list) else "", na_action=None)
-    return out.astype(str)
+    """Ingredient set as a canonical string: lower case, no spaces, distinct, sorted, joined by "+"
+    ("" when missing). Computed once per distinct regimen string."""
+    s = regimen.astype("string").fillna("")
+    uniq = pd.unique(s.to_numpy())
+    canon = {u: "+".join(sorted({x for x in "".join(str(u).lower().split()).split("+") if x})) for u in uniq}
+    return s.map(canon).astype(str)
 
 
 def prepare_lines(lines: pd.DataFrame) -> pd.DataFrame:
