@@ -156,21 +156,28 @@ def treatment_hr(df: pd.DataFrame, levels: dict, weights=None) -> float:
 
 
 def cox_table(
-    data: pd.DataFrame, keys=("algorithm", "scenario"), alpha: float = 0.05, penalizer: float = 0.0
+    data: pd.DataFrame,
+    keys=("algorithm", "scenario"),
+    alpha: float = 0.05,
+    penalizer: float = 0.0,
+    levels: dict | None = None,
 ) -> pd.DataFrame:
     """lifelines CoxPHFitter per lines source and endpoint on `cox_data` rows: one row per term.
 
     Columns: keys, endpoint, term, hr, lower, upper, p_value, n_lines, n_events, n_treatment,
-    n_reference, converged (False rows carry the error in `note`).
+    n_reference, converged (False rows carry the error in `note`). Covariate levels (and references)
+    are `levels`, else those of the gold rows, else each source's own.
     """
     from lifelines import CoxPHFitter
 
     keys = [k for k in keys if k in data.columns]
     level = int(round((1 - alpha) * 100))
+    if levels is None and "algorithm" in data.columns and (data["algorithm"] == "gold").any():
+        levels = design(data[data["algorithm"] == "gold"])[2]  # one design (reference levels) for every source
     out = []
     for key_vals, src in data.groupby([*keys, "endpoint"], sort=True):
         ident = dict(zip([*keys, "endpoint"], key_vals, strict=True))
-        X, names, _ = design(src)
+        X, names, _ = design(src, levels)
         free = estimable_columns(X, src["event"].to_numpy())
         frame = pd.DataFrame(X[:, free], columns=[n for n, f in zip(names, free, strict=True) if f])
         frame["T"] = src["months"].to_numpy(float)
