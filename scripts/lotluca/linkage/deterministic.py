@@ -36,7 +36,11 @@ def stay_match_counts(
     con.register("sp", snds_persons)
     con.register("ss", snds_stays)
     demo_o = ", p.sex, p.birth_year, p.birth_month" if same_demographics else ""
-    demo_join = "AND o.sex = s.sex AND o.birth_year = s.birth_year AND o.birth_month = s.birth_month" if same_demographics else ""
+    demo_join = (
+        "AND o.sex = s.sex AND o.birth_year = s.birth_year AND o.birth_month = s.birth_month"
+        if same_demographics
+        else ""
+    )
     sql = f"""
     WITH o AS (
         SELECT DISTINCT st.person_id AS odh_id, st.hospital, st.day{demo_o}

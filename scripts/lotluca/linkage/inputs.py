@@ -19,7 +19,16 @@ from lotluca.io import read_parquet
 
 log = logging.getLogger(__name__)
 
-PERSON_COLUMNS = ["person_id", "sex", "birth_year", "birth_month", "residence_dpt", "death_date", "centre", "end_of_followup"]
+PERSON_COLUMNS = [
+    "person_id",
+    "sex",
+    "birth_year",
+    "birth_month",
+    "residence_dpt",
+    "death_date",
+    "centre",
+    "end_of_followup",
+]
 STAY_COLUMNS = ["person_id", "hospital", "admission_date"]
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -73,7 +82,13 @@ def prepare_persons(persons: pa.Table | pd.DataFrame, file: str | Path, source: 
     df = df[PERSON_COLUMNS].copy()
     bad = df.index[df["person_id"].isna() | (df["person_id"].astype("string").str.len() == 0)]
     if len(bad):
-        raise InputError(file, f"{source} persons with an empty person_id", column="person_id", rows=bad.tolist(), expected="a non-empty id")
+        raise InputError(
+            file,
+            f"{source} persons with an empty person_id",
+            column="person_id",
+            rows=bad.tolist(),
+            expected="a non-empty id",
+        )
     df["person_id"] = df["person_id"].astype(str)
     n_before = len(df)
     if df["person_id"].duplicated().any():
@@ -92,7 +107,9 @@ def prepare_persons(persons: pa.Table | pd.DataFrame, file: str | Path, source: 
     return out, n_dup
 
 
-def prepare_stays(stays: pa.Table | pd.DataFrame, file: str | Path, source: str, default_hospital: pd.Series | None = None) -> pd.DataFrame:
+def prepare_stays(
+    stays: pa.Table | pd.DataFrame, file: str | Path, source: str, default_hospital: pd.Series | None = None
+) -> pd.DataFrame:
     """Stays as (person_id, hospital, day); rows without a person or a date raise InputError.
 
     For ODH, a stay without hospital takes the person's centre (`default_hospital`, indexed by person_id).
@@ -107,9 +124,21 @@ def prepare_stays(stays: pa.Table | pd.DataFrame, file: str | Path, source: str,
     day = _day_numbers(df["admission_date"])
     bad = df.index[day.isna()]
     if len(bad):
-        raise InputError(file, f"{source} stays without admission_date", column="admission_date", rows=bad.tolist(), expected="a date")
+        raise InputError(
+            file,
+            f"{source} stays without admission_date",
+            column="admission_date",
+            rows=bad.tolist(),
+            expected="a date",
+        )
     hospital = df["hospital"].astype("string")
     if default_hospital is not None:
         hospital = hospital.fillna(df["person_id"].astype(str).map(default_hospital).astype("string"))
-    out = pd.DataFrame({"person_id": df["person_id"].astype(str).to_numpy(), "hospital": hospital.to_numpy(), "day": day.astype("int64").to_numpy()})
+    out = pd.DataFrame(
+        {
+            "person_id": df["person_id"].astype(str).to_numpy(),
+            "hospital": hospital.to_numpy(),
+            "day": day.astype("int64").to_numpy(),
+        }
+    )
     return out.dropna(subset=["hospital"]).drop_duplicates(ignore_index=True)

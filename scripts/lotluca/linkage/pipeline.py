@@ -36,11 +36,12 @@ class LinkageParams:
 
     match_probability_threshold: float = 0.95
     deterministic_day_tolerance: int = 1
-    deterministic_min_stays: int = 1
+    deterministic_min_stays: int = 2
     probabilistic_day_window: int = 3
     ambiguity_margin: float = 1.0
     u_max_pairs: float = 1e6
-    em_max_odh_patients: int = 20000
+    em_max_odh_patients: int = 5000
+    threads: int = 2
     seed: int = 20261123
 
     @classmethod
@@ -52,67 +53,125 @@ class LinkageParams:
         return cls(**kw)
 
 
-def link_records(odh_persons, odh_stays, snds_persons, snds_stays, params: LinkageParams, files: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """Link ODH patients to SNDS persons. Inputs: canonical persons/stays (Arrow tables or frames).
+def score_candidates(
+    odh_persons, odh_stays, snds_persons, snds_stays, params: LinkageParams, files: dict | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Deterministic links and the Splink-scored pairs of the records it left.
 
-    Returns (links as a frame with contracts.LINKS columns, stage statistics).
+    Returns (deterministic links: odh_id, snds_id, n_stays; scored pairs: odh_id, snds_id,
+    match_probability, match_weight, stay_weight; statistics).
     """
     files = files or {}
     t0 = time.perf_counter()
     op, dup_o = prepare_persons(odh_persons, files.get("odh_persons", "odh persons"), "ODH")
     sp, dup_s = prepare_persons(snds_persons, files.get("snds_persons", "snds persons"), "SNDS")
     if dup_o:
-        raise InputError(files.get("odh_persons", "odh persons"), f"{dup_o} duplicated ODH person_id rows", column="person_id", expected="one row per ODH patient")
+        raise InputError(
+            files.get("odh_persons", "odh persons"),
+            f"{dup_o} duplicated ODH person_id rows",
+            column="person_id",
+            expected="one row per ODH patient",
+        )
     centre_of = op.set_index("person_id")["centre"]
     os_ = prepare_stays(odh_stays, files.get("odh_stays", "odh stays"), "ODH", default_hospital=centre_of)
     ss = prepare_stays(snds_stays, files.get("snds_stays", "snds stays"), "SNDS")
     con = duckdb.connect()
-    con.execute("SET threads TO 2")
+    con.execute(f"SET threads TO {int(params.threads)}").fetchall()
 
-    det, det_stats = deterministic_links(op, os_, sp, ss, params.deterministic_day_tolerance, params.deterministic_min_stays, con)
+    det, det_stats = deterministic_links(
+        op, os_, sp, ss, params.deterministic_day_tolerance, params.deterministic_min_stays, con
+    )
     t_det = time.perf_counter()
 
+    log.info("deterministic done in %.1f s", t_det - t0)
     centres = sorted(set(os_["hospital"]))
-    odh_rec = stay_key_records(op, os_, centres, (0, 0), con)
+    stay_key_records("odh_records", op, os_, centres, (0, 0), con)
     snds_has_centre_stay = ss.loc[ss["hospital"].isin(centres), "person_id"].unique()
-    snds_rec = stay_key_records(sp[sp["person_id"].isin(snds_has_centre_stay)], ss, centres, (1, params.probabilistic_day_window), con)
-    rest_o = np.setdiff1d(odh_rec["unique_id"].to_numpy(), det["odh_id"].to_numpy())
-    rest_s = np.setdiff1d(snds_rec["unique_id"].to_numpy(), det["snds_id"].to_numpy())
-    pairs, model_info = train_and_predict(
-        odh_rec, snds_rec, rest_o, rest_s, params.probabilistic_day_window, params.seed, params.u_max_pairs, params.em_max_odh_patients
+    n_snds_rec = stay_key_records(
+        "snds_records",
+        sp[sp["person_id"].isin(snds_has_centre_stay)],
+        ss,
+        centres,
+        (1, params.probabilistic_day_window),
+        con,
     )
-    t_prob = time.perf_counter()
-    above = pairs[pairs["match_probability"] >= params.match_probability_threshold]
-    prob, ambiguous = one_to_one(above, params.ambiguity_margin)
-
-    links = pd.concat(
-        [
-            pd.DataFrame({"odh_patient_id": det["odh_id"], "snds_person_id": det["snds_id"], "method": "deterministic", "match_probability": 1.0}),
-            pd.DataFrame({"odh_patient_id": prob["odh_id"], "snds_person_id": prob["snds_id"], "method": "probabilistic", "match_probability": prob["match_probability"]}),
-        ],
-        ignore_index=True,
-    ).sort_values("odh_patient_id", ignore_index=True)
-    assert links["odh_patient_id"].is_unique and links["snds_person_id"].is_unique
+    log.info("stay-key records built at %.1f s", time.perf_counter() - t0)
+    rest_o = op.loc[~op["person_id"].isin(det["odh_id"]), "person_id"].to_numpy()
+    rest_s = pd.Index(snds_has_centre_stay).difference(pd.Index(det["snds_id"])).to_numpy()
+    pairs, model_info = train_and_predict(
+        con,
+        "odh_records",
+        "snds_records",
+        rest_o,
+        rest_s,
+        params.probabilistic_day_window,
+        params.seed,
+        params.u_max_pairs,
+        params.em_max_odh_patients,
+    )
     stats = {
         "odh_persons": int(len(op)),
         "snds_persons": int(len(sp)),
         "snds_duplicate_person_rows_collapsed": int(dup_s),
         "odh_centre_stays": int(len(os_)),
         "snds_stays": int(len(ss)),
-        "snds_persons_with_a_centre_stay": int(len(snds_rec)),
+        "snds_persons_with_a_centre_stay": int(n_snds_rec),
         "deterministic": det_stats,
-        "probabilistic": {
-            "odh_left": int(len(rest_o)),
-            "snds_left": int(len(rest_s)),
-            "pairs_scored": int(len(pairs)),
-            "pairs_above_threshold": int(len(above)),
-            "links": int(len(prob)),
-            "ambiguous_pairs_withdrawn": int(len(ambiguous)),
-            "threshold": params.match_probability_threshold,
-        },
-        "seconds": {"deterministic": round(t_det - t0, 2), "probabilistic": round(t_prob - t_det, 2), "total": round(time.perf_counter() - t0, 2)},
+        "probabilistic": {"odh_left": int(len(rest_o)), "snds_left": int(len(rest_s)), "pairs_scored": int(len(pairs))},
+        "seconds": {"deterministic": round(t_det - t0, 2), "probabilistic": round(time.perf_counter() - t_det, 2)},
         "model": _model_summary(model_info.get("model")),
     }
+    return det, pairs, stats
+
+
+def resolve_links(det: pd.DataFrame, pairs: pd.DataFrame, threshold: float, margin: float) -> tuple[pd.DataFrame, dict]:
+    """Deterministic links plus the one-to-one probabilistic links at `threshold` (contracts.LINKS columns)."""
+    above = pairs[pairs["match_probability"] >= threshold]
+    prob, ambiguous = one_to_one(above, margin)
+    links = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "odh_patient_id": det["odh_id"],
+                    "snds_person_id": det["snds_id"],
+                    "method": "deterministic",
+                    "match_probability": 1.0,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "odh_patient_id": prob["odh_id"],
+                    "snds_person_id": prob["snds_id"],
+                    "method": "probabilistic",
+                    "match_probability": prob["match_probability"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).sort_values("odh_patient_id", ignore_index=True)
+    if not (links["odh_patient_id"].is_unique and links["snds_person_id"].is_unique):  # pragma: no cover - invariant
+        raise AssertionError("linkage: links are not one-to-one")
+    stats = {
+        "threshold": threshold,
+        "pairs_above_threshold": int(len(above)),
+        "links": int(len(prob)),
+        "ambiguous_pairs_withdrawn": int(len(ambiguous)),
+    }
+    return links, stats
+
+
+def link_records(
+    odh_persons, odh_stays, snds_persons, snds_stays, params: LinkageParams, files: dict | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Link ODH patients to SNDS persons. Inputs: canonical persons/stays (Arrow tables or frames).
+
+    Returns (links as a frame with contracts.LINKS columns, stage statistics).
+    """
+    t0 = time.perf_counter()
+    det, pairs, stats = score_candidates(odh_persons, odh_stays, snds_persons, snds_stays, params, files)
+    links, rstats = resolve_links(det, pairs, params.match_probability_threshold, params.ambiguity_margin)
+    stats["probabilistic"].update(rstats)
+    stats["seconds"]["total"] = round(time.perf_counter() - t0, 2)
     return links, stats
 
 
@@ -126,7 +185,13 @@ def _model_summary(model: dict | None) -> dict | None:
         for lev in comp.get("comparison_levels", []):
             if lev.get("is_null_level"):
                 continue
-            levels.append({"level": lev.get("label_for_charts") or lev.get("sql_condition"), "m": lev.get("m_probability"), "u": lev.get("u_probability")})
+            levels.append(
+                {
+                    "level": lev.get("label_for_charts") or lev.get("sql_condition"),
+                    "m": lev.get("m_probability"),
+                    "u": lev.get("u_probability"),
+                }
+            )
         out[comp.get("output_column_name")] = levels
     return out
 
@@ -148,7 +213,15 @@ def _clean(obj):
     return obj
 
 
-def run_linkage(odh_dir: str | Path, snds_dir: str | Path, truth_path: str | None, params: LinkageParams, links_out: str | Path, report_out: str | Path, quality_csv: str | Path) -> dict:
+def run_linkage(
+    odh_dir: str | Path,
+    snds_dir: str | Path,
+    truth_path: str | None,
+    params: LinkageParams,
+    links_out: str | Path,
+    report_out: str | Path,
+    quality_csv: str | Path,
+) -> dict:
     """Read the canonical extracts, link, write links / report JSON / quality CSV; return the report."""
     odh_dir, snds_dir = Path(odh_dir), Path(snds_dir)
     files = {
@@ -158,10 +231,14 @@ def run_linkage(odh_dir: str | Path, snds_dir: str | Path, truth_path: str | Non
         "snds_stays": snds_dir / "stays.parquet",
     }
     tables = {k: read_table(f, PERSONS if k.endswith("persons") else STAYS, k) for k, f in files.items()}
-    links, stats = link_records(tables["odh_persons"], tables["odh_stays"], tables["snds_persons"], tables["snds_stays"], params, files)
+    links, stats = link_records(
+        tables["odh_persons"], tables["odh_stays"], tables["snds_persons"], tables["snds_stays"], params, files
+    )
     truth = None
     if truth_path:
-        tt = read_table(truth_path, pa.schema([("odh_patient_id", pa.string()), ("ben_idt_ano", pa.string())]), "linkage_truth")
+        tt = read_table(
+            truth_path, pa.schema([("odh_patient_id", pa.string()), ("ben_idt_ano", pa.string())]), "linkage_truth"
+        )
         truth = tt.to_pandas()
     odh_ids = tables["odh_persons"].column("person_id").to_pandas()
     quality = linkage_quality(links, odh_ids, truth)

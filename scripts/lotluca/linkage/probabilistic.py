@@ -13,6 +13,7 @@ rules, each leaving different comparisons free) and then scores the records the 
 from __future__ import annotations
 
 import logging
+import time
 
 import duckdb
 import numpy as np
@@ -20,38 +21,71 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-RECORD_COLUMNS = ["unique_id", "sex", "birth_year", "birth_month", "residence_dpt", "death_day", "stay_keys_1", "stay_keys_w"]
+RECORD_COLUMNS = [
+    "unique_id",
+    "sex",
+    "birth_year",
+    "birth_month",
+    "residence_dpt",
+    "death_day",
+    "stay_keys_1",
+    "stay_keys_w",
+]
 
 
-def stay_key_records(persons: pd.DataFrame, stays: pd.DataFrame, centres: list[str], expand: tuple[int, int], con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Splink input records: persons with their stay-key lists at `centres` (expanded by `expand` days)."""
-    con.register("p", persons)
-    con.register("st", stays)
-    con.register("c", pd.DataFrame({"hospital": pd.Series(centres, dtype="object")}))
-    e1, ew = expand
-    sql = f"""
-    WITH s AS (SELECT st.person_id, st.hospital, st.day FROM st JOIN c USING (hospital)),
-    k1 AS (SELECT person_id, list(DISTINCT hospital || ':' || CAST(day + d AS VARCHAR) ORDER BY hospital || ':' || CAST(day + d AS VARCHAR)) AS stay_keys_1
-           FROM s CROSS JOIN (SELECT unnest(range(-{e1}, {e1 + 1})) AS d) GROUP BY person_id),
-    kw AS (SELECT person_id, list(DISTINCT hospital || ':' || CAST(day + d AS VARCHAR) ORDER BY hospital || ':' || CAST(day + d AS VARCHAR)) AS stay_keys_w
-           FROM s CROSS JOIN (SELECT unnest(range(-{ew}, {ew + 1})) AS d) GROUP BY person_id)
-    SELECT p.person_id AS unique_id, p.sex, CAST(p.birth_year AS INTEGER) AS birth_year,
-           CAST(p.birth_month AS INTEGER) AS birth_month, p.residence_dpt,
-           CAST(p.death_day AS INTEGER) AS death_day,
-           coalesce(k1.stay_keys_1, []::VARCHAR[]) AS stay_keys_1, coalesce(kw.stay_keys_w, []::VARCHAR[]) AS stay_keys_w
-    FROM p LEFT JOIN k1 ON k1.person_id = p.person_id LEFT JOIN kw ON kw.person_id = p.person_id
-    ORDER BY p.person_id
+def stay_key_records(
+    name: str,
+    persons: pd.DataFrame,
+    stays: pd.DataFrame,
+    centres: list[str],
+    expand: tuple[int, int],
+    con: duckdb.DuckDBPyConnection,
+) -> int:
+    """Create table `name` in `con`: Splink input records, persons with their stay-key lists at `centres`.
+
+    `expand` = (days for stay_keys_1, days for stay_keys_w) added on both sides of each stay day.
+    Returns the number of records. The records never leave DuckDB (no pandas list columns).
     """
-    out = con.execute(sql).df()
-    for name in ("p", "st", "c"):
-        con.unregister(name)
-    return out
+    con.register("p_in", persons)
+    con.register("st_in", stays)
+    con.register("c_in", pd.DataFrame({"hospital": pd.Series(centres, dtype="object")}))
+    e1, ew = expand
+
+    def keys(e: int, col: str) -> str:
+        return f"""SELECT person_id, list(DISTINCT key ORDER BY key) AS {col} FROM (
+            SELECT s.person_id, s.hospital || ':' || CAST(s.day + d AS VARCHAR) AS key
+            FROM st_in s JOIN c_in USING (hospital) CROSS JOIN (SELECT unnest(range(-{e}, {e + 1})) AS d)
+        ) GROUP BY person_id"""
+
+    _run(
+        con,
+        f"""
+    CREATE OR REPLACE TABLE {name} AS
+    WITH k1 AS ({keys(e1, "stay_keys_1")}), kw AS ({keys(ew, "stay_keys_w")})
+    SELECT CAST(p.person_id AS VARCHAR) AS unique_id, CAST(p.sex AS VARCHAR) AS sex,
+           CAST(p.birth_year AS INTEGER) AS birth_year, CAST(p.birth_month AS INTEGER) AS birth_month,
+           CAST(p.residence_dpt AS VARCHAR) AS residence_dpt, CAST(p.death_day AS INTEGER) AS death_day,
+           coalesce(k1.stay_keys_1, []::VARCHAR[]) AS stay_keys_1, coalesce(kw.stay_keys_w, []::VARCHAR[]) AS stay_keys_w
+    FROM p_in p LEFT JOIN k1 ON k1.person_id = p.person_id LEFT JOIN kw ON kw.person_id = p.person_id
+    ORDER BY unique_id
+    """,
+    )
+    for t in ("p_in", "st_in", "c_in"):
+        con.unregister(t)
+    return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Execute a statement and consume its result (DuckDB 2 refuses new work on an unfinished result)."""
+    con.execute(sql).fetchall()
 
 
 def _stay_level(n: int, col: str = "stay_keys_1"):
     from splink.comparison_level_library import CustomLevel
 
-    return CustomLevel(f"len(list_intersect({col}_l, {col}_r)) >= {n}", label_for_charts=f"{n}+ stay days matched ({col})")
+    return CustomLevel(
+        f"len(list_intersect({col}_l, {col}_r)) >= {n}", label_for_charts=f"{n}+ stay days matched ({col})"
+    )
 
 
 def model_settings(prior: float, day_window: int, blocking_rules: list) -> dict:
@@ -92,7 +126,14 @@ def model_settings(prior: float, day_window: int, blocking_rules: list) -> dict:
         link_type="link_only",
         unique_id_column_name="unique_id",
         probability_two_random_records_match=prior,
-        comparisons=[stays, ExactMatch("sex"), birth_year, ExactMatch("birth_month"), ExactMatch("residence_dpt"), death],
+        comparisons=[
+            stays,
+            ExactMatch("sex"),
+            birth_year,
+            ExactMatch("birth_month"),
+            ExactMatch("residence_dpt"),
+            death,
+        ],
         blocking_rules_to_generate_predictions=blocking_rules,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
@@ -103,63 +144,88 @@ def model_settings(prior: float, day_window: int, blocking_rules: list) -> dict:
 def _prediction_rules():
     from splink import block_on
 
-    # a shared stay key within the window, plus one demographic field so that a single error in
-    # any other field is still blocked together
+    # a shared stay key within the window, plus demographic fields chosen so that a single error
+    # in sex, birth year or birth month still leaves the true pair in one of the blocks
     return [
-        block_on("stay_keys_w", "sex", arrays_to_explode=["stay_keys_w"]),
         block_on("stay_keys_w", "birth_year", arrays_to_explode=["stay_keys_w"]),
+        block_on("stay_keys_w", "sex", "birth_month", arrays_to_explode=["stay_keys_w"]),
     ]
 
 
+EMPTY_PAIRS = {"odh_id": str, "snds_id": str, "match_probability": float, "match_weight": float, "stay_weight": float}
+
+
 def train_and_predict(
-    odh_records: pd.DataFrame,
-    snds_records: pd.DataFrame,
+    con: duckdb.DuckDBPyConnection,
+    odh_table: str,
+    snds_table: str,
     odh_predict_ids: np.ndarray,
     snds_predict_ids: np.ndarray,
     day_window: int,
     seed: int,
     u_max_pairs: float,
     em_max_odh: int,
+    floor_match_weight: float = -10.0,
 ) -> tuple[pd.DataFrame, dict]:
-    """Train on all records, score the pairs among the `*_predict_ids` records.
+    """Train on all records of `odh_table` x `snds_table` (in `con`), score the pairs among the `*_predict_ids`.
 
-    Returns (pairs: odh_id, snds_id, match_probability, match_weight, stay_weight (the stay comparison's match weight); model info).
+    Returns (pairs: odh_id, snds_id, match_probability, match_weight, stay_weight (the stay comparison's
+    match weight), only pairs with match weight >= `floor_match_weight`; model info).
     """
-    import splink.internals.logging_messages  # noqa: F401  (keeps splink's logger names importable)
     from splink import Linker, block_on
     from splink.backends.duckdb import DuckDBAPI
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    empty = pd.DataFrame({"odh_id": pd.Series(dtype=str), "snds_id": pd.Series(dtype=str), "match_probability": pd.Series(dtype=float), "match_weight": pd.Series(dtype=float), "stay_weight": pd.Series(dtype=float)})
-    if len(odh_records) == 0 or len(snds_records) == 0 or len(odh_predict_ids) == 0 or len(snds_predict_ids) == 0:
+    empty = pd.DataFrame({k: pd.Series(dtype=v) for k, v in EMPTY_PAIRS.items()})
+    n_odh = con.execute(f"SELECT count(*) FROM {odh_table}").fetchall()[0][0]
+    n_snds = con.execute(f"SELECT count(*) FROM {snds_table}").fetchall()[0][0]
+    if min(n_odh, n_snds, len(odh_predict_ids), len(snds_predict_ids)) == 0:
         return empty, {"trained": False}
-    rng = np.random.default_rng(seed)
-    train_odh = odh_records
-    if len(train_odh) > em_max_odh:
-        train_odh = odh_records.iloc[np.sort(rng.choice(len(odh_records), em_max_odh, replace=False))].reset_index(drop=True)
-    prior = 1.0 / max(len(snds_records), 2)
-    db = DuckDBAPI()
-    settings = model_settings(prior, day_window, _prediction_rules())
-    linker = Linker([db.register(train_odh, table_name="odh"), db.register(snds_records, table_name="snds")], settings, log_level=logging.ERROR)
+    t0 = time.perf_counter()
+    # EM sample of ODH patients (deterministic given the seed)
+    _run(con, f"SELECT setseed({(seed % 1000) / 1000.0})")
+    _run(
+        con,
+        f"CREATE OR REPLACE TABLE odh_train AS SELECT * FROM {odh_table} ORDER BY hash(unique_id || '{seed}') LIMIT {int(em_max_odh)}",
+    )
+    db = DuckDBAPI(connection=con)
+    settings = model_settings(1.0 / max(n_snds, 2), day_window, _prediction_rules())
+    linker = Linker(
+        [db.register("odh_train", table_name="odh"), db.register(snds_table, table_name="snds")],
+        settings,
+        log_level=logging.ERROR,
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    log.info("u estimated at %.1f s", time.perf_counter() - t0)
     # EM cannot block on exploded arrays: two demographic rules, each leaving the other fields free
     for rule in (block_on("birth_month", "residence_dpt"), block_on("sex", "birth_year", "birth_month")):
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_probability_two_random_records_match=True)
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, fix_probability_two_random_records_match=True
+        )
+    log.info("EM done at %.1f s", time.perf_counter() - t0)
     model = linker.misc.save_model_to_json()
 
-    odh_p = odh_records[odh_records["unique_id"].isin(odh_predict_ids)].reset_index(drop=True)
-    snds_p = snds_records[snds_records["unique_id"].isin(snds_predict_ids)].reset_index(drop=True)
-    if len(odh_p) == 0 or len(snds_p) == 0:
-        return empty, {"trained": True, "model": model}
+    con.register("odh_ids_in", pd.DataFrame({"unique_id": pd.Series(odh_predict_ids, dtype=object)}))
+    con.register("snds_ids_in", pd.DataFrame({"unique_id": pd.Series(snds_predict_ids, dtype=object)}))
+    _run(con, f"CREATE OR REPLACE TABLE odh_pred AS SELECT * FROM {odh_table} SEMI JOIN odh_ids_in USING (unique_id)")
+    _run(
+        con, f"CREATE OR REPLACE TABLE snds_pred AS SELECT * FROM {snds_table} SEMI JOIN snds_ids_in USING (unique_id)"
+    )
+    n_snds_p = con.execute("SELECT count(*) FROM snds_pred").fetchall()[0][0]
     model_p = dict(model)
-    model_p["probability_two_random_records_match"] = 1.0 / max(len(snds_p), 2)
-    db2 = DuckDBAPI()
-    linker2 = Linker([db2.register(odh_p, table_name="odh"), db2.register(snds_p, table_name="snds")], model_p, log_level=logging.ERROR)
-    pred = linker2.inference.predict().as_pandas_dataframe()
+    # prior: each ODH patient left has at most one counterpart among the SNDS persons left
+    model_p["probability_two_random_records_match"] = 1.0 / max(n_snds_p, 2)
+    db2 = DuckDBAPI(connection=con)
+    linker2 = Linker(
+        [db2.register("odh_pred", table_name="odh_p"), db2.register("snds_pred", table_name="snds_p")],
+        model_p,
+        log_level=logging.ERROR,
+    )
+    pred = linker2.inference.predict(threshold_match_weight=floor_match_weight).as_pandas_dataframe()
+    log.info("predicted %d pairs at %.1f s", len(pred), time.perf_counter() - t0)
     if pred.empty:
         return empty, {"trained": True, "model": model}
-    log.debug("predict columns: %s", list(pred.columns))
-    left_is_odh = pred["source_dataset_l"] == "odh"
+    left_is_odh = pred["source_dataset_l"] == "odh_p"
     pairs = pd.DataFrame(
         {
             "odh_id": np.where(left_is_odh, pred["unique_id_l"], pred["unique_id_r"]),

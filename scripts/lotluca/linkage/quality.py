@@ -34,18 +34,39 @@ def linkage_quality(links: pd.DataFrame, odh_ids: pd.Series, truth: pd.DataFrame
     t = truth.dropna(subset=["odh_patient_id", "ben_idt_ano"])
     t = t[t["odh_patient_id"].isin(set(odh_ids))]
     true_pairs = set(zip(t["odh_patient_id"].astype(str), t["ben_idt_ano"].astype(str), strict=True))
-    hit = pd.Series([(o, s) in true_pairs for o, s in zip(links["odh_patient_id"], links["snds_person_id"], strict=True)], index=links.index, dtype=bool)
+    hit = pd.Series(
+        [(o, s) in true_pairs for o, s in zip(links["odh_patient_id"], links["snds_person_id"], strict=True)],
+        index=links.index,
+        dtype=bool,
+    )
     out["true_pairs"] = len(true_pairs)
     out["overall"] = _prf(int(hit.sum()), len(links), len(true_pairs))
-    out["by_method"] = {m: _prf(int(hit[links["method"] == m].sum()), int((links["method"] == m).sum()), len(true_pairs)) for m in METHODS}
+    out["by_method"] = {
+        m: _prf(int(hit[links["method"] == m].sum()), int((links["method"] == m).sum()), len(true_pairs))
+        for m in METHODS
+    }
     return out
 
 
 def quality_table(q: dict) -> pd.DataFrame:
     """The report as rows (scope, links, true_positives, precision, recall, f1, link_rate) for the CSV."""
-    rows = [{"scope": "all", "links": q["linked_odh_patients"], "odh_patients": q["odh_patients"], "link_rate": q["link_rate"]}]
+    rows = [
+        {
+            "scope": "all",
+            "links": q["linked_odh_patients"],
+            "odh_patients": q["odh_patients"],
+            "link_rate": q["link_rate"],
+        }
+    ]
     for m in METHODS:
-        rows.append({"scope": m, "links": q["links_by_method"][m], "odh_patients": q["odh_patients"], "link_rate": q["links_by_method"][m] / q["odh_patients"] if q["odh_patients"] else float("nan")})
+        rows.append(
+            {
+                "scope": m,
+                "links": q["links_by_method"][m],
+                "odh_patients": q["odh_patients"],
+                "link_rate": q["links_by_method"][m] / q["odh_patients"] if q["odh_patients"] else float("nan"),
+            }
+        )
     df = pd.DataFrame(rows)
     for col in ("true_positives", "precision", "recall", "f1"):
         df[col] = float("nan")

@@ -46,7 +46,9 @@ def _stay_days(rng, n_persons: int, start: np.ndarray, mean_stays: float):
     return owner, start[owner] + (cs - base)
 
 
-def synthetic_linkage_inputs(n_odh: int, n_snds: int, seed: int = 1, noise: Noise | None = None, mean_stays: float = 12.0) -> dict[str, pd.DataFrame]:
+def synthetic_linkage_inputs(
+    n_odh: int, n_snds: int, seed: int = 1, noise: Noise | None = None, mean_stays: float = 12.0
+) -> dict[str, pd.DataFrame]:
     """Canonical-like frames: odh_persons, odh_stays, snds_persons, snds_stays, truth (odh_patient_id, ben_idt_ano)."""
     nz = noise or Noise()
     rng = np.random.default_rng(seed)
@@ -66,7 +68,9 @@ def synthetic_linkage_inputs(n_odh: int, n_snds: int, seed: int = 1, noise: Nois
     dead = rng.random(n_odh) < 0.6
     death = np.where(dead, diag + rng.integers(30, 1500, n_odh), -1)
     owner, days = _stay_days(rng, n_odh, diag, mean_stays)
-    odh_stays = pd.DataFrame({"person_id": odh_id[owner], "hospital": centre[owner], "admission_date": DAY0 + days.astype("timedelta64[D]")})
+    odh_stays = pd.DataFrame(
+        {"person_id": odh_id[owner], "hospital": centre[owner], "admission_date": DAY0 + days.astype("timedelta64[D]")}
+    )
     odh_bm = np.where(rng.random(n_odh) < nz.birth_month_missing, -1, bm)
     odh_death = np.where(dead & (rng.random(n_odh) < nz.odh_death_known), death, -1)
 
@@ -75,7 +79,7 @@ def synthetic_linkage_inputs(n_odh: int, n_snds: int, seed: int = 1, noise: Nois
     n_m = int(matched.sum())
     n_other = max(n_snds - n_m, 0)
     ben = _ids("BEN", n_m + n_other, rng, 9)
-    ben_m, ben_o = ben[:n_m], ben[n_m:]
+    ben_m = ben[:n_m]
     mi = np.flatnonzero(matched)
     m_sex = sex[mi].copy()
     flip = rng.random(n_m) < nz.sex_error
@@ -119,7 +123,11 @@ def synthetic_linkage_inputs(n_odh: int, n_snds: int, seed: int = 1, noise: Nois
 
     all_owner = np.concatenate(s_owner)
     snds_stays = pd.DataFrame(
-        {"person_id": ben[all_owner], "hospital": np.concatenate(s_hosp), "admission_date": DAY0 + np.concatenate(s_day).astype("timedelta64[D]")}
+        {
+            "person_id": ben[all_owner],
+            "hospital": np.concatenate(s_hosp),
+            "admission_date": DAY0 + np.concatenate(s_day).astype("timedelta64[D]"),
+        }
     )
 
     def dates(x):
@@ -156,4 +164,10 @@ def synthetic_linkage_inputs(n_odh: int, n_snds: int, seed: int = 1, noise: Nois
     dup["residence_dpt"] = None  # the second BEN_NIR_PSA row often lacks the residence
     snds_persons = pd.concat([snds_persons, dup], ignore_index=True)
     truth = pd.DataFrame({"odh_patient_id": odh_id[mi], "ben_idt_ano": ben_m})
-    return {"odh_persons": odh_persons, "odh_stays": odh_stays, "snds_persons": snds_persons, "snds_stays": snds_stays, "truth": truth}
+    return {
+        "odh_persons": odh_persons,
+        "odh_stays": odh_stays,
+        "snds_persons": snds_persons,
+        "snds_stays": snds_stays,
+        "truth": truth,
+    }

@@ -1,0 +1,190 @@
+"""Merged history of the study population (the ODH patients) per data-source scenario.
+
+Scenarios (person_id is always the ODH patient id, so the gold standard keyed by ODH id applies):
+- `odh_only`: ODH persons and exposures; no chemo sessions.
+- `snds_only`: the SNDS exposures and chemo sessions of the linked BEN_IDT_ANO re-keyed to the ODH id;
+  death and end of follow-up from SNDS; unlinked ODH patients keep their row but have no SNDS data.
+- `linked`: both; the same ingredient on the same day seen by ODH and SNDS is counted once (the ODH
+  row is kept, the origins of every merged row joined by "|", end_date the latest of the group); SNDS
+  death fills ODH gaps; end of follow-up = death when known, else the later of the two sources; SNDS
+  chemo sessions on a day with an ODH exposure of the person are dropped when configured (counted).
+Nothing is dropped silently: every step counts rows in the merge report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, EXPOSURES_OPTIONAL, LINKS, PERSONS, conform
+from lotluca.errors import InputError
+from lotluca.io import write_parquet
+from lotluca.linkage.inputs import read_table
+
+log = logging.getLogger(__name__)
+
+SCENARIOS = ("odh_only", "snds_only", "linked")
+KEY = ["person_id", "ingredient", "date"]
+
+
+def _df(t: pa.Table) -> pd.DataFrame:
+    return t.to_pandas(date_as_object=False)
+
+
+def _table(df: pd.DataFrame, schema: pa.Schema, name: str) -> pa.Table:
+    t = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    return conform(t, schema, name, EXPOSURES_OPTIONAL if schema is EXPOSURES else ())
+
+
+def _empty(schema: pa.Schema) -> pd.DataFrame:
+    return _df(schema.empty_table())
+
+
+def _rekey(df: pd.DataFrame, link_map: pd.Series) -> tuple[pd.DataFrame, int]:
+    """SNDS rows of linked persons with person_id replaced by the ODH id; also the count left out."""
+    odh = df["person_id"].map(link_map)
+    out = df[odh.notna()].copy()
+    out["person_id"] = odh[odh.notna()].to_numpy()
+    return out, int(odh.isna().sum())
+
+
+def dedup_exposures(odh: pd.DataFrame, snds: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """ODH + SNDS exposures, the same (person, ingredient, day) from both sources kept once.
+
+    The kept row is the group's first ODH row (by origin); its origin becomes the ODH origin followed
+    by the SNDS origins joined by "|", its end_date the latest of the group. Returns (rows, rows merged away).
+    """
+    e = pd.concat([odh.assign(_src=0), snds.assign(_src=1)], ignore_index=True)
+    if e.empty:
+        return e.drop(columns="_src"), 0
+    e = e.sort_values([*KEY, "_src", "origin"], kind="stable", ignore_index=True)
+    keyed = e["ingredient"].notna() & e["date"].notna()
+    e["_snds"] = e["_src"]
+    e["_odh"] = 1 - e["_src"]
+    g = e[keyed].groupby(KEY, sort=False)
+    n_odh = g["_odh"].transform("sum").reindex(e.index).fillna(0)
+    n_snds = g["_snds"].transform("sum").reindex(e.index).fillna(0)
+    e = e.drop(columns=["_odh", "_snds"])
+    both = keyed & (n_odh > 0) & (n_snds > 0)
+    drop = both & (e["_src"] == 1)
+    first_odh = both & (e["_src"] == 0) & ~e[KEY].duplicated()
+    if drop.any():
+        grp = e[both].groupby(KEY, sort=False)
+        snds_orig = e[drop].groupby(KEY, sort=False)["origin"].agg(lambda s: "|".join(s.astype(str)))
+        last_end = grp["end_date"].max()
+        idx = pd.MultiIndex.from_frame(e.loc[first_odh, KEY])
+        e.loc[first_odh, "origin"] = (
+            e.loc[first_odh, "origin"].astype(str).to_numpy() + "|" + snds_orig.reindex(idx).to_numpy()
+        )
+        e.loc[first_odh, "end_date"] = last_end.reindex(idx).to_numpy()
+    out = (
+        e[~drop]
+        .drop(columns="_src")
+        .sort_values(["person_id", "date", "ingredient", "origin"], kind="stable", ignore_index=True)
+    )
+    return out, int(drop.sum())
+
+
+def merge_scenario(
+    scenario: str,
+    odh_persons: pa.Table,
+    odh_exposures: pa.Table,
+    snds_persons: pa.Table,
+    snds_exposures: pa.Table,
+    snds_sessions: pa.Table,
+    links: pa.Table,
+    drop_sessions_covered_by_odh: bool = True,
+) -> tuple[dict[str, pa.Table], dict]:
+    """Merged persons / exposures / chemo_sessions of one scenario, and its counts."""
+    if scenario not in SCENARIOS:
+        raise InputError(
+            "config.yaml", f"unknown scenario {scenario!r}", column="scenarios", expected=f"one of {list(SCENARIOS)}"
+        )
+    op, oe = _df(odh_persons), _df(odh_exposures)
+    lk = _df(links)
+    link_map = pd.Series(lk["odh_patient_id"].to_numpy(), index=lk["snds_person_id"].to_numpy())
+    sp = _df(snds_persons).groupby("person_id", sort=False, as_index=False).first()
+    sp = sp.assign(odh_id=sp["person_id"].map(link_map)).dropna(subset=["odh_id"]).set_index("odh_id")
+    linked = op["person_id"].isin(lk["odh_patient_id"])
+    stats: dict = {
+        "scenario": scenario,
+        "odh_patients": int(len(op)),
+        "linked_odh_patients": int(linked.sum()),
+        "unlinked_odh_patients": int((~linked).sum()),
+    }
+
+    persons = op.copy()
+    s_death = persons["person_id"].map(sp["death_date"])
+    s_eof = persons["person_id"].map(sp["end_of_followup"])
+    if scenario == "snds_only":
+        persons["death_date"] = s_death.where(linked)
+        persons["end_of_followup"] = s_death.fillna(s_eof).where(linked, persons["end_of_followup"])
+    elif scenario == "linked":
+        filled = persons["death_date"].isna() & s_death.notna()
+        stats["death_dates_filled_from_snds"] = int(filled.sum())
+        stats["death_dates_disagreeing"] = int(
+            (persons["death_date"].notna() & s_death.notna() & (persons["death_date"] != s_death)).sum()
+        )
+        persons["death_date"] = persons["death_date"].fillna(s_death)
+        later = pd.concat([persons["end_of_followup"], s_eof], axis=1).max(axis=1)
+        persons["end_of_followup"] = persons["death_date"].where(persons["death_date"].notna(), later)
+
+    exposures, sessions = _empty(EXPOSURES), _empty(CHEMO_SESSIONS)
+    if scenario in ("snds_only", "linked"):
+        se, n_out = _rekey(_df(snds_exposures), link_map)
+        ss, n_sess_out = _rekey(_df(snds_sessions), link_map)
+        stats["snds_exposure_rows_of_unlinked_persons"] = n_out
+        stats["snds_session_rows_of_unlinked_persons"] = n_sess_out
+    if scenario == "odh_only":
+        exposures = oe
+    elif scenario == "snds_only":
+        exposures, sessions = se, ss
+    else:
+        exposures, n_merged = dedup_exposures(oe, se)
+        stats["exposure_rows_merged_across_sources"] = n_merged
+        if drop_sessions_covered_by_odh and len(ss):
+            covered = pd.MultiIndex.from_frame(ss[["person_id", "date"]]).isin(
+                pd.MultiIndex.from_frame(oe[["person_id", "date"]])
+            )
+            stats["chemo_sessions_covered_by_odh_dropped"] = int(covered.sum())
+            ss = ss[~covered]
+        sessions = ss
+    exposures = exposures.sort_values(["person_id", "date", "ingredient", "origin"], kind="stable", ignore_index=True)
+    sessions = sessions.sort_values(["person_id", "date", "origin"], kind="stable", ignore_index=True)
+    persons = persons.sort_values("person_id", ignore_index=True)
+    stats.update({"persons": int(len(persons)), "exposures": int(len(exposures)), "chemo_sessions": int(len(sessions))})
+    stats["exposures_by_source"] = (
+        {str(k): int(v) for k, v in exposures["source"].value_counts().sort_index().items()} if len(exposures) else {}
+    )
+    out = {
+        "persons": _table(persons, PERSONS, f"{scenario}/persons"),
+        "exposures": _table(exposures, EXPOSURES, f"{scenario}/exposures"),
+        "chemo_sessions": _table(sessions, CHEMO_SESSIONS, f"{scenario}/chemo_sessions"),
+    }
+    return out, stats
+
+
+def run_merge(
+    scenario: str, odh_dir, snds_dir, links_path, out_dir, report_path, drop_sessions_covered_by_odh: bool = True
+) -> dict:
+    """Read the extracts and links, write `out_dir`/{persons,exposures,chemo_sessions}.parquet and the report."""
+    odh_dir, snds_dir, out_dir = Path(odh_dir), Path(snds_dir), Path(out_dir)
+    t = {
+        "odh_persons": read_table(odh_dir / "persons.parquet", PERSONS, "persons"),
+        "odh_exposures": read_table(odh_dir / "exposures.parquet", EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
+        "snds_persons": read_table(snds_dir / "persons.parquet", PERSONS, "persons"),
+        "snds_exposures": read_table(snds_dir / "exposures.parquet", EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
+        "snds_sessions": read_table(snds_dir / "chemo_sessions.parquet", CHEMO_SESSIONS, "chemo_sessions"),
+        "links": read_table(links_path, LINKS, "links"),
+    }
+    tables, stats = merge_scenario(scenario, *t.values(), drop_sessions_covered_by_odh=drop_sessions_covered_by_odh)
+    for name, table in tables.items():
+        write_parquet(table, out_dir / f"{name}.parquet")
+    Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(report_path).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    log.info("merge %s: %s", scenario, stats)
+    return stats

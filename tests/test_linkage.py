@@ -1,0 +1,533 @@
+"""Linkage stage: deterministic and Splink linkage, one-to-one resolution, quality, merge scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, LINKS, PERSONS, STAYS, conform
+from lotluca.errors import InputError
+from lotluca.io import write_parquet
+from lotluca.linkage.deterministic import deterministic_links
+from lotluca.linkage.inputs import normalise_dpt, prepare_persons, prepare_stays
+from lotluca.linkage.merge import dedup_exposures, merge_scenario, run_merge
+from lotluca.linkage.pipeline import LinkageParams, link_records, resolve_links, run_linkage, score_candidates
+from lotluca.linkage.quality import linkage_quality
+from lotluca.linkage.resolve import one_to_one
+from lotluca.linkage.synthetic import Noise, synthetic_linkage_inputs
+
+D = dt.date
+FAST = LinkageParams(u_max_pairs=2e5, em_max_odh_patients=3000)
+
+
+def persons(rows):
+    cols = ["person_id", "sex", "birth_year", "birth_month", "residence_dpt", "death_date", "centre", "end_of_followup"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def stays(rows):
+    return pd.DataFrame(rows, columns=["person_id", "hospital", "admission_date"])
+
+
+C = "010000001"  # the centre's FINESS
+
+
+def _prep(op, os_, sp, ss):
+    a, _ = prepare_persons(op, "odh", "ODH")
+    b, _ = prepare_persons(sp, "snds", "SNDS")
+    return a, prepare_stays(os_, "odh", "ODH"), b, prepare_stays(ss, "snds", "SNDS")
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+def test_normalise_dpt():
+    got = normalise_dpt(pd.Series(["075", "75", "2a", "971", "", None, "5"])).tolist()
+    assert got == ["75", "75", "2A", "971", pd.NA, pd.NA, "05"]
+
+
+def test_prepare_persons_collapses_duplicate_rows_and_names_bad_rows():
+    sp = persons([["B1", "1", 1950, 3, "075", None, None, None], ["B1", "M", 1950, 3, None, D(2020, 1, 1), None, None]])
+    out, n_dup = prepare_persons(sp, "snds.parquet", "SNDS")
+    assert n_dup == 1 and len(out) == 1
+    assert out.loc[0, "sex"] == "M" and out.loc[0, "residence_dpt"] == "75" and out.loc[0, "death_day"] == 18262
+    with pytest.raises(InputError, match="snds.parquet.*person_id.*rows 1"):
+        prepare_persons(
+            persons([["B1", "M", 1950, 3, "75", None, None, None], [None, "M", 1950, 3, "75", None, None, None]]),
+            "snds.parquet",
+            "SNDS",
+        )
+
+
+def test_missing_stay_date_is_an_input_error():
+    with pytest.raises(InputError, match="stays.parquet.*admission_date.*rows 0"):
+        prepare_stays(stays([["A", C, None]]), "stays.parquet", "ODH")
+
+
+# --- deterministic --------------------------------------------------------------------------------
+def test_deterministic_needs_demographics_and_a_stay_within_one_day_and_uniqueness():
+    op = persons(
+        [
+            ["A", "M", 1950, 3, "75", None, C, None],  # matches B1 (stay one day later)
+            ["B", "F", 1960, 5, "75", None, C, None],  # twin decoys B2, B3 both match: not unique
+            ["E", "F", 1970, 7, "75", None, C, None],  # B4 stay 2 days off: no link
+            ["G", "M", 1940, 1, "75", None, C, None],  # B5 differs in birth month: no link
+        ]
+    )
+    os_ = stays([["A", C, D(2020, 1, 10)], ["B", C, D(2020, 2, 1)], ["E", C, D(2020, 3, 1)], ["G", C, D(2020, 4, 1)]])
+    sp = persons(
+        [
+            ["B1", "M", 1950, 3, "13", None, None, None],
+            ["B2", "F", 1960, 5, "75", None, None, None],
+            ["B3", "F", 1960, 5, "75", None, None, None],
+            ["B4", "F", 1970, 7, "75", None, None, None],
+            ["B5", "M", 1940, 2, "75", None, None, None],
+        ]
+    )
+    ss = stays(
+        [
+            ["B1", C, D(2020, 1, 11)],
+            ["B2", C, D(2020, 2, 1)],
+            ["B3", C, D(2020, 1, 31)],
+            ["B4", C, D(2020, 3, 3)],
+            ["B5", C, D(2020, 4, 1)],
+        ]
+    )
+    links, stats = deterministic_links(*_prep(op, os_, sp, ss))
+    assert links[["odh_id", "snds_id"]].values.tolist() == [["A", "B1"]]
+    assert stats["odh_with_several_candidates"] == 1
+
+
+def test_stays_at_another_finess_do_not_count():
+    op = persons([["A", "M", 1950, 3, "75", None, C, None]])
+    sp = persons([["B1", "M", 1950, 3, "75", None, None, None]])
+    links, _ = deterministic_links(
+        *_prep(op, stays([["A", C, D(2020, 1, 10)]]), sp, stays([["B1", "990000001", D(2020, 1, 10)]]))
+    )
+    assert links.empty
+
+
+# --- one-to-one -----------------------------------------------------------------------------------
+def test_one_to_one_mutual_best_and_ambiguity():
+    pairs = pd.DataFrame(
+        {
+            "odh_id": ["A", "A", "B", "C", "C"],
+            "snds_id": ["X", "Y", "X", "Z", "W"],
+            "match_weight": [20.0, 5.0, 10.0, 8.0, 7.5],  # A-X wins; B loses X; C ambiguous between Z and W
+        }
+    )
+    acc, amb = one_to_one(pairs, margin=1.0)
+    assert acc[["odh_id", "snds_id"]].values.tolist() == [["A", "X"]]
+    assert amb["odh_id"].tolist() == ["C"]
+    acc0, _ = one_to_one(pairs, margin=0.0)
+    assert acc0[["odh_id", "snds_id"]].values.tolist() == [["A", "X"], ["C", "Z"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.floats(-5, 30)), max_size=30), st.floats(0, 3))
+def test_one_to_one_is_one_to_one_subset(rows, margin):
+    pairs = pd.DataFrame(rows, columns=["o", "s", "match_weight"]).drop_duplicates(["o", "s"])
+    pairs = pd.DataFrame(
+        {
+            "odh_id": "o" + pairs["o"].astype(str),
+            "snds_id": "s" + pairs["s"].astype(str),
+            "match_weight": pairs["match_weight"],
+        }
+    )
+    acc, amb = one_to_one(pairs, margin)
+    assert acc["odh_id"].is_unique and acc["snds_id"].is_unique
+    assert set(map(tuple, acc[["odh_id", "snds_id"]].values)) <= set(map(tuple, pairs[["odh_id", "snds_id"]].values))
+    # every accepted pair beats every other pair of its two records that was still competing at its round
+    if len(pairs):
+        top = pairs["match_weight"].max()
+        best = pairs[pairs["match_weight"] == top]
+        if len(best) == 1 and (pairs["match_weight"] >= top - margin).sum() == 1:
+            assert tuple(best[["odh_id", "snds_id"]].values[0]) in set(map(tuple, acc[["odh_id", "snds_id"]].values))
+
+
+# --- quality --------------------------------------------------------------------------------------
+def test_quality_hand_computed():
+    links = pd.DataFrame(
+        {
+            "odh_patient_id": ["A", "B", "C"],
+            "snds_person_id": ["X", "Y", "Q"],
+            "method": ["deterministic", "deterministic", "probabilistic"],
+            "match_probability": [1, 1, 0.99],
+        }
+    )
+    truth = pd.DataFrame({"odh_patient_id": ["A", "B", "C", "D"], "ben_idt_ano": ["X", "Y", "Z", "W"]})
+    q = linkage_quality(links, pd.Series(["A", "B", "C", "D", "E"]), truth)
+    assert q["link_rate"] == pytest.approx(3 / 5) and q["unlinked_odh_patients"] == 2
+    assert q["overall"]["precision"] == pytest.approx(2 / 3) and q["overall"]["recall"] == pytest.approx(2 / 4)
+    assert q["overall"]["f1"] == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))
+    assert q["by_method"]["deterministic"]["precision"] == 1.0 and q["by_method"]["probabilistic"]["precision"] == 0.0
+    assert "overall" not in linkage_quality(links, pd.Series(["A"]), None)
+
+
+# --- end to end on synthetic canonical inputs ------------------------------------------------------
+@pytest.fixture(scope="module")
+def cohort():
+    return synthetic_linkage_inputs(2500, 7500, seed=7)
+
+
+@pytest.fixture(scope="module")
+def scored(cohort):
+    d = cohort
+    return score_candidates(d["odh_persons"], d["odh_stays"], d["snds_persons"], d["snds_stays"], FAST)
+
+
+def _quality(links, cohort):
+    return linkage_quality(links, cohort["odh_persons"]["person_id"], cohort["truth"])
+
+
+def test_default_noise_precision_and_recall(scored, cohort):
+    det, pairs, _ = scored
+    links, _ = resolve_links(det, pairs, FAST.match_probability_threshold, FAST.ambiguity_margin)
+    q = _quality(links, cohort)
+    assert q["overall"]["precision"] >= 0.995, q["overall"]
+    assert q["overall"]["recall"] >= 0.98, q["overall"]
+    assert q["links_by_method"]["probabilistic"] > 0 and q["links_by_method"]["deterministic"] > 0
+    assert links["odh_patient_id"].is_unique and links["snds_person_id"].is_unique
+
+
+def test_threshold_moves_precision_and_recall_in_the_expected_direction():
+    # a fifth of the ODH patients have no SNDS counterpart: a low threshold links some to decoys
+    noisy = synthetic_linkage_inputs(
+        1500, 4500, seed=11, noise=Noise(in_snds=0.8, birth_month_error=0.1, dpt_moved=0.3)
+    )
+    det, pairs, _ = score_candidates(
+        noisy["odh_persons"], noisy["odh_stays"], noisy["snds_persons"], noisy["snds_stays"], FAST
+    )
+    qs = []
+    for thr in (0.0, 0.5, 0.95, 0.999999):
+        links, _ = resolve_links(det, pairs, thr, 0.0)
+        qs.append(_quality(links, noisy)["by_method"]["probabilistic"])
+    n_links = [q["links"] for q in qs]
+    recalls = [q["recall"] for q in qs]
+    precisions = [q["precision"] for q in qs]
+    assert n_links == sorted(n_links, reverse=True) and n_links[0] > n_links[-1]
+    assert recalls == sorted(recalls, reverse=True) and recalls[0] > recalls[-1]
+    assert precisions == sorted(precisions) and precisions[0] < precisions[-1]
+
+
+def _with_patient(cohort, snds_persons_extra, snds_stays_extra, drop_truth_of=None):
+    d = cohort
+    sp, ss = d["snds_persons"], d["snds_stays"]
+    if drop_truth_of is not None:
+        ben = d["truth"].set_index("odh_patient_id").loc[drop_truth_of, "ben_idt_ano"]
+        sp, ss = sp[sp["person_id"] != ben], ss[ss["person_id"] != ben]
+    return pd.concat([sp, snds_persons_extra], ignore_index=True), pd.concat([ss, snds_stays_extra], ignore_index=True)
+
+
+def test_decoys_with_identical_demographics_are_not_linked_without_stay_evidence(cohort):
+    d = cohort
+    pid = d["truth"]["odh_patient_id"].iloc[0]
+    me = d["odh_persons"].set_index("person_id").loc[pid]
+    my_stays = d["odh_stays"][d["odh_stays"]["person_id"] == pid]
+    far = my_stays["admission_date"].min() - pd.Timedelta(days=400)  # same centre, never near a stay of pid
+    decoy = persons(
+        [
+            [
+                "DECOY1",
+                me["sex"],
+                me["birth_year"],
+                me["birth_month"],
+                me["residence_dpt"],
+                me["death_date"],
+                None,
+                me["end_of_followup"],
+            ]
+        ]
+    )
+    decoy_stays = stays([["DECOY1", me["centre"], far], ["DECOY1", "990000001", my_stays["admission_date"].iloc[0]]])
+    sp, ss = _with_patient(d, decoy, decoy_stays, drop_truth_of=pid)
+    links, _ = link_records(d["odh_persons"], d["odh_stays"], sp, ss, FAST)
+    assert pid not in set(links["odh_patient_id"])
+    assert "DECOY1" not in set(links["snds_person_id"])
+
+
+def test_a_person_with_two_ben_nir_psa_is_linked_once(cohort):
+    d = cohort
+    pid = d["truth"]["odh_patient_id"].iloc[1]
+    ben = d["truth"].set_index("odh_patient_id").loc[pid, "ben_idt_ano"]
+    twin = d["snds_persons"][d["snds_persons"]["person_id"] == ben].copy()
+    twin["residence_dpt"] = "2B"  # the second BEN_NIR_PSA row disagrees on the residence
+    sp = pd.concat([d["snds_persons"], twin, twin], ignore_index=True)
+    links, stats = link_records(d["odh_persons"], d["odh_stays"], sp, d["snds_stays"], FAST)
+    assert (links["snds_person_id"] == ben).sum() == 1
+    assert links.loc[links["snds_person_id"] == ben, "odh_patient_id"].tolist() == [pid]
+    assert stats["snds_duplicate_person_rows_collapsed"] >= 2
+
+
+def test_run_linkage_writes_contract_outputs(tmp_path):
+    d = synthetic_linkage_inputs(300, 900, seed=3)
+    for src, p, s in (("odh", "odh_persons", "odh_stays"), ("snds", "snds_persons", "snds_stays")):
+        write_parquet(
+            conform(pa.Table.from_pandas(d[p], preserve_index=False), PERSONS, p, tuple(PERSONS.names)),
+            tmp_path / src / "persons.parquet",
+        )
+        write_parquet(
+            conform(pa.Table.from_pandas(d[s], preserve_index=False), STAYS, s, tuple(STAYS.names)),
+            tmp_path / src / "stays.parquet",
+        )
+    write_parquet(pa.Table.from_pandas(d["truth"], preserve_index=False), tmp_path / "truth.parquet")
+    rep = run_linkage(
+        tmp_path / "odh",
+        tmp_path / "snds",
+        str(tmp_path / "truth.parquet"),
+        FAST,
+        tmp_path / "out/links.parquet",
+        tmp_path / "out/report.json",
+        tmp_path / "out/q.csv",
+    )
+    assert pa.parquet.read_schema(tmp_path / "out/links.parquet").equals(LINKS)
+    assert (
+        json.loads((tmp_path / "out/report.json").read_text())["quality"]["overall"]["precision"]
+        == rep["quality"]["overall"]["precision"]
+    )
+    q = pd.read_csv(tmp_path / "out/q.csv")
+    assert q["scope"].tolist() == ["all", "deterministic", "probabilistic"]
+    # no truth on real data: no truth metrics
+    rep2 = run_linkage(
+        tmp_path / "odh",
+        tmp_path / "snds",
+        "",
+        FAST,
+        tmp_path / "o2/links.parquet",
+        tmp_path / "o2/report.json",
+        tmp_path / "o2/q.csv",
+    )
+    assert "overall" not in rep2["quality"]
+    with pytest.raises(InputError, match="persons.parquet"):
+        run_linkage(
+            tmp_path / "nowhere",
+            tmp_path / "snds",
+            "",
+            FAST,
+            tmp_path / "o3/l.parquet",
+            tmp_path / "o3/r.json",
+            tmp_path / "o3/q.csv",
+        )
+
+
+# --- merge ----------------------------------------------------------------------------------------
+def _exp(rows):
+    cols = ["person_id", "date", "end_date", "ingredient", "atc", "drug_class", "route", "source", "origin", "hospital"]
+    df = pd.DataFrame(rows, columns=cols)
+    return conform(
+        pa.Table.from_pandas(df, preserve_index=False),
+        EXPOSURES,
+        "exposures",
+        ("hospital", "protocol_label", "cycle_number"),
+    )
+
+
+def _tbl(df, schema):
+    return conform(pa.Table.from_pandas(df, preserve_index=False), schema, "t", tuple(schema.names))
+
+
+@pytest.fixture()
+def merge_inputs():
+    odh_p = _tbl(
+        persons(
+            [
+                ["A", "M", 1950, 3, "75", None, C, D(2021, 6, 30)],
+                ["B", "F", 1960, 5, "75", D(2021, 1, 1), C, D(2021, 1, 1)],
+                ["U", "F", 1961, 5, "75", None, C, D(2022, 1, 1)],
+            ]
+        ),
+        PERSONS,
+    )
+    snds_p = _tbl(
+        persons(
+            [
+                ["X", "M", 1950, 3, "75", D(2023, 2, 1), None, D(2023, 2, 1)],
+                ["Y", "F", 1960, 5, "75", D(2021, 1, 3), None, D(2021, 1, 3)],
+                ["Z", "M", 1930, 1, "13", None, None, D(2025, 12, 31)],
+            ]
+        ),
+        PERSONS,
+    )
+    odh_e = _exp(
+        [
+            [
+                "A",
+                D(2020, 1, 1),
+                D(2020, 1, 1),
+                "pembrolizumab",
+                "L01FF02",
+                "immunotherapy",
+                "iv",
+                "odh_admin",
+                "odh_administrations:1",
+                C,
+            ],
+            [
+                "A",
+                D(2020, 1, 1),
+                D(2020, 1, 1),
+                "carboplatin",
+                "L01XA02",
+                "platinum",
+                "iv",
+                "odh_admin",
+                "odh_administrations:2",
+                C,
+            ],
+            [
+                "U",
+                D(2020, 3, 1),
+                D(2020, 3, 1),
+                "docetaxel",
+                "L01CD02",
+                "taxane",
+                "iv",
+                "odh_admin",
+                "odh_administrations:3",
+                C,
+            ],
+        ]
+    )
+    snds_e = _exp(
+        [
+            [
+                "X",
+                D(2020, 1, 1),
+                D(2020, 1, 1),
+                "pembrolizumab",
+                "L01FF02",
+                "immunotherapy",
+                "iv",
+                "snds_en_sus",
+                "T_MCOaaMED:9",
+                C,
+            ],
+            [
+                "X",
+                D(2020, 2, 1),
+                D(2020, 3, 1),
+                "osimertinib",
+                "L01EB04",
+                "egfr_tki",
+                "oral",
+                "snds_pharmacy",
+                "ER_PHA_F:5",
+                None,
+            ],
+            [
+                "Z",
+                D(2020, 2, 1),
+                D(2020, 3, 1),
+                "osimertinib",
+                "L01EB04",
+                "egfr_tki",
+                "oral",
+                "snds_pharmacy",
+                "ER_PHA_F:6",
+                None,
+            ],
+        ]
+    )
+    sess = _tbl(
+        pd.DataFrame(
+            {
+                "person_id": ["X", "X", "Z"],
+                "date": [D(2020, 1, 1), D(2020, 1, 22), D(2020, 1, 1)],
+                "hospital": [C, "990000001", C],
+                "origin": ["T_MCOaaC:1", "T_MCOaaC:2", "T_MCOaaC:3"],
+            }
+        ),
+        CHEMO_SESSIONS,
+    )
+    links = _tbl(
+        pd.DataFrame(
+            {
+                "odh_patient_id": ["A", "B"],
+                "snds_person_id": ["X", "Y"],
+                "method": ["deterministic", "probabilistic"],
+                "match_probability": [1.0, 0.99],
+            }
+        ),
+        LINKS,
+    )
+    return odh_p, odh_e, snds_p, snds_e, sess, links
+
+
+def test_merge_linked_dedups_keeping_both_origins(merge_inputs):
+    out, stats = merge_scenario("linked", *merge_inputs)
+    e = out["exposures"].to_pandas()
+    pem = e[e["ingredient"] == "pembrolizumab"]
+    assert (
+        len(pem) == 1
+        and pem["origin"].iloc[0] == "odh_administrations:1|T_MCOaaMED:9"
+        and pem["source"].iloc[0] == "odh_admin"
+    )
+    assert sorted(e["person_id"]) == ["A", "A", "A", "U"]  # Z is not linked: none of its rows
+    assert stats["exposure_rows_merged_across_sources"] == 1 and stats["unlinked_odh_patients"] == 1
+    s = out["chemo_sessions"].to_pandas()
+    assert s["origin"].tolist() == ["T_MCOaaC:2"]  # the session on an ODH administration day is the same event
+    p = out["persons"].to_pandas().set_index("person_id")
+    assert p.loc["A", "death_date"] == D(2023, 2, 1) and p.loc["A", "end_of_followup"] == D(
+        2023, 2, 1
+    )  # filled from SNDS
+    assert p.loc["B", "death_date"] == D(2021, 1, 1) and p.loc["B", "end_of_followup"] == D(2021, 1, 1)  # ODH kept
+    assert out["persons"].schema.equals(PERSONS) and out["exposures"].schema.equals(EXPOSURES)
+
+
+def test_merge_odh_only_and_snds_only(merge_inputs):
+    out, _ = merge_scenario("odh_only", *merge_inputs)
+    assert out["exposures"].num_rows == 3 and out["chemo_sessions"].num_rows == 0
+    assert out["persons"].column("person_id").to_pylist() == ["A", "B", "U"]
+    out, stats = merge_scenario("snds_only", *merge_inputs)
+    e = out["exposures"].to_pandas()
+    assert e["person_id"].tolist() == ["A", "A"] and set(e["source"]) == {"snds_en_sus", "snds_pharmacy"}
+    assert out["chemo_sessions"].num_rows == 2 and stats["snds_exposure_rows_of_unlinked_persons"] == 1
+    p = out["persons"].to_pandas().set_index("person_id")
+    assert p.loc["B", "death_date"] == D(2021, 1, 3)  # SNDS death wins in snds_only
+    assert pd.isna(p.loc["U", "death_date"]) and len(p) == 3
+    with pytest.raises(InputError, match="scenario"):
+        merge_scenario("both", *merge_inputs)
+
+
+def test_dedup_exposures_counts_each_cross_source_pair_once():
+    cols = ["person_id", "date", "end_date", "ingredient", "source", "origin"]
+    t = pd.Timestamp
+    odh = pd.DataFrame([["A", t("2020-01-01"), t("2020-01-01"), "x", "odh_admin", "o1"]], columns=cols)
+    snds = pd.DataFrame(
+        [
+            ["A", t("2020-01-01"), t("2020-01-10"), "x", "snds_pharmacy", "s2"],
+            ["A", t("2020-01-01"), t("2020-01-05"), "x", "snds_pharmacy", "s1"],
+            ["A", t("2020-01-02"), t("2020-01-02"), "x", "snds_pharmacy", "s3"],
+        ],
+        columns=cols,
+    )
+    out, n = dedup_exposures(odh, snds)
+    assert n == 2 and out["origin"].tolist() == ["o1|s1|s2", "s3"]
+    assert out["end_date"].iloc[0] == t("2020-01-10")
+
+
+def test_run_merge_writes_files(tmp_path, merge_inputs):
+    odh_p, odh_e, snds_p, snds_e, sess, links = merge_inputs
+    for src, tabs in (
+        ("odh", {"persons": odh_p, "exposures": odh_e}),
+        ("snds", {"persons": snds_p, "exposures": snds_e, "chemo_sessions": sess}),
+    ):
+        for name, tab in tabs.items():
+            write_parquet(tab, tmp_path / src / f"{name}.parquet")
+    write_parquet(links, tmp_path / "links.parquet")
+    stats = run_merge(
+        "linked",
+        tmp_path / "odh",
+        tmp_path / "snds",
+        tmp_path / "links.parquet",
+        tmp_path / "m",
+        tmp_path / "m/report.json",
+    )
+    assert stats["unlinked_odh_patients"] == 1
+    assert pa.parquet.read_table(tmp_path / "m/exposures.parquet").num_rows == 4
+    assert np.all([(tmp_path / "m" / f"{n}.parquet").exists() for n in ("persons", "exposures", "chemo_sessions")])
