@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lotluca import contracts
 from lotluca.errors import InputError
 from lotluca.sources import readers
 from lotluca.sources.accounting import Ledger, Tracker
-
-# states of a parent row as seen by its child rows (DCIR service / PMSI stay)
-OK = "ok"
 
 
 @dataclass(frozen=True)
@@ -74,53 +72,81 @@ def read_tracked(
 
 def check_unique(df: pd.DataFrame, keys: list[str], path, table: str) -> None:
     """Structural check: the key columns identify rows (InputError naming the duplicated rows)."""
-    dup = df.duplicated(keys, keep=False)
-    if dup.any():
-        rows = df.loc[dup, "_row"].to_numpy() + 1
+    t = arrow_frame(df, keys)
+    counts = t.group_by(keys, use_threads=False).aggregate([([], "count_all")])
+    dup_keys = counts.filter(pc.greater(counts["count_all"], 1))
+    if dup_keys.num_rows:
+        hit = t.append_column("_row", pa.array(df["_row"].to_numpy())).join(
+            dup_keys.select(keys), keys=keys, join_type="inner"
+        )
+        rows = np.sort(hit["_row"].to_numpy()) + 1
         raise InputError(
             path,
-            f"table {table}: {int(dup.sum())} rows share a key",
+            f"table {table}: {rows.size} rows share a key",
             column="+".join(keys),
             rows=rows,
             expected="unique keys",
         )
 
 
+def arrow_frame(df: pd.DataFrame, columns: list[str]) -> pa.Table:
+    """Columns of a frame as an Arrow table (text as string, dates as timestamps, nullable integers)."""
+    arrays = []
+    for c in columns:
+        s = df[c]
+        if s.dtype == object:
+            arrays.append(pa.array(s.to_numpy(), type=pa.string(), from_pandas=True))
+        else:
+            arrays.append(pa.array(s, from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=columns)
+
+
 def outside_period(dates: pd.Series, settings: ExtractSettings) -> pd.Series:
     return dates.notna() & ((dates < settings.period_start) | (dates > settings.study_end))
 
 
-def iso(dates: pd.Series) -> pd.Series:
-    """Dates as YYYY-MM-DD text (fast, vectorised); '' for null."""
-    arr = dates.to_numpy(dtype="datetime64[D]")
-    out = np.datetime_as_string(arr, unit="D").astype(object)
-    out[np.isnat(arr)] = ""
-    return pd.Series(out, index=dates.index)
+def arrow_text(s: pd.Series) -> pa.Array:
+    """A column as Arrow text: integers without '.0', dates as YYYY-MM-DD, nulls kept."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return pc.cast(pa.array(s.to_numpy(dtype="datetime64[D]"), type=pa.date32(), from_pandas=True), pa.string())
+    if pd.api.types.is_float_dtype(s):
+        s = s.astype("Int64")
+    if s.dtype == object:
+        return pa.array(s.to_numpy(), type=pa.string(), from_pandas=True)
+    return pc.cast(pa.array(s, from_pandas=True), pa.string())
+
+
+def _series(arr: pa.Array, index) -> pd.Series:
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=index, dtype=object)
 
 
 def text(s: pd.Series) -> pd.Series:
-    """A key column as text ('' for null; integers without '.0')."""
-    if pd.api.types.is_integer_dtype(s):
-        out = s.astype("Int64").astype(str)
-        return out.where(s.notna(), "")
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return iso(s)
-    return s.astype(object).where(s.notna(), "").astype(str)
+    """A key column as text ('' for null; integers without '.0'; dates YYYY-MM-DD)."""
+    return _series(pc.fill_null(arrow_text(s), ""), s.index)
 
 
 def join_key(df: pd.DataFrame, columns: list[str], sep: str = "/") -> pd.Series:
-    out = text(df[columns[0]])
-    for c in columns[1:]:
-        out = out + sep + text(df[c])
-    return out
+    """Key columns joined by `sep` (vectorised in Arrow); null parts become empty strings."""
+    parts = [pc.fill_null(arrow_text(df[c]), "") for c in columns]
+    return _series(pc.binary_join_element_wise(*parts, sep), df.index)
 
 
 def finess(s: pd.Series) -> pd.Series:
     """FINESS / ETA_NUM as a 9-character string (integers lose their leading zero: it is restored)."""
-    t = text(s).str.strip()
-    digits = t.str.fullmatch(r"\d{1,9}")
-    t = t.where(~digits, t.str.zfill(9))
-    return t.where(t != "", None)
+    t = pc.utf8_trim_whitespace(arrow_text(s))
+    digits = pc.match_substring_regex(t, r"^\d{1,9}$")
+    t = pc.if_else(pc.fill_null(digits, False), pc.utf8_lpad(t, 9, "0"), t)
+    t = pc.if_else(pc.equal(t, ""), pa.scalar(None, pa.string()), t)
+    return _series(t, s.index)
+
+
+def strip_zeros(s: pd.Series) -> pd.Series:
+    """All-digit codes without leading zeros ("000123" -> "123"), other text trimmed; for joins."""
+    t = pc.utf8_trim_whitespace(arrow_text(s))
+    digits = pc.fill_null(pc.match_substring_regex(t, r"^\d+$"), False)
+    stripped = pc.utf8_ltrim(t, "0")
+    stripped = pc.if_else(pc.equal(stripped, ""), "0", stripped)
+    return _series(pc.if_else(digits, stripped, t), s.index)
 
 
 def date32(s: pd.Series) -> pa.Array:
@@ -148,40 +174,70 @@ def to_table(df: pd.DataFrame, schema: pa.Schema, name: str, optional: tuple[str
     return contracts.conform(pa.Table.from_arrays(arrays, names=names), schema, name, optional)
 
 
+def sort_table(table: pa.Table, columns: list[str]) -> pa.Table:
+    """Sort a canonical table by `columns` (deterministic output order; Arrow sort, stable)."""
+    return table.take(pc.sort_indices(table, sort_keys=[(c, "ascending") for c in columns]))
+
+
+FILTERED, REJECTED = 1, 2  # parent status codes (0 = OK)
+
+
+def settle(frame: pd.DataFrame, rows_col: str, tracker: Tracker, detail: dict | None = None) -> pd.DataFrame:
+    """Mark rows of `frame` whose `status` is filtered / rejected with their `rule`; return the OK rows."""
+    for code, fn in ((FILTERED, tracker.filter), (REJECTED, tracker.reject)):
+        sel = frame["status"].to_numpy() == code
+        if sel.any():
+            part = frame.loc[sel, [rows_col, "rule"]]
+            for rule, rows in part.groupby("rule", sort=True)[rows_col]:
+                if code == REJECTED:
+                    fn(rows.to_numpy(), rule, (detail or {}).get(rule))
+                else:
+                    fn(rows.to_numpy(), rule)
+    return frame[frame["status"].to_numpy() == 0]
+
+
 def link_children(
     child: pd.DataFrame,
     parent: pd.DataFrame,
     keys: list[str],
     tracker: Tracker,
     parent_table: str,
+    carry: list[str],
     key_label: str | None = None,
 ) -> pd.DataFrame:
-    """Attach each child row to its parent row (many-to-one on `keys`) and settle the children of bad parents.
+    """Attach each child row to its parent row (many-to-one on `keys`, Arrow hash join) and settle the
+    children of bad parents.
 
-    `parent` holds `keys`, `_prow` (its data row), `state` (OK, "filtered:<rule>" or "rejected:<rule>")
-    and the columns to carry. Children without a parent are rejected (`orphan_row`); children of a
-    filtered parent are filtered by the same rule; children of a rejected parent are rejected
-    (`parent_rejected`). Returns the children of OK parents with the parent's columns.
+    `parent` holds `keys`, `_prow` (its data row), `status` (0 OK, FILTERED, REJECTED), `rule` and the
+    `carry` columns. Children without a parent are rejected (`orphan_row`); children of a filtered
+    parent are filtered by the same rule; children of a rejected parent are rejected
+    (`parent_rejected`). Returns the children of OK parents with `_prow` and the carried columns.
     """
-    merged = child.merge(parent, on=keys, how="left", validate="many_to_one", suffixes=("", "_parent"))
-    orphan = merged["state"].isna()
-    tracker.reject(
-        merged.loc[orphan, "_row"].to_numpy(),
-        "orphan_row",
-        f"no {parent_table} row with the same {key_label or '+'.join(keys)}",
-    )
-    state = merged["state"].fillna("")
-    filt = state.str.startswith("filtered:")
-    for rule, rows in merged.loc[filt, "_row"].groupby(state[filt].str.slice(9)):
-        tracker.filter(rows.to_numpy(), rule)
-    rej = state.str.startswith("rejected:")
+    ct = arrow_frame(child, keys).append_column("_cpos", pa.array(np.arange(len(child), dtype=np.int64)))
+    pt = arrow_frame(parent, keys).append_column("_ppos", pa.array(np.arange(len(parent), dtype=np.int64)))
+    j = ct.join(pt, keys=keys, join_type="inner", use_threads=True)
+    ppos = np.full(len(child), -1, dtype=np.int64)
+    ppos[j["_cpos"].to_numpy()] = j["_ppos"].to_numpy()
+    orphan = ppos < 0
+    label = key_label or "+".join(keys)
+    tracker.reject(child["_row"].to_numpy()[orphan], "orphan_row", f"no {parent_table} row with the same {label}")
+    child = child[~orphan]
+    ppos = ppos[~orphan]
+    status = parent["status"].to_numpy()[ppos]
+    rule = parent["rule"].to_numpy()[ppos]
+    crow = child["_row"].to_numpy()
+    filt = status == FILTERED
+    for r in np.unique(rule[filt].astype(str)):
+        tracker.filter(crow[filt & (rule == r)], r)
+    rej = status == REJECTED
     if rej.any():
-        detail = (
-            parent_table
-            + " row "
-            + (merged.loc[rej, "_prow"].astype("int64") + 1).astype(str)
-            + ": "
-            + state[rej].str.slice(9)
+        prow = parent["_prow"].to_numpy()[ppos[rej]]
+        detail = np.char.add(
+            np.char.add(f"{parent_table} row ", (prow + 1).astype(str)), np.char.add(": ", rule[rej].astype(str))
         )
-        tracker.reject(merged.loc[rej, "_row"].to_numpy(), "parent_rejected", detail.to_numpy())
-    return merged[state == OK].reset_index(drop=True)
+        tracker.reject(crow[rej], "parent_rejected", detail.astype(object))
+    ok = status == 0
+    out = child[ok].reset_index(drop=True)
+    for c in ["_prow", *carry]:
+        out[c] = parent[c].to_numpy()[ppos[ok]]
+    return out

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -106,15 +107,33 @@ EXPECTED = {
 }
 
 
+def clean_strings(table: pa.Table) -> pa.Table:
+    """Trim the text columns of an Arrow table and turn empty strings into nulls (vectorised)."""
+    cols = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            trimmed = pc.utf8_trim_whitespace(col)
+            col = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, col.type), trimmed)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
 def _strip(s: pd.Series) -> pd.Series:
-    out = s.astype(object).str.strip()
-    return out.where(out.notna() & (out != ""), None)
+    arr = pa.array(s.astype(object).where(s.notna(), None).to_numpy(), type=pa.string(), from_pandas=True)
+    trimmed = pc.utf8_trim_whitespace(arr)
+    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    return pd.Series(trimmed.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
 
 
-def _as_text(s: pd.Series) -> pd.Series:
-    """Any series as stripped text (bytes decoded, integral floats without '.0'), nulls kept."""
+def _as_text(s: pd.Series, clean: bool = False) -> pd.Series:
+    """Any series as stripped text (integral floats without '.0'), nulls kept; `clean`: already trimmed."""
     if s.dtype == object:
-        return _strip(s)
+        if clean:
+            return s
+        try:
+            return _strip(s)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return _strip(s.map(lambda v: v if v is None or isinstance(v, str) else str(v)))
     if pd.api.types.is_float_dtype(s):
         integral = s.notna() & (s == np.floor(s))
         text = s.astype(object).where(s.notna(), None)
@@ -127,10 +146,14 @@ def _as_text(s: pd.Series) -> pd.Series:
 def coerce(
     s: pd.Series, kind: str, formats: tuple[str, ...] = (), origin_format: str = "text"
 ) -> tuple[pd.Series, pd.Series]:
-    """Type `s` as `kind`; return (typed series, mask of non-null values that could not be parsed)."""
+    """Type `s` as `kind`; return (typed series, mask of non-null values that could not be parsed).
+
+    Text from parquet / csv files arrives already trimmed (`clean_strings`); SAS text is trimmed here.
+    """
     present = s.notna()
+    clean = origin_format in ("parquet", "csv")
     if kind == "string":
-        typed = _as_text(s)
+        typed = _as_text(s, clean)
         return typed, pd.Series(False, index=s.index)
     if kind in ("int", "float"):
         if pd.api.types.is_bool_dtype(s):
@@ -138,7 +161,7 @@ def coerce(
         if pd.api.types.is_numeric_dtype(s):
             num = s.astype("float64")
         else:
-            text = _as_text(s)
+            text = _as_text(s, clean)
             if kind == "float":
                 text = text.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v)
             num = pd.to_numeric(text, errors="coerce")
@@ -153,7 +176,7 @@ def coerce(
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s):
             return s.astype("boolean"), pd.Series(False, index=s.index)
-        text = _as_text(s).map(lambda v: v.lower() if isinstance(v, str) else v)
+        text = _as_text(s, clean).str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[text.isin(TRUE_VALUES)] = True
         out[text.isin(FALSE_VALUES)] = False
@@ -164,11 +187,13 @@ def coerce(
         out = num.where(~bad).astype(object).map(lambda v: None if pd.isna(v) else f"{int(v):02d}")
         return out, bad
     if kind == "date":
-        return _coerce_date(s, formats, origin_format)
+        return _coerce_date(s, formats, origin_format, clean)
     raise ValueError(kind)
 
 
-def _coerce_date(s: pd.Series, formats: tuple[str, ...], origin_format: str) -> tuple[pd.Series, pd.Series]:
+def _coerce_date(
+    s: pd.Series, formats: tuple[str, ...], origin_format: str, clean: bool = False
+) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         return out.astype("datetime64[ns]").dt.floor("D"), pd.Series(False, index=s.index)
@@ -180,7 +205,7 @@ def _coerce_date(s: pd.Series, formats: tuple[str, ...], origin_format: str) -> 
         return out, pd.Series(False, index=s.index)
     if s.dtype != object and not pd.api.types.is_string_dtype(s):
         raise TypeError(f"dtype {s.dtype}")  # a number where a date is expected: wrong type
-    text = _as_text(s)
+    text = _as_text(s, clean)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     todo = text.notna()
     for fmt in formats:
@@ -235,7 +260,7 @@ def _read_csv(path: Path, wanted: dict[str, str], settings: ReadSettings) -> tup
             if "UTF8" in str(exc) or "utf-8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError):
                 continue
             raise InputError(path, f"cannot parse CSV (separator {sep!r}, encoding {enc}): {exc}") from exc
-        return table.to_pandas(), {c.upper(): c for c in table.column_names}
+        return clean_strings(table).to_pandas(), {c.upper(): c for c in table.column_names}
     raise InputError(path, f"cannot decode CSV with encodings {encodings}: {last_exc}")
 
 
@@ -246,7 +271,7 @@ def _read_parquet(path: Path, wanted: dict[str, str]) -> tuple[pd.DataFrame, dic
         raise InputError(path, f"not a readable Parquet file: {exc}") from exc
     found = {c.upper(): c for c in names}
     include = [found[w.upper()] for w in wanted if w.upper() in found]
-    table = pq.read_table(path, columns=include)
+    table = clean_strings(pq.read_table(path, columns=include))
     # dates stay datetime.date objects -> converted by coerce; timestamps become datetime64
     df = table.to_pandas(date_as_object=False, timestamp_as_object=False)
     return df, {c.upper(): c for c in table.column_names}

@@ -38,19 +38,28 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lotluca import contracts, snds_schema
+from lotluca.errors import InputError
 from lotluca.sources import drug_matching as dm
 from lotluca.sources.accounting import Ledger, Tracker
 from lotluca.sources.common import (
-    OK,
+    FILTERED,
+    REJECTED,
     ExtractSettings,
+    arrow_frame,
+    arrow_text,
     check_unique,
     finess,
     join_key,
     link_children,
     outside_period,
     read_tracked,
+    settle,
+    sort_table,
+    strip_zeros,
     text,
     to_table,
 )
@@ -201,61 +210,63 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
     return persons, by_nir_rng, by_nir, set(per_nir[per_nir > 1].index)
 
 
-def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguous) -> tuple[pd.Series, pd.Series]:
-    """person_id per row and the rule for unresolved rows ('' when resolved)."""
-    pid = pd.Series(np.nan, index=nir.index, dtype=object)
-    if rng is not None and len(nir):
-        key = pd.MultiIndex.from_arrays([nir.astype(object), rng.astype("Int64")])
-        pid = pd.Series(by_nir_rng.reindex(key).to_numpy(), index=nir.index, dtype=object)
-    todo = pid.isna()
-    pid[todo] = nir[todo].map(by_nir)
-    rule = pd.Series("", index=nir.index, dtype=object)
-    rule[pid.isna()] = "unknown_beneficiary"
-    rule[pid.isna() & nir.isin(ambiguous)] = "ambiguous_beneficiary"
+def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguous) -> tuple[np.ndarray, np.ndarray]:
+    """person_id per row (object array, None when unresolved) and the rule of unresolved rows ('' when resolved).
+
+    A BEN_NIR_PSA naming one person resolves directly; one shared by several persons (twins on one
+    opener's number) needs BEN_RNG_GEM.
+    """
+    pid = nir.map(by_nir).to_numpy(dtype=object)
+    amb = nir.isin(ambiguous).to_numpy()
+    if rng is not None and amb.any():
+        key = pd.MultiIndex.from_arrays([nir[amb].astype(object), rng[amb].astype("Int64")])
+        pid[amb] = by_nir_rng.reindex(key).to_numpy(dtype=object)
+    missing = pd.isna(pid)
+    pid[missing] = None
+    rule = np.where(missing, np.where(amb, "ambiguous_beneficiary", "unknown_beneficiary"), "")
     return pid, rule
 
 
+def _set(status: np.ndarray, rule: np.ndarray, mask, code: int, name) -> None:
+    """Give still-OK rows in `mask` a status and a rule (first rule wins)."""
+    sel = (status == 0) & np.asarray(mask, dtype=bool)
+    status[sel] = code
+    rule[sel] = name if isinstance(name, str) else np.asarray(name, dtype=object)[sel]
+
+
 # --- DCIR ----------------------------------------------------------------------------------------------
-def _dcir_parents(prs, prs_t, ete, ete_t, maps, settings) -> pd.DataFrame:
-    """ER_PRS_F rows with their state (OK / filtered:<rule> / rejected:<rule>), person and care date."""
-    state = pd.Series(OK, index=prs.index, dtype=object)
-    info = (prs["DPN_QLF"] == 71).fillna(False) | (prs["PRS_DPN_QLP"] == 71).fillna(False)
-    state[info] = "filtered:dpn_qlf_71"
+def _dcir_parents(prs, ete, maps, settings) -> pd.DataFrame:
+    """ER_PRS_F rows with status (0 OK / FILTERED / REJECTED), rule, person and care date."""
+    n = len(prs)
+    status, rule = np.zeros(n, np.int8), np.full(n, None, dtype=object)
+    info = (prs["DPN_QLF"] == 71).fillna(False).to_numpy(bool) | (prs["PRS_DPN_QLP"] == 71).fillna(False).to_numpy(bool)
+    _set(status, rule, info, FILTERED, "dpn_qlf_71")
     if ete is not None:
-        ete_flag = (
-            ete.assign(public=(ete["ETE_IND_TAA"] == 1).fillna(False))
-            .groupby(DCIR_KEYS, dropna=False)["public"]
-            .any()
-            .reset_index()
+        et = arrow_frame(ete, DCIR_KEYS).append_column(
+            "public", pa.array((ete["ETE_IND_TAA"] == 1).fillna(False).to_numpy(bool))
         )
-        m = prs[DCIR_KEYS].merge(ete_flag, on=DCIR_KEYS, how="left")
-        public = m["public"].fillna(False).astype(bool).to_numpy()
-        state[(state == OK) & public] = "filtered:ete_ind_taa_1"
-    pid, rule = _resolve(prs["BEN_NIR_PSA"], prs["BEN_RNG_GEM"], *maps)
-    ok = state == OK
-    state[ok & (rule != "")] = "rejected:" + rule[ok & (rule != "")]
-    ok = state == OK
-    state[ok & prs["EXE_SOI_DTD"].isna()] = "rejected:missing_date"
-    ok = state == OK
-    state[ok & outside_period(prs["EXE_SOI_DTD"], settings)] = "rejected:date_out_of_study_period"
-    return prs.assign(state=state, person_id=pid)
+        flag = et.group_by(DCIR_KEYS, use_threads=False).aggregate([("public", "max")])
+        pt = arrow_frame(prs, DCIR_KEYS).append_column("_pos", pa.array(np.arange(n, dtype=np.int64)))
+        j = pt.join(flag, keys=DCIR_KEYS, join_type="inner")
+        public = np.zeros(n, bool)
+        public[j["_pos"].to_numpy()] = j["public_max"].to_numpy(zero_copy_only=False)
+        _set(status, rule, public, FILTERED, "ete_ind_taa_1")
+    pid, unresolved = _resolve(prs["BEN_NIR_PSA"], prs["BEN_RNG_GEM"], *maps)
+    _set(status, rule, unresolved != "", REJECTED, unresolved)
+    _set(status, rule, prs["EXE_SOI_DTD"].isna().to_numpy(), REJECTED, "missing_date")
+    _set(status, rule, outside_period(prs["EXE_SOI_DTD"], settings).to_numpy(), REJECTED, "date_out_of_study_period")
+    return prs.assign(status=status, rule=rule, person_id=pid)
 
 
-def _settle_parents(parents: pd.DataFrame, tracker: Tracker, child_rows: list[pd.Series]) -> None:
-    """Give each ER_PRS_F row its outcome: filtered / rejected by its state, used if a child line points at it."""
-    state = parents["state"]
-    filt = state.str.startswith("filtered:")
-    for rule, rows in parents.loc[filt, "_prow"].groupby(state[filt].str.slice(9)):
-        tracker.filter(rows.to_numpy(), rule)
-    rej = state.str.startswith("rejected:")
-    for rule, rows in parents.loc[rej, "_prow"].groupby(state[rej].str.slice(9)):
-        tracker.reject(rows.to_numpy(), rule)
-    ok_rows = parents.loc[state == OK, "_prow"].to_numpy()
-    referenced = np.zeros(len(ok_rows), dtype=bool)
+def _settle_parents(parents: pd.DataFrame, tracker: Tracker, child_rows: list[np.ndarray]) -> None:
+    """Give each ER_PRS_F row its outcome: filtered / rejected by its status, used if a child line points at it."""
+    ok = settle(parents, "_prow", tracker)
+    referenced = np.zeros(tracker.n, dtype=bool)
     for rows in child_rows:
-        referenced |= np.isin(ok_rows, rows.to_numpy())
-    tracker.use(ok_rows[referenced])
-    tracker.filter(ok_rows[~referenced], "no_drug_line")
+        referenced[np.asarray(rows, dtype=np.int64)] = True
+    ok_rows = ok["_prow"].to_numpy()
+    tracker.use(ok_rows[referenced[ok_rows]])
+    tracker.filter(ok_rows[~referenced[ok_rows]], "no_drug_line")
 
 
 def _reject_codes(
@@ -310,27 +321,30 @@ def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list) -> pd.DataFrame:
     df["qsn"] = df["PHA_ACT_QSN"].astype("int64")
     df["key"] = "ER_PHA_F:" + join_key(df, [*DCIR_KEYS, "PHA_ORD_NUM"])
     group = ["person_id", "EXE_SOI_DTD", "code"]
-    net = df.groupby(group, sort=False)["qsn"].transform("sum")
+    gid = df.groupby(group, sort=False).ngroup().to_numpy()
+    qsn = df["qsn"].to_numpy()
+    net = pd.Series(np.bincount(gid, weights=qsn).astype(np.int64)[gid], index=df.index)
     zero, neg = net == 0, net < 0
     pha_t.filter(df.loc[zero, "_row"].to_numpy(), "pharmacy_reversal")
-    pha_t.reject(df.loc[neg, "_row"].to_numpy(), "unmatched_reversal", "boxes net to " + net[neg].astype(str))
-    pos = df[net > 0].assign(net=net[net > 0]).sort_values("_row", kind="stable")
+    pha_t.reject(
+        df.loc[neg, "_row"].to_numpy(), "unmatched_reversal", ("boxes net to " + net[neg].astype(str)).to_numpy()
+    )
+    pos = df[net > 0].assign(net=net[net > 0], gid=gid[(net > 0).to_numpy()]).sort_values("_row", kind="stable")
     # the negative rows cancel the latest boxes of the group: the earliest positive rows holding the
     # net number of boxes are the dispensation, the other rows are reversed
     boxes = pos["qsn"].clip(lower=0)
-    before = pos.assign(b=boxes).groupby(group, sort=False)["b"].cumsum() - boxes
+    before = boxes.groupby(pos["gid"].to_numpy(), sort=False).cumsum() - boxes
     kept = (pos["qsn"] > 0) & (before < pos["net"])
     pha_t.filter(pos.loc[~kept, "_row"].to_numpy(), "pharmacy_reversal")
     used = pos[kept]
     pha_t.use(used["_row"].to_numpy())
-    disp = used.groupby(group, sort=False).agg(
-        net=("net", "first"),
-        ingredient=("ingredient", "first"),
-        route=("route", "first"),
-        origin=("key", "|".join),
-        first=("_row", "min"),
-    )
-    disp = disp.reset_index().sort_values("first")
+    first = ~used["gid"].duplicated()
+    disp = used[first].copy()
+    multi = used["gid"].duplicated(keep=False)
+    if multi.any():  # several rows make one dispensation: all their keys are the origin
+        joined = used[multi].groupby("gid", sort=False)["key"].agg("|".join)
+        disp["key"] = disp["gid"].map(joined).fillna(disp["key"])
+    disp = disp.rename(columns={"key": "origin"})
     days = dm.attributes(disp["ingredient"], disp["route"])["days_per_pack"]
     supply = (days.fillna(1) * disp["net"]).where(days.notna(), 1).astype("int64")
     end = disp["EXE_SOI_DTD"] + pd.to_timedelta(supply - 1, unit="D")
@@ -362,60 +376,53 @@ def _ucd(ucd: pd.DataFrame, ucd_t: Tracker, unknown: list) -> pd.DataFrame:
 
 
 # --- PMSI ----------------------------------------------------------------------------------------------
-def _return_code_ok(s: pd.Series) -> pd.Series:
-    t = text(s).str.strip().str.lower()
-    return t.isin(["0", "false", "0.0"])
+def _return_code_ok(s: pd.Series) -> np.ndarray:
+    t = pc.utf8_lower(pc.utf8_trim_whitespace(arrow_text(s.astype(object) if pd.api.types.is_bool_dtype(s) else s)))
+    return pc.fill_null(pc.is_in(t, pa.array(["0", "false", "0.0"])), False).to_numpy(zero_copy_only=False)
 
 
 def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
+    """T_MCOaaB + T_MCOaaC pairs with status, rule, person, admission / discharge dates; B and C rows settled."""
     check_unique(b, STAY_KEYS, paths["T_MCOaaB"], "T_MCOaaB")
     check_unique(c, STAY_KEYS, paths["T_MCOaaC"], "T_MCOaaC")
-    m = b.merge(c, on=STAY_KEYS, how="outer", suffixes=("_b", "_c"), indicator=True)
-    only_b, only_c = m["_merge"] == "left_only", m["_merge"] == "right_only"
-    b_t.reject(
-        m.loc[only_b, "_row_b"].astype("int64").to_numpy(),
-        "orphan_row",
-        "no T_MCOaaC row with the same ETA_NUM+RSA_NUM",
-    )
-    c_t.reject(
-        m.loc[only_c, "_row_c"].astype("int64").to_numpy(),
-        "orphan_row",
-        "no T_MCOaaB row with the same ETA_NUM+RSA_NUM",
-    )
-    m = m[m["_merge"] == "both"].drop(columns="_merge").reset_index(drop=True)
-    m["_row_b"] = m["_row_b"].astype("int64")
-    m["_row_c"] = m["_row_c"].astype("int64")
-    state = pd.Series(OK, index=m.index, dtype=object)
-    codes_ok = np.logical_and.reduce([_return_code_ok(m[c]) for c in RETURN_CODES])
-    state[~codes_ok] = "filtered:return_code_not_0"
-    ghm = m["GRG_GHM"].astype(object)
-    state[(state == OK) & ghm.fillna("").str.startswith("90")] = "filtered:ghm_90_error"
-    pid, rule = _resolve(m["NIR_ANO_17"], None, *maps)
-    ok = (state == OK) & (rule != "")
-    state[ok] = "rejected:" + rule[ok]
+    bt = arrow_frame(b, STAY_KEYS).append_column("_bpos", pa.array(np.arange(len(b), dtype=np.int64)))
+    ctab = arrow_frame(c, STAY_KEYS).append_column("_cpos", pa.array(np.arange(len(c), dtype=np.int64)))
+    j = bt.join(ctab, keys=STAY_KEYS, join_type="inner")
+    bpos, cpos = j["_bpos"].to_numpy(), j["_cpos"].to_numpy()
+    order = np.argsort(bpos, kind="stable")
+    bpos, cpos = bpos[order], cpos[order]
+    only_b = np.ones(len(b), bool)
+    only_b[bpos] = False
+    only_c = np.ones(len(c), bool)
+    only_c[cpos] = False
+    b_t.reject(b["_row"].to_numpy()[only_b], "orphan_row", "no T_MCOaaC row with the same ETA_NUM+RSA_NUM")
+    c_t.reject(c["_row"].to_numpy()[only_c], "orphan_row", "no T_MCOaaB row with the same ETA_NUM+RSA_NUM")
+    m = b.iloc[bpos].reset_index(drop=True).rename(columns={"_row": "_row_b"})
+    cc = c.drop(columns=STAY_KEYS).iloc[cpos].reset_index(drop=True).rename(columns={"_row": "_row_c"})
+    m = pd.concat([m, cc], axis=1)
+    n = len(m)
+    status, rule = np.zeros(n, np.int8), np.full(n, None, dtype=object)
+    codes_ok = np.logical_and.reduce([_return_code_ok(m[col]) for col in RETURN_CODES])
+    _set(status, rule, ~codes_ok, FILTERED, "return_code_not_0")
+    ghm90 = pc.fill_null(pc.starts_with(arrow_text(m["GRG_GHM"]), "90"), False).to_numpy(zero_copy_only=False)
+    _set(status, rule, ghm90, FILTERED, "ghm_90_error")
+    pid, unresolved = _resolve(m["NIR_ANO_17"], None, *maps)
+    _set(status, rule, unresolved != "", REJECTED, unresolved)
     admission = m["EXE_SOI_DTD"].fillna(m["ENT_DAT"])
     discharge = m["EXE_SOI_DTF"].fillna(m["SOR_DAT"]).fillna(admission)
-    ok = state == OK
-    state[ok & admission.isna()] = "rejected:missing_date"
-    ok = state == OK
-    state[ok & outside_period(admission, settings)] = "rejected:date_out_of_study_period"
-    m = m.assign(state=state, person_id=pid, admission_date=admission, discharge_date=discharge)
+    _set(status, rule, admission.isna().to_numpy(), REJECTED, "missing_date")
+    _set(status, rule, outside_period(admission, settings).to_numpy(), REJECTED, "date_out_of_study_period")
+    m = m.assign(status=status, rule=rule, person_id=pid, admission_date=admission, discharge_date=discharge)
     for tracker, rowcol in ((b_t, "_row_b"), (c_t, "_row_c")):
-        st = m["state"]
-        for prefix, fn in (("filtered:", tracker.filter), ("rejected:", tracker.reject)):
-            sel = st.str.startswith(prefix)
-            for r, rows in m.loc[sel, rowcol].groupby(st[sel].str.slice(len(prefix))):
-                fn(rows.to_numpy(), r)
-        tracker.use(m.loc[st == OK, rowcol].to_numpy())
+        ok = settle(m, rowcol, tracker)
+        tracker.use(ok[rowcol].to_numpy())
     return m
 
 
 def _stay_drugs(df, tracker, stays, table, code_cols, delay_col, settings, unknown) -> pd.DataFrame:
-    parent = stays[["eta", "rsa", "_row_b", "state", "person_id", "admission_date", "hospital"]].rename(
-        columns={"_row_b": "_prow"}
-    )
-    child = df.assign(eta=_stay_key(df["ETA_NUM"]), rsa=_stay_key(df["RSA_NUM"]))
-    linked = link_children(child, parent, ["eta", "rsa"], tracker, "T_MCOaaB", "ETA_NUM+RSA_NUM")
+    child = df.assign(eta=strip_zeros(df["ETA_NUM"]), rsa=strip_zeros(df["RSA_NUM"]))
+    carry = ["person_id", "admission_date", "hospital"]
+    linked = link_children(child, stays, ["eta", "rsa"], tracker, "T_MCOaaB", carry, "ETA_NUM+RSA_NUM")
     code = linked[code_cols[0]]
     for extra in code_cols[1:]:
         code = code.fillna(linked[extra])
@@ -429,12 +436,15 @@ def _stay_drugs(df, tracker, stays, table, code_cols, delay_col, settings, unkno
     tracker.reject(
         linked.loc[late, "_row"].to_numpy(),
         "date_out_of_study_period",
-        "admission + " + delay_col + " = " + date[late].astype(str),
+        ("admission + " + delay_col + " = " + date[late].astype(str)).to_numpy(),
     )
     keep &= ~late
     out = linked[keep]
     tracker.use(out["_row"].to_numpy())
-    origin = f"{table}:" + join_key(out, ["ETA_NUM", "RSA_NUM"]) + "/row" + (out["_row"] + 1).astype(str)
+    origin = join_key(
+        out.assign(_t=table, _n="row" + (out["_row"] + 1).astype(str)), ["_t", "ETA_NUM", "RSA_NUM", "_n"]
+    )
+    origin = origin.str.replace("/", ":", n=1, regex=False)
     return _exposure_frame(
         out["person_id"],
         date[keep],
@@ -447,20 +457,11 @@ def _stay_drugs(df, tracker, stays, table, code_cols, delay_col, settings, unkno
     )
 
 
-def _stay_key(s: pd.Series) -> pd.Series:
-    """ETA_NUM / RSA_NUM as comparable text (integers in T_MCOaaB/C, text in the drug tables)."""
-    t = text(s).str.strip()
-    digits = t.str.fullmatch(r"\d+")
-    return t.where(~digits, t.str.lstrip("0").replace("", "0"))
-
-
 # --- driver --------------------------------------------------------------------------------------------
 def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     """Extract canonical tables from SNDS table files (`paths`: SNDS table name -> file path)."""
     missing = [t for t in REQUIRED_TABLES if t not in paths]
     if missing:
-        from lotluca.errors import InputError
-
         raise InputError(
             ", ".join(str(p) for p in paths.values()) or "SNDS input",
             f"SNDS tables missing: {missing}",
@@ -478,27 +479,32 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     ete, ete_t = _read(paths, "ER_ETE_F", ledger, settings) if "ER_ETE_F" in paths else (None, None)
     if ete is None:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
-    parents = _dcir_parents(prs, prs_t, ete, ete_t, maps, settings).rename(columns={"_row": "_prow"})
-    if ete is not None:
+    else:
         ete_t.use(ete["_row"].to_numpy())
-    carry = parents[[*DCIR_KEYS, "_prow", "state", "person_id", "EXE_SOI_DTD"]]
+    parents = _dcir_parents(prs, ete, maps, settings).rename(columns={"_row": "_prow"})
+    del prs
+    carry = ["person_id", "EXE_SOI_DTD"]
     exposures, children = [], []
     pha, pha_t = _read(paths, "ER_PHA_F", ledger, settings)
-    pha = link_children(pha, carry, DCIR_KEYS, pha_t, "ER_PRS_F")
-    children.append(pha["_prow"])
+    pha = link_children(pha, parents, DCIR_KEYS, pha_t, "ER_PRS_F", carry)
+    children.append(pha["_prow"].to_numpy())
     exposures.append(_pharmacy(pha, pha_t, unknown))
+    del pha
     if "ER_UCD_F" in paths:
         ucd, ucd_t = _read(paths, "ER_UCD_F", ledger, settings)
-        ucd = link_children(ucd, carry, DCIR_KEYS, ucd_t, "ER_PRS_F")
-        children.append(ucd["_prow"])
+        ucd = link_children(ucd, parents, DCIR_KEYS, ucd_t, "ER_PRS_F", carry)
+        children.append(ucd["_prow"].to_numpy())
         exposures.append(_ucd(ucd, ucd_t, unknown))
     _settle_parents(parents, prs_t, children)
+    del parents
 
     b, b_t = _read(paths, "T_MCOaaB", ledger, settings)
     c, c_t = _read(paths, "T_MCOaaC", ledger, settings)
     stays = _stays(b, b_t, c, c_t, maps, settings, paths)
-    stays["eta"], stays["rsa"] = _stay_key(stays["ETA_NUM"]), _stay_key(stays["RSA_NUM"])
+    del b, c
+    stays["eta"], stays["rsa"] = strip_zeros(stays["ETA_NUM"]), strip_zeros(stays["RSA_NUM"])
     stays["hospital"] = finess(stays["ETA_NUM"])
+    stays = stays.rename(columns={"_row_b": "_prow"})
     med, med_t = _read(paths, "T_MCOaaMED", ledger, settings)
     exposures.append(
         _stay_drugs(med, med_t, stays, "T_MCOaaMED", ["UCD_UCD_COD", "UCD_COD"], "DELAI", settings, unknown)
@@ -510,8 +516,7 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
         )
     ledger.check()
 
-    kept = stays[stays["state"] == OK].sort_values("_row_b")
-    stay_origin = "T_MCOaaB:" + join_key(kept, STAY_KEYS)
+    kept = stays[stays["status"].to_numpy() == 0]
     stays_out = pd.DataFrame(
         {
             "person_id": kept["person_id"],
@@ -520,7 +525,9 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
             "discharge_date": kept["discharge_date"],
             "ghm": kept["GRG_GHM"],
             "main_diagnosis": kept["DGN_PAL"],
-            "origin": stay_origin,
+            "origin": join_key(kept.assign(_t="T_MCOaaB"), ["_t", "ETA_NUM", "RSA_NUM"]).str.replace(
+                "/", ":", n=1, regex=False
+            ),
         }
     )
     chemo = stays_out[kept["GRG_GHM"].isin(settings.chemo_session_ghm).to_numpy()]
@@ -532,27 +539,17 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
             "origin": chemo["origin"],
         }
     )
-    expo = (
-        pd.concat([e for e in exposures if len(e)], ignore_index=True)
-        if any(len(e) for e in exposures)
-        else _exposure_frame(*(pd.Series([], dtype=object) for _ in range(7)))
-    )
-    expo = expo.sort_values(["person_id", "date", "ingredient", "origin"], kind="stable")
+    expo = pd.concat([e for e in exposures if len(e)] or exposures[:1], ignore_index=True)
     return SndsResult(
-        persons=to_table(
-            persons, contracts.PERSONS, "snds persons", optional=tuple(n for n in contracts.PERSONS.names)
+        persons=to_table(persons, contracts.PERSONS, "snds persons", optional=tuple(contracts.PERSONS.names)),
+        exposures=sort_table(
+            to_table(expo, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL),
+            ["person_id", "date", "ingredient", "origin"],
         ),
-        exposures=to_table(expo, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL),
-        chemo_sessions=to_table(
-            sessions.sort_values(["person_id", "date", "origin"], kind="stable"),
-            contracts.CHEMO_SESSIONS,
-            "snds chemo_sessions",
+        chemo_sessions=sort_table(
+            to_table(sessions, contracts.CHEMO_SESSIONS, "snds chemo_sessions"), ["person_id", "date", "origin"]
         ),
-        stays=to_table(
-            stays_out.sort_values(["person_id", "admission_date", "origin"], kind="stable"),
-            contracts.STAYS,
-            "snds stays",
-        ),
+        stays=sort_table(to_table(stays_out, contracts.STAYS, "snds stays"), ["person_id", "admission_date", "origin"]),
         rejects=ledger.rejects(),
         accounting=ledger.summary(),
         unknown_codes=dm.unknown_code_counts(unknown),
