@@ -5,10 +5,11 @@ from lotluca.steps import run_step
 
 
 def main(smk):
+    truth = getattr(smk.input, "truth", [])
+    truth = [truth] if isinstance(truth, str) else list(truth)
     run_linkage(
-        odh_dir=smk.params.odh_dir,
-        snds_dir=smk.params.snds_dir,
-        truth_path=smk.params.truth or None,
+        files={k: getattr(smk.input, k) for k in ("odh_persons", "odh_stays", "snds_persons", "snds_stays")},
+        truth_path=truth[0] if truth else None,
         params=LinkageParams.from_config(smk.params.linkage, smk.params.seed),
         links_out=smk.output.links,
         report_out=smk.output.report,

@@ -3,14 +3,14 @@
 from lotluca.linkage.merge import run_merge
 from lotluca.steps import run_step
 
+INPUTS = ("odh_persons", "odh_exposures", "snds_persons", "snds_exposures", "snds_chemo_sessions", "links")
+
 
 def main(smk):
     run_merge(
         scenario=smk.wildcards.scenario,
-        odh_dir=smk.params.odh_dir,
-        snds_dir=smk.params.snds_dir,
-        links_path=smk.input.links,
-        out_dir=str(smk.output.persons).rsplit("/", 1)[0],
+        files={k: getattr(smk.input, k) for k in INPUTS},
+        out={k: getattr(smk.output, k) for k in ("persons", "exposures", "chemo_sessions")},
         report_path=smk.output.report,
         drop_sessions_covered_by_odh=smk.params.drop_sessions_covered_by_odh,
     )

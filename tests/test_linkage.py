@@ -276,9 +276,9 @@ def test_run_linkage_writes_contract_outputs(tmp_path):
             tmp_path / src / "stays.parquet",
         )
     write_parquet(pa.Table.from_pandas(d["truth"], preserve_index=False), tmp_path / "truth.parquet")
+    files = {f"{src}_{t}": tmp_path / src / f"{t}.parquet" for src in ("odh", "snds") for t in ("persons", "stays")}
     rep = run_linkage(
-        tmp_path / "odh",
-        tmp_path / "snds",
+        files,
         str(tmp_path / "truth.parquet"),
         FAST,
         tmp_path / "out/links.parquet",
@@ -294,8 +294,7 @@ def test_run_linkage_writes_contract_outputs(tmp_path):
     assert q["scope"].tolist() == ["all", "deterministic", "probabilistic"]
     # no truth on real data: no truth metrics
     rep2 = run_linkage(
-        tmp_path / "odh",
-        tmp_path / "snds",
+        files,
         "",
         FAST,
         tmp_path / "o2/links.parquet",
@@ -305,8 +304,7 @@ def test_run_linkage_writes_contract_outputs(tmp_path):
     assert "overall" not in rep2["quality"]
     with pytest.raises(InputError, match="persons.parquet"):
         run_linkage(
-            tmp_path / "nowhere",
-            tmp_path / "snds",
+            {**files, "odh_persons": tmp_path / "nowhere/persons.parquet"},
             "",
             FAST,
             tmp_path / "o3/l.parquet",
@@ -520,14 +518,11 @@ def test_run_merge_writes_files(tmp_path, merge_inputs):
         for name, tab in tabs.items():
             write_parquet(tab, tmp_path / src / f"{name}.parquet")
     write_parquet(links, tmp_path / "links.parquet")
-    stats = run_merge(
-        "linked",
-        tmp_path / "odh",
-        tmp_path / "snds",
-        tmp_path / "links.parquet",
-        tmp_path / "m",
-        tmp_path / "m/report.json",
-    )
+    files = {f"odh_{t}": tmp_path / "odh" / f"{t}.parquet" for t in ("persons", "exposures")}
+    files |= {f"snds_{t}": tmp_path / "snds" / f"{t}.parquet" for t in ("persons", "exposures", "chemo_sessions")}
+    files["links"] = tmp_path / "links.parquet"
+    out = {t: tmp_path / "m" / f"{t}.parquet" for t in ("persons", "exposures", "chemo_sessions")}
+    stats = run_merge("linked", files, out, tmp_path / "m/report.json")
     assert stats["unlinked_odh_patients"] == 1
     assert pa.parquet.read_table(tmp_path / "m/exposures.parquet").num_rows == 4
     assert np.all([(tmp_path / "m" / f"{n}.parquet").exists() for n in ("persons", "exposures", "chemo_sessions")])

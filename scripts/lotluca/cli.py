@@ -19,6 +19,7 @@ from lotluca.steps import configure_logging
 STAGE_MODULES = [
     "lotluca.simulate.cli",
     "lotluca.sources.cli",
+    "lotluca.linkage.cli",
     "lotluca.lines.cli",
     "lotluca.evaluation.cli",
     "lotluca.survival.cli",

@@ -52,4 +52,10 @@ def study_targets():
     if config["simulate"]["enabled"]:
         targets.append("results/simulated/calibration.csv")
     targets += expand("results/extract/{source}/accounting.csv", source=["snds", "odh"])
+    targets += ["results/linkage/linkage_quality.csv"]
+    targets += expand(
+        "results/merged/{scenario}/{table}.parquet",
+        scenario=config["scenarios"],
+        table=["persons", "exposures", "chemo_sessions"],
+    )
     return targets

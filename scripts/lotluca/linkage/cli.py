@@ -29,9 +29,15 @@ def _link(args) -> int:
         params = LinkageParams(**{**params.__dict__, "match_probability_threshold": args.threshold})
     truth = args.truth if args.truth is not None else cfg.get("inputs", {}).get("linkage_truth", "")
     out = Path(args.out)
+    odh, snds = Path(args.odh_dir), Path(args.snds_dir)
+    files = {
+        "odh_persons": odh / "persons.parquet",
+        "odh_stays": odh / "stays.parquet",
+        "snds_persons": snds / "persons.parquet",
+        "snds_stays": snds / "stays.parquet",
+    }
     report = run_linkage(
-        args.odh_dir,
-        args.snds_dir,
+        files,
         truth or None,
         params,
         out / "links.parquet",
@@ -45,9 +51,24 @@ def _link(args) -> int:
 def _merge(args) -> int:
     cfg = _config(args.config)
     drop = (cfg.get("linkage") or {}).get("drop_sessions_covered_by_odh", True)
+    odh, snds = Path(args.odh_dir), Path(args.snds_dir)
+    files = {
+        "odh_persons": odh / "persons.parquet",
+        "odh_exposures": odh / "exposures.parquet",
+        "snds_persons": snds / "persons.parquet",
+        "snds_exposures": snds / "exposures.parquet",
+        "snds_chemo_sessions": snds / "chemo_sessions.parquet",
+        "links": Path(args.links),
+    }
     for scenario in args.scenario or cfg.get("scenarios") or list(SCENARIOS):
         out = Path(args.out) / scenario
-        stats = run_merge(scenario, args.odh_dir, args.snds_dir, args.links, out, out / "merge_report.json", drop)
+        stats = run_merge(
+            scenario,
+            files,
+            {t: out / f"{t}.parquet" for t in ("persons", "exposures", "chemo_sessions")},
+            out / "merge_report.json",
+            drop,
+        )
         print(json.dumps(stats, sort_keys=True))
     return 0
 

@@ -169,21 +169,28 @@ def merge_scenario(
 
 
 def run_merge(
-    scenario: str, odh_dir, snds_dir, links_path, out_dir, report_path, drop_sessions_covered_by_odh: bool = True
+    scenario: str,
+    files: dict[str, str | Path],
+    out: dict[str, str | Path],
+    report_path,
+    drop_sessions_covered_by_odh: bool = True,
 ) -> dict:
-    """Read the extracts and links, write `out_dir`/{persons,exposures,chemo_sessions}.parquet and the report."""
-    odh_dir, snds_dir, out_dir = Path(odh_dir), Path(snds_dir), Path(out_dir)
+    """Read the extracts and links, write the scenario's tables and its report.
+
+    `files` maps odh_persons, odh_exposures, snds_persons, snds_exposures, snds_chemo_sessions, links
+    to Parquet files; `out` maps persons, exposures, chemo_sessions to output files.
+    """
     t = {
-        "odh_persons": read_table(odh_dir / "persons.parquet", PERSONS, "persons"),
-        "odh_exposures": read_table(odh_dir / "exposures.parquet", EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
-        "snds_persons": read_table(snds_dir / "persons.parquet", PERSONS, "persons"),
-        "snds_exposures": read_table(snds_dir / "exposures.parquet", EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
-        "snds_sessions": read_table(snds_dir / "chemo_sessions.parquet", CHEMO_SESSIONS, "chemo_sessions"),
-        "links": read_table(links_path, LINKS, "links"),
+        "odh_persons": read_table(files["odh_persons"], PERSONS, "persons"),
+        "odh_exposures": read_table(files["odh_exposures"], EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
+        "snds_persons": read_table(files["snds_persons"], PERSONS, "persons"),
+        "snds_exposures": read_table(files["snds_exposures"], EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
+        "snds_sessions": read_table(files["snds_chemo_sessions"], CHEMO_SESSIONS, "chemo_sessions"),
+        "links": read_table(files["links"], LINKS, "links"),
     }
     tables, stats = merge_scenario(scenario, *t.values(), drop_sessions_covered_by_odh=drop_sessions_covered_by_odh)
     for name, table in tables.items():
-        write_parquet(table, out_dir / f"{name}.parquet")
+        write_parquet(table, out[name])
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
     Path(report_path).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     log.info("merge %s: %s", scenario, stats)

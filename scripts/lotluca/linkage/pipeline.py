@@ -214,22 +214,18 @@ def _clean(obj):
 
 
 def run_linkage(
-    odh_dir: str | Path,
-    snds_dir: str | Path,
+    files: dict[str, str | Path],
     truth_path: str | None,
     params: LinkageParams,
     links_out: str | Path,
     report_out: str | Path,
     quality_csv: str | Path,
 ) -> dict:
-    """Read the canonical extracts, link, write links / report JSON / quality CSV; return the report."""
-    odh_dir, snds_dir = Path(odh_dir), Path(snds_dir)
-    files = {
-        "odh_persons": odh_dir / "persons.parquet",
-        "odh_stays": odh_dir / "stays.parquet",
-        "snds_persons": snds_dir / "persons.parquet",
-        "snds_stays": snds_dir / "stays.parquet",
-    }
+    """Read the canonical tables, link, write links / report JSON / quality CSV; return the report.
+
+    `files` maps odh_persons, odh_stays, snds_persons, snds_stays to canonical Parquet files.
+    """
+    files = {k: Path(files[k]) for k in ("odh_persons", "odh_stays", "snds_persons", "snds_stays")}
     tables = {k: read_table(f, PERSONS if k.endswith("persons") else STAYS, k) for k, f in files.items()}
     links, stats = link_records(
         tables["odh_persons"], tables["odh_stays"], tables["snds_persons"], tables["snds_stays"], params, files
