@@ -22,6 +22,7 @@ include: "workflow/rules/link.smk"
 include: "workflow/rules/lines.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/effectiveness.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

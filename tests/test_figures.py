@@ -52,7 +52,11 @@ def make_study(n: int = 300, seed: int = 1) -> dict:
         stop = persons["end_of_followup"].iloc[i]
         k = 1
         while t < stop and k <= 4:
-            cls = rng.choice(CLASSES_1L if k == 1 else CLASSES_2L, p=None)
+            if k == 1 or rng.random() < 0.3:
+                cls = rng.choice(CLASSES_1L if k == 1 else CLASSES_2L)
+            else:  # usual sequences, so that pathway flows are not all small
+                cls = {"chemo_io": "single_agent_chemo", "chemo_doublet": "io_mono", "io_mono": "chemo_doublet",
+                       "egfr_tki": "egfr_tki", "alk_tki": "alk_tki"}.get(cls, "single_agent_chemo")  # fmt: skip
             dur = pd.Timedelta(days=int(rng.integers(40, 300)))
             e = min(t + dur, stop)
             rows.append((pid[i], k, t, e, "drug_" + cls, cls, False))
@@ -64,7 +68,10 @@ def make_study(n: int = 300, seed: int = 1) -> dict:
                 break
             t = e + pd.Timedelta(days=int(rng.integers(20, 90)))
             k += 1
-    gold = pd.DataFrame(rows, columns=["person_id", "line_number", "start_date", "end_date", "regimen", "regimen_class", "is_maintenance"])
+    gold = pd.DataFrame(
+        rows,
+        columns=["person_id", "line_number", "start_date", "end_date", "regimen", "regimen_class", "is_maintenance"],
+    )
     gold["end_reason"] = None
     gold["algorithm"] = "gold"
     gold["split"] = np.where(gold["person_id"].str[-1].astype(int) % 2 == 0, "test", "train")
@@ -87,13 +94,24 @@ def make_metrics(seed: int = 2) -> pd.DataFrame:
     rows = []
     for s in SCENARIOS:
         for a in ALGORITHMS:
-            for m in ["line_precision", "line_recall", "line_f1", "regimen_exact", "count_exact", "sequence_exact", "start_error_median_abs_days"]:
+            for m in [
+                "line_precision",
+                "line_recall",
+                "line_f1",
+                "regimen_exact",
+                "count_exact",
+                "sequence_exact",
+                "start_error_median_abs_days",
+            ]:
                 est = rng.uniform(0.4, 0.95) if not m.endswith("days") else rng.uniform(1, 20)
                 n = 7 if (s == "snds_only" and a == "tlcr2020") else 150
                 rows.append((s, a, m, "all", est, est - 0.05, est + 0.05, n))
                 rows.append((s, a, m, "one_line", est, est - 0.1, est + 0.1, 60))
     m = pd.DataFrame(rows, columns=["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"])
-    m.loc[(m.scenario == "linked") & (m.algorithm == "meng2021") & (m.metric == "line_f1") & (m.stratum == "all"), ["estimate", "ci_low", "ci_high"]] = [0.96, 0.93, 0.99]
+    m.loc[
+        (m.scenario == "linked") & (m.algorithm == "meng2021") & (m.metric == "line_f1") & (m.stratum == "all"),
+        ["estimate", "ci_low", "ci_high"],
+    ] = [0.96, 0.93, 0.99]
     return m
 
 
@@ -110,7 +128,11 @@ def effectiveness(study):
     from lotluca.survival.stage import export_tables
 
     parts = []
-    for alg, scen, df in [("gold", "gold", study["gold"]), ("lotluca", "linked", study["pred"]), ("lotluca", "odh_only", study["pred"])]:
+    for alg, scen, df in [
+        ("gold", "gold", study["gold"]),
+        ("lotluca", "linked", study["pred"]),
+        ("lotluca", "odh_only", study["pred"]),
+    ]:
         ep = compute_endpoints(df, study["persons"])
         ep.insert(0, "scenario", scen)
         ep.insert(0, "algorithm", alg)
@@ -133,7 +155,9 @@ def _paths(tmp_path, name):
 def test_cohort_flow_counts_by_hand():
     snds = pd.DataFrame({"person_id": ["S1", "S2", "S3", "S4"]})
     links = pd.DataFrame({"odh_patient_id": ["A", "B", "C", "Z"], "snds_person_id": ["S1", "S2", "S3", "S9"]})
-    merged = pd.DataFrame({"person_id": ["A", "B", "C", "D"], "diagnosis_date": [pd.Timestamp("2020-01-01")] * 2 + [pd.NaT] * 2})
+    merged = pd.DataFrame(
+        {"person_id": ["A", "B", "C", "D"], "diagnosis_date": [pd.Timestamp("2020-01-01")] * 2 + [pd.NaT] * 2}
+    )
     lines = pd.DataFrame({"person_id": ["A", "A", "C", "D"]})
     gold = pd.DataFrame({"person_id": ["A", "B"]})
     c = cohort_flow_counts(snds, links, merged, lines, gold).set_index("step")
@@ -185,7 +209,9 @@ def test_pathway_counts_pool_and_suppress(study):
 
 
 def test_fig3_pathways(study, tmp_path):
-    plot_pathways({"Gold standard": study["gold"], "lotluca (linked)": study["pred"]}, _paths(tmp_path, "fig3"), min_cell=MIN_CELL)
+    plot_pathways(
+        {"Gold standard": study["gold"], "lotluca (linked)": study["pred"]}, _paths(tmp_path, "fig3"), min_cell=MIN_CELL
+    )
     _nonempty(_paths(tmp_path, "fig3"))
 
 
@@ -210,7 +236,9 @@ def test_fig6_forest(effectiveness, tmp_path):
 
 def test_table1_baseline_suppressed(study, tmp_path):
     gold_ids = set(study["gold"]["person_id"])
-    t = baseline_table(study["persons"], {"All": None, "Gold subset": gold_ids, "Tiny": set(list(gold_ids)[:12])}, MIN_CELL)
+    t = baseline_table(
+        study["persons"], {"All": None, "Gold subset": gold_ids, "Tiny": set(list(gold_ids)[:12])}, MIN_CELL
+    )
     assert_exportable(t, ["n"], MIN_CELL)
     persons = t[(t.characteristic == "Persons")].set_index("group")["n"]
     assert persons["All"] == len(study["persons"]) and persons["Tiny"] == 12

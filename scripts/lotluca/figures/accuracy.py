@@ -23,7 +23,7 @@ TABLE_METRICS = {
     "line_f1": "Line F1",
     "regimen_exact": "Regimen exact (matched lines)",
     "regimen_class_match": "Regimen class (matched lines)",
-    "start_error_median_abs_days": "Median |start error| (days)",
+    "start_error_median_abs_days": "Median absolute start error (days)",
     "maintenance_recall": "Maintenance recall",
     "count_exact": "Exact number of lines",
     "count_kappa_weighted": "Weighted kappa (number of lines)",
@@ -38,7 +38,9 @@ def check_metrics(metrics: pd.DataFrame, name: str = "metrics") -> pd.DataFrame:
     return metrics
 
 
-def best_algorithm(metrics: pd.DataFrame, scenario: str = "linked", metric: str = "line_f1", override: str | None = None) -> str:
+def best_algorithm(
+    metrics: pd.DataFrame, scenario: str = "linked", metric: str = "line_f1", override: str | None = None
+) -> str:
     """`override` when set, else the algorithm with the highest `metric` (stratum "all") in `scenario`
     (ties: first in alphabetical order)."""
     if override:
@@ -47,22 +49,27 @@ def best_algorithm(metrics: pd.DataFrame, scenario: str = "linked", metric: str 
     m = metrics[(metrics["scenario"] == scenario) & (metrics["metric"] == metric) & (metrics["stratum"] == "all")]
     m = m.dropna(subset=["estimate"])
     if m.empty:
-        raise InputError("metrics", f"no {metric!r} estimate for scenario {scenario!r} (stratum 'all')", column="metric")
+        raise InputError(
+            "metrics", f"no {metric!r} estimate for scenario {scenario!r} (stratum 'all')", column="metric"
+        )
     m = m.sort_values(["estimate", "algorithm"], ascending=[False, True], kind="mergesort")
     return str(m["algorithm"].iloc[0])
 
 
-def plot_accuracy(metrics: pd.DataFrame, paths=(), dpi: int = 150, scenarios=None, algorithms=None, stratum: str = "all"):
+def plot_accuracy(metrics: pd.DataFrame, paths=(), dpi: int = 150, scenarios=None, algorithms=None, stratum: str = "all",
+                  min_cell: int = 10):  # fmt: skip
     """Dot-and-whisker panels (one per metric of FIG_METRICS): algorithms on the y axis, one marker per
-    scenario (colour) with its bootstrap CI."""
+    scenario (colour) with its bootstrap CI. No estimate is drawn from fewer than `min_cell` units."""
     check_metrics(metrics)
-    m = metrics[(metrics["stratum"] == stratum) & metrics["metric"].isin(list(FIG_METRICS))]
+    m = metrics[(metrics["stratum"] == stratum) & metrics["metric"].isin(list(FIG_METRICS))].copy()
+    small = pd.to_numeric(m["n"], errors="coerce").lt(min_cell)
+    m.loc[small, ["estimate", "ci_low", "ci_high"]] = np.nan
     scenarios = list(scenarios or dict.fromkeys(m["scenario"]))
     algorithms = list(algorithms or dict.fromkeys(m["algorithm"]))
     fig, axes = plt.subplots(1, len(FIG_METRICS), figsize=(8.5, 0.55 * len(algorithms) + 1.6), sharey=True)
     axes = np.atleast_1d(axes)
     ys = np.arange(len(algorithms))[::-1]
-    offs = (np.arange(len(scenarios)) - (len(scenarios) - 1) / 2) * 0.22
+    offs = ((len(scenarios) - 1) / 2 - np.arange(len(scenarios))) * 0.22  # first scenario on top
     for ax, (key, title) in zip(axes, FIG_METRICS.items(), strict=True):
         for j, s in enumerate(scenarios):
             sub = m[(m["metric"] == key) & (m["scenario"] == s)].set_index("algorithm").reindex(algorithms)

@@ -46,13 +46,30 @@ def cohort_flow_counts(
     adv = linked & _ids(merged_persons[merged_persons["diagnosis_date"].notna()])
     with_line = adv & _ids(lines)
     in_gold = with_line & _ids(gold)
-    alg = f" ({algorithm}, {scenario})" if algorithm else ""
     rows = [
         ("snds", "SNDS beneficiaries", len(snds), "", 0),
-        ("linked", "Linked to a cancer-centre (ODH) patient", len(linked), "Not linked", len(snds - _ids(lk, "snds_person_id"))),
-        ("advanced", "Advanced NSCLC (diagnosis date known)", len(adv), "No advanced diagnosis", len(linked) - len(adv)),
-        ("with_line", f"With at least one line of therapy{alg}", len(with_line), "No line", len(adv) - len(with_line)),
-        ("gold", "Gold-standard (chart-abstracted) subset", len(in_gold), "Not chart-abstracted", len(with_line) - len(in_gold)),
+        (
+            "linked",
+            "Linked to a cancer-centre (ODH) patient",
+            len(linked),
+            "Not linked",
+            len(snds - _ids(lk, "snds_person_id")),
+        ),
+        (
+            "advanced",
+            "Advanced NSCLC (diagnosis date known)",
+            len(adv),
+            "No advanced diagnosis",
+            len(linked) - len(adv),
+        ),
+        ("with_line", "With at least one line of therapy", len(with_line), "No line", len(adv) - len(with_line)),
+        (
+            "gold",
+            "Gold-standard (chart-abstracted) subset",
+            len(in_gold),
+            "Not chart-abstracted",
+            len(with_line) - len(in_gold),
+        ),
     ]
     return pd.DataFrame(rows, columns=FLOW_COLUMNS)
 
@@ -62,13 +79,13 @@ def suppress_flow(counts: pd.DataFrame, min_cell: int = 10, method: str = "suppr
     return suppress_counts(counts, ["n", "n_excluded"], min_cell, method)
 
 
-def plot_cohort_flow(counts: pd.DataFrame, paths=(), dpi: int = 150, min_cell: int = 10):
+def plot_cohort_flow(counts: pd.DataFrame, paths=(), dpi: int = 150, min_cell: int = 10, note: str = ""):
     """Vertical flow chart of `counts` (FLOW_COLUMNS; suppressed counts are NA and shown as '< min_cell
     or suppressed'). Saves to `paths` when given; returns the figure."""
     n = len(counts)
     fig, ax = plt.subplots(figsize=(7.0, 1.25 * n + 0.4))
     ax.set_xlim(0, 10)
-    ax.set_ylim(-0.6, n - 0.2)
+    ax.set_ylim(-0.5, n - 0.55)
     ax.axis("off")
     ys = np.arange(n)[::-1].astype(float)
     box_w, box_h = 5.0, 0.62
@@ -96,6 +113,8 @@ def plot_cohort_flow(counts: pd.DataFrame, paths=(), dpi: int = 150, min_cell: i
                 ax.text(ex_x + 1.65, ym, f"{row.excluded_label}: {text(row.n_excluded).removeprefix('n = ')}",
                         ha="center", va="center", fontsize=8)  # fmt: skip
     ax.set_title("Study cohort (number of persons)", loc="left")
+    if note:
+        fig.text(0.02, 0.01, note, fontsize=7, color="#555555", ha="left", va="bottom")
     if paths:
         save_figure(fig, paths, dpi)
     return fig

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.gridspec import GridSpec
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
 from lotluca.errors import InputError
 from lotluca.figures.style import ENDPOINT_LABELS, SCENARIO_COLOURS, save_figure, scenario_label
@@ -29,7 +30,7 @@ def _ci(df: pd.DataFrame, base: str) -> tuple[str, str]:
 
 
 def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str, hi: str, log: bool = False):
-    offs = (np.arange(len(scenarios)) - (len(scenarios) - 1) / 2) * 0.22
+    offs = ((len(scenarios) - 1) / 2 - np.arange(len(scenarios))) * 0.22  # first scenario on top
     ys = np.arange(len(rows))[::-1]
     ypos = {r: y for r, y in zip(rows, ys, strict=True)}
     for j, s in enumerate(scenarios):
@@ -41,12 +42,24 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
         l = d[lo].to_numpy(float)  # noqa: E741
         h = d[hi].to_numpy(float)
         ok = np.isfinite(est)
-        err = np.clip(np.vstack([np.where(np.isfinite(l), est - l, 0), np.where(np.isfinite(h), h - est, 0)])[:, ok], 0, None)
+        err = np.clip(
+            np.vstack([np.where(np.isfinite(l), est - l, 0), np.where(np.isfinite(h), h - est, 0)])[:, ok], 0, None
+        )
         ax.errorbar(est[ok], y[ok], xerr=err, fmt="o", ms=3.5, capsize=1.5, lw=0.9,
                     color=SCENARIO_COLOURS.get(s, f"C{j}"), label=scenario_label(s))  # fmt: skip
     ax.axvline(1.0 if log else 0.0, color="#555555", lw=0.8, ls="--")
     if log:
         ax.set_xscale("log")
+        lo_, hi_ = ax.get_xlim()
+        lo_, hi_ = min(lo_, 0.9), max(hi_, 1.1)
+        ax.set_xlim(lo_, hi_)
+        cand = np.array([0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0])
+        ticks = cand[(cand >= lo_) & (cand <= hi_)]
+        if ticks.size > 6:
+            ticks = np.array([t for t in ticks if t in (0.25, 0.5, 1.0, 2.0, 4.0)])
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     ax.set_axisbelow(True)
@@ -72,8 +85,14 @@ def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("r
     hr = b[b["line_group"] == hr_block].copy()
     hr_rows = [(hr_block, a) for a in algorithms]
     ne = len(endpoints)
-    fig = plt.figure(figsize=(3.3 * ne + 1.6, 0.2 * (len(med_rows) + len(hr_rows)) + 2.6))
-    gs = GridSpec(2, ne, figure=fig, height_ratios=[len(med_rows) + 1, len(hr_rows) + 1.5], hspace=0.45, wspace=0.08)
+    row_in = 0.24
+    top_in, hr_in = row_in * (len(med_rows) + 0.5), row_in * (len(hr_rows) + 0.8)
+    title_in, xlabel_in, legend_in = 0.35, 0.5, 0.65
+    height = title_in + top_in + xlabel_in + title_in + hr_in + xlabel_in + legend_in
+    fig = plt.figure(figsize=(3.2 * ne + 1.6, height))
+    gs = GridSpec(2, ne, figure=fig, height_ratios=[top_in, hr_in], hspace=(xlabel_in + title_in) / ((top_in + hr_in) / 2),
+                  wspace=0.08, top=1 - title_in / height, bottom=(legend_in + xlabel_in) / height, left=1.5 / (3.2 * ne + 1.6),
+                  right=0.97)  # fmt: skip
     for j, ep in enumerate(endpoints):
         ax = fig.add_subplot(gs[0, j])
         ys = _dots(ax, b[b["endpoint"] == ep], med_rows, scenarios, "median_diff", dlo, dhi)
@@ -97,8 +116,7 @@ def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("r
             if handles:
                 break
     fig.legend(handles, labels, loc="lower center", ncol=max(1, len(scenarios)), frameon=False, title="Data-source scenario",
-               bbox_to_anchor=(0.5, -0.01))  # fmt: skip
-    fig.subplots_adjust(bottom=0.12, top=0.95, left=0.2)
+               bbox_to_anchor=(0.5, 0.0))  # fmt: skip
     if paths:
         save_figure(fig, paths, dpi)
     return fig

@@ -12,7 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.gridspec import GridSpec
+from matplotlib.gridspec import GridSpec, GridSpecFromSubplotSpec
 
 from lotluca.errors import InputError
 from lotluca.figures.style import ALGO_COLOUR, ENDPOINT_LABELS, GOLD_COLOUR, save_figure, scenario_label
@@ -54,41 +54,50 @@ def plot_km(curves: pd.DataFrame, at_risk: pd.DataFrame, algorithm: str, scenari
     months = np.sort(at_risk["months"].unique())
     if max_months is None:
         max_months = float(months.max()) if len(months) else float(curves["months"].max())
-    sources = [(GOLD, "Gold standard", GOLD_COLOUR), (algorithm, f"{algorithm} ({scenario_label(scenario)})", ALGO_COLOUR)]
+    sources = [
+        (GOLD, "Gold standard", GOLD_COLOUR),
+        (algorithm, f"{algorithm} ({scenario_label(scenario)})", ALGO_COLOUR),
+    ]
+    shown = []  # at-risk months far enough apart to print their counts side by side
+    for t in months[months <= max_months]:
+        if not shown or t - shown[-1] >= max_months / 10:
+            shown.append(t)
     nr, nc = len(endpoints), len(groups)
-    fig = plt.figure(figsize=(3.6 * nc + 0.8, 3.6 * nr + 0.6))
-    gs = GridSpec(2 * nr, nc, figure=fig, height_ratios=[3.0, 0.75] * nr, hspace=0.12, wspace=0.28)
+    fig = plt.figure(figsize=(3.7 * nc + 0.8, 3.9 * nr + 0.6))
+    outer = GridSpec(nr, nc, figure=fig, hspace=0.28, wspace=0.25)
     for i, ep in enumerate(endpoints):
         for j, grp in enumerate(groups):
-            ax = fig.add_subplot(gs[2 * i, j])
-            tab = fig.add_subplot(gs[2 * i + 1, j], sharex=ax)
+            inner = GridSpecFromSubplotSpec(2, 1, subplot_spec=outer[i, j], height_ratios=[3.0, 0.55], hspace=0.32)
+            ax = fig.add_subplot(inner[0])
+            tab = fig.add_subplot(inner[1], sharex=ax)
             for k, (alg, label, colour) in enumerate(sources):
                 c = _select(curves, alg, scenario, ep, grp)
                 if len(c):
                     ax.step(c["months"], c["survival"], where="post", color=colour, lw=1.4, label=label)
                     ax.fill_between(c["months"], c[clo], c[chi], step="post", color=colour, alpha=0.15, lw=0)
                 r = _select(at_risk, alg, scenario, ep, grp)
-                r = r[r["months"] <= max_months]
+                r = r[r["months"].isin(shown)]
                 for t, n in zip(r["months"], r["at_risk"], strict=True):
-                    tab.text(t, 1 - k, "-" if pd.isna(n) else f"{int(n)}", ha="center", va="center", fontsize=7, color=colour)
+                    tab.text(
+                        t, 1 - k, "-" if pd.isna(n) else f"{int(n)}", ha="center", va="center", fontsize=7, color=colour
+                    )
+                if j == 0:
+                    tab.text(-0.04, 1 - k, "Gold" if alg == GOLD else "Algorithm", transform=tab.get_yaxis_transform(),
+                             ha="right", va="center", fontsize=7, color=colour)  # fmt: skip
             ax.set_ylim(0, 1.02)
-            ax.set_xlim(-0.5, max_months + 0.5)
-            ax.set_xticks(months[months <= max_months])
-            ax.tick_params(labelbottom=False)
+            ax.set_xlim(-0.03 * max_months, max_months * 1.03)
+            ax.set_xticks(shown)
             ax.grid(color="#eeeeee", lw=0.6)
             ax.set_title(f"{ENDPOINT_LABELS.get(ep, ep)}, line {grp}")
+            ax.set_xlabel("Months from line start", fontsize=8, labelpad=1)
             if j == 0:
                 ax.set_ylabel("Probability without event")
-                tab.set_yticks([1, 0], ["Gold", "Algorithm"], fontsize=7)
-            else:
-                tab.set_yticks([])
-            tab.set_ylim(-0.6, 1.6)
-            for side in ("top", "right", "left"):
-                tab.spines[side].set_visible(False)
-            tab.tick_params(axis="y", length=0)
-            tab.set_xlabel("Months from line start", fontsize=8)
+            tab.set_ylim(-0.5, 1.5)
+            tab.axis("off")
             if j == 0:
-                tab.text(-0.02, 1.9, "At risk", transform=tab.get_yaxis_transform(), ha="right", fontsize=7, style="italic")
+                tab.text(
+                    -0.04, 1.05, "At risk", transform=tab.transAxes, ha="right", va="bottom", fontsize=7, style="italic"
+                )
     handles, labels = fig.axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.0))
     fig.text(0.5, -0.01, f"Shaded: 95% CI. Curves stop where fewer than {min_cell} lines remain at risk; "

@@ -2,8 +2,9 @@
 Bezier paths), gold-standard lines next to the best algorithm's lines on the same persons.
 
 Privacy: at each line, regimen classes with fewer than `min_cell` persons are pooled into "other
-(pooled)"; a pooled node still below `min_cell`, and every flow below `min_cell`, is not drawn (its
-persons stay counted in the line totals printed above the columns when those are >= min_cell).
+(pooled)" (with the next smallest classes while the pooled node is still below `min_cell`, so no
+node can be recovered from the line total); a line total below `min_cell` is suppressed with its nodes,
+and flows of fewer than `min_cell` persons are not drawn.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.patches import PathPatch, Patch, Rectangle
+from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MPath
 
 from lotluca.figures.style import class_colour, class_label, class_order, fmt_count, save_figure
@@ -26,7 +27,9 @@ def person_sequences(lines: pd.DataFrame, max_line: int = 3) -> pd.DataFrame:
     df = lines[~lines["is_maintenance"].fillna(False).astype(bool)]
     df = df[df["line_number"].between(1, max_line)]
     df = df.sort_values(["person_id", "line_number", "start_date"], kind="mergesort")
-    df = df.drop_duplicates(["person_id", "line_number"]).assign(regimen_class=lambda d: d["regimen_class"].fillna("unknown"))
+    df = df.drop_duplicates(["person_id", "line_number"]).assign(
+        regimen_class=lambda d: d["regimen_class"].fillna("unknown")
+    )
     wide = df.pivot(index="person_id", columns="line_number", values="regimen_class")
     wide = wide.reindex(columns=range(1, max_line + 1))
     wide = wide[wide[1].notna()].astype(object)
@@ -41,8 +44,13 @@ def pathway_counts(lines: pd.DataFrame, max_line: int = 3, min_cell: int = 10, m
     seq = person_sequences(lines, max_line)
     for k in seq.columns:
         col = seq[k]
-        counts = col.value_counts()
-        small = counts.index[counts < min_cell]
+        counts = col.value_counts().sort_values(kind="mergesort")
+        small = list(counts.index[counts < min_cell])
+        # a pooled node still below min_cell takes the next smallest classes in, so that no hidden node
+        # can be recovered by subtracting the drawn nodes from the line total
+        rest = [c for c in counts.index if c not in small]
+        while small and 0 < counts[small].sum() < min_cell and rest:
+            small.append(rest.pop(0))
         seq[k] = col.where(~col.isin(small), POOLED)
     node_rows = []
     for k in seq.columns:
@@ -55,7 +63,9 @@ def pathway_counts(lines: pd.DataFrame, max_line: int = 3, min_cell: int = 10, m
         for (a, b), n in pair.groupby([k, k + 1]).size().items():
             flow_rows.append({"line": int(k), "source": a, "target": b, "n": int(n)})
     flows = pd.DataFrame(flow_rows, columns=["line", "source", "target", "n"])
-    totals = pd.DataFrame({"line": [int(k) for k in seq.columns], "n": [int(seq[k].notna().sum()) for k in seq.columns]})
+    totals = pd.DataFrame(
+        {"line": [int(k) for k in seq.columns], "n": [int(seq[k].notna().sum()) for k in seq.columns]}
+    )
     nodes = suppress_counts(nodes, ["n"], min_cell, method)
     flows = suppress_counts(flows, ["n"], min_cell, method)
     totals = suppress_counts(totals, ["n"], min_cell, method)
@@ -93,7 +103,9 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
         for cls in [c for c in order if c in col.index]:
             h = float(col.loc[cls, "n"]) / scale_n * (1 - gap * 6)
             pos[(k, cls)] = [y, y - h, y, y]  # top, bottom, next free out, next free in
-            ax.add_patch(Rectangle((k - width / 2, y - h), width, h, facecolor=_node_colour(cls), edgecolor="white", lw=0.5))
+            ax.add_patch(
+                Rectangle((k - width / 2, y - h), width, h, facecolor=_node_colour(cls), edgecolor="white", lw=0.5)
+            )
             ax.text(k + width / 2 + 0.02, y - h / 2, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7)
             y -= h + gap
     fl = flows.dropna(subset=["n"]).copy()
@@ -120,7 +132,9 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
     ax.set_title(title, pad=14)
 
 
-def plot_pathways(panels: dict, paths=(), dpi: int = 150, max_line: int = 3, min_cell: int = 10, method: str = "suppress"):
+def plot_pathways(
+    panels: dict, paths=(), dpi: int = 150, max_line: int = 3, min_cell: int = 10, method: str = "suppress"
+):
     """One Sankey panel per entry of `panels` ({title: lines DataFrame}, e.g. gold then best algorithm),
     a shared legend of the regimen classes drawn. Saves to `paths` when given; returns the figure."""
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.6))
@@ -132,12 +146,16 @@ def plot_pathways(panels: dict, paths=(), dpi: int = 150, max_line: int = 3, min
         drawn |= set(nodes.dropna(subset=["n"])["regimen_class"])
     classes = class_order(c for c in drawn if c != POOLED) + ([POOLED] if POOLED in drawn else [])
     handles = [Patch(facecolor=_node_colour(c), label=_node_label(c)) for c in classes]
-    fig.legend(handles=handles, loc="lower center", ncol=min(4, max(1, len(handles))), frameon=False,
-               title="Regimen class of the line")  # fmt: skip
-    nrows = int(np.ceil(len(handles) / 4)) if handles else 1
-    fig.text(0.5, 0.005, f"Numbers: persons. Flows and classes of fewer than {min_cell} persons are pooled or not drawn.",
-             ha="center", fontsize=7, color="#555555")  # fmt: skip
-    fig.tight_layout(rect=(0, 0.04 + 0.045 * (nrows + 1), 1, 1))
+    ncol = min(4, max(1, len(handles)))
+    nrows = int(np.ceil(len(handles) / ncol)) if handles else 1
+    h_in = fig.get_figheight()
+    note_h, row_h = 0.25, 0.2
+    fig.text(0.5, 0.08 / h_in, f"Numbers: persons. Classes of fewer than {min_cell} persons at a line are pooled; "
+             f"flows of fewer than {min_cell} persons are not drawn.", ha="center", va="bottom", fontsize=7,
+             color="#555555")  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False, title="Regimen class of the line",
+               bbox_to_anchor=(0.5, note_h / h_in))  # fmt: skip
+    fig.tight_layout(rect=(0, (note_h + row_h * (nrows + 1) + 0.15) / h_in, 1, 1))
     if paths:
         save_figure(fig, paths, dpi)
     return fig

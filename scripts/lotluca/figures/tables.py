@@ -25,11 +25,11 @@ DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = 30.4375
 CATEGORICAL = {
     "sex": ("Sex", {"M": "Male", "F": "Female"}),
-    "age_class": ("Age at advanced diagnosis", {}),
+    "age_class": ("Age at advanced diagnosis", {"< 65": "< 65 years", "65-74": "65-74 years", ">= 75": ">= 75 years"}),
     "histology": ("Histology", {"non_squamous": "Non-squamous", "squamous": "Squamous", "nos": "NOS"}),
     "egfr": ("EGFR", {"mutated": "Mutated", "wild_type": "Wild type", "unknown": "Unknown"}),
     "alk": ("ALK", {"mutated": "Rearranged", "wild_type": "Wild type", "unknown": "Unknown"}),
-    "pdl1": ("PD-L1 (TPS)", {}),
+    "pdl1": ("PD-L1 (TPS)", {"<1%": "< 1%", "1-49%": "1-49%", ">=50%": ">= 50%", "unknown": "Unknown"}),
     "era": ("Year of advanced diagnosis", {}),
     "dead": ("Death observed", {True: "Yes", False: "No"}),
 }
@@ -44,7 +44,9 @@ def _age_class(age: pd.Series) -> pd.Series:
 def _era(dates: pd.Series, start_years) -> pd.Series:
     ys = sorted(start_years)
     labels = [f"{a}-{b - 1}" for a, b in zip(ys[:-1], ys[1:], strict=True)] + [f"{ys[-1]}+"]
-    idx = np.clip(np.searchsorted(np.asarray(ys), pd.to_datetime(dates).dt.year.to_numpy(), side="right") - 1, 0, len(ys) - 1)
+    idx = np.clip(
+        np.searchsorted(np.asarray(ys), pd.to_datetime(dates).dt.year.to_numpy(), side="right") - 1, 0, len(ys) - 1
+    )
     return pd.Series(np.asarray(labels, dtype=object)[idx], index=dates.index).where(dates.notna(), "Unknown")
 
 
@@ -62,14 +64,27 @@ def baseline_table(persons: pd.DataFrame, groups: dict, min_cell: int = 10, meth
     persons, then n and % per level of sex, age class, histology, EGFR, ALK, PD-L1, era and death, and
     the median (IQR) age and follow-up. Counts 1..min_cell-1 blanked, with secondary suppression inside
     each characteristic (so a blanked level cannot be recovered from the group total)."""
-    need = ["person_id", "sex", "birth_year", "diagnosis_date", "histology", "egfr", "alk", "pdl1", "death_date", "end_of_followup"]
+    need = [
+        "person_id",
+        "sex",
+        "birth_year",
+        "diagnosis_date",
+        "histology",
+        "egfr",
+        "alk",
+        "pdl1",
+        "death_date",
+        "end_of_followup",
+    ]
     missing = [c for c in need if c not in persons.columns]
     if missing:
         raise InputError("persons", f"missing column(s) {missing}", expected="the persons contract")
     p = persons.drop_duplicates("person_id").copy()
     diag = pd.to_datetime(p["diagnosis_date"])
     bm = p["birth_month"].fillna(7) if "birth_month" in p.columns else 7
-    birth = pd.to_datetime(dict(year=p["birth_year"].fillna(1900).astype(int), month=pd.Series(bm, index=p.index).astype(int), day=1))
+    birth = pd.to_datetime(
+        dict(year=p["birth_year"].fillna(1900).astype(int), month=pd.Series(bm, index=p.index).astype(int), day=1)
+    )
     p["age"] = ((diag - birth).dt.days / DAYS_PER_YEAR).where(p["birth_year"].notna())
     p["age_class"] = _age_class(p["age"])
     p["era"] = _era(diag, era_start_years)
@@ -82,12 +97,21 @@ def baseline_table(persons: pd.DataFrame, groups: dict, min_cell: int = 10, meth
     for g, ids in groups.items():
         d = p if ids is None else p[p["person_id"].astype(str).isin({str(i) for i in ids})]
         n = len(d)
-        rows.append({"group": g, "characteristic": "Persons", "level": "", "n": n, "percent": 100.0 if n else np.nan, "summary": ""})
+        rows.append(
+            {
+                "group": g,
+                "characteristic": "Persons",
+                "level": "",
+                "n": n,
+                "percent": 100.0 if n else np.nan,
+                "summary": "",
+            }
+        )
         rows.append({"group": g, "characteristic": "Age at advanced diagnosis, years", "level": "median (IQR)",
                      "n": int(d["age"].notna().sum()), "percent": np.nan, "summary": _median_iqr(d["age"])})  # fmt: skip
         for col, (label, names) in CATEGORICAL.items():
             vc = d[col].value_counts()
-            levels = list(names) if names else sorted(vc.index, key=str)
+            levels = [lv for lv in names if lv in vc.index]  # documented order; levels absent from the data omitted
             levels += [v for v in sorted(vc.index, key=str) if v not in levels]
             for lv in levels:
                 k = int(vc.get(lv, 0))
@@ -139,7 +163,10 @@ def medians_table(km_summary: pd.DataFrame, algorithm: str, scenario: str = "lin
     lo = next((c for c in km_summary.columns if c.startswith("median_lower_")), None)
     hi = next((c for c in km_summary.columns if c.startswith("median_upper_")), None)
     s = km_summary[km_summary["endpoint"].isin(endpoints)]
-    src = {"gold": s[s["algorithm"] == "gold"], "algorithm": s[(s["algorithm"] == algorithm) & (s["scenario"] == scenario)]}
+    src = {
+        "gold": s[s["algorithm"] == "gold"],
+        "algorithm": s[(s["algorithm"] == algorithm) & (s["scenario"] == scenario)],
+    }
 
     def med(r):
         if pd.isna(r["median_months"]):
@@ -154,14 +181,19 @@ def medians_table(km_summary: pd.DataFrame, algorithm: str, scenario: str = "lin
     for key, d in src.items():
         d = d.assign(median_ci=d.apply(med, axis=1) if len(d) else pd.Series(dtype=object))
         d = d[["endpoint", "stratum_type", "stratum", "n_lines", "n_events", "median_ci"]]
-        parts.append(d.rename(columns={"n_lines": f"n_lines_{key}", "n_events": f"n_events_{key}", "median_ci": f"median_{key}"}))
+        parts.append(
+            d.rename(columns={"n_lines": f"n_lines_{key}", "n_events": f"n_events_{key}", "median_ci": f"median_{key}"})
+        )
     out = parts[0].merge(parts[1], on=["endpoint", "stratum_type", "stratum"], how="outer")
     out["stratum_type"] = pd.Categorical(out["stratum_type"], ["line", "first_line_regimen_class"], ordered=True)
     out["_ep"] = out["endpoint"].map({e: i for i, e in enumerate(endpoints)})
     out = out.sort_values(["_ep", "stratum_type", "stratum"], kind="mergesort").drop(columns="_ep")
     out["stratum_type"] = out["stratum_type"].astype(str)
     out["endpoint"] = out["endpoint"].map(lambda e: ENDPOINT_LABELS.get(e, e))
-    out["stratum"] = [f"line {s}" if t == "line" else f"1L {class_label(s)}" for t, s in zip(out["stratum_type"], out["stratum"], strict=True)]
+    out["stratum"] = [
+        f"line {s}" if t == "line" else f"1L {class_label(s)}"
+        for t, s in zip(out["stratum_type"], out["stratum"], strict=True)
+    ]
     counts = ["n_lines_gold", "n_events_gold", "n_lines_algorithm", "n_events_algorithm"]
     out = suppress_counts(out, counts, min_cell, method, dependent={
         "n_lines_gold": ["median_gold"], "n_lines_algorithm": ["median_algorithm"]})  # fmt: skip
@@ -174,7 +206,11 @@ COUNT_NAMES = ("n", "count", "persons", "n_persons", "n_lines", "n_patients")
 
 def count_columns(df: pd.DataFrame) -> list[str]:
     """Columns holding counts of persons or lines (by name: n, n_*, count*, *_persons, *_count)."""
-    return [c for c in df.columns if c in COUNT_NAMES or c.startswith(("n_", "count")) or c.endswith(("_persons", "_count", "_n"))]
+    return [
+        c
+        for c in df.columns
+        if c in COUNT_NAMES or c.startswith(("n_", "count")) or c.endswith(("_persons", "_count", "_n"))
+    ]
 
 
 def calibration_table(calibration: pd.DataFrame, min_cell: int = 10, method: str = "suppress") -> pd.DataFrame:
@@ -200,7 +236,7 @@ def to_markdown(df: pd.DataFrame, title: str = "", note: str = "", count_cols=()
     """Pipe-table Markdown of `df` (no external dependency); blank count cells print as 'supp.'."""
     cols = [c for c in df.columns if c != "suppressed"]
     lines = [f"**{title}**", ""] if title else []
-    lines.append("| " + " | ".join(str(c) for c in cols) + " |")
+    lines.append("| " + " | ".join(_md_cell(str(c)) for c in cols) + " |")
     lines.append("|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in cols) + "|")
     for r in df[cols].itertuples(index=False):
         cells = []
