@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -122,3 +123,39 @@ def test_bad_arguments_and_null_ids_are_clear_errors():
 def test_many_ids_spread_over_every_shard(n):
     ids = [f"ODH{i:06d}" for i in range(5_000)]
     assert set(np.unique(shard_of(ids, n))) == set(range(n))
+
+
+def test_split_then_gather_files_round_trip(tmp_path):
+    from lotluca.io import write_parquet
+    from lotluca.sharding import gather_files, split_files
+
+    ids = [f"P{i:04d}" for i in range(300)]
+    persons = pa.table({"person_id": ids, "birth_year": pa.array([1950 + i % 30 for i in range(300)], pa.int16())})
+    exposures = pa.table({"person_id": [ids[i % 300] for i in range(900)][::-1], "dose": list(range(900))})
+    write_parquet(persons, tmp_path / "persons.parquet")
+    write_parquet(exposures, tmp_path / "exposures.parquet")
+    outs = {name: [tmp_path / f"{name}.{k}.parquet" for k in range(3)] for name in ("persons", "exposures")}
+    counts = split_files({n: tmp_path / f"{n}.parquet" for n in outs}, outs)
+    assert sum(counts["persons"]) == 300 and sum(counts["exposures"]) == 900
+    assert min(counts["persons"]) > 60  # every shard has persons
+    # each shard's exposures belong to that shard's persons only
+    for k in range(3):
+        p = set(pq.read_table(outs["persons"][k]).column("person_id").to_pylist())
+        e = set(pq.read_table(outs["exposures"][k]).column("person_id").to_pylist())
+        assert e <= p
+    got = gather_files(outs["exposures"], tmp_path / "gathered.parquet")
+    assert got.equals(canonical_sort(exposures))
+    assert pq.read_table(tmp_path / "gathered.parquet").equals(got)
+    # one shard: a plain copy, then the same gathered table
+    one = {n: [tmp_path / f"{n}.only.parquet"] for n in outs}
+    assert split_files({n: tmp_path / f"{n}.parquet" for n in outs}, one) == {"persons": [300], "exposures": [900]}
+    assert gather_files(one["exposures"], tmp_path / "g1.parquet").equals(got)
+
+
+def test_split_names_the_file_of_null_ids(tmp_path):
+    from lotluca.io import write_parquet
+    from lotluca.sharding import split_files
+
+    write_parquet(pa.table({"person_id": ["a", None]}), tmp_path / "x.parquet")
+    with pytest.raises(InputError, match=r"x.parquet: null person id.*rows 1"):
+        split_files({"x": tmp_path / "x.parquet"}, {"x": [tmp_path / "x0.parquet", tmp_path / "x1.parquet"]})

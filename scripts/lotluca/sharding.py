@@ -1,5 +1,8 @@
 """Patient sharding: which shard each person belongs to, one shard's rows of a table, gathering shards.
 
+Used by the workflow (config `shards: N`) to scatter the per-person steps over N jobs: `split_files`
+writes each shard of the per-person input tables, `gather_files` concatenates the per-shard outputs.
+
 A person's shard depends only on its `person_id` and the number of shards N (`shards:` in
 config.yaml), never on the order or content of a table, so every step of the study splits the same
 persons the same way, and a rerun or another machine gives the same split.
@@ -16,13 +19,18 @@ nulls last), so the gathered table is identical for any N.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lotluca.errors import InputError
+from lotluca.io import read_parquet, write_parquet
+
+log = logging.getLogger(__name__)
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -130,3 +138,44 @@ def gather(
             raise InputError(name, f"schema differs from {first}", expected=str(schema).replace("\n", ", "))
     merged = pa.concat_tables([t.replace_schema_metadata(None) for t in tables])
     return canonical_sort(merged.combine_chunks(), keys)
+
+
+def split_files(
+    inputs: Mapping[str, str | Path], outputs: Mapping[str, Sequence[str | Path]], column: str = "person_id"
+) -> dict[str, list[int]]:
+    """Split each input Parquet table into its shards: outputs[name][k] receives shard k of inputs[name].
+
+    The number of shards is the length of each output list. Returns the row count of every shard
+    (rows in = sum of rows out: nothing is dropped).
+    """
+    counts: dict[str, list[int]] = {}
+    for name, path in inputs.items():
+        paths = list(outputs[name])
+        n = len(paths)
+        table = read_parquet(path)
+        if column not in table.column_names:
+            raise InputError(path, "no column to shard on", column=column, expected=f"one of {table.column_names}")
+        ids = table.column(column)
+        if ids.null_count:
+            rows = np.flatnonzero(ids.is_null().to_numpy(zero_copy_only=False)).tolist()
+            raise InputError(path, "null person id, no shard can be assigned", column=column, rows=rows)
+        shard = shard_of(ids, n)
+        counts[name] = []
+        for k, out in enumerate(paths):
+            part = table.filter(pa.array(shard == k)) if n > 1 else table
+            write_parquet(part, out)
+            counts[name].append(part.num_rows)
+        assert sum(counts[name]) == table.num_rows
+        log.info("%s: %d rows -> %d shards %s", path, table.num_rows, n, counts[name])
+    return counts
+
+
+def gather_files(inputs: Sequence[str | Path], output: str | Path, keys: Sequence[str] | None = None) -> pa.Table:
+    """Gather shard Parquet files into one canonically sorted Parquet file; return the table."""
+    tables = [read_parquet(p) for p in inputs]
+    out = gather(tables, keys, sources=[str(p) for p in inputs])
+    write_parquet(out, output)
+    log.info(
+        "gathered %d shards (%s rows) -> %s (%d rows)", len(tables), [t.num_rows for t in tables], output, out.num_rows
+    )
+    return out
