@@ -58,4 +58,14 @@ def study_targets():
         scenario=config["scenarios"],
         table=["persons", "exposures", "chemo_sessions"],
     )
+    targets += expand(
+        "results/evaluation/{name}",
+        name=[
+            "metrics.csv",
+            "metrics.parquet",
+            "summary.json",
+            "per_patient.parquet",
+            "README_table.md",
+        ],
+    )
     return targets
