@@ -68,4 +68,5 @@ def study_targets():
             "README_table.md",
         ],
     )
+    targets += figure_targets()  # paper figures and tables (figures.smk)
     return targets
