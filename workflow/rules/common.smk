@@ -46,6 +46,24 @@ def effectiveness_line_files():
     return [f"results/lines/{s}/{a}.parquet" for a, s in effectiveness_line_sources()]
 
 
+def figure_targets():
+    """Every figure (PNG + PDF) and table (CSV + Markdown) of the paper (rules in figures.smk)."""
+    figs = [
+        "results/export/figures/fig1_cohort_flow",
+        "results/export/figures/fig2_accuracy",
+        "results/export/figures/fig3_pathways",
+        "results/export/figures/fig4_kaplan_meier",
+        "results/private/figures/fig5_swimmer",
+        "results/export/figures/fig6_bias_forest",
+    ]
+    tabs = ["table1_baseline", "table2_accuracy", "table3_medians"]
+    if config["simulate"]["enabled"]:
+        tabs.append("table4_calibration")
+    return [f"{f}.{ext}" for f in figs for ext in ("png", "pdf")] + [
+        f"results/export/tables/{t}.{ext}" for t in tabs for ext in ("csv", "md")
+    ]
+
+
 def study_targets():
     """Final outputs of the study; each stage adds its own."""
     targets = []

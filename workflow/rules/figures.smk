@@ -258,25 +258,3 @@ rule table_calibration:
         privacy=config["privacy"],
     script:
         "../../scripts/table_calibration.py"
-
-
-def figure_targets():
-    """Every figure (PNG + PDF) and table (CSV + Markdown) of the paper; appended to study_targets()."""
-    figs = [
-        f"{FIG_DIR}/fig1_cohort_flow",
-        f"{FIG_DIR}/fig2_accuracy",
-        f"{FIG_DIR}/fig3_pathways",
-        f"{FIG_DIR}/fig4_kaplan_meier",
-        "results/private/figures/fig5_swimmer",
-        f"{FIG_DIR}/fig6_bias_forest",
-    ]
-    tabs = [
-        f"{TAB_DIR}/table1_baseline",
-        f"{TAB_DIR}/table2_accuracy",
-        f"{TAB_DIR}/table3_medians",
-    ]
-    if config["simulate"]["enabled"]:
-        tabs.append(f"{TAB_DIR}/table4_calibration")
-    return [f"{f}.{ext}" for f in figs for ext in ("png", "pdf")] + [
-        f"{t}.{ext}" for t in tabs for ext in ("csv", "md")
-    ]
