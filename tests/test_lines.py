@@ -358,6 +358,46 @@ def test_protocol_restart_at_c1_opens_maintenance():
     assert run("lotluca", rows, use_protocol_signals=False) == [(1, 0, 63, CPP, False, "discontinued")]
 
 
+def test_chemo_only_line_has_a_shorter_gap():
+    rows = cycles(CP, [0, 21, 42, 63, 160])  # a 97-day pause after 4 cycles of a platinum doublet
+    assert run("lotluca", rows) == [(1, 0, 63, CP, False, "gap"), (2, 160, 160, CP, False, "discontinued")]
+    assert run("lotluca", rows, chemo_gap_days=None) == [(1, 0, 160, CP, False, "discontinued")]
+    # a line with immunotherapy keeps the 120-day gap
+    io = cycles("pembrolizumab", [0, 21, 42, 63, 160])
+    assert run("lotluca", io) == [(1, 0, 160, "pembrolizumab", False, "discontinued")]
+
+
+def test_reinduction_after_maintenance_is_a_new_line():
+    rows = cycles(CP, [0, 21, 42, 63]) + cycles("pemetrexed", [84, 105]) + cycles(CP, [126, 147])
+    assert run("lotluca", rows) == [
+        (1, 0, 63, CP, False, "maintenance"),
+        (1, 84, 105, "pemetrexed", True, "restart"),
+        (2, 126, 147, CP, False, "discontinued"),
+    ]
+    # meng2021: carboplatin is a drug of the line, the maintenance phase simply ends
+    assert run("meng2021", rows) == [(1, 0, 147, CP, False, "discontinued")]
+
+
+def test_protocol_cycle_1_restart_is_a_new_line():
+    rows = [(0, "docetaxel", 1, 1, "DOCETAXEL J1=J21"), (21, "docetaxel", 1, 2, "DOCETAXEL J1=J21")]
+    rows += [(42, "docetaxel", 1, 3, "DOCETAXEL J1=J21"), (100, "docetaxel", 1, 1, "DOCETAXEL J1=J21")]
+    assert run("lotluca", rows) == [
+        (1, 0, 42, "docetaxel", False, "restart"),
+        (2, 100, 100, "docetaxel", False, "discontinued"),
+    ]
+    assert run("lotluca", rows, use_protocol_signals=False) == [(1, 0, 100, "docetaxel", False, "discontinued")]
+
+
+def test_days_one_day_apart_are_one_treatment_day():
+    # the SNDS copy of the last cycle is dated one day later (jitter): not a maintenance phase
+    rows = cycles(CPP, [0, 21, 42, 63]) + cycles("pembrolizumab+pemetrexed", [64])
+    assert run("lotluca", rows, death=80) == [(1, 0, 64, CPP, False, "death")]
+    assert run("lotluca", rows, death=80, same_day_tolerance_days=0) == [
+        (1, 0, 63, CPP, False, "maintenance"),
+        (1, 64, 64, "pembrolizumab+pemetrexed", True, "death"),
+    ]
+
+
 # ---- parameters, overrides, errors ---------------------------------------------------------------
 def test_overrides_change_behaviour():
     rows = cycles("docetaxel", [0, 21, 42, 63, 213])

@@ -26,7 +26,9 @@ the line closes: the days after the last day with a non-maintenance drug form th
 - maintenance: the induction phase ends because its maintenance phase (next row, same line) starts;
 - death: last line, death within death_window_days of its last treatment;
 - end_of_data: last line, follow-up ends within gap_days of its last treatment (censored);
-- discontinued: last line, treatment stopped while the person was still followed (no death).
+- discontinued: last line, treatment stopped while the person was still followed (no death);
+- restart: the next line gives this line's drugs again: induction drugs after a maintenance phase
+  (maintenance_reinduction_advances) or the same drugs restarting at cycle 1 (use_protocol_signals).
 
 Dates: start_date = first treatment day; end_date = end of the last supply (or the last administration),
 cut the day before the next line starts and at death (never before the line's last treatment day).
@@ -48,8 +50,8 @@ from lotluca.lines.params import LineParams
 
 log = logging.getLogger(__name__)
 
-END_REASONS = ("new_drug", "gap", "drug_dropped", "maintenance", "death", "end_of_data", "discontinued")
-R_NEW_DRUG, R_GAP, R_DROPPED, R_MAINT, R_DEATH, R_EOD, R_DISC = range(7)
+END_REASONS = ("new_drug", "gap", "drug_dropped", "maintenance", "death", "end_of_data", "discontinued", "restart")
+R_NEW_DRUG, R_GAP, R_DROPPED, R_MAINT, R_DEATH, R_EOD, R_DISC, R_RESTART = range(8)
 MAX_INGREDIENTS = 63  # bits of a positive int64
 NONE = np.int64(-(1 << 40))  # "no date" inside the kernel
 FAR = np.int64(1 << 40)  # "infinite" number of days
@@ -102,6 +104,7 @@ def _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, 
 def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
             window, gap, gap_min_cycles, exempt, sub_partner, maint_on, cont_mask, switch_mask, maint_min,
             maint_max_gap, drop_adv, late_mask, late_max, use_sessions, use_proto, death_window,
+            chemo_mask, chemo_gap, reinduction,
             out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row):  # fmt: skip
     n_rows = 0
     n_persons = off.shape[0] - 1
@@ -125,6 +128,7 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
         ind_end = NONE
         maint_start = NONE
         mmask = np.int64(0)
+        n_mdays = 0
         forced = False
         has_iv = False
         line_proto = -1
@@ -138,7 +142,10 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
             opening = not active
             reason = -1
             if active:
-                if d - last_end > gap and (lmask & exempt) == 0 and ncyc >= gap_min_cycles:
+                gap_lim = gap
+                if chemo_gap < gap and (lmask & ~chemo_mask) == 0 and maint_start == NONE and switched == 0:
+                    gap_lim = chemo_gap  # a pure chemotherapy line without maintenance: shorter gap
+                if d - last_end > gap_lim and (lmask & exempt) == 0 and ncyc >= gap_min_cycles:
                     reason = R_GAP
                 elif d <= start + window:
                     regimen |= m
@@ -177,6 +184,22 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                             allowed |= new
                     elif drop_adv and (m & regimen) != regimen:
                         reason = R_DROPPED
+                    if reason < 0 and new == 0:
+                        maint_ok = (allowed & cont_mask) | switched
+                        in_maint = (
+                            maint_on
+                            and maint_start != NONE
+                            and (forced or (n_ind >= maint_min and maint_start - ind_end <= maint_max_gap))
+                        )
+                        if reinduction and in_maint and n_mdays >= 2 and (m & ~maint_ok) != 0:
+                            reason = R_RESTART  # induction drugs again after a maintenance phase
+                        elif (
+                            use_proto
+                            and dcycle[k] == 1
+                            and ncyc >= 2
+                            and not ((m & ~maint_ok) == 0 and last_nonmaint != NONE)
+                        ):
+                            reason = R_RESTART  # the same drugs restarting at cycle 1
             if reason >= 0:
                 # close the current line; the next one starts today
                 line_no += 1
@@ -210,6 +233,7 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                 ind_end = NONE
                 maint_start = NONE
                 mmask = np.int64(0)
+                n_mdays = 0
                 forced = False
                 has_iv = False
                 line_proto = -1
@@ -241,12 +265,14 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                 n_ind += 1
                 maint_start = NONE
                 mmask = np.int64(0)
+                n_mdays = 0
                 forced = False
             else:
                 if last_nonmaint != NONE and maint_start == NONE:
                     maint_start = d
                 if maint_start != NONE:
                     mmask |= m
+                    n_mdays += 1
         if active:
             line_no += 1
             end = last_end
@@ -487,7 +513,26 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
             code = np.array([canon.index(v) for v in labels] + [-1], dtype=np.int32)
             dproto = reduce(code[lidx], np.maximum, np.int32)
 
-    # chemotherapy sessions as days without a drug (only when the preset uses them)
+    # treatment days closer than same_day_tolerance_days form one day (date jitter between sources)
+    tol = params.same_day_tolerance_days
+    raw_dkey = dkey
+    if tol > 0 and len(dkey) > 1:
+        dp, dd = dkey >> DATE_BITS, dkey & ((1 << DATE_BITS) - 1)
+        new = np.ones(len(dkey), dtype=bool)
+        new[1:] = (dp[1:] != dp[:-1]) | (dd[1:] - dd[:-1] > tol)
+        if not new.all():
+            cstart = np.flatnonzero(new)
+            exp_day = (np.cumsum(new) - 1)[exp_day]
+            dkey = dkey[cstart]
+            dmask = np.bitwise_or.reduceat(dmask, cstart)
+            dend = np.maximum.reduceat(dend, cstart)
+            div = np.logical_or.reduceat(div, cstart)
+            dcyc = np.minimum.reduceat(dcyc, cstart)
+            dproto = np.maximum.reduceat(dproto, cstart)
+        del dp, dd, new
+
+    # chemotherapy sessions as days without a drug (only when the preset uses them); a session within
+    # the tolerance of a treatment day is that day's (already counted)
     n_exp_days = len(dkey)
     if params.use_chemo_sessions and chemo_sessions is not None and n:
         ses = _as_table(chemo_sessions, sname)
@@ -500,7 +545,8 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         sdate = _days32(ses.column("date"), sname, "date").astype(np.int64)
         ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
         skeys = np.unique((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
-        skeys = skeys[~np.isin(skeys, dkey, assume_unique=True)]
+        for shift in range(-tol, tol + 1):
+            skeys = skeys[~np.isin(skeys + shift, raw_dkey)]
         if len(skeys):
             allkey = np.concatenate([dkey, skeys])
             dorder = np.argsort(allkey, kind="stable")
@@ -525,6 +571,7 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         if a in bit_of and b in bit_of:
             sub_partner[bit_of[a]] |= np.int64(1) << bit_of[b]
             sub_partner[bit_of[b]] |= np.int64(1) << bit_of[a]
+    chemo_mask = _mask_of([n for n in used_names if ref_class.get(n) in drugs.CHEMO_CLASSES], bit_of)
     nd = len(dday)
     cap = 2 * nd + 1
     out_person = np.empty(cap, np.int64)
@@ -546,6 +593,8 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         np.int64(far if params.maintenance_max_gap_days is None else params.maintenance_max_gap_days),
         bool(params.drop_advances), _mask_of(params.late_addition_drugs, bit_of), np.int64(params.late_addition_max_cycle),
         bool(params.use_chemo_sessions), bool(params.use_protocol_signals), np.int64(params.death_window_days),
+        chemo_mask, np.int64(far if params.chemo_gap_days is None else params.chemo_gap_days),
+        bool(params.maintenance_reinduction_advances),
         out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row,
     )  # fmt: skip
 

@@ -37,6 +37,9 @@ class LineParams:
     substitutions: tuple[tuple[str, str], ...] = ()
     # report maintenance phases (continuation and switch) as their own rows
     maintenance: bool = True
+    # shorter gap for a line of cytotoxic chemotherapy only with no maintenance phase (a restart months
+    # after a planned 4-6 cycles is a re-challenge); null: gap_days for every line
+    chemo_gap_days: int | None = None
     # drugs of the regimen that may continue alone after the others stop (continuation maintenance)
     continuation_maintenance_drugs: tuple[str, ...] = ()
     # new drugs that may follow the induction as maintenance without advancing the line (switch maintenance)
@@ -45,6 +48,8 @@ class LineParams:
     maintenance_min_cycles: int = 1
     # the maintenance drug must follow the last induction day within this many days (null: any)
     maintenance_max_gap_days: int | None = None
+    # induction drugs given again after a recognised maintenance phase start a new line (re-induction)
+    maintenance_reinduction_advances: bool = False
     # a treatment day with only some of the regimen's drugs starts a new line (OncoRegimenFinder-like)
     drop_advances: bool = False
     # these drugs, when they first appear after the window but before treatment day number
@@ -56,6 +61,8 @@ class LineParams:
     # ODH prescription software: a new drug given under the line's protocol label with cycle >= 2 joins
     # the regimen; a cycle-1 restart of a maintenance drug under a new protocol starts the maintenance phase
     use_protocol_signals: bool = False
+    # treatment days at most this many days apart form one treatment day (date jitter between sources)
+    same_day_tolerance_days: int = 0
     # exposures more than this many days before the advanced diagnosis are ignored (null: no limit)
     diagnosis_lookback_days: int | None = 0
     # the last line ends with reason "death" when death follows its last treatment within this many days
@@ -89,10 +96,11 @@ class LineParams:
             "maintenance_min_cycles",
             "late_addition_max_cycle",
             "death_window_days",
+            "same_day_tolerance_days",
         ):
             if key in kw and (not isinstance(kw[key], int) or kw[key] < 0):
                 raise InputError(source, f"parameter {key} must be a non-negative integer, got {kw[key]!r}")
-        for key in ("gap_days", "maintenance_max_gap_days", "diagnosis_lookback_days"):
+        for key in ("gap_days", "chemo_gap_days", "maintenance_max_gap_days", "diagnosis_lookback_days"):
             if kw.get(key) is not None and (not isinstance(kw[key], int) or kw[key] < 0):
                 raise InputError(source, f"parameter {key} must be a non-negative integer or null, got {kw[key]!r}")
         if "name" not in kw:
