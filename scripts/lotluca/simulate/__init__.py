@@ -62,19 +62,33 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lotluca.simulate import arrowcols as A
 from lotluca.simulate import calibration, cohort, gold, render_odh, render_snds, treatment
 from lotluca.simulate.params import SimSettings, from_config
 from lotluca.simulate.write import write_table
 
 log = logging.getLogger(__name__)
 
-SNDS_OUT = ["IR_BEN_R", "KI_CCI_R", "ER_PRS_F", "ER_PHA_F", "ER_UCD_F", "ER_ETE_F", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD", "T_MCOaaMED", "T_MCOaaFH"]
+SNDS_OUT = [
+    "IR_BEN_R",
+    "KI_CCI_R",
+    "ER_PRS_F",
+    "ER_PHA_F",
+    "ER_UCD_F",
+    "ER_ETE_F",
+    "T_MCOaaB",
+    "T_MCOaaC",
+    "T_MCOaaD",
+    "T_MCOaaMED",
+    "T_MCOaaFH",
+]
 ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
 
 CLINICAL_TRUTH = pa.schema(
@@ -107,16 +121,48 @@ CLINICAL_TRUTH = pa.schema(
 LINKAGE_TRUTH = pa.schema([("odh_patient_id", pa.string()), ("ben_idt_ano", pa.string())])
 
 
-def _d32(days, mask=None) -> pa.Array:
-    arr = np.asarray(days, dtype=np.int64)
-    if mask is not None:
-        arr = np.where(mask, 0, arr)
-    return pa.array(arr.astype("datetime64[D]"), type=pa.date32(), mask=mask)
-
-
-def _str(values, empty_is_null=True) -> pa.Array:
-    v = np.asarray(values).astype(str)
-    return pa.array(v, type=pa.string(), mask=(v == "") if empty_is_null else None)
+def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, odh_cols: dict) -> pa.Table:
+    """truth/clinical_truth: one row per true event with its ODH and SNDS rendering (see module docstring)."""
+    pid = events["pid"].to_numpy().astype(np.int64)
+    m = pid.size
+    odh_id = persons["odh_patient_id"].to_numpy()
+    never = treatment.NEVER
+    adm, presc, dup = odh_cols["adm_num"], odh_cols["presc_num"], odh_cols["dup_num"]
+    null = pa.nulls(m, pa.string())
+    odh_row = A.where(adm > 0, A.int_text(adm, 9, "A"), A.where(presc > 0, A.int_text(presc, 9, "P"), null))
+    odh_tab = A.take(
+        A.vocab(["odh_administrations", "odh_prescriptions"]), np.where(adm > 0, 0, np.where(presc > 0, 1, -1))
+    )
+    odh_extra = A.where(dup > 0, A.int_text(dup, 9, "odh_administrations:A"), null)
+    oral = events["oral"].to_numpy()
+    return pa.Table.from_arrays(
+        [
+            A.take(A.vocab(np.char.add("P", np.char.zfill(np.arange(len(persons)).astype(str), 9))), pid),
+            A.take(A.vocab(odh_id), pid, null_mask=(odh_id == "")[pid]),
+            A.take(A.vocab(persons["ben_idt_ano"].to_numpy()), pid),
+            A.date32(events["date"].to_numpy()),
+            A.date32(events["end_date"].to_numpy()),
+            A.take(A.vocab(treatment.ING_NAMES), events["ing"].to_numpy()),
+            A.take(A.vocab(["iv", "oral"]), oral.astype(np.int64)),
+            A.take(A.vocab(treatment.SETTING_NAMES), events["setting"].to_numpy()),
+            snds_cols["hospital"],
+            pa.array(events["line_number"].to_numpy(), type=pa.int16()),
+            pa.array(events["is_maint"].to_numpy()),
+            pa.array(events["cycle"].to_numpy().astype(np.int16), mask=oral),
+            pa.array((adm > 0) | (presc > 0)),
+            odh_tab,
+            odh_row,
+            A.date32(odh_cols["odh_date"], mask=odh_cols["odh_date"] == never),
+            odh_extra,
+            pa.array(snds_cols["observed_snds"]),
+            snds_cols["snds_channel"],
+            snds_cols["snds_table"],
+            snds_cols["snds_key"],
+            snds_cols["snds_date"],
+            snds_cols["snds_extra_keys"],
+        ],
+        schema=CLINICAL_TRUTH,
+    )
 
 
 def simulate(settings: SimSettings, seed: int) -> dict:
@@ -133,44 +179,21 @@ def simulate(settings: SimSettings, seed: int) -> dict:
     lines, death = treatment.draw_lines(rng[4], persons, s)
     events = treatment.draw_events(rng[5], lines, persons, death, s)
     lines = treatment.finalise_lines(lines, events, death, s)
-    log.info("truth drawn: %d persons, %d lines, %d events in %.1f s", len(persons), len(lines), len(events), time.perf_counter() - t0)
+    log.info(
+        "truth drawn: %d persons, %d lines, %d events in %.1f s",
+        len(persons),
+        len(lines),
+        len(events),
+        time.perf_counter() - t0,
+    )
     snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s)
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s)
     in_gold, test = gold.gold_persons(rng[8], persons, s)
     gold_t = gold.gold_table(lines, persons, in_gold, test)
 
-    pid = events["pid"].to_numpy()
-    odh_id = persons["odh_patient_id"].to_numpy()
-    never = treatment.NEVER
-    truth = pa.Table.from_arrays(
-        [
-            pa.array(np.char.add("P", np.char.zfill(pid.astype(str), 9))),
-            _str(odh_id[pid]),
-            pa.array(persons["ben_idt_ano"].to_numpy()[pid]),
-            _d32(events["date"].to_numpy()),
-            _d32(events["end_date"].to_numpy()),
-            pa.array(treatment.ING_NAMES[events["ing"].to_numpy()]),
-            pa.array(np.where(events["oral"].to_numpy(), "oral", "iv")),
-            pa.array(treatment.SETTING_NAMES[events["setting"].to_numpy()]),
-            _str(snds_cols["hospital"].to_numpy()),
-            pa.array(events["line_number"].to_numpy(), type=pa.int16()),
-            pa.array(events["is_maint"].to_numpy()),
-            pa.array(events["cycle"].to_numpy().astype(np.int16), mask=events["oral"].to_numpy()),
-            pa.array(odh_cols["observed_odh"].to_numpy()),
-            _str(odh_cols["odh_table"].to_numpy()),
-            _str(odh_cols["odh_row_id"].to_numpy()),
-            _d32(odh_cols["odh_date"].to_numpy(), mask=odh_cols["odh_date"].to_numpy() == never),
-            _str(odh_cols["odh_extra_keys"].to_numpy()),
-            pa.array(snds_cols["observed_snds"].to_numpy().astype(bool)),
-            pa.array(snds_cols["snds_channel"].to_numpy().astype(str)),
-            _str(snds_cols["snds_table"].to_numpy()),
-            _str(snds_cols["snds_key"].to_numpy()),
-            _d32(snds_cols["snds_date"].to_numpy(), mask=snds_cols["snds_date"].to_numpy() == never),
-            _str(snds_cols["snds_extra_keys"].to_numpy()),
-        ],
-        schema=CLINICAL_TRUTH,
-    )
+    truth = truth_table(persons, events, snds_cols, odh_cols)
     pat = ~persons["is_decoy"].to_numpy()
+    odh_id = persons["odh_patient_id"].to_numpy()
     linkage = pa.Table.from_arrays(
         [pa.array(odh_id[pat]), pa.array(persons["ben_idt_ano"].to_numpy()[pat])], schema=LINKAGE_TRUTH
     )
@@ -196,19 +219,32 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be parquet or csv, got {fmt!r}")
     out = Path(out_dir)
-    rows = {}
-    for name, table in result["snds"].items():
-        write_table(table, out / "snds" / f"{name}.{fmt}", fmt, snds_table=name)
-        rows[name] = table.num_rows
-    for name, table in result["odh"].items():
-        write_table(table, out / "odh" / f"{name}.{fmt}", fmt)
-        rows[name] = table.num_rows
-    write_table(result["gold"], out / "gold" / "gold_lines.parquet", "parquet")
-    write_table(result["linkage_truth"], out / "truth" / "linkage_truth.parquet", "parquet")
-    write_table(result["clinical_truth"], out / "truth" / "clinical_truth.parquet", "parquet")
-    rows.update(gold_lines=result["gold"].num_rows, linkage_truth=result["linkage_truth"].num_rows, clinical_truth=result["clinical_truth"].num_rows)
+    jobs = [(t, out / "snds" / f"{name}.{fmt}", fmt, name) for name, t in result["snds"].items()]
+    jobs += [(t, out / "odh" / f"{name}.{fmt}", fmt, None) for name, t in result["odh"].items()]
+    jobs += [
+        (result[k], out / sub / f"{k}.parquet", "parquet", None)
+        for k, sub in (("gold", "gold"), ("linkage_truth", "truth"), ("clinical_truth", "truth"))
+    ]
+    jobs[-3] = (result["gold"], out / "gold" / "gold_lines.parquet", "parquet", None)
+    # Arrow releases the GIL while encoding: two writer threads use both cores; each file's bytes do
+    # not depend on the thread that writes it
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(
+            pool.map(
+                lambda j: write_table(j[0], j[1], j[2], snds_table=j[3]), sorted(jobs, key=lambda j: -j[0].num_rows)
+            )
+        )
+    rows = {name: t.num_rows for name, t in result["snds"].items()}
+    rows.update({name: t.num_rows for name, t in result["odh"].items()})
+    rows.update(
+        gold_lines=result["gold"].num_rows,
+        linkage_truth=result["linkage_truth"].num_rows,
+        clinical_truth=result["clinical_truth"].num_rows,
+    )
     calib: pd.DataFrame = result["calibration"]
-    (out / "calibration.csv").write_text(calib.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8")
+    (out / "calibration.csv").write_text(
+        calib.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8"
+    )
     return rows
 
 
@@ -219,7 +255,14 @@ def simulate_to_files(settings, study, seed: int, out_dir: str | Path, fmt: str 
     rows = write_outputs(result, out_dir, fmt)
     off = result["calibration"][~result["calibration"]["within"]]
     for _, r in off.iterrows():
-        log.warning("calibration: %s = %s outside [%s, %s] (%s)", r["metric"], r["simulated"], r["target_low"], r["target_high"], r["source"])
+        log.warning(
+            "calibration: %s = %s outside [%s, %s] (%s)",
+            r["metric"],
+            r["simulated"],
+            r["target_low"],
+            r["target_high"],
+            r["source"],
+        )
     return {**result["counts"], "rows": rows}
 
 

@@ -70,8 +70,19 @@ def calibration_table(persons: pd.DataFrame, lines: pd.DataFrame, death: np.ndar
     t_os = (np.minimum(d, end) - l1["first"].to_numpy()) / MONTH
     ev = d <= end
     add("os_2y_from_first_line_start", km(t_os, ev, at=24.0), 0.30, 0.42, ESME)
-    add("median_os_from_first_line_months", km(t_os, ev), 10.0, 16.0, ESME)
-    chemo_regs = [R.INDEX[k] for k in ("cis_pem", "carbo_pem", "carbo_pacli", "cis_gem", "carbo_gem", "cis_vino", "carbo_pem_bev", "carbo_pacli_bev")]
+    chemo_regs = [
+        R.INDEX[k]
+        for k in (
+            "cis_pem",
+            "carbo_pem",
+            "carbo_pacli",
+            "cis_gem",
+            "carbo_gem",
+            "cis_vino",
+            "carbo_pem_bev",
+            "carbo_pacli_bev",
+        )
+    ]
     chemo = np.isin(l1["regimen"].to_numpy(), chemo_regs)
     add("median_os_first_line_chemotherapy_months", km(t_os[chemo], ev[chemo]), 9.8, 13.4, ESME)
     nivo = L[(L["regimen"] == R.INDEX["nivo"]) & (L["line_number"] >= 2)]

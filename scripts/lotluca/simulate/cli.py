@@ -16,7 +16,9 @@ def register(subparsers) -> None:
         description="Draw the synthetic cohort (clinical truth first, then what each source observes) and write "
         "OUT/snds, OUT/odh, OUT/gold, OUT/truth and OUT/calibration.csv.",
     )
-    p.add_argument("--patients", type=int, default=None, help="number of ODH patients (default: config simulate.patients)")
+    p.add_argument(
+        "--patients", type=int, default=None, help="number of ODH patients (default: config simulate.patients)"
+    )
     p.add_argument("--seed", type=int, default=None, help="master seed (default: config seed)")
     p.add_argument("--out", default="results/simulated", help="output folder (default results/simulated)")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="format of the SNDS and ODH tables")

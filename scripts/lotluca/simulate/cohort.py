@@ -104,7 +104,9 @@ def draw_persons(rng: np.random.Generator, s: SimSettings) -> pd.DataFrame:
     birth_month = rng.integers(1, 13, size=n).astype(np.int8)
     birth_day = rng.integers(1, 29, size=n).astype(np.int8)
 
-    hist = rng.choice(3, size=n, p=[s.nonsquamous_fraction, s.squamous_fraction, 1 - s.nonsquamous_fraction - s.squamous_fraction])
+    hist = rng.choice(
+        3, size=n, p=[s.nonsquamous_fraction, s.squamous_fraction, 1 - s.nonsquamous_fraction - s.squamous_fraction]
+    )
     tested = rng.random(n) < np.where(hist == 1, s.molecular_tested / 3, s.molecular_tested)
     pd_ = np.array([s.egfr, s.alk, s.ros1, s.kras, s.braf, s.met])
     # drivers are mutually exclusive; squamous tumours carry them 5x less often
@@ -120,7 +122,9 @@ def draw_persons(rng: np.random.Generator, s: SimSettings) -> pd.DataFrame:
     pdl1_tested = rng.random(n) < s.pdl1_tested
     up = rng.random(n)
     pdl1_cls = np.where(up < s.pdl1_high, 2, np.where(up < s.pdl1_high + s.pdl1_low, 1, 0)).astype(np.int8)
-    tps = np.where(pdl1_cls == 2, rng.integers(50, 101, size=n), np.where(pdl1_cls == 1, rng.integers(1, 50, size=n), 0))
+    tps = np.where(
+        pdl1_cls == 2, rng.integers(50, 101, size=n), np.where(pdl1_cls == 1, rng.integers(1, 50, size=n), 0)
+    )
     tps = np.where(rng.random(n) < 0.5, tps, np.round(tps / 5) * 5)  # pathologists often round to 5%
     tps = np.where(pdl1_cls == 1, np.clip(tps, 1, 49), np.where(pdl1_cls == 2, np.clip(tps, 50, 100), 0)).astype(float)
     pdl1_cls = np.where(pdl1_tested, pdl1_cls, -1).astype(np.int8)

@@ -58,7 +58,7 @@ class Noise:
     dpn_qlf_71: float = 0.05  # per DCIR service: an extra information-only copy with DPN_QLF = 71
     ete_ind_taa: float = 0.5  # per public-hospital en-sus drug: an ACE copy in ER_PRS_F/ER_UCD_F with ETE_IND_TAA = 1
     private_ucd_dcir: float = 1.0  # per private-clinic en-sus drug: also billed in ER_UCD_F (UCD_TOP_UCD = 1)
-    other_care: float = 1.0  # mean number per person-month of unrelated care rows (consultations, PPI, antibiotics)
+    other_care: float = 0.4  # mean number per person-month of unrelated care rows (consultations, PPI, antibiotics)
     other_stays: float = 0.03  # per person-month: a non-chemotherapy hospital stay (complication, imaging)
     decoy_twin: float = 0.05  # per ODH patient: a decoy with identical sex, birth year/month and departement
     decoy_at_centre: float = 0.1  # per decoy line: given at a cancer centre's FINESS (not in ODH)
@@ -77,27 +77,27 @@ class SimSettings:
     centres: int = 3  # number of cancer centres (CLCC) contributing ODH patients
     gold_fraction: float = 0.6  # share of ODH patients with chart-abstracted gold lines
     test_fraction: float = 0.3  # share of gold patients in the test split
-    start_date: date = date(2012, 1, 1)
-    end_date: date = date(2025, 12, 31)
-    male_fraction: float = 0.66
-    age_mean: float = 65.0
-    age_sd: float = 9.5
-    nonsquamous_fraction: float = 0.70
-    squamous_fraction: float = 0.25  # the rest is NOS
-    molecular_tested: float = 0.9  # per non-squamous patient (squamous: a third of it)
-    egfr: float = 0.13  # among tested non-squamous
-    alk: float = 0.04
-    ros1: float = 0.015
-    kras: float = 0.33
+    start_date: date = date(2012, 1, 1)  # from study.start_date
+    end_date: date = date(2025, 12, 31)  # from study.end_date (end of data)
+    male_fraction: float = 0.66  # share of men (advanced NSCLC: about 2/3)
+    age_mean: float = 65.0  # mean age at advanced diagnosis (years; median ~64-66)
+    age_sd: float = 9.5  # standard deviation of age at advanced diagnosis (years)
+    nonsquamous_fraction: float = 0.70  # share of non-squamous histology
+    squamous_fraction: float = 0.25  # share of squamous histology (the rest is NOS)
+    molecular_tested: float = 0.9  # share of non-squamous patients with molecular testing (squamous: a third)
+    egfr: float = 0.13  # EGFR mutation among tested non-squamous (drivers are mutually exclusive)
+    alk: float = 0.04  # ALK rearrangement among tested non-squamous
+    ros1: float = 0.015  # ROS1 rearrangement among tested non-squamous
+    kras: float = 0.33  # KRAS mutation among tested non-squamous
     kras_g12c: float = 0.45  # share of KRAS mutations that are G12C
-    braf: float = 0.03
-    met: float = 0.035
-    pdl1_tested: float = 0.85
+    braf: float = 0.03  # BRAF V600 mutation among tested non-squamous
+    met: float = 0.035  # MET exon 14 skipping among tested non-squamous
+    pdl1_tested: float = 0.85  # share of patients with a PD-L1 TPS result
     pdl1_high: float = 0.25  # TPS >= 50% among tested
     pdl1_low: float = 0.30  # TPS 1-49%
     treated: float = 0.92  # share of advanced patients receiving a first systemic line
     next_line: tuple = (0.66, 0.55, 0.45, 0.35)  # P(next line | progression while alive) after line 1, 2, 3, 4
-    max_lines: int = 5
+    max_lines: int = 5  # maximum number of lines per person
     traps: Traps = field(default_factory=Traps)
     noise: Noise = field(default_factory=Noise)
 
@@ -122,7 +122,11 @@ def _coerce(cls, values: dict, where: str):
             out[k] = v if isinstance(v, date) else date.fromisoformat(str(v))
         else:
             out[k] = v
-        if isinstance(out[k], float) and not isinstance(default, bool) and k not in ("age_mean", "age_sd", "decoy_ratio", "other_care"):
+        if (
+            isinstance(out[k], float)
+            and not isinstance(default, bool)
+            and k not in ("age_mean", "age_sd", "decoy_ratio", "other_care")
+        ):
             if not 0.0 <= out[k] <= 1.0:
                 raise LotlucaError(f"config.yaml: {where}.{k} = {v} is a probability, expected 0..1")
     return out

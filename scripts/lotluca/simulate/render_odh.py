@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lotluca import contracts, drugs
+from lotluca.simulate import arrowcols as A
 from lotluca.simulate import regimens as R
 from lotluca.simulate.cohort import CENTRES, to_days
 from lotluca.simulate.params import SimSettings
@@ -41,16 +42,14 @@ def _labels():
     return lab, cnt
 
 
-def _ids(prefix: str, n: int, start: int = 1) -> pa.Array:
-    nums = pa.array(np.arange(start, start + n, dtype=np.int64)).cast(pa.string())
-    return pc.binary_join_element_wise(pa.scalar(prefix), pc.utf8_lpad(nums, 9, "0"), "")
-
-
-def _d32(days) -> pa.Array:
-    return pa.array(np.asarray(days, dtype=np.int64).astype("datetime64[D]"), type=pa.date32())
-
-
-def render(rng: np.random.Generator, persons: pd.DataFrame, events: pd.DataFrame, lines: pd.DataFrame, death: np.ndarray, s: SimSettings):
+def render(
+    rng: np.random.Generator,
+    persons: pd.DataFrame,
+    events: pd.DataFrame,
+    lines: pd.DataFrame,
+    death: np.ndarray,
+    s: SimSettings,
+):
     """ODH tables (dict name -> pa.Table) and per-event ODH rendering columns (aligned on events)."""
     nz, t = s.noise, s.traps
     end = to_days(s.end_date)
@@ -60,7 +59,8 @@ def render(rng: np.random.Generator, persons: pd.DataFrame, events: pd.DataFrame
     ing = events["ing"].to_numpy().astype(np.int64)
     date = events["date"].to_numpy().astype(np.int64)
     lid = events["line_id"].to_numpy()
-    line_setting = lines.set_index("line_id")["setting"].reindex(np.arange(lid.max() + 1 if m else 0)).to_numpy() if m else np.array([])
+    line_setting = np.full(int(lines["line_id"].max()) + 1 if len(lines) else 0, -1, np.int64)
+    line_setting[lines["line_id"].to_numpy()] = lines["setting"].to_numpy()
 
     at_centre = is_pat[pid] & (events["setting"].to_numpy() == CENTRE)
     presc = is_pat[pid] & (events["setting"].to_numpy() == PHARMACY) & (line_setting[lid] == CENTRE)
@@ -69,84 +69,87 @@ def render(rng: np.random.Generator, persons: pd.DataFrame, events: pd.DataFrame
     prs = np.flatnonzero(presc & ~miss)
     dup = adm[rng.random(adm.size) < nz.odh_duplicate]
 
-    # ---- administrations ---------------------------------------------------------------------------
+    # ---- administrations (label and dose drawn once per event; a duplicated copy repeats them) ------
     lab, cnt = _labels()
-    a_rows = np.concatenate([adm, dup])
-    k = a_rows.size
-    a_ing = ing[a_rows]
-    pick = (rng.random(k) * np.maximum(cnt[a_ing], 1)).astype(np.int64)
-    stem = lab[a_ing, pick].astype(str)
-    title = rng.random(k) < 0.35
-    stem_arr = pa.array(stem)
-    stem_arr = pc.if_else(pa.array(title), pc.utf8_capitalize(stem_arr), stem_arr)
+    LAB = pa.array(lab.ravel().astype(str))
+    LAB_T = pc.utf8_capitalize(LAB)
+    n0 = adm.size
+    e_ing = ing[adm]
+    pick = (rng.random(n0) * np.maximum(cnt[e_ing], 1)).astype(np.int64)
+    li = e_ing * MAX_LABELS + pick
+    title = rng.random(n0) < 0.35
     dose_med = np.array([R.DOSE_MG.get(n, (0, 0))[0] for n in ING_NAMES], float)
     dose_sd = np.array([R.DOSE_MG.get(n, (0, 0))[1] for n in ING_NAMES], float)
-    dose = np.round(dose_med[a_ing] * (1 + dose_sd[a_ing] * rng.standard_normal(k)) / 10) * 10
-    dose = np.where(dose_sd[a_ing] == 0, dose_med[a_ing], np.maximum(dose, 10))
-    is_trial = a_ing == ING[drugs.TRIAL_DRUG]
-    dose_txt = pa.array(dose.astype(np.int64)).cast(pa.string())
-    unit = pa.array(np.where(title, " mg", "MG"))
-    with_dose = pc.binary_join_element_wise(stem_arr, pa.scalar(" "), dose_txt, unit, "")
-    with_dose = pc.replace_substring(with_dose, "  ", " ")
-    no_dose = pa.array(is_trial | (rng.random(k) < 0.1))
-    label = pc.if_else(no_dose, stem_arr, with_dose)
-    # protocol label and cycle number: filled for some line phases only
+    dose = np.round(dose_med[e_ing] * (1 + dose_sd[e_ing] * rng.standard_normal(n0)) / 10) * 10
+    dose = np.where(dose_sd[e_ing] == 0, dose_med[e_ing], np.maximum(dose, 10))
+    is_trial = e_ing == ING[drugs.TRIAL_DRUG]
+    no_dose = is_trial | (rng.random(n0) < 0.1)
+    maint = events["is_maint"].to_numpy()[adm].astype(np.int64)
     lines_n = int(lines["line_id"].max()) + 1 if len(lines) else 0
     proto_ok = rng.random((lines_n, 2)) < t.protocol_label
     cyc_ok = rng.random((lines_n, 2)) < t.cycle_label
-    reg_of_line = lines.set_index("line_id")["regimen"].reindex(np.arange(lines_n)).to_numpy()
-    maint = events["is_maint"].to_numpy()[a_rows].astype(np.int64)
-    a_lid = lid[a_rows]
-    protos = np.array([r.protocol for r in R.REGIMENS] + [""], dtype=object)
-    mprotos = np.array([r.maint_protocol for r in R.REGIMENS] + [""], dtype=object)
-    a_reg = reg_of_line[a_lid]
-    proto = np.where(maint == 1, mprotos[a_reg], protos[a_reg])
-    proto_fill = proto_ok[a_lid, maint] & (proto != "") & (rng.random(k) > 0.05)
-    cyc_fill = cyc_ok[a_lid, maint] & (rng.random(k) > 0.05)
-    cyc_txt = np.char.add("C", events["phase_cycle"].to_numpy()[a_rows].astype(str))
-    stay_key = pid[a_rows].astype(np.int64) * 100_000 + date[a_rows]
+    reg_of_line = np.zeros(lines_n, np.int64)
+    reg_of_line[lines["line_id"].to_numpy()] = lines["regimen"].to_numpy()
+    e_lid = lid[adm]
+    protos = [r.protocol for r in R.REGIMENS] + [r.maint_protocol for r in R.REGIMENS]
+    PROTO = pa.array(protos)
+    p_idx = reg_of_line[e_lid] + maint * R.N_REGIMENS
+    proto_fill = proto_ok[e_lid, maint] & (np.array(protos, dtype=object)[p_idx] != "") & (rng.random(n0) > 0.05)
+    cyc_fill = cyc_ok[e_lid, maint] & (rng.random(n0) > 0.05)
+    # rows: every observed event, plus duplicated copies, ordered by patient, date, drug
+    src = np.concatenate([np.arange(n0), np.searchsorted(adm, dup)])
+    rows = adm[src]
+    k = rows.size
+    order = np.lexsort((src >= n0, ing[rows], date[rows], pid[rows]))
+    so = src[order]
+    stem = A.where(title[so], LAB_T.take(pa.array(li[so])), LAB.take(pa.array(li[so])))
+    unit = A.take(A.vocab(["MG", " mg"]), title[so].astype(np.int64))
+    with_dose = A.join(stem, pa.scalar(" "), A.int_text(dose[so].astype(np.int64)), unit, sep="")
+    label = A.where(no_dose[so], stem, with_dose)
+    stay_key = pid[rows[order]].astype(np.int64) * 100_000 + date[rows[order]]
     ukey, inv = np.unique(stay_key, return_inverse=True)
     n_stays = ukey.size
-    stay_ids = _ids("S", n_stays)
     odh_id = persons["odh_patient_id"].to_numpy()
-    order = np.lexsort((a_ing, date[a_rows], pid[a_rows]))
-    adm_ids = _ids("A", k)
+    ODH = A.vocab(odh_id)
     adm_table = pa.Table.from_arrays(
         [
-            adm_ids,
-            pa.array(odh_id[pid[a_rows]][order]),
-            stay_ids.take(pa.array(inv[order])),
-            _d32(date[a_rows][order]),
-            label.take(pa.array(order)),
-            pa.array(np.where(is_trial, np.nan, dose)[order], mask=is_trial[order]),
+            A.int_text(np.arange(1, k + 1), 9, "A"),
+            A.take(ODH, pid[rows[order]]),
+            A.int_text(inv + 1, 9, "S"),
+            A.date32(date[rows[order]]),
+            label,
+            pa.array(dose[so], mask=is_trial[so]),
             pa.array(np.full(k, "IV")),
-            pa.array(proto[order].astype(object), type=pa.string(), mask=~proto_fill[order]),
-            pa.array(cyc_txt[order], mask=~cyc_fill[order]),
+            A.take(PROTO, p_idx[so], null_mask=~proto_fill[so]),
+            A.int_text(events["phase_cycle"].to_numpy()[rows[order]], prefix="C"),
         ],
         schema=contracts.ODH_ADMINISTRATIONS,
     )
-    # the administration id of each (first-copy) rendered event
-    adm_id_of = np.full(m, "", dtype=object)
+    adm_table = adm_table.set_column(
+        8, "cycle_label", pc.if_else(pa.array(~cyc_fill[so]), pa.scalar(None, pa.string()), adm_table.column(8))
+    )
     pos = np.empty(k, np.int64)
-    pos[order] = np.arange(k)
-    adm_ids_np = np.asarray(adm_ids.to_pylist(), dtype=object) if k else np.array([], dtype=object)
-    adm_id_of[adm] = adm_ids_np[pos[: adm.size]]
-    extra = np.full(m, "", dtype=object)
-    extra[dup] = np.char.add("odh_administrations:", adm_ids_np[pos[adm.size :]].astype(str)) if dup.size else extra[dup]
+    pos[order] = np.arange(k)  # output position of each row
+    adm_num = np.full(m, -1, np.int64)
+    adm_num[adm] = pos[:n0] + 1
+    dup_num = np.full(m, -1, np.int64)
+    dup_num[dup] = pos[n0:] + 1
 
     # ---- stays (day hospital per administration day) -------------------------------------------------
     st_pid = (ukey // 100_000).astype(np.int64)
     st_date = ukey % 100_000
-    centre_f = np.array([c[1] for c in CENTRES])[persons["centre"].to_numpy().clip(0)]
+    CF = A.vocab(np.array([c[1] for c in CENTRES]))
+    centre_of = persons["centre"].to_numpy().clip(0).astype(np.int64)
+    icd_codes, icd_idx = np.unique(persons["icd"].to_numpy(), return_inverse=True)
     stays = pa.Table.from_arrays(
         [
-            stay_ids,
-            pa.array(odh_id[st_pid]),
-            pa.array(centre_f[st_pid]),
-            _d32(st_date),
-            _d32(st_date),
+            A.int_text(np.arange(1, n_stays + 1), 9, "S"),
+            A.take(ODH, st_pid),
+            A.take(CF, centre_of[st_pid]),
+            A.date32(st_date),
+            A.date32(st_date),
             pa.array(np.full(n_stays, "HDJ")),
-            pa.array(persons["icd"].to_numpy()[st_pid]),
+            A.take(A.vocab(icd_codes), icd_idx[st_pid]),
         ],
         schema=contracts.ODH_STAYS,
     )
@@ -156,23 +159,22 @@ def render(rng: np.random.Generator, persons: pd.DataFrame, events: pd.DataFrame
     p_pick = (rng.random(prs.size) * np.maximum(cnt[p_ing], 1)).astype(np.int64)
     p_date = date[prs] - rng.integers(0, 4, prs.size)
     p_order = np.lexsort((p_ing, p_date, pid[prs]))
-    p_ids = _ids("P", prs.size)
     dur = (events["end_date"].to_numpy()[prs] - date[prs] + 1).astype(np.int32)
     presc_t = pa.Table.from_arrays(
         [
-            p_ids,
-            pa.array(odh_id[pid[prs]][p_order]),
-            _d32(p_date[p_order]),
-            pa.array(lab[p_ing, p_pick].astype(str)[p_order]),
+            A.int_text(np.arange(1, prs.size + 1), 9, "P"),
+            A.take(ODH, pid[prs][p_order]),
+            A.date32(p_date[p_order]),
+            LAB.take(pa.array((p_ing * MAX_LABELS + p_pick)[p_order])),
             pa.array(dur[p_order]),
         ],
         schema=contracts.ODH_PRESCRIPTIONS,
     )
     p_pos = np.empty(prs.size, np.int64)
     p_pos[p_order] = np.arange(prs.size)
-    presc_id_of = np.full(m, "", dtype=object)
-    if prs.size:
-        presc_id_of[prs] = np.asarray(p_ids.to_pylist(), dtype=object)[p_pos]
+    presc_num = np.full(m, -1, np.int64)
+    presc_num[prs] = p_pos + 1
+    a_rows = rows
 
     # ---- patients ----------------------------------------------------------------------------------------
     pat = np.flatnonzero(is_pat)
@@ -204,14 +206,15 @@ def render(rng: np.random.Generator, persons: pd.DataFrame, events: pd.DataFrame
     postcode = np.char.add(P["dpt"].to_numpy().astype(str), np.char.zfill(rng.integers(0, 10, pat.size).astype(str), 2))
     postcode = np.char.add(postcode, "0")
     tps = P["pdl1_tps"].to_numpy()
+    centre_f = np.array([c[1] for c in CENTRES])[centre_of]
     patients = pa.Table.from_arrays(
         [
             pa.array(odh_id[pat]),
             pa.array(centre_f[pat]),
             pa.array(np.where(P["sex"].to_numpy() == 1, "M", "F")),
-            _d32(birth),
+            A.date32(birth),
             pa.array(postcode),
-            _d32(P["diag"].to_numpy()),
+            A.date32(P["diag"].to_numpy()),
             pa.array(htxt, type=pa.string()),
             status(1, "muté", "non muté"),
             status(2, "réarrangé", "non réarrangé"),
@@ -221,15 +224,18 @@ def render(rng: np.random.Generator, persons: pd.DataFrame, events: pd.DataFrame
             status(6, "muté", "non muté"),
             pa.array(tps, mask=np.isnan(tps)),
             pa.array(np.where(known, dd, 0).astype("datetime64[D]"), type=pa.date32(), mask=~known),
-            _d32(np.minimum(last_contact, end)),
+            A.date32(np.minimum(last_contact, end)),
         ],
         schema=contracts.ODH_PATIENTS,
     )
-    tables = {"odh_patients": patients, "odh_administrations": adm_table, "odh_stays": stays, "odh_prescriptions": presc_t}
-    odh_table = np.where(adm_id_of != "", "odh_administrations", np.where(presc_id_of != "", "odh_prescriptions", ""))
-    odh_row = np.where(adm_id_of != "", adm_id_of, presc_id_of)
+    tables = {
+        "odh_patients": patients,
+        "odh_administrations": adm_table,
+        "odh_stays": stays,
+        "odh_prescriptions": presc_t,
+    }
     odh_date = np.full(m, NEVER, np.int64)
     odh_date[adm] = date[adm]
     odh_date[prs] = p_date
-    cols = pd.DataFrame({"observed_odh": odh_table != "", "odh_table": odh_table, "odh_row_id": odh_row, "odh_date": odh_date, "odh_extra_keys": extra})
+    cols = {"adm_num": adm_num, "presc_num": presc_num, "dup_num": dup_num, "odh_date": odh_date}
     return tables, cols

@@ -28,11 +28,19 @@ PROG, DEATH, EOD, PLANNED, TOX = range(5)
 ING_NAMES = np.array(sorted(set(drugs.drugs()["ingredient"])) + [drugs.TRIAL_DRUG])
 ING = {name: i for i, name in enumerate(ING_NAMES)}
 SLOT_ING, SLOT_ORAL, SLOT_PHASE, SLOT_DAY8 = R.slot_arrays(ING)
-_pack = drugs.drugs().dropna(subset=["days_per_pack"]).drop_duplicates("ingredient").set_index("ingredient")["days_per_pack"]
+_pack = (
+    drugs.drugs()
+    .dropna(subset=["days_per_pack"])
+    .drop_duplicates("ingredient")
+    .set_index("ingredient")["days_per_pack"]
+)
 PACK_DAYS = np.array([int(_pack.get(n, 30)) for n in ING_NAMES], np.int32)
 
 # per-line probability of dying before progression while on treatment, by line number (1, 2, 3+)
-DIE_ON_LINE = (0.13, 0.17, 0.21)
+DIE_ON_LINE = (0.15, 0.18, 0.22)
+TTP_SIGMA = 1.1  # log-scale spread of time to progression around the regimen median
+DURABLE_IO = 0.15  # share of immunotherapy lines with durable response (time to progression x 5)
+BSC_MEDIAN_DAYS = 100  # median survival after the last progression without further line
 
 
 def _year(days: np.ndarray) -> np.ndarray:
@@ -47,7 +55,9 @@ def _has(reg_codes: np.ndarray, ingredient: str) -> np.ndarray:
     return (SLOT_ING[reg_codes] == ING[ingredient]).any(axis=1)
 
 
-def choose_regimen(rng, k, year, hist, driver, g12c, pdl1, age, prev, io_seen, plat_seen, pem_seen, tki_seen):
+def choose_regimen(
+    rng, k, year, hist, driver, g12c, pdl1, age, prev, io_seen, plat_seen, pem_seen, tki_seen, t790m=0.5
+):
     """Regimen code per person for line k: weights by era, histology, biomarkers and history, then a draw."""
     n = year.size
     W = np.zeros((n, R.N_REGIMENS), np.float32)
@@ -63,7 +73,6 @@ def choose_regimen(rng, k, year, hist, driver, g12c, pdl1, age, prev, io_seen, p
     hi = pdl1 == 2
     pos = pdl1 >= 1
     y = year
-    prev_key = np.where(prev >= 0, prev, 0)
     prev_is = {key: (prev == R.INDEX[key]) for key in R.INDEX}
 
     def doublets(mask, scale=1.0):
@@ -86,7 +95,12 @@ def choose_regimen(rng, k, year, hist, driver, g12c, pdl1, age, prev, io_seen, p
         m = egfr & (y < 2018)
         w(m, "gefitinib", 0.45), w(m, "erlotinib", 0.3), w(m, "afatinib", 0.2)
         m = egfr & (y >= 2018)
-        w(m, "osimertinib", 0.88), w(m, "gefitinib", 0.04), w(m, "afatinib", 0.04), w(m & (y >= 2024), "ami_carbo_pem", 0.1)
+        (
+            w(m, "osimertinib", 0.88),
+            w(m, "gefitinib", 0.04),
+            w(m, "afatinib", 0.04),
+            w(m & (y >= 2024), "ami_carbo_pem", 0.1),
+        )
         targ |= egfr
         # ALK
         m = alk & (y < 2018)
@@ -119,15 +133,24 @@ def choose_regimen(rng, k, year, hist, driver, g12c, pdl1, age, prev, io_seen, p
     else:
         first_gen = prev_is["gefitinib"] | prev_is["erlotinib"] | prev_is["afatinib"]
         m = egfr & first_gen
-        w(m, "osimertinib", np.float32(0.0))  # weights set below with the T790M draw
-        t790 = rng.random(n) < 0.5
+        t790 = rng.random(n) < t790m  # T790M resistance mutation found at progression
         W[m & t790, :] = 0
         w(m & t790 & (y >= 2016), "osimertinib", 1.0)
         w(m & ~(t790 & (y >= 2016)), "carbo_pem", 0.6), w(m & ~(t790 & (y >= 2016)), "cis_pem", 0.4)
         m = egfr & ~first_gen & tki_seen & ~plat_seen
-        w(m, "carbo_pem", 0.55), w(m, "cis_pem", 0.2), w(m & (y >= 2024), "ami_carbo_pem", 0.35), w(m & (y < 2019), "carbo_pem_bev", 0.1)
+        (
+            w(m, "carbo_pem", 0.55),
+            w(m, "cis_pem", 0.2),
+            w(m & (y >= 2024), "ami_carbo_pem", 0.35),
+            w(m & (y < 2019), "carbo_pem_bev", 0.1),
+        )
         m = alk & prev_is["crizotinib"]
-        w(m, "alectinib", 0.4), w(m, "brigatinib", 0.3), w(m & (y >= 2019), "lorlatinib", 0.3), doublets(m & (y < 2016), 0.6)
+        (
+            w(m, "alectinib", 0.4),
+            w(m, "brigatinib", 0.3),
+            w(m & (y >= 2019), "lorlatinib", 0.3),
+            doublets(m & (y < 2016), 0.6),
+        )
         m = alk & (prev_is["alectinib"] | prev_is["brigatinib"])
         w(m & (y >= 2019), "lorlatinib", 0.6), doublets(m, 0.4)
         m = alk & prev_is["lorlatinib"]
@@ -148,15 +171,22 @@ def choose_regimen(rng, k, year, hist, driver, g12c, pdl1, age, prev, io_seen, p
         w(naive, "nivo", 0.45), w(naive & pos & (y >= 2017), "pembro", 0.2), w(naive & (y >= 2018), "atezo", 0.1)
         w(naive, "doce", 0.15), w(naive & ~plat_seen, "carbo_pem", 0.1)
         other = rest & ~naive
-        w(other, "doce", 0.35), w(other & nsq & (y >= 2015), "doce_ninte", 0.1), w(other & (y >= 2016), "doce_ramu", 0.05)
+        (
+            w(other, "doce", 0.35),
+            w(other & nsq & (y >= 2015), "doce_ninte", 0.1),
+            w(other & (y >= 2016), "doce_ramu", 0.05),
+        )
         w(other & nsq & ~pem_seen, "pem", 0.2), w(other & nsq & pem_seen & (k == 2), "carbo_pem", 0.12)
-        w(other & sq & (k == 2), "carbo_gem", 0.1), w(other, "gem", 0.06 + 0.04 * (k >= 3)), w(other, "vino_oral", 0.06 + 0.06 * (k >= 3))
+        (
+            w(other & sq & (k == 2), "carbo_gem", 0.1),
+            w(other, "gem", 0.06 + 0.04 * (k >= 3)),
+            w(other, "vino_oral", 0.06 + 0.06 * (k >= 3)),
+        )
         w(other & ~plat_seen, "carbo_pacli", 0.1)
     empty = W.sum(axis=1) <= 0
     W[empty, R.INDEX["doce"]] = 1.0
     cum = np.cumsum(W, axis=1)
     u = rng.random(n)[:, None] * cum[:, -1:]
-    _ = prev_key
     return (u >= cum).sum(axis=1).clip(max=R.N_REGIMENS - 1).astype(np.int16)
 
 
@@ -190,7 +220,9 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     io_reg = io_regs.any(axis=1)
     plat_reg = ((SLOT_ING == ING["cisplatin"]) | (SLOT_ING == ING["carboplatin"])).any(axis=1)
     pem_reg = (SLOT_ING == ING["pemetrexed"]).any(axis=1)
-    tki_reg = np.array([drugs.ingredient_class().get(ING_NAMES[i], "") in ("egfr_tki", "alk_tki") for i in SLOT_ING[:, 0].clip(0)])
+    tki_reg = np.array(
+        [drugs.ingredient_class().get(ING_NAMES[i], "") in ("egfr_tki", "alk_tki") for i in SLOT_ING[:, 0].clip(0)]
+    )
     ttp1, ttp2 = R.attr("ttp1"), R.attr("ttp2")
     induction, maint_kind = R.attr("induction"), R.attr("maintenance")
     io_cap, reg_cap, cyc_days = R.attr("io_cap"), R.attr("cap"), R.attr("cycle_days")
@@ -204,7 +236,7 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         st = start[idx]
         yr = _year(st)
         reg = choose_regimen(rng, k, yr, hist[idx], driver[idx], g12c[idx], pdl1[idx], age[idx], prev[idx],
-                             io_seen[idx], plat_seen[idx], pem_seen[idx], tki_seen[idx])  # fmt: skip
+                             io_seen[idx], plat_seen[idx], pem_seen[idx], tki_seen[idx], t.t790m)  # fmt: skip
         # re-challenge: after a planned stop and progression off treatment, the same regimen again
         rech = planned_free[idx] & (prev[idx] >= 0) & (rng.random(m) < t.rechallenge)
         reg = np.where(rech, prev[idx], reg).astype(np.int16)
@@ -212,12 +244,17 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         u = rng.random(m)
         is_dec = decoy[idx]
         elsewhere = np.where(is_dec, u >= s.noise.decoy_at_centre, u < t.line_elsewhere)
-        setting = np.where(elsewhere, np.where(rng.random(m) < t.private_clinic_share, PRIVATE, PUBLIC), CENTRE).astype(np.int8)
+        setting = np.where(elsewhere, np.where(rng.random(m) < t.private_clinic_share, PRIVATE, PUBLIC), CENTRE).astype(
+            np.int8
+        )
         trial = (setting == CENTRE) & ~is_dec & (rng.random(m) < t.clinical_trial)
         reg = np.where(trial, R.INDEX["trial"], reg).astype(np.int16)
 
         med = np.where(k == 1, ttp1[reg], ttp2[reg] * 0.92 ** max(0, k - 2)) * MONTH
-        ttp = np.clip(_lognormal_days(rng, med, 0.8, m), 21, 365 * 12).astype(np.int64)
+        # immunotherapy: a share of durable responders (the long plateau of IO survival curves)
+        durable = io_reg[reg] & (rng.random(m) < DURABLE_IO)
+        med = np.where(durable, med * 5, med)
+        ttp = np.clip(_lognormal_days(rng, med, TTP_SIGMA, m), 21, 365 * 12).astype(np.int64)
         prog = st + ttp
         die = rng.random(m) < DIE_ON_LINE[min(k, 3) - 1]
         dtime = st + np.maximum(8, (rng.uniform(0.15, 1.0, m) * ttp)).astype(np.int64)
@@ -240,8 +277,14 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
 
         # planned structure of the line
         n_ind = np.where(induction[reg], np.where(rng.random(m) < t.induction_cycles_6, 6, 4), 10_000).astype(np.int32)
-        has_maint = (maint_kind[reg] == "always") | ((maint_kind[reg] == "optional") & (rng.random(m) < t.continuation_maintenance))
-        cap = np.where(induction[reg] & ~has_maint, n_ind, np.where(io_cap[reg], t.io_max_cycles, np.where(reg_cap[reg] > 0, reg_cap[reg], 10_000)))
+        has_maint = (maint_kind[reg] == "always") | (
+            (maint_kind[reg] == "optional") & (rng.random(m) < t.continuation_maintenance)
+        )
+        cap = np.where(
+            induction[reg] & ~has_maint,
+            n_ind,
+            np.where(io_cap[reg], t.io_max_cycles, np.where(reg_cap[reg] > 0, reg_cap[reg], 10_000)),
+        )
         cdays = cyc_days[reg].astype(np.int32)
         nivo = reg == R.INDEX["nivo"]
         cdays = np.where(nivo & (yr >= 2019) & (rng.random(m) < t.nivolumab_q4w), 28, cdays).astype(np.int32)
@@ -261,9 +304,11 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
 
         # what happens after progression (alive): next line, or best supportive care until death
         alive_prog = ~died_on
-        cont = alive_prog & (rng.random(m) < (s.next_line[k - 1] if k - 1 < len(s.next_line) else 0.3)) & (k < s.max_lines)
+        cont = (
+            alive_prog & (rng.random(m) < (s.next_line[k - 1] if k - 1 < len(s.next_line) else 0.3)) & (k < s.max_lines)
+        )
         nxt = prog + np.clip(_lognormal_days(rng, 24, 0.6, m), 5, 150).astype(np.int64)
-        bsc_death = prog + 7 + _lognormal_days(rng, 75, 1.0, m).astype(np.int64)
+        bsc_death = prog + 7 + _lognormal_days(rng, BSC_MEDIAN_DAYS, 1.0, m).astype(np.int64)
         fin = alive_prog & ~cont
         death[idx[fin]] = bsc_death[fin]
         planned_free[idx] = (cap < 10_000) & ~io_cap[reg] & (reason == PROG)
@@ -323,7 +368,9 @@ def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return cs - base
 
 
-def draw_events(rng: np.random.Generator, lines: pd.DataFrame, persons: pd.DataFrame, death: np.ndarray, s: SimSettings) -> pd.DataFrame:
+def draw_events(
+    rng: np.random.Generator, lines: pd.DataFrame, persons: pd.DataFrame, death: np.ndarray, s: SimSettings
+) -> pd.DataFrame:
     """One row per true administration (IV cycle day) or dispensation (oral box) of every line."""
     t = s.traps
     end = to_days(s.end_date)
@@ -486,7 +533,9 @@ def finalise_lines(lines: pd.DataFrame, events: pd.DataFrame, death: np.ndarray,
     stop = np.minimum(lines["stop"].to_numpy(), death[lines["pid"].to_numpy()])
     reason = lines["reason"].to_numpy().copy()
     cap_hit = (lines["n_given"].to_numpy() >= lines["cap"].to_numpy()) & (lines["cap"].to_numpy() < 10_000)
-    planned = cap_hit & (lines["last_cycle_date"].to_numpy() + lines["cycle_days"].to_numpy() < np.minimum(stop, end + 1))
+    planned = cap_hit & (
+        lines["last_cycle_date"].to_numpy() + lines["cycle_days"].to_numpy() < np.minimum(stop, end + 1)
+    )
     reason = np.where(planned, PLANNED, reason)
     reason = np.where(~planned & (stop > end), EOD, reason)
     lines["end_reason"] = reason.astype(np.int8)
