@@ -189,7 +189,7 @@ def simulate(settings: SimSettings, seed: int) -> dict:
     snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s)
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s)
     in_gold, test = gold.gold_persons(rng[8], persons, s)
-    gold_t = gold.gold_table(lines, persons, in_gold, test)
+    gold_t = gold.gold_table(lines, persons, in_gold, test, cohort.to_days(s.end_date))
 
     truth = truth_table(persons, events, snds_cols, odh_cols)
     pat = ~persons["is_decoy"].to_numpy()
@@ -254,8 +254,10 @@ def simulate_to_files(settings, study, seed: int, out_dir: str | Path, fmt: str 
     result = simulate(s, seed)
     rows = write_outputs(result, out_dir, fmt)
     off = result["calibration"][~result["calibration"]["within"]]
+    level = logging.WARNING if s.patients >= 2000 else logging.INFO  # small cohorts are too noisy to calibrate
     for _, r in off.iterrows():
-        log.warning(
+        log.log(
+            level,
             "calibration: %s = %s outside [%s, %s] (%s)",
             r["metric"],
             r["simulated"],

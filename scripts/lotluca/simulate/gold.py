@@ -70,8 +70,12 @@ def line_rows(lines: pd.DataFrame, person_ids: np.ndarray) -> pd.DataFrame:
     return out.sort_values(["pid", "line_number", "is_maintenance"], kind="stable").reset_index(drop=True)
 
 
-def gold_table(lines: pd.DataFrame, persons: pd.DataFrame, in_gold: np.ndarray, test: np.ndarray) -> pa.Table:
-    sel = lines[in_gold[lines["pid"].to_numpy()]]
+def gold_table(
+    lines: pd.DataFrame, persons: pd.DataFrame, in_gold: np.ndarray, test: np.ndarray, end_day: int
+) -> pa.Table:
+    sel = lines[in_gold[lines["pid"].to_numpy()]].copy()
+    for col in ("last", "ma_last"):  # a dispensation's supply is cut at the end of the data
+        sel[col] = np.minimum(sel[col].to_numpy(), end_day)
     odh = persons["odh_patient_id"].to_numpy()
     rows = line_rows(sel, odh[sel["pid"].to_numpy()])
     split = np.where(test[rows["pid"].to_numpy()], "test", "train")

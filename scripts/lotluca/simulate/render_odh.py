@@ -64,7 +64,7 @@ def render(
 
     at_centre = is_pat[pid] & (events["setting"].to_numpy() == CENTRE)
     presc = is_pat[pid] & (events["setting"].to_numpy() == PHARMACY) & (line_setting[lid] == CENTRE)
-    miss = rng.random(m) < nz.odh_missing
+    miss = (rng.random(m) < nz.odh_missing) & ~events["first_of_line"].to_numpy()
     adm = np.flatnonzero(at_centre & ~miss)
     prs = np.flatnonzero(presc & ~miss)
     dup = adm[rng.random(adm.size) < nz.odh_duplicate]

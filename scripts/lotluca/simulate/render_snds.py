@@ -165,7 +165,8 @@ def render(
         [CH_NONE, CH_PHARMACY, CH_FH, CH_MED, CH_SESSION],
         CH_NONE,
     ).astype(np.int8)
-    missing = np.isin(channel, [CH_PHARMACY, CH_MED, CH_FH]) & (rng.random(m) < nz.snds_missing)
+    first = ev["first_of_line"].to_numpy()
+    missing = np.isin(channel, [CH_PHARMACY, CH_MED, CH_FH]) & (rng.random(m) < nz.snds_missing) & ~first
     jitter = np.where(rng.random(m) < nz.date_jitter, rng.choice([-1, 1], m), 0)
     ev_nir = pid + np.where(has2[pid] & (rng.random(m) < 0.5), n_p, 0)
 
@@ -221,6 +222,7 @@ def render(
     rsa = np.zeros(n_all, np.int64)
     rsa[order] = np.arange(1, order.size + 1)
     ret_err = rng.random(n_all) < nz.pmsi_return_error
+    ret_err[inv[first[iv_idx]]] = False  # a stay holding a line's first administration stays valid
     stay_rsa = rsa[:n_st]
     stay_ret_err = ret_err[:n_st]
     B = {k: v[order] for k, v in S.items()}

@@ -490,6 +490,9 @@ def draw_events(
     ev = ev[ev["date"].to_numpy() <= end]
     ev = ev.sort_values(["pid", "date", "line_id", "ing", "day"], kind="stable").reset_index(drop=True)
     ev["event_id"] = np.arange(len(ev), dtype=np.int64)
+    first = np.zeros(len(ev), bool)
+    first[np.unique(ev["line_id"].to_numpy(), return_index=True)[1]] = True
+    ev["first_of_line"] = first  # never hidden by missing-record noise: every line stays observable
     for col in ("date", "end_date"):
         ev[col] = ev[col].astype(np.int32)
     lines["n_given"] = n_given.astype(np.int32)
@@ -522,6 +525,11 @@ def finalise_lines(lines: pd.DataFrame, events: pd.DataFrame, death: np.ndarray,
     ma_mask = np.zeros(n, np.uint64)
     np.bitwise_or.at(ma_mask, lid[maint], bit[maint])
     lines = lines.copy()
+    # an oral line ends when the drug is stopped (progression, death, toxicity), even if the last box
+    # would have lasted longer
+    stop_day = np.minimum(lines["stop"].to_numpy(), death[lines["pid"].to_numpy()]) - 1
+    last = np.maximum(np.minimum(last, stop_day), first.clip(max=NEVER - 1) * (first < NEVER))
+    ma_last = np.where(ma_last >= 0, np.maximum(np.minimum(ma_last, stop_day), ma_first.clip(max=NEVER - 1)), ma_last)
     lines["first"] = first
     lines["last"] = last
     lines["ma_first"] = ma_first

@@ -39,7 +39,9 @@ def write_table(table: pa.Table, path: Path, fmt: str, snds_table: str | None = 
         return
     formats = snds_schema.column_formats(snds_table) if snds_table else {}
     ready = _csv_ready(table, formats)
-    opts = pcsv.WriteOptions(include_header=True, delimiter=";", quoting_style="needed", batch_size=1_000_000)
+    opts = pcsv.WriteOptions(include_header=False, delimiter=";", quoting_style="none", batch_size=1_000_000)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    pcsv.write_csv(ready, tmp, write_options=opts)
+    with open(tmp, "wb") as fh:  # an unquoted header, as SAS / SNDS exports write it
+        fh.write((";".join(ready.column_names) + "\n").encode("utf-8"))
+        pcsv.write_csv(ready, fh, write_options=opts)
     tmp.replace(path)

@@ -1,0 +1,359 @@
+"""Tests of the synthetic cohort generator (lotluca.simulate): schema fidelity, referential integrity,
+determinism, calibration, gold-standard consistency, knobs, the truth <-> raw-row mapping and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import REPO
+
+from lotluca import contracts, drugs, snds_schema
+from lotluca.simulate import (
+    CLINICAL_TRUTH,
+    SNDS_OUT,
+    calibration,
+    cohort,
+    from_config,
+    simulate,
+    simulate_to_files,
+    treatment,
+)
+from lotluca.simulate.params import Noise, SimSettings, Traps
+
+DCIR_KEYS = [
+    "DCT_ORD_NUM",
+    "FLX_DIS_DTD",
+    "FLX_EMT_NUM",
+    "FLX_EMT_ORD",
+    "FLX_EMT_TYP",
+    "FLX_TRT_DTD",
+    "ORG_CLE_NUM",
+    "PRS_ORD_NUM",
+    "REM_TYP_AFF",
+]
+SMALL = {"patients": 400}
+
+
+@pytest.fixture(scope="module")
+def small():
+    return simulate(from_config(SMALL, {}), 7)
+
+
+@pytest.fixture(scope="module")
+def small_dir(tmp_path_factory, small):
+    from lotluca.simulate import write_outputs
+
+    out = tmp_path_factory.mktemp("sim")
+    write_outputs(small, out, "parquet")
+    return out
+
+
+def _pd(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas()
+
+
+# --- schema fidelity ------------------------------------------------------------------------------------
+def test_every_snds_table_has_the_exact_schema_in_memory_and_on_disk(small, small_dir):
+    assert set(small["snds"]) == set(SNDS_OUT)
+    for name, table in small["snds"].items():
+        assert table.schema.equals(snds_schema.arrow_schema(name)), name
+        disk = pq.read_table(small_dir / "snds" / f"{name}.parquet")
+        assert disk.column_names == snds_schema.arrow_schema(name).names, name
+        for field in snds_schema.arrow_schema(name):
+            got = disk.schema.field(field.name).type
+            if pa.types.is_timestamp(field.type):  # Parquet has no second unit: stored as ms, same instants
+                assert pa.types.is_timestamp(got), (name, field.name)
+            else:
+                assert got == field.type, (name, field.name, got, field.type)
+
+
+def test_odh_gold_and_truth_tables_have_the_contract_schemas(small, small_dir):
+    for name, schema in contracts.ODH_TABLES.items():
+        assert small["odh"][name].schema.equals(schema), name
+        assert pq.read_table(small_dir / "odh" / f"{name}.parquet").schema.equals(schema), name
+    assert pq.read_table(small_dir / "gold" / "gold_lines.parquet").schema.equals(contracts.GOLD_LINES)
+    assert pq.read_table(small_dir / "truth" / "clinical_truth.parquet").schema.equals(CLINICAL_TRUTH)
+    lt = pq.read_table(small_dir / "truth" / "linkage_truth.parquet")
+    assert lt.column_names == ["odh_patient_id", "ben_idt_ano"] and lt.schema.field("ben_idt_ano").type == pa.string()
+
+
+def test_csv_looks_like_a_real_extract(tmp_path):
+    simulate_to_files({"patients": 60}, {}, 3, tmp_path, "csv")
+    text = (tmp_path / "snds" / "T_MCOaaC.csv").read_text().splitlines()
+    header = text[0].split(";")
+    assert header == snds_schema.arrow_schema("T_MCOaaC").names
+    row = dict(zip(header, text[1].split(";"), strict=True))
+    assert re.fullmatch(r"\d{2}[A-Z]{3}\d{4}:00:00:00", row["EXE_SOI_DTD"]), row["EXE_SOI_DTD"]
+    assert re.fullmatch(r"\d{8}", row["ENT_DAT"]) and re.fullmatch(r"\d{8}", row["SOR_DAT"])
+    prs = pcsv.read_csv(tmp_path / "snds" / "ER_PRS_F.csv", parse_options=pcsv.ParseOptions(delimiter=";"))
+    assert prs.column_names == snds_schema.arrow_schema("ER_PRS_F").names
+    ucd = pcsv.read_csv(
+        tmp_path / "snds" / "ER_UCD_F.csv",
+        parse_options=pcsv.ParseOptions(delimiter=";"),
+        convert_options=pcsv.ConvertOptions(column_types={"UCD_UCD_COD": pa.string()}),
+    )
+    assert set(pa.compute.utf8_length(ucd["UCD_UCD_COD"]).to_pylist()) == {13}
+    pat = pcsv.read_csv(tmp_path / "odh" / "odh_patients.csv", parse_options=pcsv.ParseOptions(delimiter=";"))
+    assert pat.column_names == contracts.ODH_PATIENTS.names
+
+
+# --- referential integrity ----------------------------------------------------------------------------------
+def test_dcir_keys_unique_and_valid(small):
+    S = {k: _pd(v) for k, v in small["snds"].items()}
+    prs = S["ER_PRS_F"]
+    assert not prs.duplicated(DCIR_KEYS).any()
+    for child in ("ER_PHA_F", "ER_UCD_F", "ER_ETE_F"):
+        c = S[child]
+        assert len(c) and len(c.merge(prs[DCIR_KEYS], on=DCIR_KEYS)) == len(c), child
+    ben = set(S["IR_BEN_R"]["BEN_NIR_PSA"])
+    assert set(prs["BEN_NIR_PSA"]) <= ben
+    assert not S["IR_BEN_R"].duplicated(["BEN_NIR_PSA", "BEN_RNG_GEM"]).any()
+    assert set(S["KI_CCI_R"]["BEN_IDT_ANO"]) <= set(S["IR_BEN_R"]["BEN_IDT_ANO"])
+    for col in ("BEN_NIR_PSA", "BEN_IDT_ANO"):
+        assert set(S["IR_BEN_R"][col].str.len()) == {17}
+    assert set(S["IR_BEN_R"]["BEN_SEX_COD"]) <= {1, 2}
+    assert set(S["IR_BEN_R"]["BEN_NAI_MOI"]) <= {f"{m:02d}" for m in range(1, 13)}
+    pha = S["ER_PHA_F"]
+    cips = set(drugs.drug_codes().query("code_system == 'CIP13'")["code"].astype("int64"))
+    assert set(pha["PHA_PRS_C13"]) <= cips
+    assert (pha["PHA_ACT_QSN"] < 0).any() and (pha["PHA_ACT_QSN"] > 0).all() is not True
+    assert set(S["ER_UCD_F"]["UCD_TOP_UCD"]) <= {0, 1}
+    assert {0, 71} <= set(prs["DPN_QLF"])
+
+
+def test_pmsi_keys_unique_and_valid(small):
+    S = {k: _pd(v) for k, v in small["snds"].items()}
+    b, c = S["T_MCOaaB"], S["T_MCOaaC"]
+    assert not b.duplicated(["ETA_NUM", "RSA_NUM"]).any()
+    assert set(zip(b.ETA_NUM, b.RSA_NUM, strict=True)) == set(zip(c.ETA_NUM, c.RSA_NUM, strict=True))
+    keys = set(zip(b.ETA_NUM.astype(str), b.RSA_NUM.astype(str), strict=True))
+    for child in ("T_MCOaaD", "T_MCOaaMED", "T_MCOaaFH"):
+        d = S[child]
+        assert len(d) and set(zip(d.ETA_NUM, d.RSA_NUM, strict=True)) <= keys, child
+    assert set(c["NIR_ANO_17"]) <= set(S["IR_BEN_R"]["BEN_NIR_PSA"])
+    assert (b["GRG_GHM"] == "28Z07Z").mean() > 0.5 and b["GRG_GHM"].str.startswith("90").any()
+    assert b.loc[b["GRG_GHM"] == "04M132", "DGN_PAL"].str.startswith("C34").all()
+    ok = (
+        (~c[["NIR_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET"]].any(axis=1))
+        & (c["NAI_RET"] == "0")
+        & (c["DAT_RET"] == "0")
+    )
+    assert 0.9 < ok.mean() < 1.0
+    finess = set(b["ETA_NUM"].astype(str))
+    assert all(len(f) == 9 for f in finess)
+
+
+def test_odh_tables_are_coherent(small):
+    O = {k: _pd(v) for k, v in small["odh"].items()}
+    pats = set(O["odh_patients"]["odh_patient_id"])
+    assert all(re.fullmatch(r"C\d{2}-\d{7}", p) for p in pats)
+    assert set(O["odh_administrations"]["odh_patient_id"]) <= pats
+    assert set(O["odh_administrations"]["stay_id"]) <= set(O["odh_stays"]["stay_id"])
+    assert set(O["odh_prescriptions"]["odh_patient_id"]) <= pats
+    assert O["odh_administrations"]["administration_id"].is_unique
+    labels = O["odh_administrations"]["drug_label"]
+    assert labels.str.contains("ESSAI CLINIQUE").any() and labels.str.contains(r"\d+ ?(?:MG|mg)$").any()
+    cyc = O["odh_administrations"]["cycle_label"].dropna()
+    assert cyc.str.fullmatch(r"C\d+").all() and 0.2 < O["odh_administrations"]["cycle_label"].isna().mean() < 0.8
+    lt = _pd(small["linkage_truth"])
+    assert set(lt["odh_patient_id"]) == pats and lt["ben_idt_ano"].is_unique
+    assert set(lt["ben_idt_ano"]) <= set(_pd(small["snds"]["IR_BEN_R"])["BEN_IDT_ANO"])
+
+
+def test_observed_tables_leak_no_truth(small):
+    for name, table in {**small["snds"], **small["odh"]}.items():
+        for col in table.column_names:
+            assert not re.search(r"line_number|progress|is_maint|truth", col, re.I), (name, col)
+
+
+# --- the truth <-> raw-row mapping ------------------------------------------------------------------------------
+def test_clinical_truth_keys_resolve_to_raw_rows(small):
+    t = _pd(small["clinical_truth"])
+    S = {k: _pd(v) for k, v in small["snds"].items()}
+    code_ing = drugs.drug_codes().set_index("code")["ingredient"].to_dict()
+    ph = t[t["snds_table"] == "ER_PHA_F"]
+    pha = S["ER_PHA_F"].set_index("DCT_ORD_NUM")
+    got = pha.loc[ph["snds_key"].astype("int64"), "PHA_PRS_C13"].astype(str).map(code_ing).to_numpy()
+    assert (got == ph["ingredient"].to_numpy()).all()
+    prs = S["ER_PRS_F"].set_index("DCT_ORD_NUM")
+    assert (
+        pd.to_datetime(prs.loc[ph["snds_key"].astype("int64"), "EXE_SOI_DTD"]).to_numpy()
+        == pd.to_datetime(ph["snds_date"]).to_numpy()
+    ).all()
+    med = t[t["snds_table"] == "T_MCOaaMED"]
+    m = S["T_MCOaaMED"].assign(
+        key=lambda d: d.ETA_NUM + ":" + d.RSA_NUM, ingredient=lambda d: d.UCD_UCD_COD.map(code_ing)
+    )
+    assert len(med.merge(m, left_on=["snds_key", "ingredient"], right_on=["key", "ingredient"])) == len(med)
+    c = S["T_MCOaaC"].assign(key=lambda d: d.ETA_NUM.astype(str) + ":" + d.RSA_NUM.astype(str))
+    sess = t[t["snds_table"] == "T_MCOaaB"].merge(c[["key", "EXE_SOI_DTD"]], left_on="snds_key", right_on="key")
+    assert len(sess) == (t["snds_table"] == "T_MCOaaB").sum()
+    assert (
+        pd.to_datetime(sess["EXE_SOI_DTD"]).dt.normalize().to_numpy() == pd.to_datetime(sess["snds_date"]).to_numpy()
+    ).all()
+    adm = _pd(small["odh"]["odh_administrations"]).set_index("administration_id")
+    a = t[t["odh_table"] == "odh_administrations"]
+    assert (
+        pd.to_datetime(adm.loc[a["odh_row_id"], "administration_date"]).to_numpy()
+        == pd.to_datetime(a["date"]).to_numpy()
+    ).all()
+    # visibility rules: cheap IV chemotherapy never has a drug row in the SNDS, trial drugs are absent
+    assert set(t.loc[t["ingredient"].isin(["carboplatin", "cisplatin", "docetaxel"]), "snds_channel"]) == {
+        "session_only"
+    }
+    assert set(t.loc[t["ingredient"] == "trial_drug", "snds_channel"]) <= {"none"}
+    assert not t.loc[t["setting"] != "centre", "observed_odh"].loc[lambda s: t["route"] == "iv"].any()
+    assert t.loc[t["odh_patient_id"].isna(), "observed_odh"].sum() == 0  # decoys are never in ODH
+
+
+# --- determinism ---------------------------------------------------------------------------------------------------
+def _digest(folder: Path) -> dict:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path, fmt):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for out, seed in ((a, 11), (b, 11), (c, 12)):
+        simulate_to_files({"patients": 150}, {}, seed, out, fmt)
+    da, db, dc = _digest(a), _digest(b), _digest(c)
+    assert da == db and len(da) == 19
+    assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
+    assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
+
+
+# --- calibration ---------------------------------------------------------------------------------------------------
+def test_calibration_within_stated_tolerances_on_a_large_cohort():
+    s = from_config({"patients": 20000, "decoy_ratio": 0}, {})
+    rng = [np.random.default_rng(x) for x in np.random.SeedSequence(20261123).spawn(9)]
+    persons = cohort.assign_identifiers(rng[2], cohort.draw_persons(rng[0], s), s)
+    lines, death = treatment.draw_lines(rng[4], persons, s)
+    events = treatment.draw_events(rng[5], lines, persons, death, s)
+    lines = treatment.finalise_lines(lines, events, death, s)
+    table = calibration.calibration_table(persons, lines, death, s)
+    assert len(table) >= 17 and table["source"].str.len().min() > 10
+    off = table[~table["within"]]
+    assert off.empty, off.to_string()
+
+
+def test_kaplan_meier_hand_computed():
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    e = np.array([True, False, True, True])
+    # S(1)=3/4, censor at 2, S(3)=3/4*1/2=3/8, S(4)=0
+    assert calibration.km(t, e, at=3.5) == pytest.approx(0.375)
+    assert calibration.km(t, e) == 3.0
+
+
+def test_calibration_file_written(small_dir):
+    cal = pd.read_csv(small_dir / "calibration.csv")
+    assert list(cal.columns) == ["metric", "simulated", "target_low", "target_high", "source", "within"]
+
+
+# --- gold standard -------------------------------------------------------------------------------------------------
+def test_gold_standard_internal_consistency(small):
+    g = _pd(small["gold"])
+    t = _pd(small["clinical_truth"])
+    assert set(g["algorithm"]) == {"gold"} and set(g["split"]) <= {"train", "test"}
+    assert set(g["end_reason"]) <= {"progression", "death", "end_of_data", "planned_stop", "toxicity"}
+    assert g.groupby("person_id")["split"].nunique().max() == 1
+    share = g["person_id"].nunique() / len(small["odh"]["odh_patients"])
+    assert 0.4 < share < 0.65  # 60% of ODH patients, minus the untreated
+    main = g[~g["is_maintenance"]].sort_values(["person_id", "line_number"])
+    assert (main["start_date"] <= main["end_date"]).all()
+    for _, grp in main.groupby("person_id"):
+        assert list(grp["line_number"]) == list(range(1, len(grp) + 1))
+        assert (grp["start_date"].to_numpy()[1:] > grp["end_date"].to_numpy()[:-1]).all()  # no overlap
+    ma = g[g["is_maintenance"]].merge(main, on=["person_id", "line_number"], suffixes=("", "_line"))
+    assert len(ma) == g["is_maintenance"].sum() > 0
+    assert ((ma["start_date"] > ma["start_date_line"]) & (ma["end_date"] <= ma["end_date_line"])).all()
+    assert (main["regimen"] == main["regimen"].map(lambda r: drugs.regimen_name(r.split("+")))).all()
+    # every gold line is backed by at least one exposure (or chemotherapy session) in at least one source
+    seen = t[(t["observed_odh"]) | (t["snds_table"].notna())]
+    backed = set(zip(seen["odh_patient_id"], seen["line_number"], strict=True))
+    assert all((p, n) in backed for p, n in zip(main["person_id"], main["line_number"], strict=True))
+    # the gold start is the first administration/dispensation of the line
+    first = t.groupby(["odh_patient_id", "line_number"])["date"].min()
+    assert (
+        main.set_index(["person_id", "line_number"])["start_date"]
+        == first.reindex(main.set_index(["person_id", "line_number"]).index)
+    ).all()
+
+
+def test_gold_has_the_traps(small):
+    g = _pd(small["gold"])
+    assert g["is_maintenance"].any()
+    assert {"chemo_io", "chemo_doublet", "egfr_tki"} <= set(g["regimen_class"])
+    assert g["line_number"].max() >= 3
+
+
+# --- knobs ---------------------------------------------------------------------------------------------------------
+def test_knobs_switch_traps_off_and_on():
+    base = from_config({"patients": 300}, {})
+    quiet = replace(base, traps=replace(base.traps, clinical_trial=0.0, line_elsewhere=0.0, cycle_elsewhere=0.0, platinum_swap=1.0),
+                    noise=Noise(**{k: 0.0 for k in asdict(Noise())}), decoy_ratio=0.0)  # fmt: skip
+    r = simulate(quiet, 5)
+    t = _pd(r["clinical_truth"])
+    assert (t["ingredient"] != "trial_drug").all()
+    assert len(r["snds"]["IR_BEN_R"]) == 300  # no second NIR, no decoys
+    assert (t["setting"].isin(["centre", "community_pharmacy"])).all()
+    iv = t[t["route"] == "iv"]
+    assert iv["observed_odh"].all()  # no missing ODH record, every IV drug at the centre
+    assert t.loc[t["snds_channel"] != "none", "observed_snds"].all()
+    assert len(r["odh"]["odh_administrations"]) == len(iv)  # no duplicate
+    # every cisplatin line swaps to carboplatin (from cycle 2-4) unless it stops earlier
+    cis = t[t["ingredient"] == "cisplatin"].groupby(["truth_person_id", "line_number"])["cycle"].max()
+    swapped = t[(t["ingredient"] == "carboplatin")].set_index(["truth_person_id", "line_number"]).index
+    assert cis.index.isin(swapped).mean() > 0.5 and cis.max() <= 3
+    S = {k: _pd(v) for k, v in r["snds"].items()}
+    assert (S["ER_PHA_F"]["PHA_ACT_QSN"] > 0).all() and (S["ER_PRS_F"]["DPN_QLF"] == 0).all()
+
+
+def test_config_schema_defaults_match_the_settings_dataclass():
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    sim = schema["properties"]["simulate"]["properties"]
+    s = SimSettings()
+    for name, spec in sim.items():
+        if name in ("enabled", "traps", "noise"):
+            continue
+        want = getattr(s, name)
+        assert (tuple(spec["default"]) if isinstance(want, tuple) else spec["default"]) == want, name
+    for group, cls in (("traps", Traps), ("noise", Noise)):
+        props = sim[group]["properties"]
+        assert set(props) == set(asdict(cls())), group
+        for name, spec in props.items():
+            assert spec["default"] == getattr(cls(), name), (group, name)
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())["simulate"]
+    assert from_config(cfg, {}) == replace(SimSettings(), patients=cfg["patients"])
+
+
+def test_bad_settings_give_clear_errors():
+    from lotluca.errors import LotlucaError
+
+    with pytest.raises(LotlucaError, match="unknown key"):
+        from_config({"patientz": 3}, {})
+    with pytest.raises(LotlucaError, match="probability"):
+        from_config({"traps": {"dose_delay": 1.5}}, {})
+    with pytest.raises(LotlucaError, match="end_date"):
+        from_config({}, {"start_date": "2020-01-01", "end_date": "2019-01-01"})
+
+
+def test_cli_writes_the_cohort(tmp_path):
+    from lotluca.cli import main
+
+    assert main(["simulate", "--patients", "40", "--seed", "2", "--out", str(tmp_path), "--format", "csv"]) == 0
+    assert (tmp_path / "snds" / "ER_PRS_F.csv").is_file() and (tmp_path / "odh" / "odh_patients.csv").is_file()
+    assert (tmp_path / "gold" / "gold_lines.parquet").is_file() and (tmp_path / "calibration.csv").is_file()
