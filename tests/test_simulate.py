@@ -15,8 +15,8 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO
 
+from conftest import REPO
 from lotluca import contracts, drugs, snds_schema
 from lotluca.simulate import (
     CLINICAL_TRUTH,
@@ -154,17 +154,17 @@ def test_pmsi_keys_unique_and_valid(small):
 
 
 def test_odh_tables_are_coherent(small):
-    O = {k: _pd(v) for k, v in small["odh"].items()}
-    pats = set(O["odh_patients"]["odh_patient_id"])
+    odh = {k: _pd(v) for k, v in small["odh"].items()}
+    pats = set(odh["odh_patients"]["odh_patient_id"])
     assert all(re.fullmatch(r"C\d{2}-\d{7}", p) for p in pats)
-    assert set(O["odh_administrations"]["odh_patient_id"]) <= pats
-    assert set(O["odh_administrations"]["stay_id"]) <= set(O["odh_stays"]["stay_id"])
-    assert set(O["odh_prescriptions"]["odh_patient_id"]) <= pats
-    assert O["odh_administrations"]["administration_id"].is_unique
-    labels = O["odh_administrations"]["drug_label"]
+    assert set(odh["odh_administrations"]["odh_patient_id"]) <= pats
+    assert set(odh["odh_administrations"]["stay_id"]) <= set(odh["odh_stays"]["stay_id"])
+    assert set(odh["odh_prescriptions"]["odh_patient_id"]) <= pats
+    assert odh["odh_administrations"]["administration_id"].is_unique
+    labels = odh["odh_administrations"]["drug_label"]
     assert labels.str.contains("ESSAI CLINIQUE").any() and labels.str.contains(r"\d+ ?(?:MG|mg)$").any()
-    cyc = O["odh_administrations"]["cycle_label"].dropna()
-    assert cyc.str.fullmatch(r"C\d+").all() and 0.2 < O["odh_administrations"]["cycle_label"].isna().mean() < 0.8
+    cyc = odh["odh_administrations"]["cycle_label"].dropna()
+    assert cyc.str.fullmatch(r"C\d+").all() and 0.2 < odh["odh_administrations"]["cycle_label"].isna().mean() < 0.8
     lt = _pd(small["linkage_truth"])
     assert set(lt["odh_patient_id"]) == pats and lt["ben_idt_ano"].is_unique
     assert set(lt["ben_idt_ano"]) <= set(_pd(small["snds"]["IR_BEN_R"])["BEN_IDT_ANO"])
