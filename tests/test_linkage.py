@@ -238,12 +238,13 @@ def test_decoys_with_identical_demographics_are_not_linked_without_stay_evidence
                 me["birth_year"],
                 me["birth_month"],
                 me["residence_dpt"],
-                me["death_date"],
+                None,  # no shared death either: demographics are all the decoy shares
                 None,
                 me["end_of_followup"],
             ]
         ]
     )
+    # stays at the centre far from any of pid's stays, and one the same day at another FINESS
     decoy_stays = stays([["DECOY1", me["centre"], far], ["DECOY1", "990000001", my_stays["admission_date"].iloc[0]]])
     sp, ss = _with_patient(d, decoy, decoy_stays, drop_truth_of=pid)
     links, _ = link_records(d["odh_persons"], d["odh_stays"], sp, ss, FAST)
@@ -251,10 +252,11 @@ def test_decoys_with_identical_demographics_are_not_linked_without_stay_evidence
     assert "DECOY1" not in set(links["snds_person_id"])
 
 
-def test_a_person_with_two_ben_nir_psa_is_linked_once(cohort):
+def test_a_person_with_two_ben_nir_psa_is_linked_once(cohort, scored):
     d = cohort
-    pid = d["truth"]["odh_patient_id"].iloc[1]
-    ben = d["truth"].set_index("odh_patient_id").loc[pid, "ben_idt_ano"]
+    det = scored[0]
+    truth = set(zip(d["truth"]["odh_patient_id"], d["truth"]["ben_idt_ano"], strict=True))
+    pid, ben = next((o, b) for o, b in zip(det["odh_id"], det["snds_id"], strict=True) if (o, b) in truth)
     twin = d["snds_persons"][d["snds_persons"]["person_id"] == ben].copy()
     twin["residence_dpt"] = "2B"  # the second BEN_NIR_PSA row disagrees on the residence
     sp = pd.concat([d["snds_persons"], twin, twin], ignore_index=True)

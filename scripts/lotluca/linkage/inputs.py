@@ -29,6 +29,7 @@ PERSON_COLUMNS = [
     "centre",
     "end_of_followup",
 ]
+OPTIONAL_PERSON_COLUMNS = ["diagnosis_date"]
 STAY_COLUMNS = ["person_id", "hospital", "admission_date"]
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -79,7 +80,10 @@ def prepare_persons(persons: pa.Table | pd.DataFrame, file: str | Path, source: 
     missing = [c for c in PERSON_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(file, f"{source} persons lack columns {missing}", column=missing[0])
-    df = df[PERSON_COLUMNS].copy()
+    for c in OPTIONAL_PERSON_COLUMNS:
+        if c not in df.columns:
+            df[c] = pd.NaT
+    df = df[PERSON_COLUMNS + OPTIONAL_PERSON_COLUMNS].copy()
     bad = df.index[df["person_id"].isna() | (df["person_id"].astype("string").str.len() == 0)]
     if len(bad):
         raise InputError(
@@ -104,13 +108,15 @@ def prepare_persons(persons: pa.Table | pd.DataFrame, file: str | Path, source: 
     out["residence_dpt"] = normalise_dpt(df["residence_dpt"]).to_numpy()
     out["death_day"] = _day_numbers(df["death_date"]).to_numpy()
     out["centre"] = df["centre"].astype("string").to_numpy()
+    out["diag_day"] = _day_numbers(df["diagnosis_date"]).to_numpy()
     return out, n_dup
 
 
 def prepare_stays(
     stays: pa.Table | pd.DataFrame, file: str | Path, source: str, default_hospital: pd.Series | None = None
 ) -> pd.DataFrame:
-    """Stays as (person_id, hospital, day); rows without a person or a date raise InputError.
+    """Stays as (person_id, hospital, day, lung_cancer: main diagnosis C34); rows without a person or a
+    date raise InputError; stays without FINESS are kept (hospital null) and never match a centre.
 
     For ODH, a stay without hospital takes the person's centre (`default_hospital`, indexed by person_id).
     """
@@ -134,11 +140,19 @@ def prepare_stays(
     hospital = df["hospital"].astype("string")
     if default_hospital is not None:
         hospital = hospital.fillna(df["person_id"].astype(str).map(default_hospital).astype("string"))
+    if "main_diagnosis" in df.columns:
+        lung = df["main_diagnosis"].astype("string").str.upper().str.startswith("C34").fillna(False)
+    else:
+        lung = pd.Series(False, index=df.index)
     out = pd.DataFrame(
         {
             "person_id": df["person_id"].astype(str).to_numpy(),
             "hospital": hospital.to_numpy(),
             "day": day.astype("int64").to_numpy(),
+            "lung_cancer": lung.to_numpy(dtype=bool),
         }
     )
-    return out.dropna(subset=["hospital"]).drop_duplicates(ignore_index=True)
+    n_no_hospital = int(out["hospital"].isna().sum())
+    if n_no_hospital:
+        log.info("%s stays: %d without FINESS (not usable as stay evidence)", source, n_no_hospital)
+    return out.drop_duplicates(ignore_index=True)

@@ -42,6 +42,7 @@ class LinkageParams:
     u_max_pairs: float = 1e6
     em_max_odh_patients: int = 5000
     threads: int = 2
+    require_event_evidence: bool = True
     seed: int = 20261123
 
     @classmethod
@@ -86,18 +87,10 @@ def score_candidates(
     log.info("deterministic done in %.1f s", t_det - t0)
     centres = sorted(set(os_["hospital"]))
     stay_key_records("odh_records", op, os_, centres, (0, 0), con)
-    snds_has_centre_stay = ss.loc[ss["hospital"].isin(centres), "person_id"].unique()
-    n_snds_rec = stay_key_records(
-        "snds_records",
-        sp[sp["person_id"].isin(snds_has_centre_stay)],
-        ss,
-        centres,
-        (1, params.probabilistic_day_window),
-        con,
-    )
+    stay_key_records("snds_records", sp, ss, centres, (1, params.probabilistic_day_window), con, role="snds")
     log.info("stay-key records built at %.1f s", time.perf_counter() - t0)
     rest_o = op.loc[~op["person_id"].isin(det["odh_id"]), "person_id"].to_numpy()
-    rest_s = pd.Index(snds_has_centre_stay).difference(pd.Index(det["snds_id"])).to_numpy()
+    rest_s = sp.loc[~sp["person_id"].isin(det["snds_id"]), "person_id"].to_numpy()
     pairs, model_info = train_and_predict(
         con,
         "odh_records",
@@ -115,18 +108,25 @@ def score_candidates(
         "snds_duplicate_person_rows_collapsed": int(dup_s),
         "odh_centre_stays": int(len(os_)),
         "snds_stays": int(len(ss)),
-        "snds_persons_with_a_centre_stay": int(n_snds_rec),
+        "snds_persons_with_a_centre_stay": int(ss.loc[ss["hospital"].isin(centres), "person_id"].nunique()),
         "deterministic": det_stats,
         "probabilistic": {"odh_left": int(len(rest_o)), "snds_left": int(len(rest_s)), "pairs_scored": int(len(pairs))},
         "seconds": {"deterministic": round(t_det - t0, 2), "probabilistic": round(time.perf_counter() - t_det, 2)},
         "model": _model_summary(model_info.get("model")),
+        "em_failures": model_info.get("em_failures", []),
     }
     return det, pairs, stats
 
 
-def resolve_links(det: pd.DataFrame, pairs: pd.DataFrame, threshold: float, margin: float) -> tuple[pd.DataFrame, dict]:
-    """Deterministic links plus the one-to-one probabilistic links at `threshold` (contracts.LINKS columns)."""
-    above = pairs[pairs["match_probability"] >= threshold]
+def resolve_links(
+    det: pd.DataFrame, pairs: pd.DataFrame, threshold: float, margin: float, require_evidence: bool = True
+) -> tuple[pd.DataFrame, dict]:
+    """Deterministic links plus the one-to-one probabilistic links at `threshold` (contracts.LINKS columns).
+
+    With `require_evidence`, a pair is eligible only if the two records share an event (a centre stay,
+    the diagnosis stay or the death date): identical demographics alone never make a link.
+    """
+    above = pairs[(pairs["match_probability"] >= threshold) & (pairs["evidence"] | (not require_evidence))]
     prob, ambiguous = one_to_one(above, margin)
     links = pd.concat(
         [
@@ -169,7 +169,9 @@ def link_records(
     """
     t0 = time.perf_counter()
     det, pairs, stats = score_candidates(odh_persons, odh_stays, snds_persons, snds_stays, params, files)
-    links, rstats = resolve_links(det, pairs, params.match_probability_threshold, params.ambiguity_margin)
+    links, rstats = resolve_links(
+        det, pairs, params.match_probability_threshold, params.ambiguity_margin, params.require_event_evidence
+    )
     stats["probabilistic"].update(rstats)
     stats["seconds"]["total"] = round(time.perf_counter() - t0, 2)
     return links, stats

@@ -12,12 +12,15 @@ rules, each leaving different comparisons free) and then scores the records the 
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 
 import duckdb
 import numpy as np
 import pandas as pd
+
+from lotluca.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +43,13 @@ def stay_key_records(
     centres: list[str],
     expand: tuple[int, int],
     con: duckdb.DuckDBPyConnection,
+    role: str = "odh",
 ) -> int:
     """Create table `name` in `con`: Splink input records, persons with their stay-key lists at `centres`.
 
     `expand` = (days for stay_keys_1, days for stay_keys_w) added on both sides of each stay day.
+    `role` "odh": the record carries the diagnosis day (diag_day); "snds": the admission day of the
+    person's first stay with a lung-cancer main diagnosis (first_c34_day), at any hospital.
     Returns the number of records. The records never leave DuckDB (no pandas list columns).
     """
     con.register("p_in", persons)
@@ -61,12 +67,16 @@ def stay_key_records(
         con,
         f"""
     CREATE OR REPLACE TABLE {name} AS
-    WITH k1 AS ({keys(e1, "stay_keys_1")}), kw AS ({keys(ew, "stay_keys_w")})
+    WITH k1 AS ({keys(e1, "stay_keys_1")}), kw AS ({keys(ew, "stay_keys_w")}),
+    c34 AS (SELECT person_id, min(day) AS first_c34_day FROM st_in WHERE lung_cancer GROUP BY person_id)
     SELECT CAST(p.person_id AS VARCHAR) AS unique_id, CAST(p.sex AS VARCHAR) AS sex,
            CAST(p.birth_year AS INTEGER) AS birth_year, CAST(p.birth_month AS INTEGER) AS birth_month,
            CAST(p.residence_dpt AS VARCHAR) AS residence_dpt, CAST(p.death_day AS INTEGER) AS death_day,
+           {"CAST(p.diag_day AS INTEGER)" if role == "odh" else "CAST(NULL AS INTEGER)"} AS diag_day,
+           {"CAST(NULL AS INTEGER)" if role == "odh" else "CAST(c34.first_c34_day AS INTEGER)"} AS first_c34_day,
            coalesce(k1.stay_keys_1, []::VARCHAR[]) AS stay_keys_1, coalesce(kw.stay_keys_w, []::VARCHAR[]) AS stay_keys_w
     FROM p_in p LEFT JOIN k1 ON k1.person_id = p.person_id LEFT JOIN kw ON kw.person_id = p.person_id
+    LEFT JOIN c34 ON c34.person_id = p.person_id
     ORDER BY unique_id
     """,
     )
@@ -88,8 +98,11 @@ def _stay_level(n: int, col: str = "stay_keys_1"):
     )
 
 
-def model_settings(prior: float, day_window: int, blocking_rules: list) -> dict:
-    """Splink settings: comparisons on stays, birth year/month, sex, departement and death date."""
+def model_settings(
+    prior: float, day_window: int, blocking_rules: list, diagnosis_window: tuple[int, int] = (-3, 30)
+) -> dict:
+    """Splink settings: comparisons on stays, birth year/month, sex, departement, death date and the
+    ODH diagnosis date against the first lung-cancer stay in the PMSI."""
     import splink.comparison_level_library as cll
     from splink import SettingsCreator
     from splink.comparison_library import CustomComparison, ExactMatch
@@ -122,6 +135,20 @@ def model_settings(prior: float, day_window: int, blocking_rules: list) -> dict:
             cll.ElseLevel(),
         ],
     )
+    gap = "coalesce(diag_day_l - first_c34_day_r, diag_day_r - first_c34_day_l)"
+    lo, hi = diagnosis_window
+    diagnosis = CustomComparison(
+        output_column_name="diagnosis",
+        comparison_levels=[
+            cll.CustomLevel(f"{gap} IS NULL", label_for_charts="no diagnosis or no C34 stay").configure(
+                is_null_level=True
+            ),
+            cll.CustomLevel(
+                f"{gap} BETWEEN {int(lo)} AND {int(hi)}", label_for_charts="first C34 stay near the ODH diagnosis"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
@@ -133,6 +160,7 @@ def model_settings(prior: float, day_window: int, blocking_rules: list) -> dict:
             ExactMatch("birth_month"),
             ExactMatch("residence_dpt"),
             death,
+            diagnosis,
         ],
         blocking_rules_to_generate_predictions=blocking_rules,
         retain_matching_columns=False,
@@ -141,18 +169,41 @@ def model_settings(prior: float, day_window: int, blocking_rules: list) -> dict:
     )
 
 
+def _clamped(model: dict, floor: float = 1e-10) -> dict:
+    """The trained model with every m / u probability at least `floor` (EM on small data can drive a
+    level's m to ~1e-312, which Splink refuses to load)."""
+    out = copy.deepcopy(model)
+    for comp in out.get("comparisons", []):
+        for lev in comp.get("comparison_levels", []):
+            for key in ("m_probability", "u_probability"):
+                v = lev.get(key)
+                if isinstance(v, int | float) and v < floor:
+                    lev[key] = floor
+    return out
+
+
 def _prediction_rules():
     from splink import block_on
 
     # a shared stay key within the window, plus demographic fields chosen so that a single error
-    # in sex, birth year or birth month still leaves the true pair in one of the blocks
+    # in sex, birth year or birth month still leaves the true pair in one of the blocks; then, for
+    # patients never seen in a stay at the centre, identical demographics, or birth year and death day
     return [
         block_on("stay_keys_w", "birth_year", arrays_to_explode=["stay_keys_w"]),
         block_on("stay_keys_w", "sex", "birth_month", arrays_to_explode=["stay_keys_w"]),
+        block_on("sex", "birth_year", "birth_month", "residence_dpt"),
+        block_on("birth_year", "death_day"),
     ]
 
 
-EMPTY_PAIRS = {"odh_id": str, "snds_id": str, "match_probability": float, "match_weight": float, "stay_weight": float}
+EMPTY_PAIRS = {
+    "odh_id": str,
+    "snds_id": str,
+    "match_probability": float,
+    "match_weight": float,
+    "stay_weight": float,
+    "evidence": bool,
+}
 
 
 def train_and_predict(
@@ -170,7 +221,8 @@ def train_and_predict(
     """Train on all records of `odh_table` x `snds_table` (in `con`), score the pairs among the `*_predict_ids`.
 
     Returns (pairs: odh_id, snds_id, match_probability, match_weight, stay_weight (the stay comparison's
-    match weight), only pairs with match weight >= `floor_match_weight`; model info).
+    match weight), evidence (a shared centre stay, diagnosis stay or death agrees); only pairs with
+    match weight >= `floor_match_weight`; model info).
     """
     from splink import Linker, block_on
     from splink.backends.duckdb import DuckDBAPI
@@ -198,9 +250,18 @@ def train_and_predict(
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
     log.info("u estimated at %.1f s", time.perf_counter() - t0)
     # EM cannot block on exploded arrays: two demographic rules, each leaving the other fields free
+    em_failures = []
     for rule in (block_on("birth_month", "residence_dpt"), block_on("sex", "birth_year", "birth_month")):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, fix_probability_two_random_records_match=True
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, fix_probability_two_random_records_match=True
+            )
+        except ValueError as exc:  # Splink refuses m values underflowing on tiny or degenerate data
+            log.warning("EM session %s failed (%s); keeping the other session's estimates", rule, exc)
+            em_failures.append(str(exc))
+    if len(em_failures) == 2:
+        raise InputError(
+            "linkage", "Splink EM failed on both training sessions (too few records?)", expected="a larger cohort"
         )
     log.info("EM done at %.1f s", time.perf_counter() - t0)
     model = linker.misc.save_model_to_json()
@@ -212,7 +273,7 @@ def train_and_predict(
         con, f"CREATE OR REPLACE TABLE snds_pred AS SELECT * FROM {snds_table} SEMI JOIN snds_ids_in USING (unique_id)"
     )
     n_snds_p = con.execute("SELECT count(*) FROM snds_pred").fetchall()[0][0]
-    model_p = dict(model)
+    model_p = _clamped(model)
     # prior: each ODH patient left has at most one counterpart among the SNDS persons left
     model_p["probability_two_random_records_match"] = 1.0 / max(n_snds_p, 2)
     db2 = DuckDBAPI(connection=con)
@@ -224,7 +285,7 @@ def train_and_predict(
     pred = linker2.inference.predict(threshold_match_weight=floor_match_weight).as_pandas_dataframe()
     log.info("predicted %d pairs at %.1f s", len(pred), time.perf_counter() - t0)
     if pred.empty:
-        return empty, {"trained": True, "model": model}
+        return empty, {"trained": True, "model": model, "em_failures": em_failures}
     left_is_odh = pred["source_dataset_l"] == "odh_p"
     pairs = pd.DataFrame(
         {
@@ -233,7 +294,9 @@ def train_and_predict(
             "match_probability": pred["match_probability"].astype(float),
             "match_weight": pred["match_weight"].astype(float),
             "stay_weight": pred["mw_stay_overlap"].astype(float),
+            # an event shared by both records: a centre stay, the diagnosis stay, or the death
+            "evidence": (pred["mw_stay_overlap"] > 0) | (pred["mw_diagnosis"] > 0) | (pred["mw_death_day"] > 0),
         }
     )
     pairs = pairs.drop_duplicates(["odh_id", "snds_id"]).sort_values(["odh_id", "snds_id"], ignore_index=True)
-    return pairs, {"trained": True, "model": model, "pairs_scored": int(len(pairs))}
+    return pairs, {"trained": True, "model": model, "pairs_scored": int(len(pairs)), "em_failures": em_failures}

@@ -30,6 +30,7 @@ class Noise:
     decoy_at_centres: float = 0.3  # share of unmatched SNDS persons with stays at the centres
     same_demographics_decoys: float = 0.05  # per ODH patient
     two_nir: float = 0.01  # SNDS persons with a duplicated person row
+    no_centre_stays: float = 0.2  # ODH patients never in a stay at the centre (oral drugs, care elsewhere, untreated)
 
 
 def _ids(prefix: str, n: int, rng: np.random.Generator, width: int) -> np.ndarray:
@@ -68,6 +69,8 @@ def synthetic_linkage_inputs(
     dead = rng.random(n_odh) < 0.6
     death = np.where(dead, diag + rng.integers(30, 1500, n_odh), -1)
     owner, days = _stay_days(rng, n_odh, diag, mean_stays)
+    treated = rng.random(n_odh) >= nz.no_centre_stays  # the others never have a stay at the centre
+    owner, days = owner[treated[owner]], days[treated[owner]]
     odh_stays = pd.DataFrame(
         {"person_id": odh_id[owner], "hospital": centre[owner], "admission_date": DAY0 + days.astype("timedelta64[D]")}
     )
@@ -100,6 +103,11 @@ def synthetic_linkage_inputs(
     s_owner.append(o2)
     s_hosp.append(rng.choice(others, o2.size))
     s_day.append(d2)
+    # every lung-cancer beneficiary has a diagnosis stay (main diagnosis C34) up to 14 days before diagnosis
+    s_owner.append(np.arange(n_m))
+    s_hosp.append(np.where(rng.random(n_m) < 0.5, centre[mi], rng.choice(others, n_m)))
+    s_day.append(diag[mi] - rng.integers(0, 15, n_m))
+    s_c34 = [np.zeros(sum(x.size for x in s_owner[:-1]), bool), np.ones(n_m, bool)]
 
     # other beneficiaries: some treated at the centres, some copying an ODH patient's demographics
     o_sex = rng.choice(np.array(["M", "F"]), n_other)
@@ -118,6 +126,10 @@ def synthetic_linkage_inputs(
     s_owner.append(o3 + n_m)
     s_hosp.append(o_home[o3])
     s_day.append(d3)
+    s_owner.append(np.arange(n_other) + n_m)
+    s_hosp.append(rng.choice(others, n_other))
+    s_day.append(o_start - rng.integers(0, 15, n_other))
+    s_c34 += [np.zeros(o3.size, bool), np.ones(n_other, bool)]
     o_dead = rng.random(n_other) < 0.5
     o_death = np.where(o_dead, o_start + rng.integers(30, 1500, n_other), -1)
 
@@ -127,6 +139,7 @@ def synthetic_linkage_inputs(
             "person_id": ben[all_owner],
             "hospital": np.concatenate(s_hosp),
             "admission_date": DAY0 + np.concatenate(s_day).astype("timedelta64[D]"),
+            "main_diagnosis": np.where(np.concatenate(s_c34), "C341", "Z511"),
         }
     )
 
@@ -144,6 +157,7 @@ def synthetic_linkage_inputs(
             "death_date": dates(odh_death),
             "centre": centre,
             "end_of_followup": dates(np.where(odh_death >= 0, odh_death, 5113)),
+            "diagnosis_date": dates(diag),
         }
     )
     odh_persons.loc[odh_bm < 0, "birth_month"] = pd.NA
