@@ -80,7 +80,7 @@ def plot_accuracy(metrics: pd.DataFrame, paths=(), dpi: int = 150, scenarios=Non
             ax.errorbar(est, ys + offs[j], xerr=err, fmt="o", ms=4, capsize=2, lw=1,
                         color=SCENARIO_COLOURS.get(s, f"C{j}"), label=scenario_label(s))  # fmt: skip
         ax.set_title(title)
-        ax.set_xlim(0, 1.02)
+        ax.set_xlim(-0.03, 1.03)
         ax.set_xlabel("Proportion (95% bootstrap CI)")
         ax.grid(axis="x", color="#dddddd", lw=0.6)
         ax.set_axisbelow(True)

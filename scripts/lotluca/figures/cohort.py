@@ -114,7 +114,7 @@ def plot_cohort_flow(counts: pd.DataFrame, paths=(), dpi: int = 150, min_cell: i
                         ha="center", va="center", fontsize=8)  # fmt: skip
     ax.set_title("Study cohort (number of persons)", loc="left")
     if note:
-        fig.text(0.02, 0.01, note, fontsize=7, color="#555555", ha="left", va="bottom")
+        ax.text(x0, ys[-1] - box_h / 2 - 0.15, note, fontsize=7, color="#555555", ha="left", va="top")
     if paths:
         save_figure(fig, paths, dpi)
     return fig

@@ -47,6 +47,9 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
         )
         ax.errorbar(est[ok], y[ok], xerr=err, fmt="o", ms=3.5, capsize=1.5, lw=0.9,
                     color=SCENARIO_COLOURS.get(s, f"C{j}"), label=scenario_label(s))  # fmt: skip
+    if not np.isfinite(pd.to_numeric(sub[col], errors="coerce")).any():
+        ax.text(0.5, 0.5, "no estimate (too few lines or events)", transform=ax.transAxes, ha="center", va="center",
+                fontsize=8, color="#777777")  # fmt: skip
     ax.axvline(1.0 if log else 0.0, color="#555555", lw=0.8, ls="--")
     if log:
         ax.set_xscale("log")

@@ -106,7 +106,8 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
             ax.add_patch(
                 Rectangle((k - width / 2, y - h), width, h, facecolor=_node_colour(cls), edgecolor="white", lw=0.5)
             )
-            ax.text(k + width / 2 + 0.02, y - h / 2, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7)
+            ax.text(k + width / 2 + 0.02, y - h / 2, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})  # fmt: skip
             y -= h + gap
     fl = flows.dropna(subset=["n"]).copy()
     if len(fl):

@@ -178,9 +178,8 @@ def table_medians(metrics, km_summary, outputs, figures=None, privacy=None):
     note = (
         f"Kaplan-Meier median in months (95% CI); gold-standard lines vs {alg} ({fig['scenario']}) on the same persons."
     )
-    tables.write_table(
-        t, csv, md, counts, priv["min_cell"], "Table 3. Median real-world endpoints by line and regimen class", note
-    )
+    title = "Table 3. Median real-world endpoints by line and regimen class"
+    tables.write_table(t, csv, md, counts, priv["min_cell"], title, note, display=t.drop(columns=["stratum_type"]))
 
 
 def table_calibration(calibration, outputs, figures=None, privacy=None):

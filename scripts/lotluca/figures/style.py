@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting logs every table at INFO
 
 import matplotlib.pyplot as plt  # noqa: E402
 

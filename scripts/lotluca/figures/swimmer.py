@@ -31,6 +31,12 @@ def sample_persons(gold: pd.DataFrame, n: int = 30, seed: int = 0, split: str | 
     return list(rng.choice(ids, size=min(n, ids.size), replace=False))
 
 
+def _text_colour(hex_colour: str) -> str:
+    """Black on light fills, white on dark ones."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.6 else "white"
+
+
 def _months(d: pd.Series, origin: pd.Series) -> np.ndarray:
     return ((pd.to_datetime(d) - pd.to_datetime(origin)).dt.days / DAYS_PER_MONTH).to_numpy(float)
 
@@ -54,6 +60,7 @@ def plot_swimmer(gold: pd.DataFrame, predicted: pd.DataFrame, persons: pd.DataFr
     fig_h = max(3.0, 0.27 * len(ids) + 1.6)
     fig, ax = plt.subplots(figsize=(9.0, fig_h))
     classes = set()
+    bars = []
     bar_h = 0.34
     for df, dy in ((gold, bar_h / 2 + 0.02), (predicted, -bar_h / 2 - 0.02)):
         d = df.assign(person_id=df["person_id"].astype(str))
@@ -74,10 +81,20 @@ def plot_swimmer(gold: pd.DataFrame, predicted: pd.DataFrame, persons: pd.DataFr
                 if m.any():
                     ax.barh(y[m], width[m], left=x0[m], height=bar_h, color=class_colour(c), edgecolor="white" if not mflag else "#333333",
                             linewidth=0.3, hatch="////" if mflag else None)  # fmt: skip
-        ln = d["line_number"].to_numpy()
-        for xi, yi, wi, k, mflag in zip(x0, y, width, ln, maint, strict=True):
-            if wi > 1.6 and not mflag:
-                ax.text(xi + 0.3, yi, f"{int(k)}L", va="center", ha="left", fontsize=6, color="white")
+        bars.append((x0, y, width, d["line_number"].to_numpy(), maint, cls))
+    xmax = max([float(np.nanmax(fu.to_numpy())) if len(fu) else 1.0] + [float(np.nanmax(b[0] + b[2])) for b in bars])
+    for x0, y, width, ln, maint, cls in bars:  # line numbers on the bars wide enough to hold them
+        for xi, yi, wi, k, mflag, c in zip(x0, y, width, ln, maint, cls, strict=True):
+            if wi > 0.045 * xmax and not mflag:
+                ax.text(
+                    xi + 0.005 * xmax,
+                    yi,
+                    f"{int(k)}L",
+                    va="center",
+                    ha="left",
+                    fontsize=6,
+                    color=_text_colour(class_colour(c)),
+                )
     death = ((pd.to_datetime(per["death_date"]) - origin).dt.days / DAYS_PER_MONTH).reindex(ids)
     dead = death.notna()
     ax.scatter(death[dead], [ypos[p] for p in death.index[dead]], marker="X", s=28, color="black", zorder=5)

@@ -170,7 +170,7 @@ def medians_table(km_summary: pd.DataFrame, algorithm: str, scenario: str = "lin
 
     def med(r):
         if pd.isna(r["median_months"]):
-            return "NA"
+            return None  # not estimated (blanked by the effectiveness export on fewer than min_cell lines)
         m = "not reached" if np.isinf(r["median_months"]) else f"{r['median_months']:.1f}"
         if lo and hi and pd.notna(r[lo]):
             h = "NR" if pd.isna(r[hi]) or np.isinf(r[hi]) else f"{r[hi]:.1f}"
