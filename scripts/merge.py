@@ -13,6 +13,7 @@ def main(smk):
         out={k: getattr(smk.output, k) for k in ("persons", "exposures", "chemo_sessions")},
         report_path=smk.output.report,
         drop_sessions_covered_by_odh=smk.params.drop_sessions_covered_by_odh,
+        dedup_day_tolerance=smk.params.merge_day_tolerance,
     )
 
 

@@ -528,3 +528,21 @@ def test_run_merge_writes_files(tmp_path, merge_inputs):
     assert stats["unlinked_odh_patients"] == 1
     assert pa.parquet.read_table(tmp_path / "m/exposures.parquet").num_rows == 4
     assert np.all([(tmp_path / "m" / f"{n}.parquet").exists() for n in ("persons", "exposures", "chemo_sessions")])
+
+
+def test_dedup_tolerance_absorbs_a_day_of_jitter_but_not_more():
+    cols = ["person_id", "date", "end_date", "ingredient", "source", "origin"]
+    t = pd.Timestamp
+    odh = pd.DataFrame([["A", t("2020-01-01"), t("2020-01-01"), "x", "odh_admin", "o1"]], columns=cols)
+    snds = pd.DataFrame(
+        [
+            ["A", t("2020-01-02"), t("2020-01-02"), "x", "snds_en_sus", "s1"],
+            ["A", t("2020-01-04"), t("2020-01-04"), "x", "snds_en_sus", "s2"],
+            ["A", t("2020-01-02"), t("2020-01-02"), "y", "snds_en_sus", "s3"],
+        ],
+        columns=cols,
+    )
+    out0, n0 = dedup_exposures(odh, snds, 0)
+    assert n0 == 0 and len(out0) == 4
+    out1, n1 = dedup_exposures(odh, snds, 1)
+    assert n1 == 1 and out1["origin"].tolist() == ["o1|s1", "s3", "s2"]

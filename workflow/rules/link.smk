@@ -58,5 +58,6 @@ rule merge:
         "../../envs/link.yaml"
     params:
         drop_sessions_covered_by_odh=config["linkage"]["drop_sessions_covered_by_odh"],
+        merge_day_tolerance=config["linkage"]["merge_day_tolerance"],
     script:
         "../../scripts/merge.py"

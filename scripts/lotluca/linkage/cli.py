@@ -51,6 +51,7 @@ def _link(args) -> int:
 def _merge(args) -> int:
     cfg = _config(args.config)
     drop = (cfg.get("linkage") or {}).get("drop_sessions_covered_by_odh", True)
+    tol = (cfg.get("linkage") or {}).get("merge_day_tolerance", 0)
     odh, snds = Path(args.odh_dir), Path(args.snds_dir)
     files = {
         "odh_persons": odh / "persons.parquet",
@@ -68,6 +69,7 @@ def _merge(args) -> int:
             {t: out / f"{t}.parquet" for t in ("persons", "exposures", "chemo_sessions")},
             out / "merge_report.json",
             drop,
+            tol,
         )
         print(json.dumps(stats, sort_keys=True))
     return 0

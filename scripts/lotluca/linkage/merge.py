@@ -4,8 +4,8 @@ Scenarios (person_id is always the ODH patient id, so the gold standard keyed by
 - `odh_only`: ODH persons and exposures; no chemo sessions.
 - `snds_only`: the SNDS exposures and chemo sessions of the linked BEN_IDT_ANO re-keyed to the ODH id;
   death and end of follow-up from SNDS; unlinked ODH patients keep their row but have no SNDS data.
-- `linked`: both; the same ingredient on the same day seen by ODH and SNDS is counted once (the ODH
-  row is kept, the origins of every merged row joined by "|", end_date the latest of the group); SNDS
+- `linked`: both; the same ingredient on the same day seen by ODH and SNDS is counted once (or within
+  `dedup_day_tolerance` days, 0 by default: the same day; the ODH row is kept, the origins of every merged row joined by "|", end_date the latest of the group); SNDS
   death fills ODH gaps; end of follow-up = death when known, else the later of the two sources; SNDS
   chemo sessions on a day with an ODH exposure of the person are dropped when configured (counted).
 Nothing is dropped silently: every step counts rows in the merge report.
@@ -52,38 +52,67 @@ def _rekey(df: pd.DataFrame, link_map: pd.Series) -> tuple[pd.DataFrame, int]:
     return out, int(odh.isna().sum())
 
 
-def dedup_exposures(odh: pd.DataFrame, snds: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def _matched_odh_day(odh: pd.DataFrame, snds: pd.DataFrame, tolerance_days: int) -> pd.Series:
+    """For each SNDS row, the date of the nearest ODH row of the same person and ingredient within
+    +/- `tolerance_days` (its own date when there is none)."""
+    own = snds["date"]
+    if tolerance_days <= 0 or odh.empty or snds.empty:
+        return own
+    ok_s = snds["ingredient"].notna() & snds["date"].notna()
+    left = snds.loc[ok_s, ["person_id", "ingredient", "date"]].assign(_i=snds.index[ok_s]).sort_values("date")
+    right = odh.loc[odh["ingredient"].notna() & odh["date"].notna(), ["person_id", "ingredient", "date"]]
+    right = right.drop_duplicates().assign(_odh_date=lambda x: x["date"]).sort_values("date")
+    m = pd.merge_asof(
+        left,
+        right,
+        on="date",
+        by=["person_id", "ingredient"],
+        direction="nearest",
+        tolerance=pd.Timedelta(days=int(tolerance_days)),
+    )
+    matched = pd.Series(m["_odh_date"].to_numpy(), index=m["_i"].to_numpy())
+    return matched.reindex(snds.index).fillna(own)
+
+
+def dedup_exposures(odh: pd.DataFrame, snds: pd.DataFrame, tolerance_days: int = 0) -> tuple[pd.DataFrame, int]:
     """ODH + SNDS exposures, the same (person, ingredient, day) from both sources kept once.
 
-    The kept row is the group's first ODH row (by origin); its origin becomes the ODH origin followed
-    by the SNDS origins joined by "|", its end_date the latest of the group. Returns (rows, rows merged away).
+    With `tolerance_days` > 0, an SNDS row also joins the nearest ODH row of the same ingredient within
+    that many days (date jitter between sources). The kept row is the group's first ODH row (by origin);
+    its origin becomes the ODH origin followed by the SNDS origins joined by "|", its end_date the latest
+    of the group. Returns (rows, SNDS rows merged away).
     """
+    snds = snds.reset_index(drop=True)
+    odh = odh.reset_index(drop=True)
+    key_day = pd.concat([odh["date"], _matched_odh_day(odh, snds, tolerance_days)], ignore_index=True)
     e = pd.concat([odh.assign(_src=0), snds.assign(_src=1)], ignore_index=True)
     if e.empty:
         return e.drop(columns="_src"), 0
-    e = e.sort_values([*KEY, "_src", "origin"], kind="stable", ignore_index=True)
-    keyed = e["ingredient"].notna() & e["date"].notna()
+    e["_kday"] = key_day.to_numpy()
+    gkey = ["person_id", "ingredient", "_kday"]
+    e = e.sort_values([*gkey, "_src", "origin"], kind="stable", ignore_index=True)
+    keyed = e["ingredient"].notna() & e["_kday"].notna()
     e["_snds"] = e["_src"]
     e["_odh"] = 1 - e["_src"]
-    g = e[keyed].groupby(KEY, sort=False)
+    g = e[keyed].groupby(gkey, sort=False)
     n_odh = g["_odh"].transform("sum").reindex(e.index).fillna(0)
     n_snds = g["_snds"].transform("sum").reindex(e.index).fillna(0)
     e = e.drop(columns=["_odh", "_snds"])
     both = keyed & (n_odh > 0) & (n_snds > 0)
     drop = both & (e["_src"] == 1)
-    first_odh = both & (e["_src"] == 0) & ~e[KEY].duplicated()
+    first_odh = both & (e["_src"] == 0) & ~e[gkey].duplicated()
     if drop.any():
-        grp = e[both].groupby(KEY, sort=False)
-        snds_orig = e[drop].groupby(KEY, sort=False)["origin"].agg(lambda s: "|".join(s.astype(str)))
+        grp = e[both].groupby(gkey, sort=False)
+        snds_orig = e[drop].groupby(gkey, sort=False)["origin"].agg(lambda s: "|".join(s.astype(str)))
         last_end = grp["end_date"].max()
-        idx = pd.MultiIndex.from_frame(e.loc[first_odh, KEY])
+        idx = pd.MultiIndex.from_frame(e.loc[first_odh, gkey])
         e.loc[first_odh, "origin"] = (
             e.loc[first_odh, "origin"].astype(str).to_numpy() + "|" + snds_orig.reindex(idx).to_numpy()
         )
         e.loc[first_odh, "end_date"] = last_end.reindex(idx).to_numpy()
     out = (
         e[~drop]
-        .drop(columns="_src")
+        .drop(columns=["_src", "_kday"])
         .sort_values(["person_id", "date", "ingredient", "origin"], kind="stable", ignore_index=True)
     )
     return out, int(drop.sum())
@@ -98,6 +127,7 @@ def merge_scenario(
     snds_sessions: pa.Table,
     links: pa.Table,
     drop_sessions_covered_by_odh: bool = True,
+    dedup_day_tolerance: int = 0,
 ) -> tuple[dict[str, pa.Table], dict]:
     """Merged persons / exposures / chemo_sessions of one scenario, and its counts."""
     if scenario not in SCENARIOS:
@@ -144,7 +174,7 @@ def merge_scenario(
     elif scenario == "snds_only":
         exposures, sessions = se, ss
     else:
-        exposures, n_merged = dedup_exposures(oe, se)
+        exposures, n_merged = dedup_exposures(oe, se, dedup_day_tolerance)
         stats["exposure_rows_merged_across_sources"] = n_merged
         if drop_sessions_covered_by_odh and len(ss):
             covered = pd.MultiIndex.from_frame(ss[["person_id", "date"]]).isin(
@@ -174,6 +204,7 @@ def run_merge(
     out: dict[str, str | Path],
     report_path,
     drop_sessions_covered_by_odh: bool = True,
+    dedup_day_tolerance: int = 0,
 ) -> dict:
     """Read the extracts and links, write the scenario's tables and its report.
 
@@ -188,7 +219,12 @@ def run_merge(
         "snds_sessions": read_table(files["snds_chemo_sessions"], CHEMO_SESSIONS, "chemo_sessions"),
         "links": read_table(files["links"], LINKS, "links"),
     }
-    tables, stats = merge_scenario(scenario, *t.values(), drop_sessions_covered_by_odh=drop_sessions_covered_by_odh)
+    tables, stats = merge_scenario(
+        scenario,
+        *t.values(),
+        drop_sessions_covered_by_odh=drop_sessions_covered_by_odh,
+        dedup_day_tolerance=dedup_day_tolerance,
+    )
     for name, table in tables.items():
         write_parquet(table, out[name])
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
