@@ -86,5 +86,13 @@ def study_targets():
             "README_table.md",
         ],
     )
+    targets += expand(
+        "results/export/effectiveness/{name}.csv",
+        name=["km_summary", "km_curves", "at_risk", "logrank", "cox"],
+    )
+    targets += expand(
+        "results/export/bias/{name}",
+        name=["bias.csv", "bias.parquet", "bias_summary.csv"],
+    )
     targets += figure_targets()  # paper figures and tables (figures.smk)
     return targets
