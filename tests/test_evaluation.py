@@ -382,3 +382,10 @@ def test_bootstrap_does_not_depend_on_the_block_size(monkeypatch):
     ref = evaluate(pred, gold, s)[0]
     monkeypatch.setattr(bootstrap, "CHUNK", 7)
     pd.testing.assert_frame_equal(evaluate(pred, gold, s)[0], ref)
+
+
+def test_empty_prediction_scores_zero_recall():
+    m, pp = evaluate(GOLD.iloc[0:0], GOLD, Settings(bootstrap=20, seed=1))
+    assert est(m, "line_recall") == 0.0 and np.isnan(est(m, "line_precision"))
+    assert est(m, "count_exact") == 0.0 and est(m, "sequence_exact") == 0.0
+    assert (pp["first_disagreement"] == "missing_line").all() and pp["end_reason"].isna().all()
