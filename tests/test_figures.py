@@ -271,3 +271,19 @@ def test_table4_calibration(tmp_path):
 def test_write_table_refuses_small_counts(tmp_path):
     with pytest.raises(Exception, match="between 1 and 9"):
         write_table(pd.DataFrame({"n": [3]}), tmp_path / "x.csv", tmp_path / "x.md", ["n"], MIN_CELL)
+
+
+def test_figures_are_byte_identical_on_rerun(tmp_path):
+    m = make_metrics()
+    a, b = _paths(tmp_path, "a"), _paths(tmp_path, "b")
+    plot_accuracy(m, a)
+    plot_accuracy(m, b)
+    for x, y in zip(a, b, strict=True):
+        assert x.read_bytes() == y.read_bytes(), x.suffix
+
+
+def test_missing_metric_columns_is_an_input_error():
+    from lotluca.errors import InputError
+
+    with pytest.raises(InputError, match="missing column"):
+        plot_accuracy(make_metrics().drop(columns=["ci_low"]))
