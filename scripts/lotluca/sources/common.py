@@ -17,6 +17,7 @@ from lotluca import contracts
 from lotluca.errors import InputError
 from lotluca.sources import readers
 from lotluca.sources.accounting import Ledger, Tracker
+from lotluca.sources.readers import arrow_series, to_arrow
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,10 @@ def arrow_frame(df: pd.DataFrame, columns: list[str]) -> pa.Table:
         s = df[c]
         if s.dtype == object:
             arrays.append(pa.array(s.to_numpy(), type=pa.string(), from_pandas=True))
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            arrays.append(pa.array(s.to_numpy(), from_pandas=True))
         else:
-            arrays.append(pa.array(s, from_pandas=True))
+            arrays.append(to_arrow(s))
     return pa.Table.from_arrays(arrays, names=columns)
 
 
@@ -113,11 +116,12 @@ def arrow_text(s: pd.Series) -> pa.Array:
         s = s.astype("Int64")
     if s.dtype == object:
         return pa.array(s.to_numpy(), type=pa.string(), from_pandas=True)
-    return pc.cast(pa.array(s, from_pandas=True), pa.string())
+    arr = to_arrow(s)
+    return arr if pa.types.is_string(arr.type) else pc.cast(arr, pa.string())
 
 
 def _series(arr: pa.Array, index) -> pd.Series:
-    return pd.Series(arr.to_numpy(zero_copy_only=False), index=index, dtype=object)
+    return arrow_series(arr, index)
 
 
 def text(s: pd.Series) -> pd.Series:
@@ -162,6 +166,8 @@ def to_table(df: pd.DataFrame, schema: pa.Schema, name: str, optional: tuple[str
         col = df[f.name]
         if pa.types.is_date32(f.type):
             arrays.append(date32(col))
+        elif isinstance(col.dtype, pd.ArrowDtype):
+            arrays.append(to_arrow(col).cast(f.type))
         elif pa.types.is_integer(f.type):
             arrays.append(
                 pa.array(col.astype("Int64").to_numpy(dtype="float64", na_value=np.nan), from_pandas=True).cast(f.type)

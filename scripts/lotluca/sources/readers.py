@@ -118,29 +118,49 @@ def clean_strings(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, names=table.column_names)
 
 
-def _strip(s: pd.Series) -> pd.Series:
-    arr = pa.array(s.astype(object).where(s.notna(), None).to_numpy(), type=pa.string(), from_pandas=True)
+def to_arrow(s: pd.Series) -> pa.Array:
+    """The Arrow array behind a series (Arrow-backed text is not copied to Python objects)."""
+    arr = pa.array(s.array) if isinstance(s.dtype, pd.ArrowDtype) else pa.array(s.to_numpy(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def arrow_series(arr, index) -> pd.Series:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index)
+
+
+def _trim(arr: pa.Array) -> pa.Array:
     trimmed = pc.utf8_trim_whitespace(arr)
-    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    return pd.Series(trimmed.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
 def _as_text(s: pd.Series, clean: bool = False) -> pd.Series:
-    """Any series as stripped text (integral floats without '.0'), nulls kept; `clean`: already trimmed."""
+    """Any series as trimmed Arrow-backed text (integral floats without '.0', booleans as 0/1), nulls kept.
+
+    `clean`: the text was already trimmed by `clean_strings` (parquet / csv readers)."""
+    if isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_string(s.dtype.pyarrow_dtype):
+        return s if clean else arrow_series(_trim(to_arrow(s)), s.index)
     if s.dtype == object:
-        if clean:
-            return s
+        vals = s.to_numpy()
         try:
-            return _strip(s)
+            arr = pa.array(vals, type=pa.string(), from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return _strip(s.map(lambda v: v if v is None or isinstance(v, str) else str(v)))
+            arr = pa.array(
+                [None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v) for v in vals],
+                type=pa.string(),
+            )
+        return arrow_series(_trim(arr), s.index)
+    if pd.api.types.is_bool_dtype(s):
+        arr = pc.if_else(to_arrow(s.astype("boolean")), "1", "0")
+        return arrow_series(arr, s.index)
     if pd.api.types.is_float_dtype(s):
         integral = s.notna() & (s == np.floor(s))
         text = s.astype(object).where(s.notna(), None)
         text[integral] = s[integral].astype("int64").astype(str)
         text[s.notna() & ~integral] = s[s.notna() & ~integral].astype(str)
-        return text
-    return s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
+        return arrow_series(pa.array(text.to_numpy(), type=pa.string(), from_pandas=True), s.index)
+    return arrow_series(pc.cast(to_arrow(s), pa.string()), s.index)
 
 
 def coerce(
@@ -156,17 +176,25 @@ def coerce(
         typed = _as_text(s, clean)
         return typed, pd.Series(False, index=s.index)
     if kind in ("int", "float"):
+        if kind == "int" and pd.api.types.is_integer_dtype(s):
+            return s.astype("Int64"), pd.Series(False, index=s.index)
         if pd.api.types.is_bool_dtype(s):
             s = s.astype("Int64")
         if pd.api.types.is_numeric_dtype(s):
             num = s.astype("float64")
         else:
             text = _as_text(s, clean)
-            if kind == "float":
-                text = text.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v)
-            num = pd.to_numeric(text, errors="coerce")
-            present = text.notna()
-        bad = present & num.isna()
+            arr = to_arrow(text)
+            try:  # fast path: every value parses
+                num = pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), index=s.index)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                obj = text.astype(object).where(text.notna(), None)
+                if kind == "float":
+                    obj = obj.map(lambda v: v.replace(",", ".") if isinstance(v, str) else v)
+                num = pd.to_numeric(obj, errors="coerce")
+            present = text.notna().to_numpy(bool)
+            num = num.astype("float64")
+        bad = pd.Series(np.asarray(present, bool) & num.isna().to_numpy(), index=s.index)
         if kind == "int":
             nonint = num.notna() & (num != np.floor(num))
             bad |= nonint
@@ -176,7 +204,8 @@ def coerce(
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s):
             return s.astype("boolean"), pd.Series(False, index=s.index)
-        text = _as_text(s, clean).str.lower()
+        text = _as_text(s, clean).astype(object)
+        text = text.where(text.notna(), None).str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[text.isin(TRUE_VALUES)] = True
         out[text.isin(FALSE_VALUES)] = False
@@ -205,7 +234,8 @@ def _coerce_date(
         return out, pd.Series(False, index=s.index)
     if s.dtype != object and not pd.api.types.is_string_dtype(s):
         raise TypeError(f"dtype {s.dtype}")  # a number where a date is expected: wrong type
-    text = _as_text(s, clean)
+    text = _as_text(s, clean).astype(object)
+    text = text.where(text.notna(), None)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     todo = text.notna()
     for fmt in formats:
@@ -260,8 +290,22 @@ def _read_csv(path: Path, wanted: dict[str, str], settings: ReadSettings) -> tup
             if "UTF8" in str(exc) or "utf-8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError):
                 continue
             raise InputError(path, f"cannot parse CSV (separator {sep!r}, encoding {enc}): {exc}") from exc
-        return clean_strings(table).to_pandas(), {c.upper(): c for c in table.column_names}
+        return clean_strings(table).to_pandas(types_mapper=_types_mapper), {c.upper(): c for c in table.column_names}
     raise InputError(path, f"cannot decode CSV with encodings {encodings}: {last_exc}")
+
+
+ARROW_STRING = pd.ArrowDtype(pa.string())
+
+
+def _types_mapper(t: pa.DataType):
+    """Arrow -> pandas dtypes that avoid Python objects: text stays Arrow-backed, integers nullable."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return ARROW_STRING
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    return None
 
 
 def _read_parquet(path: Path, wanted: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -271,9 +315,9 @@ def _read_parquet(path: Path, wanted: dict[str, str]) -> tuple[pd.DataFrame, dic
         raise InputError(path, f"not a readable Parquet file: {exc}") from exc
     found = {c.upper(): c for c in names}
     include = [found[w.upper()] for w in wanted if w.upper() in found]
-    table = clean_strings(pq.read_table(path, columns=include))
+    table = pq.read_table(path, columns=include)
     # dates stay datetime.date objects -> converted by coerce; timestamps become datetime64
-    df = table.to_pandas(date_as_object=False, timestamp_as_object=False)
+    df = table.to_pandas(date_as_object=False, timestamp_as_object=False, types_mapper=_types_mapper)
     return df, {c.upper(): c for c in table.column_names}
 
 

@@ -173,6 +173,8 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
     check_unique(ben, ["BEN_NIR_PSA", "BEN_RNG_GEM"], paths["IR_BEN_R"], "IR_BEN_R")
     ben_t.use(ben["_row"].to_numpy())
     ben = ben.sort_values("_row")
+    for col in ("BEN_NIR_PSA", "BEN_IDT_ANO", "BEN_NAI_MOI", "BEN_RES_DPT"):  # object text: fast groupby.first
+        ben[col] = ben[col].astype(object).where(ben[col].notna(), None)
     g = ben.groupby("BEN_IDT_ANO", sort=True)
     persons = pd.DataFrame(
         {
@@ -216,8 +218,17 @@ def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguou
     A BEN_NIR_PSA naming one person resolves directly; one shared by several persons (twins on one
     opener's number) needs BEN_RNG_GEM.
     """
-    pid = nir.map(by_nir).to_numpy(dtype=object)
-    amb = nir.isin(ambiguous).to_numpy()
+    nir_arr = arrow_text(nir)
+    pos = pc.index_in(nir_arr, value_set=pa.array(by_nir.index.to_numpy(dtype=object), type=pa.string()))
+    pid = (
+        pa.array(by_nir.to_numpy(dtype=object), type=pa.string())
+        .take(pos)
+        .to_numpy(zero_copy_only=False)
+        .astype(object)
+    )
+    amb = pc.fill_null(pc.is_in(nir_arr, value_set=pa.array(sorted(ambiguous), type=pa.string())), False).to_numpy(
+        zero_copy_only=False
+    )
     if rng is not None and amb.any():
         key = pd.MultiIndex.from_arrays([nir[amb].astype(object), rng[amb].astype("Int64")])
         pid[amb] = by_nir_rng.reindex(key).to_numpy(dtype=object)
