@@ -243,3 +243,22 @@ def test_fit_cox_drops_a_level_without_events():
     beta, ok = fit_cox(np.column_stack([X, no_event_level]), r["week"], r["arrest"])
     ref = CoxPHFitter().fit(r, "week", "arrest").params_.to_numpy()
     assert ok and np.isnan(beta[-1]) and np.max(np.abs(beta[:-1] - ref)) < 1e-6
+
+
+def test_bias_ranking_compares_algorithms_on_common_cells():
+    from lotluca.survival.bias import bias_ranking
+
+    b = pd.DataFrame(
+        {
+            "algorithm": ["a", "a", "b", "b"],
+            "scenario": "linked",
+            "endpoint": ["rwOS", "rwTTNT", "rwOS", "rwTTNT"],
+            "line_group": "1",
+            "median_diff": [0.5, 9.0, 1.0, np.nan],  # b has no rwTTNT median: the comparison uses rwOS only
+            "hr_ratio": [1.1, 1.0, 1 / 1.5, 1.0],
+        }
+    )
+    r = bias_ranking(b).set_index("algorithm")
+    assert r.loc["a", "rank_in_scenario"] == 1 and r.loc["a", "mean_abs_median_diff_months"] == 0.5
+    assert r.loc["b", "common_cells"] == 1 and r.loc["b", "cells_with_median"] == 1
+    assert r.loc["b", "mean_abs_log_hr_ratio"] == pytest.approx(np.log(1.5) / 2)

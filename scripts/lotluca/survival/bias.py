@@ -147,16 +147,42 @@ def bias_table(
 
 
 def bias_ranking(bias: pd.DataFrame) -> pd.DataFrame:
-    """One row per algorithm x scenario: mean |median difference| (months) over endpoints and line
-    groups, mean |log HR ratio| over endpoints, ranked by the former (closest to gold first)."""
-    g = bias.groupby(["algorithm", "scenario"], sort=True)
-    out = pd.DataFrame(
-        {
-            "mean_abs_median_diff_months": g["median_diff"].apply(lambda s: s.abs().mean()),
-            "cells_with_median": g["median_diff"].apply(lambda s: int(s.notna().sum())),
-            "mean_abs_log_hr_ratio": g["hr_ratio"].apply(lambda s: np.log(s).abs().mean()),
-        }
-    ).reset_index()
-    out = out.sort_values(["scenario", "mean_abs_median_diff_months", "algorithm"], kind="mergesort")
+    """One row per algorithm x scenario, ranked within scenario (closest to gold first).
+
+    Algorithms are compared on the same cells: `mean_abs_median_diff_months` averages |median
+    difference| over the endpoint x line-group cells where every algorithm of the scenario has one
+    (`common_cells`; a median not reached or a suppressed cell is left out for all), and
+    `mean_abs_log_hr_ratio` averages |log HR ratio| over the endpoints where every algorithm has one.
+    `cells_with_median` counts each algorithm's own cells. Ties are broken by the HR criterion.
+    """
+    rows = []
+    for scen, grp in bias.groupby("scenario", sort=True):
+        diff = grp.pivot_table(
+            index=["endpoint", "line_group"], columns="algorithm", values="median_diff", aggfunc="first", dropna=False
+        )
+        algs = sorted(grp["algorithm"].unique())
+        diff = diff.reindex(columns=algs)
+        common = diff.dropna(how="any")
+        first = grp[grp["line_group"] == grp["line_group"].min()]
+        hr = first.pivot_table(index="endpoint", columns="algorithm", values="hr_ratio", aggfunc="first", dropna=False)
+        hr = hr.reindex(columns=algs).dropna(how="any")
+        for alg in algs:
+            rows.append(
+                {
+                    "algorithm": alg,
+                    "scenario": scen,
+                    "mean_abs_median_diff_months": common[alg].abs().mean() if len(common) else np.nan,
+                    "common_cells": len(common),
+                    "cells_with_median": int(diff[alg].notna().sum()),
+                    "mean_abs_log_hr_ratio": np.log(hr[alg]).abs().mean() if len(hr) else np.nan,
+                    "common_hr_endpoints": len(hr),
+                }
+            )
+    out = pd.DataFrame(rows)
+    out = out.sort_values(
+        ["scenario", "mean_abs_median_diff_months", "mean_abs_log_hr_ratio", "algorithm"],
+        kind="mergesort",
+        na_position="last",
+    )
     out["rank_in_scenario"] = out.groupby("scenario").cumcount() + 1
     return out.reset_index(drop=True)
