@@ -361,6 +361,14 @@ def _codes(col, sort: bool = False) -> tuple[pa.Array, np.ndarray]:
     return uniq, arr.astype(np.int32, copy=False)
 
 
+def _in_sorted(values: np.ndarray, sorted_arr: np.ndarray) -> np.ndarray:
+    """values found in the sorted array (binary search; np.isin's hashing is slow on these keys)."""
+    if not len(sorted_arr):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_arr, values), len(sorted_arr) - 1)
+    return sorted_arr[pos] == values
+
+
 def _mask_of(names, bit_of: dict[str, int]) -> np.int64:
     m = 0
     for n in names:
@@ -544,9 +552,10 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         )
         sdate = _days32(ses.column("date"), sname, "date").astype(np.int64)
         ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
-        skeys = np.unique((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
+        skeys = np.sort((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
+        skeys = skeys[np.r_[True, skeys[1:] != skeys[:-1]]] if len(skeys) else skeys
         for shift in range(-tol, tol + 1):
-            skeys = skeys[~np.isin(skeys + shift, raw_dkey)]
+            skeys = skeys[~_in_sorted(skeys + shift, raw_dkey)]
         if len(skeys):
             allkey = np.concatenate([dkey, skeys])
             dorder = np.argsort(allkey, kind="stable")
