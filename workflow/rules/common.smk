@@ -77,6 +77,11 @@ def study_targets():
         table=["persons", "exposures", "chemo_sessions"],
     )
     targets += expand(
+        "results/lines/{scenario}/{algorithm}.parquet",
+        scenario=config["scenarios"],
+        algorithm=config["lines"]["algorithms"],
+    )
+    targets += expand(
         "results/evaluation/{name}",
         name=[
             "metrics.csv",
