@@ -36,31 +36,76 @@ dispensation, decoys included):
   flagged ETE_IND_TAA = 1 in ER_ETE_F, error stays (GHM 90...), unrelated care (consultations, biology,
   PPI / corticosteroid / antibiotic boxes), diagnosis and complication stays.
 
-Assumptions (each with its knob in `params`; figures and sources in `calibration`):
+Rendering conventions (what a reader of the raw tables must know):
+  - SNDS: ER_ETE_F is written too (ETE_IND_TAA lives there, joined to ER_PRS_F on the 9 DCIR keys).
+    DCIR DCT_ORD_NUM is unique per ER_PRS_F row (the 9-key tuple is therefore unique). BEN_RES_DPT is
+    written on 3 characters ("069") in IR_BEN_R / ER_PRS_F, on 2 in KI_CCI_R and T_MCOaaB.BDI_DEP.
+    Chemotherapy sessions: GRG_GHM 28Z07Z, DGN_PAL Z511 (the PMSI coding rule for sessions), DGN_REL
+    = the C34x; diagnosis stays (GHM 04M132) and complication stays carry DGN_PAL C34x; T_MCOaaD holds
+    metastasis codes (C77-C79). Error stays: GHM 90Z0xZ copies of real stays. Return-code errors: one
+    of NIR/SEX/SEJ/FHO/PMS_RET true or NAI/DAT_RET "1". FINESS never start with 0, so the integer
+    ETA_NUM of T_MCOaaB/C and the string ETA_NUM of T_MCOaaD/MED/FH carry the same 9 digits.
+    Parquet has no second-resolution timestamp: EXE_SOI_DTD/DTF read back as timestamp[ms] (same
+    instants); CSV writes them as SAS datetimes (01JAN2020:00:00:00).
+  - ODH: drug_label = an INN or brand stem from drug_codes.csv LABEL rows, upper-case with "450MG" or
+    capitalised with " 450 mg", 10% without dose; trial drugs "ESSAI CLINIQUE" without dose. Protocol
+    label and cycle label filled for a `protocol_label` / `cycle_label` share of line phases (minus 5%
+    of rows); cycle numbers count within the phase, so they restart at C1 when maintenance starts.
+    One HDJ stay per administration day. Oral prescriptions: one per dispensation of a line decided at
+    the centre, dated 0-3 days before it, duration = days of the box.
+  - A line's first administration/dispensation is never removed by missing-record or return-code
+    noise, so every gold line has at least one observed exposure or chemotherapy session.
+
+Assumptions (each with its knob in `params`, defaults in config.yaml; calibration targets and sources
+in `calibration`: ESME-AMLC real-world cohort and IFCT Biomarqueurs-France (Barlesi et al., Lancet
+2016) figures of BRIEF section 5; medians of time to progression from the pivotal trials: KEYNOTE-189
+/ -407 / -024, CheckMate 017/057, FLAURA, ALEX, CROWN, ALTA-1L, PROFILE 1014, REVEL, LUME-Lung 1,
+PARAMOUNT, CodeBreaK 100, VISION, GEOMETRY, as listed in `regimens`):
   - Persons: ODH patients of `centres` illustrative CLCC, plus `decoy_ratio` x as many SNDS-only
-    lung-cancer beneficiaries (a share with identical demographics to a patient, some treated at a
-    centre's FINESS). Diagnoses uniform over the study period. 2/3 male, age ~ N(65, 9.5).
-  - Histology 70% non-squamous / 25% squamous / 5% NOS; drivers mutually exclusive, drawn among tested
-    non-squamous (squamous 5x rarer, tested a third as often); PD-L1 classes 25 / 30 / 45%.
-  - First line: biomarker- and era-driven (TKI for EGFR/ALK/ROS1/BRAF; before 2017 platinum doublets
-    +/- bevacizumab with optional pemetrexed maintenance; 2017-2018 pembrolizumab for TPS >= 50%;
-    2019+ chemo-immunotherapy or pembrolizumab alone); 8% untreated (supportive care only).
-  - Later lines: T790M -> osimertinib, next ALK TKI, IO if IO-naive (nivolumab from 2015), docetaxel
-    (+/- nintedanib / ramucirumab), pemetrexed, platinum re-challenge, gemcitabine, oral vinorelbine,
-    sotorasib / MET inhibitors from 2022; a line at the centre may be a clinical trial.
-  - Time to progression: lognormal (sigma 0.8) around the regimen's median (trial medians);
-    P(death on a line before progression) 13 / 17 / 21%; after progression, next line with
-    probability next_line[k] after a 3-4 week gap, else death after a median 2.5 months.
-  - IV cycles every 21 days (nivolumab 14 or 28), day-8 administrations for gemcitabine / IV
-    vinorelbine; platinum 4 (or 6) cycles then continuation maintenance; IO capped at 35 cycles;
-    oral drugs dispensed in boxes of days_per_pack (drugs.csv) with jitter and occasional gaps.
-  - Setting: ODH patients' lines at their centre unless `line_elsewhere`; single cycles elsewhere;
-    care outside the centre is in a public hospital or a private clinic of the home departement.
+    lung-cancer beneficiaries (a `decoy_twin` share with identical sex, birth year/month and
+    departement to a patient; `decoy_at_centre` of their lines at a centre's FINESS). Diagnoses
+    uniform over the study period (the last 60 days excluded). 2/3 male, age ~ N(65, 9.5).
+  - Histology 70% non-squamous / 25% squamous / 5% NOS; drivers mutually exclusive, drawn among
+    tested non-squamous (squamous: 5x rarer, tested a third as often); PD-L1 classes 25 / 30 / 45%.
+  - First line: biomarker- and era-driven (osimertinib from 2018 else gefitinib/erlotinib/afatinib;
+    alectinib/brigatinib/lorlatinib from 2018 else crizotinib; crizotinib/entrectinib for ROS1;
+    dabrafenib-trametinib for BRAF; before 2017 platinum doublets +/- bevacizumab with optional
+    pemetrexed continuation maintenance; 2017-2018 pembrolizumab for TPS >= 50%; 2019+
+    platinum-pemetrexed-pembrolizumab (non-squamous), carboplatin-paclitaxel-pembrolizumab
+    (squamous), pembrolizumab alone for TPS >= 50%, a platinum doublet alone for 10-20%
+    (contra-indication)); cisplatin 5x rarer at 75+; `treated` (92%) receive a first line.
+  - Later lines: T790M (`t790m`) -> osimertinib, next ALK TKI, nivolumab / pembrolizumab /
+    atezolizumab if IO-naive (from 2015 / 2017 / 2018), docetaxel (+/- nintedanib / ramucirumab),
+    pemetrexed, platinum re-challenge, gemcitabine, oral vinorelbine, sotorasib / MET inhibitors from
+    2022, amivantamab-carboplatin-pemetrexed from 2024; after a planned stop and progression off
+    treatment, `rechallenge` gives the same regimen again (a new line). A line at the centre is an
+    unnamed clinical trial with probability `clinical_trial`.
+  - Time to progression: lognormal (sigma 1.1) around the regimen's median, x 0.92 per line beyond the
+    second; 20% of immunotherapy lines are durable responders (x 5). Death on a line before
+    progression 15 / 18 / 22% (lines 1 / 2 / 3+), plus `early_death` after one cycle in first line;
+    after progression, the next line with probability next_line[k] after a median 24-day gap, else
+    death after a median 120 days of supportive care. Treatment stops for toxicity (`toxicity_stop`)
+    without ending the line clinically (the next line still starts at progression).
+  - IV cycles every 21 days (nivolumab 14, or 28 from 2019 with `nivolumab_q4w`), day-8 doses of
+    gemcitabine and IV vinorelbine; `dose_delay` of 1-3 weeks, `skipped_cycle`; platinum induction 4
+    (`induction_cycles_6`: 6) cycles then continuation maintenance (always with IO / bevacizumab,
+    `continuation_maintenance` for platinum-pemetrexed) or stop (planned_stop); pembrolizumab /
+    atezolizumab capped at `io_max_cycles`; docetaxel at 8 cycles; `toxicity_drop` of a non-platinum
+    drug, `platinum_swap`, `taxane_swap`, `bevacizumab_cycle2`, `treatment_holiday` (2-4 months, then
+    the same drugs) all stay in the same line. Oral drugs: one box of days_per_pack (drugs.csv) per
+    dispensation, +-3 days jitter, `tki_gap` gaps of 2-6 weeks. Day-hospital administrations falling on
+    a weekend move to the Monday; dispensations falling on a Sunday to the Monday.
+  - Setting: ODH patients' lines at their centre unless `line_elsewhere` (public hospital or, with
+    `private_clinic_share`, private clinic of the home departement); `cycle_elsewhere` single cycles.
+    Oral drugs are dispensed by community pharmacies (prescriptions visible in ODH when the line is
+    decided at the centre). Retrocession (ER_UCD_F UCD_TOP_UCD = 0 without ETE_IND_TAA) is not drawn:
+    the shipped drug reference has no UCD codes for oral drugs.
 """
 
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -119,6 +164,10 @@ CLINICAL_TRUTH = pa.schema(
     ]
 )
 LINKAGE_TRUTH = pa.schema([("odh_patient_id", pa.string()), ("ben_idt_ano", pa.string())])
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, odh_cols: dict) -> pa.Table:
@@ -187,7 +236,9 @@ def simulate(settings: SimSettings, seed: int) -> dict:
         time.perf_counter() - t0,
     )
     snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s)
+    log.info("SNDS rendered at %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s)
+    log.info("ODH rendered at %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
     in_gold, test = gold.gold_persons(rng[8], persons, s)
     gold_t = gold.gold_table(lines, persons, in_gold, test, cohort.to_days(s.end_date))
 
@@ -198,7 +249,7 @@ def simulate(settings: SimSettings, seed: int) -> dict:
         [pa.array(odh_id[pat]), pa.array(persons["ben_idt_ano"].to_numpy()[pat])], schema=LINKAGE_TRUTH
     )
     calib = calibration.calibration_table(persons, lines, death, s)
-    log.info("rendered in %.1f s", time.perf_counter() - t0)
+    log.info("rendered in %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
     return {
         "snds": snds_tables,
         "odh": odh_tables,

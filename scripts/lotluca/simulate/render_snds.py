@@ -6,6 +6,9 @@ event, the raw keys it was rendered to (see the package docstring for the mappin
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -15,6 +18,8 @@ from lotluca.simulate import arrowcols as A
 from lotluca.simulate.cohort import CENTRES, EPOCH, Hospitals, to_days
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.treatment import CENTRE, ING, ING_NAMES, PRIVATE, PUBLIC
+
+log = logging.getLogger(__name__)
 
 # SNDS channel codes of a truth event
 CH_NONE, CH_PHARMACY, CH_MED, CH_FH, CH_UCD, CH_SESSION = range(6)
@@ -112,6 +117,13 @@ def render(
     end = to_days(s.end_date)
     start = to_days(s.start_date)
     n_p = len(persons)
+    clock = [time.process_time()]
+
+    def _lap(what):
+        now = time.process_time()
+        log.debug("render_snds: before %s: %.1f s CPU", what, now - clock[0])
+        clock[0] = now
+
     finess = hospital_table(hosp)
     FIN = A.vocab(finess)
     FIN_INT = finess.astype(np.int64)
@@ -149,6 +161,7 @@ def render(
     ORG = A.vocab(np.char.add("01", np.char.add(snds_dpt, "000")))
     dead = death <= end
 
+    _lap("per-event channel and hospital")
     # ---- per-event channel and hospital ----------------------------------------------------------
     ev = events
     m = len(ev)
@@ -170,6 +183,7 @@ def render(
     jitter = np.where(rng.random(m) < nz.date_jitter, rng.choice([-1, 1], m), 0)
     ev_nir = pid + np.where(has2[pid] & (rng.random(m) < 0.5), n_p, 0)
 
+    _lap("PMSI stays: one per (person, d")
     # ---- PMSI stays: one per (person, day, hospital) of IV administration (trial drugs excluded) ----
     iv_idx = np.flatnonzero(~oral & ~trial)
     key = (pid[iv_idx] << 24) | (ev_date[iv_idx] << 9) | hidx[iv_idx]
@@ -288,6 +302,7 @@ def render(
         dsel.size,
     )
 
+    _lap("en-sus drugs of PMSI stays")
     # ---- en-sus drugs of PMSI stays ---------------------------------------------------------------
     ucd_a, ucd_b = _codes("UCD13")
     UCD = A.vocab(np.char.zfill(np.concatenate([ucd_a, ucd_b]).astype(str), 13))  # index ing or n_ing + ing
@@ -335,6 +350,7 @@ def render(
         fh.size,
     )
 
+    _lap("DCIR")
     # ---- DCIR ------------------------------------------------------------------------------------
     cip_a, cip_b = _codes("CIP13")
     cip_int = np.array([int(x) if x else 0 for x in np.concatenate([cip_a, cip_b])], np.int64)
@@ -490,6 +506,7 @@ def render(
         "ER_ETE_F", {**keys(ucd), "ETE_IND_TAA": D["ete"][ucd], "ETB_EXE_FIN": A.take(FIN, D["eta"][ucd])}, ucd.size
     )
 
+    _lap("beneficiaries and deaths")
     # ---- beneficiaries and deaths ------------------------------------------------------------------
     two = np.flatnonzero(has2)
     ben_pid = np.concatenate([np.arange(n_p), two])
@@ -523,6 +540,7 @@ def render(
         dth.size,
     )
 
+    _lap("per-event rendering record")
     # ---- per-event rendering record ------------------------------------------------------------------
     ev_dct = np.full(m, -1, np.int64)
     main = (D["event"] >= 0) & (D["dpn"] == 0)
@@ -562,4 +580,5 @@ def render(
         "hospital": A.take(FIN, hidx),
     }
     cols["snds_extra_keys"] = A.where(ev_ucd_dct < 0, pa.nulls(m, pa.string()), cols["snds_extra_keys"])
+    _lap("end")
     return T, cols, {"snds_month": snds_month, "snds_dpt": snds_dpt}

@@ -39,8 +39,8 @@ PACK_DAYS = np.array([int(_pack.get(n, 30)) for n in ING_NAMES], np.int32)
 # per-line probability of dying before progression while on treatment, by line number (1, 2, 3+)
 DIE_ON_LINE = (0.15, 0.18, 0.22)
 TTP_SIGMA = 1.1  # log-scale spread of time to progression around the regimen median
-DURABLE_IO = 0.15  # share of immunotherapy lines with durable response (time to progression x 5)
-BSC_MEDIAN_DAYS = 100  # median survival after the last progression without further line
+DURABLE_IO = 0.2  # share of immunotherapy lines with durable response (time to progression x 5)
+BSC_MEDIAN_DAYS = 120  # median survival after the last progression without further line
 
 
 def _year(days: np.ndarray) -> np.ndarray:
@@ -354,6 +354,13 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     return lines, death
 
 
+def _weekday(days: np.ndarray, sunday_only: bool) -> np.ndarray:
+    """Move Sundays (and Saturdays unless sunday_only) to the next Monday. 1970-01-01 was a Thursday."""
+    wd = (days + 3) % 7  # Monday 0 .. Sunday 6
+    shift = np.where(wd == 6, 1, np.where((wd == 5) & (not sunday_only), 2, 0))
+    return days + shift
+
+
 def _group_arange(counts: np.ndarray) -> np.ndarray:
     """0..count-1 for each group, concatenated."""
     total = int(counts.sum())
@@ -394,6 +401,7 @@ def draw_events(
     interval = (cd + delay + skip + np.where(c == L["hol_after"][rep], L["hol_days"][rep], 0)).astype(np.int64)
     interval[c == 0] = 0
     date = L["start"][rep] + _group_cumsum(interval, n_max)
+    date = _weekday(date, sunday_only=False)  # day hospitals are closed at weekends
     keep = date < limit[rep]
     keep[c == 0] = True  # the first administration defines the line start
     rep, c, date, cd = rep[keep], c[keep], date[keep], cd[keep]
@@ -464,7 +472,9 @@ def draw_events(
         hol = np.where(k == L["hol_after"][lj][rep], L["hol_days"][lj][rep], 0)
         interval = (pk + jitter + gap + hol).astype(np.int64)
         interval[k == 0] = 0
-        date = L["start"][lj][rep] + _group_cumsum(interval, n_max)
+        date = _weekday(
+            L["start"][lj][rep] + _group_cumsum(interval, n_max), sunday_only=True
+        )  # pharmacies: not Sundays
         keep = (date < limit[lj][rep]) | (k == 0)
         rep, k, date, pk = rep[keep], k[keep], date[keep], pk[keep]
         parts.append(
