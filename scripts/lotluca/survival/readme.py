@@ -37,11 +37,19 @@ def render(bias_dir: str | Path, scenario: str = "linked") -> str:
     hi, rlo, rhi = f"median_diff_upper_{level}", f"hr_ratio_lower_{level}", f"hr_ratio_upper_{level}"
     out = []
     for scen, grp in ranking.groupby("scenario", sort=False):
-        best = grp.sort_values("rank_in_scenario").iloc[0]
+        ranked = grp.sort_values("rank_in_scenario")
+        best = ranked.iloc[0]
+        runner = (
+            f"{ranked.iloc[1]['algorithm']} {_fmt(ranked.iloc[1]['mean_abs_median_diff_months'])} months"
+            if len(ranked) > 1
+            else "none"
+        )
         out.append(
             f"- scenario `{scen}`: **{best['algorithm']}** keeps the effectiveness estimates closest to the gold "
-            f"standard (mean absolute difference of KM medians {_fmt(best['mean_abs_median_diff_months'])} months "
-            f"over endpoints and line groups; mean |log HR ratio| {_fmt(best['mean_abs_log_hr_ratio'], 3)})."
+            f"standard: mean absolute difference of KM medians {_fmt(best['mean_abs_median_diff_months'])} months "
+            f"over the {int(best['common_cells'])} endpoint x line-group cells every algorithm has "
+            f"(runner-up {runner}), mean |log ratio| of the first-line hazard ratios "
+            f"{_fmt(best['mean_abs_log_hr_ratio'], 3)}."
         )
     headline = bias[(bias["scenario"] == scenario) & (bias["line_group"] == "1")]
     rows = [
@@ -57,7 +65,14 @@ def render(bias_dir: str | Path, scenario: str = "linked") -> str:
         cells = [_ci(h.loc[e], "median_diff", lo, hi) if e in h.index else "n/a" for e in ("rwTTNT", "rwOS", "rwTTD")]
         cells += [_ci(h.loc[e], "hr_ratio", rlo, rhi) if e in h.index else "n/a" for e in ("rwTTNT", "rwOS")]
         rows.append(f"| {alg} | " + " | ".join(cells) + " |")
-    text = "\n".join(out)
+    first = bias[bias["line_group"] == "1"]["n_lines_gold"]
+    cohort = int(first.max()) if first.notna().any() else 0
+    text = (
+        f"On {cohort} gold-cohort persons with a first line, {int(bias['algorithm'].nunique())} algorithms x "
+        f"{int(bias['scenario'].nunique())} scenarios (ranking on point estimates; the CIs below say which "
+        "differences from the gold standard are distinguishable from zero):\n\n"
+    )
+    text += "\n".join(out)
     text += (
         f"\n\nFirst line, scenario `{scenario}`: algorithm - gold difference of medians and algorithm / gold "
         f"ratio of hazard ratios, with {level}% paired patient-bootstrap CIs (from `results/export/bias/bias.csv`):\n\n"
