@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.gridspec import GridSpec
-from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from lotluca.errors import InputError
 from lotluca.figures.style import ENDPOINT_LABELS, SCENARIO_COLOURS, save_figure, scenario_label
@@ -29,24 +29,40 @@ def _ci(df: pd.DataFrame, base: str) -> tuple[str, str]:
     return lo[0], hi[0]
 
 
+LOG_LIMITS = (1 / 16, 16)  # HR-ratio axis range; estimates and CI ends beyond it are drawn at the edge
+LOG_TICKS = np.array([1 / 16, 1 / 8, 0.25, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 4.0, 8.0, 16.0])
+
+
 def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str, hi: str, log: bool = False):
+    """One marker + CI per (row, scenario). On the log axis, values outside LOG_LIMITS are clipped to
+    the edge and drawn as a triangle pointing outwards."""
     offs = ((len(scenarios) - 1) / 2 - np.arange(len(scenarios))) * 0.22  # first scenario on top
     ys = np.arange(len(rows))[::-1]
     ypos = {r: y for r, y in zip(rows, ys, strict=True)}
+    clipped_any = False
     for j, s in enumerate(scenarios):
         d = sub[sub["scenario"] == s]
         if d.empty:
             continue
+        colour = SCENARIO_COLOURS.get(s, f"C{j}")
         y = np.array([ypos[k] for k in zip(d["_block"], d["algorithm"], strict=True)], dtype=float) + offs[j]
         est = d[col].to_numpy(float)
-        l = d[lo].to_numpy(float)  # noqa: E741
+        low = d[lo].to_numpy(float)
         h = d[hi].to_numpy(float)
         ok = np.isfinite(est)
+        if log:
+            a, b = LOG_LIMITS
+            out_lo, out_hi = ok & (est < a), ok & (est > b)
+            clipped_any |= bool((out_lo | out_hi).any() or (low[ok] < a).any() or (h[ok] > b).any())
+            est, low, h = np.clip(est, a, b), np.clip(low, a, b), np.clip(h, a, b)
+            ax.scatter(est[out_lo], y[out_lo], marker="<", s=22, color=colour, zorder=4)
+            ax.scatter(est[out_hi], y[out_hi], marker=">", s=22, color=colour, zorder=4)
+            ok &= ~(out_lo | out_hi)
         err = np.clip(
-            np.vstack([np.where(np.isfinite(l), est - l, 0), np.where(np.isfinite(h), h - est, 0)])[:, ok], 0, None
+            np.vstack([np.where(np.isfinite(low), est - low, 0), np.where(np.isfinite(h), h - est, 0)])[:, ok], 0, None
         )
-        ax.errorbar(est[ok], y[ok], xerr=err, fmt="o", ms=3.5, capsize=1.5, lw=0.9,
-                    color=SCENARIO_COLOURS.get(s, f"C{j}"), label=scenario_label(s))  # fmt: skip
+        ax.errorbar(est[ok], y[ok], xerr=err, fmt="o", ms=3.5, capsize=1.5, lw=0.9, color=colour,
+                    label=scenario_label(s))  # fmt: skip
     if not np.isfinite(pd.to_numeric(sub[col], errors="coerce")).any():
         ax.text(0.5, 0.5, "no estimate (too few lines or events)", transform=ax.transAxes, ha="center", va="center",
                 fontsize=8, color="#777777")  # fmt: skip
@@ -54,15 +70,17 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
     if log:
         ax.set_xscale("log")
         lo_, hi_ = ax.get_xlim()
-        lo_, hi_ = min(lo_, 0.9), max(hi_, 1.1)
+        lo_, hi_ = max(min(lo_, 0.8), LOG_LIMITS[0] / 1.15), min(max(hi_, 1.25), LOG_LIMITS[1] * 1.15)
         ax.set_xlim(lo_, hi_)
-        cand = np.array([0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0])
-        ticks = cand[(cand >= lo_) & (cand <= hi_)]
-        if ticks.size > 6:
-            ticks = np.array([t for t in ticks if t in (0.25, 0.5, 1.0, 2.0, 4.0)])
+        ticks = LOG_TICKS[(LOG_TICKS >= lo_) & (LOG_TICKS <= hi_)]
+        if ticks.size > 7:
+            ticks = ticks[np.isin(ticks, [1 / 16, 0.25, 1.0, 4.0, 16.0])]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1/{round(1 / v)}" if v < 0.2 else f"{v:.3g}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        if clipped_any:
+            ax.text(1.0, 1.01, "triangles: beyond the axis", transform=ax.transAxes, ha="right", va="bottom",
+                    fontsize=6, color="#777777")  # fmt: skip
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     ax.set_axisbelow(True)
