@@ -10,6 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent / "data"))
 import extract_raw as R  # noqa: E402
 
 from lotluca import contracts  # noqa: E402
+from lotluca.errors import InputError  # noqa: E402
 from lotluca.sources import accounting, odh, pipeline, snds  # noqa: E402
 from lotluca.sources.common import ExtractSettings  # noqa: E402
 
@@ -328,3 +330,18 @@ def test_sas_numeric_dates_and_text(tmp_path):
     assert raw.data["ENT_DAT"].iloc[0] == pd.Timestamp("2020-05-12") and pd.isna(raw.data["ENT_DAT"].iloc[1])
     assert raw.data["DAT_RET"].tolist() == ["0", "1"]
     assert raw.data["NAI_RET"].tolist() == ["0", "Zé"]  # latin-1 bytes decoded (utf-8 first, then cp1252)
+
+
+def test_key_index_is_exact_under_hash_collisions(monkeypatch):
+    from lotluca.sources.common import KeyIndex
+
+    parent = pd.DataFrame({"a": pd.array([1, 2, 3, None], dtype="Int64"), "b": ["x", "y", "x", "x"], "_row": range(4)})
+    child = pd.DataFrame({"a": pd.array([3, 1, 2, 9, None], dtype="Int64"), "b": ["x", "x", "x", "x", "x"]})
+    expected = [2, 0, -1, -1, -1]  # (2, "x") and (9, "x") have no parent; null keys never match
+    assert KeyIndex(parent, ["a", "b"]).lookup(child).tolist() == expected
+    monkeypatch.setattr(KeyIndex, "_hash", staticmethod(lambda codes: np.zeros(len(codes), dtype=np.uint64)))
+    assert KeyIndex(parent, ["a", "b"]).lookup(child).tolist() == expected  # every row collides
+    with pytest.raises(InputError, match="2 rows share a key"):
+        KeyIndex(
+            pd.concat([parent, parent.iloc[[0]]], ignore_index=True).assign(_row=range(5)), ["a", "b"], "f.parquet", "T"
+        )

@@ -202,30 +202,125 @@ def settle(frame: pd.DataFrame, rows_col: str, tracker: Tracker, detail: dict | 
     return frame[frame["status"].to_numpy() == 0]
 
 
+class KeyIndex:
+    """Exact many-to-one lookup of child rows in a parent table on several key columns (vectorised).
+
+    Each key column is turned into int64 codes (text through the parent's dictionary, dates as
+    nanoseconds, integers as themselves), the codes of a row are hashed into one uint64, parents are
+    sorted by hash and children found by binary search; every candidate pair is then verified column
+    by column, so a hash collision can never attach a child to the wrong parent (it falls back to an
+    exact multi-column match). Rows with a null key never match.
+    """
+
+    NULL = np.int64(-(2**62))
+
+    def __init__(self, parent: pd.DataFrame, keys: list[str], path=None, table: str = ""):
+        self.keys = keys
+        self.dicts = {}
+        for c in keys:
+            s = parent[c]
+            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)):
+                self.dicts[c] = pc.unique(pc.drop_null(arrow_text(s)))
+        self.codes = self._codes(parent)
+        self.hash = self._hash(self.codes)
+        valid = (self.codes != self.NULL).all(axis=1)
+        self.order = np.flatnonzero(valid)[np.argsort(self.hash[valid], kind="stable")]
+        self.sorted_hash = self.hash[self.order]
+        if path is not None:
+            self._check_unique(parent, path, table)
+
+    def _codes(self, df: pd.DataFrame) -> np.ndarray:
+        out = np.empty((len(df), len(self.keys)), dtype=np.int64)
+        for j, c in enumerate(self.keys):
+            s = df[c]
+            if c in self.dicts:
+                idx = pc.index_in(arrow_text(s), value_set=self.dicts[c])
+                out[:, j] = pc.fill_null(idx, -1).to_numpy(zero_copy_only=False)
+                out[pc.is_null(idx).to_numpy(zero_copy_only=False), j] = self.NULL
+            elif pd.api.types.is_datetime64_any_dtype(s):
+                v = s.to_numpy(dtype="datetime64[ns]")
+                out[:, j] = np.where(np.isnat(v), self.NULL, v.view(np.int64))
+            else:
+                out[:, j] = (
+                    s.astype("Float64").astype("Int64").to_numpy(dtype=np.int64, na_value=self.NULL)
+                    if not pd.api.types.is_integer_dtype(s)
+                    else s.to_numpy(dtype=np.int64, na_value=self.NULL)
+                )
+        return out
+
+    @staticmethod
+    def _hash(codes: np.ndarray) -> np.ndarray:
+        h = np.full(len(codes), 0x9E3779B97F4A7C15, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(codes.shape[1]):
+                x = codes[:, j].view(np.uint64) ^ h
+                x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+                x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+                h = x ^ (x >> np.uint64(31))
+        return h
+
+    def _check_unique(self, parent: pd.DataFrame, path, table: str) -> None:
+        same = self.sorted_hash[1:] == self.sorted_hash[:-1]
+        if not same.any():
+            return
+        cand = np.unique(np.concatenate([self.order[1:][same], self.order[:-1][same]]))
+        sub = pd.DataFrame(self.codes[cand])
+        dup = sub.duplicated(keep=False).to_numpy()
+        if dup.any():
+            rows = np.sort(parent["_row"].to_numpy()[cand[dup]]) + 1
+            raise InputError(
+                path,
+                f"table {table}: {rows.size} rows share a key",
+                column="+".join(self.keys),
+                rows=rows,
+                expected="unique keys",
+            )
+
+    def lookup(self, child: pd.DataFrame) -> np.ndarray:
+        """Parent position of each child row (-1 when none)."""
+        codes = self._codes(child)
+        h = self._hash(codes)
+        pos = np.searchsorted(self.sorted_hash, h)
+        pos = np.minimum(pos, max(len(self.sorted_hash) - 1, 0))
+        out = np.full(len(child), -1, dtype=np.int64)
+        if len(self.sorted_hash) == 0:
+            return out
+        hit = self.sorted_hash[pos] == h
+        cand = self.order[pos[hit]]
+        exact = (self.codes[cand] == codes[hit]).all(axis=1) & (codes[hit] != self.NULL).all(axis=1)
+        idx = np.flatnonzero(hit)
+        out[idx[exact]] = cand[exact]
+        # hash collisions (or a hit on another row with the same hash): exact search among equal hashes
+        for i in idx[~exact]:
+            lo, hi = np.searchsorted(self.sorted_hash, h[i], "left"), np.searchsorted(self.sorted_hash, h[i], "right")
+            for p in self.order[lo:hi]:
+                if (self.codes[p] == codes[i]).all() and (codes[i] != self.NULL).all():
+                    out[i] = p
+                    break
+        return out
+
+
 def link_children(
     child: pd.DataFrame,
     parent: pd.DataFrame,
-    keys: list[str],
+    index: KeyIndex,
     tracker: Tracker,
     parent_table: str,
     carry: list[str],
     key_label: str | None = None,
 ) -> pd.DataFrame:
-    """Attach each child row to its parent row (many-to-one on `keys`, Arrow hash join) and settle the
-    children of bad parents.
+    """Attach each child row to its parent row (many-to-one through `index`) and settle the children of
+    bad parents.
 
-    `parent` holds `keys`, `_prow` (its data row), `status` (0 OK, FILTERED, REJECTED), `rule` and the
-    `carry` columns. Children without a parent are rejected (`orphan_row`); children of a filtered
-    parent are filtered by the same rule; children of a rejected parent are rejected
-    (`parent_rejected`). Returns the children of OK parents with `_prow` and the carried columns.
+    `parent` holds `_prow` (its data row), `status` (0 OK, FILTERED, REJECTED), `rule` and the `carry`
+    columns, in the row order `index` was built on. Children without a parent are rejected
+    (`orphan_row`); children of a filtered parent are filtered by the same rule; children of a
+    rejected parent are rejected (`parent_rejected`). Returns the children of OK parents with `_prow`
+    and the carried columns.
     """
-    ct = arrow_frame(child, keys).append_column("_cpos", pa.array(np.arange(len(child), dtype=np.int64)))
-    pt = arrow_frame(parent, keys).append_column("_ppos", pa.array(np.arange(len(parent), dtype=np.int64)))
-    j = ct.join(pt, keys=keys, join_type="inner", use_threads=True)
-    ppos = np.full(len(child), -1, dtype=np.int64)
-    ppos[j["_cpos"].to_numpy()] = j["_ppos"].to_numpy()
+    ppos = index.lookup(child)
     orphan = ppos < 0
-    label = key_label or "+".join(keys)
+    label = key_label or "+".join(index.keys)
     tracker.reject(child["_row"].to_numpy()[orphan], "orphan_row", f"no {parent_table} row with the same {label}")
     child = child[~orphan]
     ppos = ppos[~orphan]
@@ -245,5 +340,10 @@ def link_children(
     ok = status == 0
     out = child[ok].reset_index(drop=True)
     for c in ["_prow", *carry]:
-        out[c] = parent[c].to_numpy()[ppos[ok]]
+        col = parent[c]
+        out[c] = (
+            col.iloc[ppos[ok]].to_numpy()
+            if not isinstance(col.dtype, pd.ArrowDtype)
+            else col.iloc[ppos[ok]].reset_index(drop=True)
+        )
     return out

@@ -49,7 +49,7 @@ from lotluca.sources.common import (
     FILTERED,
     REJECTED,
     ExtractSettings,
-    arrow_frame,
+    KeyIndex,
     arrow_text,
     check_unique,
     finess,
@@ -246,21 +246,17 @@ def _set(status: np.ndarray, rule: np.ndarray, mask, code: int, name) -> None:
 
 
 # --- DCIR ----------------------------------------------------------------------------------------------
-def _dcir_parents(prs, ete, maps, settings) -> pd.DataFrame:
+def _dcir_parents(prs, ete, maps, settings, index: KeyIndex) -> pd.DataFrame:
     """ER_PRS_F rows with status (0 OK / FILTERED / REJECTED), rule, person and care date."""
     n = len(prs)
     status, rule = np.zeros(n, np.int8), np.full(n, None, dtype=object)
     info = (prs["DPN_QLF"] == 71).fillna(False).to_numpy(bool) | (prs["PRS_DPN_QLP"] == 71).fillna(False).to_numpy(bool)
     _set(status, rule, info, FILTERED, "dpn_qlf_71")
     if ete is not None:
-        et = arrow_frame(ete, DCIR_KEYS).append_column(
-            "public", pa.array((ete["ETE_IND_TAA"] == 1).fillna(False).to_numpy(bool))
-        )
-        flag = et.group_by(DCIR_KEYS, use_threads=False).aggregate([("public", "max")])
-        pt = arrow_frame(prs, DCIR_KEYS).append_column("_pos", pa.array(np.arange(n, dtype=np.int64)))
-        j = pt.join(flag, keys=DCIR_KEYS, join_type="inner")
+        ppos = index.lookup(ete)
+        flag = (ppos >= 0) & (ete["ETE_IND_TAA"] == 1).fillna(False).to_numpy(bool)
         public = np.zeros(n, bool)
-        public[j["_pos"].to_numpy()] = j["public_max"].to_numpy(zero_copy_only=False)
+        public[ppos[flag]] = True
         _set(status, rule, public, FILTERED, "ete_ind_taa_1")
     pid, unresolved = _resolve(prs["BEN_NIR_PSA"], prs["BEN_RNG_GEM"], *maps)
     _set(status, rule, unresolved != "", REJECTED, unresolved)
@@ -304,7 +300,7 @@ def _reject_codes(
 
 def _exposure_frame(person_id, date, end_date, ingredient, route, source, origin, hospital=None) -> pd.DataFrame:
     attrs = dm.attributes(ingredient, route)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "person_id": person_id,
             "date": date,
@@ -315,9 +311,11 @@ def _exposure_frame(person_id, date, end_date, ingredient, route, source, origin
             "route": route,
             "source": source,
             "origin": origin,
-            "hospital": hospital,
         }
     )
+    if hospital is not None:
+        out["hospital"] = hospital
+    return out
 
 
 def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list) -> pd.DataFrame:
@@ -394,16 +392,11 @@ def _return_code_ok(s: pd.Series) -> np.ndarray:
 
 def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
     """T_MCOaaB + T_MCOaaC pairs with status, rule, person, admission / discharge dates; B and C rows settled."""
-    check_unique(b, STAY_KEYS, paths["T_MCOaaB"], "T_MCOaaB")
-    check_unique(c, STAY_KEYS, paths["T_MCOaaC"], "T_MCOaaC")
-    bt = arrow_frame(b, STAY_KEYS).append_column("_bpos", pa.array(np.arange(len(b), dtype=np.int64)))
-    ctab = arrow_frame(c, STAY_KEYS).append_column("_cpos", pa.array(np.arange(len(c), dtype=np.int64)))
-    j = bt.join(ctab, keys=STAY_KEYS, join_type="inner")
-    bpos, cpos = j["_bpos"].to_numpy(), j["_cpos"].to_numpy()
-    order = np.argsort(bpos, kind="stable")
-    bpos, cpos = bpos[order], cpos[order]
-    only_b = np.ones(len(b), bool)
-    only_b[bpos] = False
+    KeyIndex(b, STAY_KEYS, paths["T_MCOaaB"], "T_MCOaaB")  # unique keys
+    cpos_of_b = KeyIndex(c, STAY_KEYS, paths["T_MCOaaC"], "T_MCOaaC").lookup(b)
+    bpos = np.flatnonzero(cpos_of_b >= 0)
+    cpos = cpos_of_b[bpos]
+    only_b = cpos_of_b < 0
     only_c = np.ones(len(c), bool)
     only_c[cpos] = False
     b_t.reject(b["_row"].to_numpy()[only_b], "orphan_row", "no T_MCOaaC row with the same ETA_NUM+RSA_NUM")
@@ -430,10 +423,10 @@ def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
     return m
 
 
-def _stay_drugs(df, tracker, stays, table, code_cols, delay_col, settings, unknown) -> pd.DataFrame:
+def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings, unknown) -> pd.DataFrame:
     child = df.assign(eta=strip_zeros(df["ETA_NUM"]), rsa=strip_zeros(df["RSA_NUM"]))
     carry = ["person_id", "admission_date", "hospital"]
-    linked = link_children(child, stays, ["eta", "rsa"], tracker, "T_MCOaaB", carry, "ETA_NUM+RSA_NUM")
+    linked = link_children(child, stays, index, tracker, "T_MCOaaB", carry, "ETA_NUM+RSA_NUM")
     code = linked[code_cols[0]]
     for extra in code_cols[1:]:
         code = code.fillna(linked[extra])
@@ -486,24 +479,24 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     log.info("SNDS persons: %d", len(persons))
 
     prs, prs_t = _read(paths, "ER_PRS_F", ledger, settings)
-    check_unique(prs, DCIR_KEYS, paths["ER_PRS_F"], "ER_PRS_F")
+    prs_index = KeyIndex(prs, DCIR_KEYS, paths["ER_PRS_F"], "ER_PRS_F")
     ete, ete_t = _read(paths, "ER_ETE_F", ledger, settings) if "ER_ETE_F" in paths else (None, None)
     if ete is None:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
     else:
         ete_t.use(ete["_row"].to_numpy())
-    parents = _dcir_parents(prs, ete, maps, settings).rename(columns={"_row": "_prow"})
+    parents = _dcir_parents(prs, ete, maps, settings, prs_index).rename(columns={"_row": "_prow"})
     del prs
     carry = ["person_id", "EXE_SOI_DTD"]
     exposures, children = [], []
     pha, pha_t = _read(paths, "ER_PHA_F", ledger, settings)
-    pha = link_children(pha, parents, DCIR_KEYS, pha_t, "ER_PRS_F", carry)
+    pha = link_children(pha, parents, prs_index, pha_t, "ER_PRS_F", carry)
     children.append(pha["_prow"].to_numpy())
     exposures.append(_pharmacy(pha, pha_t, unknown))
     del pha
     if "ER_UCD_F" in paths:
         ucd, ucd_t = _read(paths, "ER_UCD_F", ledger, settings)
-        ucd = link_children(ucd, parents, DCIR_KEYS, ucd_t, "ER_PRS_F", carry)
+        ucd = link_children(ucd, parents, prs_index, ucd_t, "ER_PRS_F", carry)
         children.append(ucd["_prow"].to_numpy())
         exposures.append(_ucd(ucd, ucd_t, unknown))
     _settle_parents(parents, prs_t, children)
@@ -516,14 +509,17 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     stays["eta"], stays["rsa"] = strip_zeros(stays["ETA_NUM"]), strip_zeros(stays["RSA_NUM"])
     stays["hospital"] = finess(stays["ETA_NUM"])
     stays = stays.rename(columns={"_row_b": "_prow"})
+    stay_index = KeyIndex(stays, ["eta", "rsa"])
     med, med_t = _read(paths, "T_MCOaaMED", ledger, settings)
     exposures.append(
-        _stay_drugs(med, med_t, stays, "T_MCOaaMED", ["UCD_UCD_COD", "UCD_COD"], "DELAI", settings, unknown)
+        _stay_drugs(med, med_t, stays, stay_index, "T_MCOaaMED", ["UCD_UCD_COD", "UCD_COD"], "DELAI", settings, unknown)
     )
     if "T_MCOaaFH" in paths:
         fh, fh_t = _read(paths, "T_MCOaaFH", ledger, settings)
         exposures.append(
-            _stay_drugs(fh, fh_t, stays, "T_MCOaaFH", ["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT", settings, unknown)
+            _stay_drugs(
+                fh, fh_t, stays, stay_index, "T_MCOaaFH", ["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT", settings, unknown
+            )
         )
     ledger.check()
 
