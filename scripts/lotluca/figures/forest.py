@@ -78,13 +78,10 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1/{round(1 / v)}" if v < 0.2 else f"{v:.3g}"))
         ax.xaxis.set_minor_locator(NullLocator())
-        if clipped_any:
-            ax.text(1.0, 1.01, "triangles: beyond the axis", transform=ax.transAxes, ha="right", va="bottom",
-                    fontsize=6, color="#777777")  # fmt: skip
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     ax.set_axisbelow(True)
-    return ys
+    return ys, clipped_any
 
 
 def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("rwTTNT", "rwOS"), scenarios=None,
@@ -116,7 +113,7 @@ def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("r
                   right=0.97)  # fmt: skip
     for j, ep in enumerate(endpoints):
         ax = fig.add_subplot(gs[0, j])
-        ys = _dots(ax, b[b["endpoint"] == ep], med_rows, scenarios, "median_diff", dlo, dhi)
+        ys, _ = _dots(ax, b[b["endpoint"] == ep], med_rows, scenarios, "median_diff", dlo, dhi)
         ax.set_title(f"{ENDPOINT_LABELS.get(ep, ep)}: median difference")
         ax.set_xlabel("Algorithm - gold (months)")
         if j == 0:
@@ -126,9 +123,9 @@ def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("r
         for k in range(1, len(groups)):
             ax.axhline(ys[k * len(algorithms)] + 0.5, color="#cccccc", lw=0.6)
         ax2 = fig.add_subplot(gs[1, j])
-        ys2 = _dots(ax2, hr[hr["endpoint"] == ep], hr_rows, scenarios, "hr_ratio", rlo, rhi, log=True)
+        ys2, clipped = _dots(ax2, hr[hr["endpoint"] == ep], hr_rows, scenarios, "hr_ratio", rlo, rhi, log=True)
         ax2.set_title(f"{ENDPOINT_LABELS.get(ep, ep)}: ratio of first-line HRs")
-        ax2.set_xlabel("HR algorithm / HR gold (log scale)")
+        ax2.set_xlabel("HR algorithm / HR gold (log scale)" + ("\ntriangles: beyond the axis" if clipped else ""))
         ax2.set_yticks(ys2, [a for _, a in hr_rows] if j == 0 else [], fontsize=7)
     handles, labels = fig.axes[0].get_legend_handles_labels()
     if not handles:
