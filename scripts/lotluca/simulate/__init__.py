@@ -214,9 +214,11 @@ def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, od
     )
 
 
-def simulate(settings: SimSettings, seed: int) -> dict:
+def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
     """Draw the cohort and render every table; returns {"snds": {...}, "odh": {...}, "gold", "linkage_truth",
-    "clinical_truth", "calibration" (DataFrame), "counts"}."""
+    "clinical_truth", "calibration" (DataFrame), "counts"}. With `emit(group, name, table)`, every table is
+    handed over as soon as it is built (group "snds" | "odh" | "gold" | "truth") and the result holds what
+    emit returned (simulate_to_files writes and drops tables that way, keeping memory low)."""
     t0 = time.perf_counter()
     streams = np.random.SeedSequence(int(seed)).spawn(9)
     rng = [np.random.default_rng(x) for x in streams]
@@ -235,20 +237,25 @@ def simulate(settings: SimSettings, seed: int) -> dict:
         len(events),
         time.perf_counter() - t0,
     )
-    snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s)
+    snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s, emit)
     log.info("SNDS rendered at %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
-    odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s)
+    odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit)
     log.info("ODH rendered at %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
     in_gold, test = gold.gold_persons(rng[8], persons, s)
     gold_t = gold.gold_table(lines, persons, in_gold, test, cohort.to_days(s.end_date))
 
     truth = truth_table(persons, events, snds_cols, odh_cols)
+    del snds_cols, odh_cols
     pat = ~persons["is_decoy"].to_numpy()
     odh_id = persons["odh_patient_id"].to_numpy()
     linkage = pa.Table.from_arrays(
         [pa.array(odh_id[pat]), pa.array(persons["ben_idt_ano"].to_numpy()[pat])], schema=LINKAGE_TRUTH
     )
     calib = calibration.calibration_table(persons, lines, death, s)
+    if emit is not None:
+        gold_t = emit("gold", "gold_lines", gold_t)
+        linkage = emit("truth", "linkage_truth", linkage)
+        truth = emit("truth", "clinical_truth", truth)
     log.info("rendered in %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
     return {
         "snds": snds_tables,
@@ -261,49 +268,62 @@ def simulate(settings: SimSettings, seed: int) -> dict:
         "_persons": persons,
         "_lines": lines,
         "_death": death,
-        "_events": events,
     }
 
 
-def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> dict:
-    """Write the tables of `simulate` under out_dir; returns rows per table."""
-    if fmt not in ("parquet", "csv"):
-        raise ValueError(f"format must be parquet or csv, got {fmt!r}")
-    out = Path(out_dir)
-    jobs = [(t, out / "snds" / f"{name}.{fmt}", fmt, name) for name, t in result["snds"].items()]
-    jobs += [(t, out / "odh" / f"{name}.{fmt}", fmt, None) for name, t in result["odh"].items()]
-    jobs += [
-        (result[k], out / sub / f"{k}.parquet", "parquet", None)
-        for k, sub in (("gold", "gold"), ("linkage_truth", "truth"), ("clinical_truth", "truth"))
-    ]
-    jobs[-3] = (result["gold"], out / "gold" / "gold_lines.parquet", "parquet", None)
-    # Arrow releases the GIL while encoding: two writer threads use both cores; each file's bytes do
-    # not depend on the thread that writes it
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(
-            pool.map(
-                lambda j: write_table(j[0], j[1], j[2], snds_table=j[3]), sorted(jobs, key=lambda j: -j[0].num_rows)
-            )
-        )
-    rows = {name: t.num_rows for name, t in result["snds"].items()}
-    rows.update({name: t.num_rows for name, t in result["odh"].items()})
-    rows.update(
-        gold_lines=result["gold"].num_rows,
-        linkage_truth=result["linkage_truth"].num_rows,
-        clinical_truth=result["clinical_truth"].num_rows,
-    )
-    calib: pd.DataFrame = result["calibration"]
+def _path(out: Path, group: str, name: str, fmt: str) -> tuple[Path, str]:
+    """File of a table: SNDS and ODH tables in `fmt`, gold and truth tables always Parquet."""
+    if group in ("gold", "truth"):
+        return out / group / f"{name}.parquet", "parquet"
+    return out / group / f"{name}.{fmt}", fmt
+
+
+def _write_calibration(calib: pd.DataFrame, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.csv").write_text(
         calib.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8"
     )
-    return rows
+
+
+def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> dict:
+    """Write the in-memory tables of `simulate` under out_dir; returns rows per table."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"format must be parquet or csv, got {fmt!r}")
+    out = Path(out_dir)
+    groups = [("snds", n, t) for n, t in result["snds"].items()] + [("odh", n, t) for n, t in result["odh"].items()]
+    groups += [("gold", "gold_lines", result["gold"]), ("truth", "linkage_truth", result["linkage_truth"])]
+    groups += [("truth", "clinical_truth", result["clinical_truth"])]
+    for group, name, table in groups:
+        path, f = _path(out, group, name, fmt)
+        write_table(table, path, f, snds_table=name if group == "snds" else None)
+    _write_calibration(result["calibration"], out)
+    return {name: table.num_rows for _, name, table in groups}
 
 
 def simulate_to_files(settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet") -> dict:
-    """Build settings from the config blocks (dicts) or take a SimSettings, simulate, write. Returns a summary."""
+    """Build settings from the config blocks (dicts) or take a SimSettings, simulate, write. Returns a summary.
+
+    Each table is written by a background thread as soon as it is built and then dropped, so the peak
+    memory holds the clinical truth and a few tables, not every table at once; Arrow releases the GIL
+    while encoding, so writing overlaps with rendering. The bytes of a file do not depend on timing."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"format must be parquet or csv, got {fmt!r}")
     s = settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
-    result = simulate(s, seed)
-    rows = write_outputs(result, out_dir, fmt)
+    out = Path(out_dir)
+    rows: dict[str, int] = {}
+    futures = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+
+        def emit(group, name, table):
+            path, f = _path(out, group, name, fmt)
+            rows[name] = table.num_rows
+            futures.append(pool.submit(write_table, table, path, f, name if group == "snds" else None))
+            return table.num_rows
+
+        result = simulate(s, seed, emit)
+        for fut in futures:
+            fut.result()  # re-raise any writing error
+    _write_calibration(result["calibration"], out)
     off = result["calibration"][~result["calibration"]["within"]]
     level = logging.WARNING if s.patients >= 2000 else logging.INFO  # small cohorts are too noisy to calibrate
     for _, r in off.iterrows():

@@ -49,6 +49,7 @@ def render(
     lines: pd.DataFrame,
     death: np.ndarray,
     s: SimSettings,
+    emit=None,
 ):
     """ODH tables (dict name -> pa.Table) and per-event ODH rendering columns (aligned on events)."""
     nz, t = s.noise, s.traps
@@ -234,6 +235,8 @@ def render(
         "odh_stays": stays,
         "odh_prescriptions": presc_t,
     }
+    if emit is not None:
+        tables = {name: emit("odh", name, t) for name, t in tables.items()}
     odh_date = np.full(m, NEVER, np.int64)
     odh_date[adm] = date[adm]
     odh_date[prs] = p_date

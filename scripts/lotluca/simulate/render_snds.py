@@ -103,6 +103,11 @@ def _mm(m: np.ndarray) -> np.ndarray:
     return np.char.zfill(m.astype(str), 2)
 
 
+def _emit(emit, name: str, table: pa.Table):
+    """Hand a finished table to the sink (it may write it and drop it) as soon as it is built."""
+    return table if emit is None else emit("snds", name, table)
+
+
 def render(
     rng: np.random.Generator,
     persons: pd.DataFrame,
@@ -110,9 +115,10 @@ def render(
     death: np.ndarray,
     hosp: Hospitals,
     s: SimSettings,
+    emit=None,
 ):
-    """SNDS tables (dict name -> pa.Table) and the per-event rendering columns (dict of Arrow arrays /
-    numpy arrays aligned on events)."""
+    """SNDS tables (dict name -> pa.Table, or what `emit("snds", name, table)` returns) and the per-event
+    rendering columns (dict of Arrow arrays / numpy arrays aligned on events)."""
     nz = s.noise
     end = to_days(s.end_date)
     start = to_days(s.start_date)
@@ -121,7 +127,9 @@ def render(
 
     def _lap(what):
         now = time.process_time()
-        log.debug("render_snds: before %s: %.1f s CPU", what, now - clock[0])
+        with open("/proc/self/statm") as fh:
+            rss = int(fh.read().split()[1]) * 4096 / 2**20 if fh else 0
+        log.debug("render_snds: before %s: %.1f s CPU, RSS %.0f MB", what, now - clock[0], rss)
         clock[0] = now
 
     finess = hospital_table(hosp)
@@ -245,24 +253,28 @@ def render(
     sor = B["date"] + B["len"]
     sy, sm = _year_month(sor)
     T = {}
-    T["T_MCOaaB"] = A.build_snds(
+    T["T_MCOaaB"] = _emit(
+        emit,
         "T_MCOaaB",
-        {
-            "ETA_NUM": FIN_INT[B["h"]],
-            "RSA_NUM": b_rsa,
-            "GRG_GHM": A.take(GHM, B["ghm"]),
-            "DGN_PAL": A.take(DGN, B["dgn"]),
-            "DGN_REL": A.take(DGN, B["rel"]),
-            "SEJ_NBJ": B["len"],
-            "NBR_SEA": (B["ghm"] == 0).astype(np.int64),
-            "AGE_ANN": (sy - P["birth_year"][B["pid"]]).astype(np.int64),
-            "COD_SEX": A.take(A.vocab(["", "1", "2"]), P["sex"][B["pid"]]),
-            "SOR_ANN": sy.astype(np.int16),
-            "SOR_MOI": A.month_text(sm),
-            "BDI_DEP": A.take(DPT, B["pid"]),
-            "NBR_RUM": np.ones(n_b, np.int64),
-        },
-        n_b,
+        A.build_snds(
+            "T_MCOaaB",
+            {
+                "ETA_NUM": FIN_INT[B["h"]],
+                "RSA_NUM": b_rsa,
+                "GRG_GHM": A.take(GHM, B["ghm"]),
+                "DGN_PAL": A.take(DGN, B["dgn"]),
+                "DGN_REL": A.take(DGN, B["rel"]),
+                "SEJ_NBJ": B["len"],
+                "NBR_SEA": (B["ghm"] == 0).astype(np.int64),
+                "AGE_ANN": (sy - P["birth_year"][B["pid"]]).astype(np.int64),
+                "COD_SEX": A.take(A.vocab(["", "1", "2"]), P["sex"][B["pid"]]),
+                "SOR_ANN": sy.astype(np.int16),
+                "SOR_MOI": A.month_text(sm),
+                "BDI_DEP": A.take(DPT, B["pid"]),
+                "NBR_RUM": np.ones(n_b, np.int64),
+            },
+            n_b,
+        ),
     )
     err_o = ret_err[order]
     which = rng.integers(0, 7, n_b)
@@ -270,36 +282,44 @@ def render(
         name: err_o & (which == i) for i, name in enumerate(["NIR_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET"])
     }
     ZO = A.vocab(["0", "1"])
-    T["T_MCOaaC"] = A.build_snds(
+    T["T_MCOaaC"] = _emit(
+        emit,
         "T_MCOaaC",
-        {
-            "ETA_NUM": FIN_INT[B["h"]],
-            "RSA_NUM": b_rsa,
-            "NIR_ANO_17": A.take(NIR, B["nir"]),
-            "EXE_SOI_DTD": A.ts(B["date"]),
-            "EXE_SOI_DTF": A.ts(sor),
-            "ENT_DAT": A.date32(B["date"]),
-            "SOR_DAT": A.date32(sor),
-            "SOR_ANN": sy.astype(np.int16),
-            "SOR_MOI": A.month_text(sm),
-            "NAI_RET": A.take(ZO, (err_o & (which == 5)).astype(np.int64)),
-            "DAT_RET": A.take(ZO, (err_o & (which == 6)).astype(np.int64)),
-            **bool_ret,
-            "SEJ_NUM": np.ones(n_b, np.int64),
-        },
-        n_b,
+        A.build_snds(
+            "T_MCOaaC",
+            {
+                "ETA_NUM": FIN_INT[B["h"]],
+                "RSA_NUM": b_rsa,
+                "NIR_ANO_17": A.take(NIR, B["nir"]),
+                "EXE_SOI_DTD": A.ts(B["date"]),
+                "EXE_SOI_DTF": A.ts(sor),
+                "ENT_DAT": A.date32(B["date"]),
+                "SOR_DAT": A.date32(sor),
+                "SOR_ANN": sy.astype(np.int16),
+                "SOR_MOI": A.month_text(sm),
+                "NAI_RET": A.take(ZO, (err_o & (which == 5)).astype(np.int64)),
+                "DAT_RET": A.take(ZO, (err_o & (which == 6)).astype(np.int64)),
+                **bool_ret,
+                "SEJ_NUM": np.ones(n_b, np.int64),
+            },
+            n_b,
+        ),
     )
     # associated diagnoses: metastases on a third of the stays
     dsel = np.flatnonzero(rng.random(n_b) < 0.33)
-    T["T_MCOaaD"] = A.build_snds(
+    T["T_MCOaaD"] = _emit(
+        emit,
         "T_MCOaaD",
-        {
-            "ETA_NUM": A.take(FIN, B["h"][dsel]),
-            "RSA_NUM": A.int_text(b_rsa[dsel]),
-            "ASS_DGN": A.take(A.vocab(METASTASIS_ICD), rng.integers(0, METASTASIS_ICD.size, dsel.size)),
-            "DGN_ASS_NUM": np.ones(dsel.size, np.int64),
-        },
-        dsel.size,
+        A.build_snds(
+            "T_MCOaaD",
+            {
+                "ETA_NUM": A.take(FIN, B["h"][dsel]),
+                "RSA_NUM": A.int_text(b_rsa[dsel]),
+                "ASS_DGN": A.take(A.vocab(METASTASIS_ICD), rng.integers(0, METASTASIS_ICD.size, dsel.size)),
+                "DGN_ASS_NUM": np.ones(dsel.size, np.int64),
+            },
+            dsel.size,
+        ),
     )
 
     _lap("en-sus drugs of PMSI stays")
@@ -319,35 +339,43 @@ def render(
     fh = np.flatnonzero((channel == CH_FH) & ~missing)
     ey, em = _year_month(ev_stay_date)
     units = rng.integers(1, 5, m).astype(float)
-    T["T_MCOaaMED"] = A.build_snds(
+    T["T_MCOaaMED"] = _emit(
+        emit,
         "T_MCOaaMED",
-        {
-            "ETA_NUM": A.take(FIN, hidx[med]),
-            "RSA_NUM": A.int_text(ev_rsa[med]),
-            "UCD_UCD_COD": A.take(UCD, ev_ucd[med]),
-            "UCD_COD": A.take(UCD7, ev_ucd[med]),
-            "ADM_NBR": units[med],
-            "DELAI": np.zeros(med.size, np.int64),
-            "ANN": ey[med].astype(np.int16),
-            "MOI": A.month_text(em[med]),
-            "ADM_MOIS": A.month_text(em[med]),
-            "NBR_SEJ": np.ones(med.size, np.int64),
-        },
-        med.size,
+        A.build_snds(
+            "T_MCOaaMED",
+            {
+                "ETA_NUM": A.take(FIN, hidx[med]),
+                "RSA_NUM": A.int_text(ev_rsa[med]),
+                "UCD_UCD_COD": A.take(UCD, ev_ucd[med]),
+                "UCD_COD": A.take(UCD7, ev_ucd[med]),
+                "ADM_NBR": units[med],
+                "DELAI": np.zeros(med.size, np.int64),
+                "ANN": ey[med].astype(np.int16),
+                "MOI": A.month_text(em[med]),
+                "ADM_MOIS": A.month_text(em[med]),
+                "NBR_SEJ": np.ones(med.size, np.int64),
+            },
+            med.size,
+        ),
     )
-    T["T_MCOaaFH"] = A.build_snds(
+    T["T_MCOaaFH"] = _emit(
+        emit,
         "T_MCOaaFH",
-        {
-            "ETA_NUM": A.take(FIN, hidx[fh]),
-            "RSA_NUM": A.int_text(ev_rsa[fh]),
-            "UCD_UCD_COD": A.take(UCD, ev_ucd[fh]),
-            "COD_UCD": A.take(UCD, ev_ucd[fh]),
-            "QUA_COD": units[fh].astype(np.int64),
-            "DEL_DAT_ENT": np.zeros(fh.size, np.int64),
-            "ENT_ANN": ey[fh].astype(np.int16),
-            "ENT_MOI": A.month_text(em[fh]),
-        },
-        fh.size,
+        A.build_snds(
+            "T_MCOaaFH",
+            {
+                "ETA_NUM": A.take(FIN, hidx[fh]),
+                "RSA_NUM": A.int_text(ev_rsa[fh]),
+                "UCD_UCD_COD": A.take(UCD, ev_ucd[fh]),
+                "COD_UCD": A.take(UCD, ev_ucd[fh]),
+                "QUA_COD": units[fh].astype(np.int64),
+                "DEL_DAT_ENT": np.zeros(fh.size, np.int64),
+                "ENT_ANN": ey[fh].astype(np.int16),
+                "ENT_MOI": A.month_text(em[fh]),
+            },
+            fh.size,
+        ),
     )
 
     _lap("DCIR")
@@ -361,24 +389,25 @@ def render(
     ):
         k = bpid.size
 
-        def full(v, dtype=np.int64):
+        def full(v, dtype=np.int32):
             return np.broadcast_to(np.asarray(v, dtype), (k,)).copy()
 
+        # compact dtypes: this table of DCIR rows is the largest intermediate of the generator
         blocks.append(
             {
-                "pid": bpid.astype(np.int64),
-                "nir": bnir.astype(np.int64),
-                "date": bdate.astype(np.int64),
-                "nat": full(nat),
-                "qty": full(qty),
+                "pid": bpid.astype(np.int32),
+                "nir": bnir.astype(np.int32),
+                "date": bdate.astype(np.int32),
+                "nat": full(nat, np.int16),
+                "qty": full(qty, np.int8),
                 "cip": np.zeros(k, np.int64) if cip is None else cip.astype(np.int64),
-                "ucd": np.full(k, -1, np.int64) if ucd is None else ucd.astype(np.int64),
-                "top": full(top),
-                "ete": full(ete),
-                "eta": np.full(k, -1, np.int64) if eta is None else eta.astype(np.int64),
-                "event": np.full(k, -1, np.int64) if event is None else event.astype(np.int64),
-                "dpn": full(dpn),
-                "trt": full(trt_shift),
+                "ucd": np.full(k, -1, np.int16) if ucd is None else ucd.astype(np.int16),
+                "top": full(top, np.int8),
+                "ete": full(ete, np.int8),
+                "eta": np.full(k, -1, np.int32) if eta is None else eta.astype(np.int32),
+                "event": np.full(k, -1, np.int32) if event is None else event.astype(np.int32),
+                "dpn": full(dpn, np.int8),
+                "trt": full(trt_shift, np.int16),
             }
         )
 
@@ -421,6 +450,7 @@ def render(
     sel = kind == 2
     block(oc_pid[sel], oc_nir[sel], oc_date[sel], NAT_PHARMACY, 1, cip=cip_int[nc_ing[sel]])
     D = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+    del blocks
     # information-only copies (DPN_QLF = 71)
     cp = np.flatnonzero(rng.random(D["pid"].size) < nz.dpn_qlf_71)
     for k in D:
@@ -430,7 +460,12 @@ def render(
         D["event"][-cp.size :] = -1
     ok = ((D["date"] >= start - 365) & (D["date"] <= end)) | (D["event"] >= 0)
     order = np.flatnonzero(ok)
-    order = order[np.lexsort((D["nat"][order], D["pid"][order], D["date"][order]))]
+    sort_key = (
+        (D["date"][order].astype(np.int64) << 40)
+        | (D["pid"][order].astype(np.int64) << 16)
+        | D["nat"][order].astype(np.int64)
+    )
+    order = order[np.argsort(sort_key, kind="stable")]  # by care date, person, nature of service
     D = {k: v[order] for k, v in D.items()}
     n_d = D["pid"].size
     dct = np.arange(1, n_d + 1, dtype=np.int64)
@@ -459,85 +494,109 @@ def render(
 
     dp = D["pid"]
     drug_from_centre = (D["event"] >= 0) & (D["nat"] == NAT_PHARMACY)
-    T["ER_PRS_F"] = A.build_snds(
+    T["ER_PRS_F"] = _emit(
+        emit,
         "ER_PRS_F",
-        {
-            **keys(),
-            "BEN_NIR_PSA": A.take(NIR, D["nir"]),
-            "BEN_RNG_GEM": np.ones(n_d, np.int64),
-            "BEN_SEX_COD": P["sex"][dp].astype(np.int64),
-            "BEN_NAI_ANN": P["birth_year"][dp].astype(np.int16),
-            "BEN_RES_DPT": A.take(DPT3, dp),
-            "EXE_SOI_DTD": A.date32(D["date"]),
-            "EXE_SOI_DTF": A.date32(D["date"]),
-            "PRS_NAT_REF": D["nat"],
-            "DPN_QLF": D["dpn"],
-            "PRS_DPN_QLP": D["dpn"],
-            "PRS_ACT_QTE": D["qty"].astype(float),
-            "PRS_ACT_NBR": D["qty"].astype(float),
-            "ETB_PRE_FIN": A.take(FIN, P["home_centre"][dp].astype(np.int64), null_mask=~drug_from_centre),
-        },
-        n_d,
+        A.build_snds(
+            "ER_PRS_F",
+            {
+                **keys(),
+                "BEN_NIR_PSA": A.take(NIR, D["nir"]),
+                "BEN_RNG_GEM": np.ones(n_d, np.int64),
+                "BEN_SEX_COD": P["sex"][dp].astype(np.int64),
+                "BEN_NAI_ANN": P["birth_year"][dp].astype(np.int16),
+                "BEN_RES_DPT": A.take(DPT3, dp),
+                "EXE_SOI_DTD": A.date32(D["date"]),
+                "EXE_SOI_DTF": A.date32(D["date"]),
+                "PRS_NAT_REF": D["nat"],
+                "DPN_QLF": D["dpn"],
+                "PRS_DPN_QLP": D["dpn"],
+                "PRS_ACT_QTE": D["qty"].astype(float),
+                "PRS_ACT_NBR": D["qty"].astype(float),
+                "ETB_PRE_FIN": A.take(FIN, P["home_centre"][dp].astype(np.int64), null_mask=~drug_from_centre),
+            },
+            n_d,
+        ),
     )
     pha = np.flatnonzero(D["cip"] > 0)
-    T["ER_PHA_F"] = A.build_snds(
+    T["ER_PHA_F"] = _emit(
+        emit,
         "ER_PHA_F",
-        {
-            **keys(pha),
-            "PHA_PRS_C13": D["cip"][pha],
-            "PHA_ACT_QSN": D["qty"][pha],
-            "PHA_ORD_NUM": np.ones(pha.size, np.int64),
-        },
-        pha.size,
+        A.build_snds(
+            "ER_PHA_F",
+            {
+                **keys(pha),
+                "PHA_PRS_C13": D["cip"][pha],
+                "PHA_ACT_QSN": D["qty"][pha],
+                "PHA_ORD_NUM": np.ones(pha.size, np.int64),
+            },
+            pha.size,
+        ),
     )
     ucd = np.flatnonzero(D["ucd"] >= 0)
-    T["ER_UCD_F"] = A.build_snds(
+    T["ER_UCD_F"] = _emit(
+        emit,
         "ER_UCD_F",
-        {
-            **keys(ucd),
-            "UCD_UCD_COD": A.take(UCD, D["ucd"][ucd]),
-            "UCD_TOP_UCD": D["top"][ucd],
-            "UCD_DLV_NBR": D["qty"][ucd],
-            "UCD_ORD_NUM": np.ones(ucd.size, np.int64),
-        },
-        ucd.size,
+        A.build_snds(
+            "ER_UCD_F",
+            {
+                **keys(ucd),
+                "UCD_UCD_COD": A.take(UCD, D["ucd"][ucd]),
+                "UCD_TOP_UCD": D["top"][ucd],
+                "UCD_DLV_NBR": D["qty"][ucd],
+                "UCD_ORD_NUM": np.ones(ucd.size, np.int64),
+            },
+            ucd.size,
+        ),
     )
-    T["ER_ETE_F"] = A.build_snds(
-        "ER_ETE_F", {**keys(ucd), "ETE_IND_TAA": D["ete"][ucd], "ETB_EXE_FIN": A.take(FIN, D["eta"][ucd])}, ucd.size
+    T["ER_ETE_F"] = _emit(
+        emit,
+        "ER_ETE_F",
+        A.build_snds(
+            "ER_ETE_F", {**keys(ucd), "ETE_IND_TAA": D["ete"][ucd], "ETB_EXE_FIN": A.take(FIN, D["eta"][ucd])}, ucd.size
+        ),
     )
 
     _lap("beneficiaries and deaths")
     # ---- beneficiaries and deaths ------------------------------------------------------------------
     two = np.flatnonzero(has2)
     ben_pid = np.concatenate([np.arange(n_p), two])
-    T["IR_BEN_R"] = A.build_snds(
+    T["IR_BEN_R"] = _emit(
+        emit,
         "IR_BEN_R",
-        {
-            "BEN_NIR_PSA": A.take(NIR, np.concatenate([np.arange(n_p), n_p + two])),
-            "BEN_RNG_GEM": np.ones(ben_pid.size, np.int64),
-            "BEN_IDT_ANO": P["ben_idt_ano"][ben_pid],
-            "BEN_SEX_COD": P["sex"][ben_pid].astype(np.int64),
-            "BEN_NAI_ANN": P["birth_year"][ben_pid].astype(np.int16),
-            "BEN_NAI_MOI": A.month_text(snds_month[ben_pid]),
-            "BEN_RES_DPT": A.take(DPT3, ben_pid),
-            "BEN_DCD_DTE": A.date32(death[ben_pid], mask=~dead[ben_pid]),
-        },
-        ben_pid.size,
+        A.build_snds(
+            "IR_BEN_R",
+            {
+                "BEN_NIR_PSA": A.take(NIR, np.concatenate([np.arange(n_p), n_p + two])),
+                "BEN_RNG_GEM": np.ones(ben_pid.size, np.int64),
+                "BEN_IDT_ANO": P["ben_idt_ano"][ben_pid],
+                "BEN_SEX_COD": P["sex"][ben_pid].astype(np.int64),
+                "BEN_NAI_ANN": P["birth_year"][ben_pid].astype(np.int16),
+                "BEN_NAI_MOI": A.month_text(snds_month[ben_pid]),
+                "BEN_RES_DPT": A.take(DPT3, ben_pid),
+                "BEN_DCD_DTE": A.date32(death[ben_pid], mask=~dead[ben_pid]),
+            },
+            ben_pid.size,
+        ),
     )
     dth = np.flatnonzero(dead & (rng.random(n_p) >= nz.cepidc_missing))
-    T["KI_CCI_R"] = A.build_snds(
+    T["KI_CCI_R"] = _emit(
+        emit,
         "KI_CCI_R",
-        {
-            "BEN_IDT_ANO": P["ben_idt_ano"][dth],
-            "BEN_DCD_DTE": A.date32(death[dth]),
-            "DCD_CIM_COD": P["icd"][dth],
-            "BEN_SEX_COD": P["sex"][dth].astype(np.int64),
-            "BEN_NAI_ANN": P["birth_year"][dth].astype(np.int16),
-            "BEN_NAI_MOI": A.month_text(snds_month[dth]),
-            "BEN_RES_DPT": A.take(DPT, dth),
-            "FLX_PER_ANN": _year_month(death[dth])[0].astype(np.int16),
-        },
-        dth.size,
+        A.build_snds(
+            "KI_CCI_R",
+            {
+                "BEN_IDT_ANO": P["ben_idt_ano"][dth],
+                "BEN_DCD_DTE": A.date32(death[dth]),
+                "DCD_CIM_COD": P["icd"][dth],
+                "BEN_SEX_COD": P["sex"][dth].astype(np.int64),
+                "BEN_NAI_ANN": P["birth_year"][dth].astype(np.int16),
+                "BEN_NAI_MOI": A.month_text(snds_month[dth]),
+                "BEN_RES_DPT": A.take(DPT, dth),
+                "FLX_PER_ANN": _year_month(death[dth])[0].astype(np.int16),
+            },
+            dth.size,
+        ),
     )
 
     _lap("per-event rendering record")
