@@ -58,7 +58,6 @@ from lotluca.sources.common import (
     outside_period,
     read_tracked,
     settle,
-    sort_table,
     strip_zeros,
     text,
     to_table,
@@ -549,14 +548,11 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     expo = pd.concat([e for e in exposures if len(e)] or exposures[:1], ignore_index=True)
     return SndsResult(
         persons=to_table(persons, contracts.PERSONS, "snds persons", optional=tuple(contracts.PERSONS.names)),
-        exposures=sort_table(
-            to_table(expo, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL),
-            ["person_id", "date", "ingredient", "origin"],
-        ),
-        chemo_sessions=sort_table(
-            to_table(sessions, contracts.CHEMO_SESSIONS, "snds chemo_sessions"), ["person_id", "date", "origin"]
-        ),
-        stays=sort_table(to_table(stays_out, contracts.STAYS, "snds stays"), ["person_id", "admission_date", "origin"]),
+        # row order: source table, then raw row order (deterministic; sorting millions of rows by
+        # person is left to the consumers that need it)
+        exposures=to_table(expo, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL),
+        chemo_sessions=to_table(sessions, contracts.CHEMO_SESSIONS, "snds chemo_sessions"),
+        stays=to_table(stays_out, contracts.STAYS, "snds stays"),
         rejects=ledger.rejects(),
         accounting=ledger.summary(),
         unknown_codes=dm.unknown_code_counts(unknown),
