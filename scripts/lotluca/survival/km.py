@@ -57,6 +57,14 @@ def _fit(months: np.ndarray, events: np.ndarray, alpha: float) -> KaplanMeierFit
         return KaplanMeierFitter(alpha=alpha).fit(months, events)
 
 
+def _step_values(kmf: KaplanMeierFitter, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Survival and CI bounds of a fitted KM at `times` (right-continuous step function, as lifelines)."""
+    timeline = kmf.survival_function_.index.to_numpy(float)
+    idx = np.clip(np.searchsorted(timeline, times, side="right") - 1, 0, len(timeline) - 1)
+    ci = kmf.confidence_interval_.to_numpy(float)
+    return kmf.survival_function_.to_numpy(float)[idx, 0], ci[idx, 0], ci[idx, 1]
+
+
 def _stratified(long: pd.DataFrame, pooled_first_line_only: bool = True):
     """Yield (stratum_type, stratum, rows) for each line group and each first-line regimen class."""
     for grp, rows in long.groupby("line_group", sort=True):
@@ -88,8 +96,7 @@ def km_tables(
             med = kmf.median_survival_time_
             ci = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
             base = {**ident, "stratum_type": stype, "stratum": str(stratum)}
-            s_t = kmf.survival_function_at_times(times).to_numpy()
-            ci_t = kmf.confidence_interval_.reindex(kmf.confidence_interval_.index.union(times)).ffill().loc[times]
+            s_t, lo_t, hi_t = _step_values(kmf, times)
             n_risk = (t[None, :] >= times[:, None]).sum(axis=1)
             row = {
                 **base,
@@ -108,23 +115,23 @@ def km_tables(
                         "months": tm,
                         "at_risk": int(n_risk[i]),
                         "survival": s_t[i],
-                        f"lower_{level}": ci_t.iloc[i, 0],
-                        f"upper_{level}": ci_t.iloc[i, 1],
+                        f"lower_{level}": lo_t[i],
+                        f"upper_{level}": hi_t[i],
                     }
                 )
             grid = np.arange(0.0, (t.max() if t.size else 0.0) + curve_step, curve_step)
             g_risk = (t[None, :] >= grid[:, None]).sum(axis=1)
             grid = grid[g_risk >= min_at_risk]
             if grid.size:
-                g_ci = kmf.confidence_interval_.reindex(kmf.confidence_interval_.index.union(grid)).ffill().loc[grid]
+                g_s, g_lo, g_hi = _step_values(kmf, grid)
                 curves.append(
                     pd.DataFrame(
                         {
                             **{k: [v] * grid.size for k, v in base.items()},
                             "months": grid,
-                            "survival": kmf.survival_function_at_times(grid).to_numpy(),
-                            f"lower_{level}": g_ci.iloc[:, 0].to_numpy(),
-                            f"upper_{level}": g_ci.iloc[:, 1].to_numpy(),
+                            "survival": g_s,
+                            f"lower_{level}": g_lo,
+                            f"upper_{level}": g_hi,
                         }
                     )
                 )

@@ -94,6 +94,8 @@ def build_endpoints(gold_path, persons_path, line_files, settings=None, privacy=
             "%s/%s: %d line rows in, %d of cohort persons -> %d lines (%d persons of %d); excluded: %s",
             alg, scen, n_in, len(df), len(ep), ep["person_id"].nunique(), len(cohort), excl or "none",
         )  # fmt: skip
+        if ep.empty:
+            log.warning("%s/%s: no line for any cohort person (%s): this source has no estimate", alg, scen, path)
         ep.insert(0, "scenario", scen)
         ep.insert(0, "algorithm", alg)
         parts.append(ep)
