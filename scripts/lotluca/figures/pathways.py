@@ -82,7 +82,7 @@ def _band(ax, x0, y0a, y0b, x1, y1a, y1b, colour):
 
 
 def _node_colour(cls):
-    return "#bab0ac" if cls == POOLED else class_colour(cls)
+    return "#e3e3e3" if cls == POOLED else class_colour(cls)
 
 
 def _node_label(cls):
@@ -93,20 +93,24 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
     """Draw one Sankey panel on `ax`: columns = lines, stacked nodes (height = persons), bands = flows."""
     nodes = nodes.dropna(subset=["n"])
     scale_n = float(nodes.loc[nodes["line"] == 1, "n"].sum()) or 1.0
-    gap = 0.025
+    most = int(nodes.groupby("line").size().max()) if len(nodes) else 1
+    gap = min(0.025, 0.3 / max(most - 1, 1))  # gaps take at most 30% of the height
+    usable = 1 - gap * max(most - 1, 0)
     width = 0.10
     pos = {}
     order = class_order(c for c in nodes["regimen_class"] if c != POOLED) + [POOLED]
     for k in range(1, max_line + 1):
         col = nodes[nodes["line"] == k].set_index("regimen_class")
         y = 1.0
+        label_y = np.inf
         for cls in [c for c in order if c in col.index]:
-            h = float(col.loc[cls, "n"]) / scale_n * (1 - gap * 6)
+            h = float(col.loc[cls, "n"]) / scale_n * usable
             pos[(k, cls)] = [y, y - h, y, y]  # top, bottom, next free out, next free in
             ax.add_patch(
                 Rectangle((k - width / 2, y - h), width, h, facecolor=_node_colour(cls), edgecolor="white", lw=0.5)
             )
-            ax.text(k + width / 2 + 0.02, y - h / 2, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7, zorder=5,
+            label_y = min(y - h / 2, label_y - 0.034)  # labels of thin nodes pushed down so they never overlap
+            ax.text(k + width / 2 + 0.02, label_y, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7, zorder=5,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})  # fmt: skip
             y -= h + gap
     fl = flows.dropna(subset=["n"]).copy()
@@ -117,7 +121,7 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
             a, b = (r.line, r.source), (r.line + 1, r.target)
             if a not in pos or b not in pos:
                 continue
-            h = float(r.n) / scale_n * (1 - gap * 6)
+            h = float(r.n) / scale_n * usable
             ya = pos[a][2]
             yb = pos[b][3]
             _band(ax, r.line + width / 2, ya, ya - h, r.line + 1 - width / 2, yb, yb - h, _node_colour(r.source))
