@@ -124,7 +124,9 @@ def match_labels(labels: pd.Series) -> pd.DataFrame:
 
 def normalise_route(raw: pd.Series) -> pd.Series:
     """ODH route text (IV / PO / SC ...) to the canonical iv | oral | sc; null when not recognised."""
-    return raw.astype(object).map(lambda v: ROUTES.get(normalise_label(v)) if isinstance(v, str) else None)
+    idx, uniq = pd.factorize(raw.astype(object), use_na_sentinel=True)
+    table = np.array([ROUTES.get(normalise_label(v)) if isinstance(v, str) else None for v in uniq] + [None], dtype=object)
+    return pd.Series(table[idx], index=raw.index, dtype=object)
 
 
 def attributes(ingredient: pd.Series, route: pd.Series) -> pd.DataFrame:
