@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class LinkageParams:
     """The `linkage:` block of config.yaml (see the comments there)."""
 
-    match_probability_threshold: float = 0.95
+    match_probability_threshold: float = 0.5
     deterministic_day_tolerance: int = 1
     deterministic_min_stays: int = 2
     probabilistic_day_window: int = 3
@@ -43,6 +43,7 @@ class LinkageParams:
     em_max_odh_patients: int = 5000
     threads: int = 2
     require_event_evidence: bool = True
+    m_floor: float = 0.001
     seed: int = 20261123
 
     @classmethod
@@ -101,6 +102,7 @@ def score_candidates(
         params.seed,
         params.u_max_pairs,
         params.em_max_odh_patients,
+        m_floor=params.m_floor,
     )
     stats = {
         "odh_persons": int(len(op)),

@@ -44,18 +44,32 @@ def stay_key_records(
     expand: tuple[int, int],
     con: duckdb.DuckDBPyConnection,
     role: str = "odh",
+    diagnosis_window: tuple[int, int] = (-3, 30),
 ) -> int:
     """Create table `name` in `con`: Splink input records, persons with their stay-key lists at `centres`.
 
     `expand` = (days for stay_keys_1, days for stay_keys_w) added on both sides of each stay day.
-    `role` "odh": the record carries the diagnosis day (diag_day); "snds": the admission day of the
-    person's first stay with a lung-cancer main diagnosis (first_c34_day), at any hospital.
+    `role` "odh": the record carries the diagnosis day (diag_day), and null stay lists when the patient
+    has no stay at the centre (no information, the comparison's null level); "snds": the admission day
+    of the person's first stay with a lung-cancer main diagnosis (first_c34_day), at any hospital, and
+    empty lists when the person has no stay at a centre (evidence against an ODH patient with stays).
     Returns the number of records. The records never leave DuckDB (no pandas list columns).
     """
     con.register("p_in", persons)
     con.register("st_in", stays)
     con.register("c_in", pd.DataFrame({"hospital": pd.Series(centres, dtype="object")}))
     e1, ew = expand
+    lo, hi = diagnosis_window
+    # week buckets for blocking on the diagnosis: the ODH diagnosis week; the weeks an ODH diagnosis
+    # matching the person's first C34 stay can fall in
+    if role == "odh":
+        diag_weeks = "CASE WHEN p.diag_day IS NULL THEN []::INTEGER[] ELSE [CAST(floor(p.diag_day / 7) AS INTEGER)] END"
+    else:
+        diag_weeks = (
+            "CASE WHEN c34.first_c34_day IS NULL THEN []::INTEGER[] ELSE "
+            f"list_transform(range(CAST(floor((c34.first_c34_day + {int(lo)}) / 7) AS BIGINT), "
+            f"CAST(floor((c34.first_c34_day + {int(hi)}) / 7) AS BIGINT) + 1), lambda x: CAST(x AS INTEGER)) END"
+        )
 
     def keys(e: int, col: str) -> str:
         return f"""SELECT person_id, list(DISTINCT key ORDER BY key) AS {col} FROM (
@@ -74,7 +88,9 @@ def stay_key_records(
            CAST(p.residence_dpt AS VARCHAR) AS residence_dpt, CAST(p.death_day AS INTEGER) AS death_day,
            {"CAST(p.diag_day AS INTEGER)" if role == "odh" else "CAST(NULL AS INTEGER)"} AS diag_day,
            {"CAST(NULL AS INTEGER)" if role == "odh" else "CAST(c34.first_c34_day AS INTEGER)"} AS first_c34_day,
-           coalesce(k1.stay_keys_1, []::VARCHAR[]) AS stay_keys_1, coalesce(kw.stay_keys_w, []::VARCHAR[]) AS stay_keys_w
+           {diag_weeks} AS diag_weeks,
+           {"k1.stay_keys_1" if role == "odh" else "coalesce(k1.stay_keys_1, []::VARCHAR[])"} AS stay_keys_1,
+           {"kw.stay_keys_w" if role == "odh" else "coalesce(kw.stay_keys_w, []::VARCHAR[])"} AS stay_keys_w
     FROM p_in p LEFT JOIN k1 ON k1.person_id = p.person_id LEFT JOIN kw ON kw.person_id = p.person_id
     LEFT JOIN c34 ON c34.person_id = p.person_id
     ORDER BY unique_id
@@ -110,6 +126,10 @@ def model_settings(
     stays = CustomComparison(
         output_column_name="stay_overlap",
         comparison_levels=[
+            cll.CustomLevel(
+                "stay_keys_1_l IS NULL OR stay_keys_1_r IS NULL", label_for_charts="no centre stay in ODH"
+            ).configure(is_null_level=True),
+            _stay_level(8),
             _stay_level(4),
             _stay_level(2),
             _stay_level(1),
@@ -169,16 +189,20 @@ def model_settings(
     )
 
 
-def _clamped(model: dict, floor: float = 1e-10) -> dict:
-    """The trained model with every m / u probability at least `floor` (EM on small data can drive a
-    level's m to ~1e-312, which Splink refuses to load)."""
+def _clamped(model: dict, m_floor: float, floor: float = 1e-10) -> dict:
+    """The trained model with every m probability at least `m_floor` and every u at least `floor`.
+
+    EM happily drives the m of a level never seen among its matches to ~1e-35 (even 1e-312, which
+    Splink refuses to load): one disagreeing field would then veto any amount of agreeing evidence.
+    A floor bounds the penalty of a disagreement (m_floor = 1e-3: at most ~10 bits).
+    """
     out = copy.deepcopy(model)
     for comp in out.get("comparisons", []):
         for lev in comp.get("comparison_levels", []):
-            for key in ("m_probability", "u_probability"):
+            for key, low in (("m_probability", m_floor), ("u_probability", floor)):
                 v = lev.get(key)
-                if isinstance(v, int | float) and v < floor:
-                    lev[key] = floor
+                if isinstance(v, int | float) and v < low:
+                    lev[key] = low
     return out
 
 
@@ -187,12 +211,15 @@ def _prediction_rules():
 
     # a shared stay key within the window, plus demographic fields chosen so that a single error
     # in sex, birth year or birth month still leaves the true pair in one of the blocks; then, for
-    # patients never seen in a stay at the centre, identical demographics, or birth year and death day
+    # patients never seen in a stay at the centre, identical demographics, birth year and death day, or
+    # the diagnosis week (ODH diagnosis near the first C34 stay) with two demographic fields
     return [
         block_on("stay_keys_w", "birth_year", arrays_to_explode=["stay_keys_w"]),
         block_on("stay_keys_w", "sex", "birth_month", arrays_to_explode=["stay_keys_w"]),
         block_on("sex", "birth_year", "birth_month", "residence_dpt"),
         block_on("birth_year", "death_day"),
+        block_on("diag_weeks", "sex", "birth_year", arrays_to_explode=["diag_weeks"]),
+        block_on("diag_weeks", "birth_month", "residence_dpt", arrays_to_explode=["diag_weeks"]),
     ]
 
 
@@ -217,6 +244,7 @@ def train_and_predict(
     u_max_pairs: float,
     em_max_odh: int,
     floor_match_weight: float = -10.0,
+    m_floor: float = 1e-3,
 ) -> tuple[pd.DataFrame, dict]:
     """Train on all records of `odh_table` x `snds_table` (in `con`), score the pairs among the `*_predict_ids`.
 
@@ -251,7 +279,12 @@ def train_and_predict(
     log.info("u estimated at %.1f s", time.perf_counter() - t0)
     # EM cannot block on exploded arrays: two demographic rules, each leaving the other fields free
     em_failures = []
-    for rule in (block_on("birth_month", "residence_dpt"), block_on("sex", "birth_year", "birth_month")):
+    # EM cannot block on exploded arrays: three demographic rules, each leaving other fields free
+    for rule in (
+        block_on("birth_month", "residence_dpt"),
+        block_on("sex", "birth_year", "residence_dpt"),
+        block_on("sex", "birth_year", "birth_month"),
+    ):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, fix_probability_two_random_records_match=True
@@ -273,7 +306,7 @@ def train_and_predict(
         con, f"CREATE OR REPLACE TABLE snds_pred AS SELECT * FROM {snds_table} SEMI JOIN snds_ids_in USING (unique_id)"
     )
     n_snds_p = con.execute("SELECT count(*) FROM snds_pred").fetchall()[0][0]
-    model_p = _clamped(model)
+    model_p = _clamped(model, m_floor)
     # prior: each ODH patient left has at most one counterpart among the SNDS persons left
     model_p["probability_two_random_records_match"] = 1.0 / max(n_snds_p, 2)
     db2 = DuckDBAPI(connection=con)
@@ -298,5 +331,8 @@ def train_and_predict(
             "evidence": (pred["mw_stay_overlap"] > 0) | (pred["mw_diagnosis"] > 0) | (pred["mw_death_day"] > 0),
         }
     )
+    for col in pred.columns:
+        if col.startswith("mw_"):
+            pairs[col] = pred[col].astype(float).to_numpy()
     pairs = pairs.drop_duplicates(["odh_id", "snds_id"]).sort_values(["odh_id", "snds_id"], ignore_index=True)
     return pairs, {"trained": True, "model": model, "pairs_scored": int(len(pairs)), "em_failures": em_failures}
