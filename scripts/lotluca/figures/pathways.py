@@ -107,7 +107,14 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
             h = float(col.loc[cls, "n"]) / scale_n * usable
             pos[(k, cls)] = [y, y - h, y, y]  # top, bottom, next free out, next free in
             ax.add_patch(
-                Rectangle((k - width / 2, y - h), width, h, facecolor=_node_colour(cls), edgecolor="white", lw=0.5)
+                Rectangle(
+                    (k - width / 2, y - h),
+                    width,
+                    h,
+                    facecolor=_node_colour(cls),
+                    edgecolor="#999999" if cls == POOLED else "white",
+                    lw=0.5,
+                )
             )
             label_y = min(y - h / 2, label_y - 0.034)  # labels of thin nodes pushed down so they never overlap
             ax.text(k + width / 2 + 0.02, label_y, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7, zorder=5,
@@ -150,7 +157,10 @@ def plot_pathways(
         draw_sankey(ax, nodes, flows, totals, title, max_line)
         drawn |= set(nodes.dropna(subset=["n"])["regimen_class"])
     classes = class_order(c for c in drawn if c != POOLED) + ([POOLED] if POOLED in drawn else [])
-    handles = [Patch(facecolor=_node_colour(c), label=_node_label(c)) for c in classes]
+    handles = [
+        Patch(facecolor=_node_colour(c), edgecolor="#999999" if c == POOLED else "none", label=_node_label(c))
+        for c in classes
+    ]
     ncol = min(4, max(1, len(handles)))
     nrows = int(np.ceil(len(handles) / ncol)) if handles else 1
     h_in = fig.get_figheight()
