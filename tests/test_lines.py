@@ -329,9 +329,28 @@ def test_chemo_sessions_bridge_invisible_iv_chemotherapy():
 
 def test_sessions_do_not_extend_an_oral_line():
     rows = cycles("erlotinib", [0], supply=30) + cycles("docetaxel", [200])
-    out = run("lotluca", rows, sessions=[40, 80, 120, 160], gap_exempt_drugs=[])
+    out = run("lotluca", rows, sessions=[40, 80, 120, 160], gap_exempt_drugs=[], session_lines=False)
     # an oral line is not continued by the sessions: the 171-day hole stays a gap
     assert out == [(1, 0, 29, "erlotinib", False, "gap"), (2, 200, 200, "docetaxel", False, "discontinued")]
+    # with session_lines the sessions are an unnamed chemotherapy line, named docetaxel when it shows up
+    out = run("lotluca", rows, sessions=[40, 80, 120, 160], gap_exempt_drugs=[])
+    assert out == [(1, 0, 29, "erlotinib", False, "new_drug"), (2, 40, 200, "docetaxel", False, "discontinued")]
+
+
+def test_unexplained_sessions_open_an_unnamed_chemotherapy_line():
+    io = cycles("pembrolizumab", [0, 21, 42, 63])  # pembrolizumab has a name in SNDS: it explains no session
+    assert run("lotluca", io, sessions=[90, 111, 132]) == [
+        (1, 0, 63, "pembrolizumab", False, "new_drug"),
+        (2, 90, 132, "unnamed_chemotherapy", False, "discontinued"),
+    ]
+    # a single stray session is not a line; sessions on (or a day off) treatment days are not either
+    assert run("lotluca", io, sessions=[90, 1, 22]) == [(1, 0, 63, "pembrolizumab", False, "discontinued")]
+    # only sessions, no named drug at all (SNDS alone, cheap chemotherapy)
+    assert run("lotluca", cycles("omeprazole", [0]), sessions=[10, 31, 52]) == [
+        (1, 10, 52, "unnamed_chemotherapy", False, "discontinued")
+    ]
+    # meng2021 does not use sessions
+    assert run("meng2021", io, sessions=[90, 111, 132]) == [(1, 0, 63, "pembrolizumab", False, "discontinued")]
 
 
 def test_protocol_same_label_cycle_4_addition_joins_regimen():

@@ -18,6 +18,11 @@ late addition, or (protocol signals) given under the line's protocol at cycle >=
 maintenance when all the day's drugs are maintenance drugs; otherwise a new line. A day holding only a
 part of the regimen starts a new line only when drop_advances. Continuation maintenance is found when
 the line closes: the days after the last day with a non-maintenance drug form the maintenance phase.
+Chemotherapy sessions without a drug name (use_chemo_sessions) continue a line holding an IV drug; with
+session_lines, sessions no drug of the current line explains (its drugs all have a name in SNDS, or no
+line is running, or after a gap) open, from the second one, a line of regimen "unnamed_chemotherapy"
+(cheap IV chemotherapy given elsewhere), which takes the name of the session-only drugs (carboplatin,
+docetaxel...) named later in it. Sessions within same_day_tolerance_days of a treatment day are ignored.
 
 `end_reason` vocabulary (END_REASONS):
 - new_drug: the next line starts because a drug outside the regimen appeared;
@@ -56,6 +61,7 @@ MAX_INGREDIENTS = 63  # bits of a positive int64
 NONE = np.int64(-(1 << 40))  # "no date" inside the kernel
 FAR = np.int64(1 << 40)  # "infinite" number of days
 DATE_BITS = 20  # sort key = person code << DATE_BITS | days since the earliest date
+UNNAMED_CHEMO = "unnamed_chemotherapy"  # regimen of a line seen only as 28Z07Z sessions (session_lines)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -104,7 +110,7 @@ def _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, 
 def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
             window, gap, gap_min_cycles, exempt, sub_partner, maint_on, cont_mask, switch_mask, maint_min,
             maint_max_gap, drop_adv, late_mask, late_max, use_sessions, use_proto, death_window,
-            chemo_mask, chemo_gap, reinduction,
+            chemo_mask, chemo_gap, reinduction, session_lines, hidden_mask, u_mask,
             out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row):  # fmt: skip
     n_rows = 0
     n_persons = off.shape[0] - 1
@@ -132,19 +138,41 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
         forced = False
         has_iv = False
         line_proto = -1
+        pending = NONE  # first unexplained session of a possible unnamed-chemotherapy line
+        pending_k = 0
         for k in range(s, e):
             d = np.int64(dday[k])
             m = dmask[k]
-            if m == 0:  # a chemotherapy session without a drug name
-                if active and use_sessions and has_iv and d >= start and d - last_end <= gap and d > last_end:
-                    last_end = d
-                continue
+            gap_lim = gap
+            if active and chemo_gap < gap and (lmask & ~chemo_mask) == 0 and maint_start == NONE and switched == 0:
+                gap_lim = chemo_gap  # a pure chemotherapy line without maintenance: shorter gap
+            open_d = d
+            open_k = k
             opening = not active
             reason = -1
-            if active:
-                gap_lim = gap
-                if chemo_gap < gap and (lmask & ~chemo_mask) == 0 and maint_start == NONE and switched == 0:
-                    gap_lim = chemo_gap  # a pure chemotherapy line without maintenance: shorter gap
+            if m == 0:  # a chemotherapy session without a drug name
+                if not use_sessions:
+                    continue
+                explains = has_iv if not session_lines else (lmask & (hidden_mask | u_mask)) != 0
+                if active and explains and d >= start and d - last_end <= gap_lim:
+                    if d > last_end:
+                        last_end = d  # the line continues (its IV drugs may have no name in SNDS)
+                    pending = NONE
+                    continue
+                if not session_lines or (active and d <= start + window):
+                    continue
+                if pending == NONE or d - pending > chemo_gap:
+                    pending = d
+                    pending_k = k
+                    continue
+                # a second unexplained session: an unnamed chemotherapy line started at the first one
+                m = u_mask
+                open_d = pending
+                open_k = pending_k
+                pending = NONE
+                if active:
+                    reason = R_GAP if open_d - last_end > gap_lim and (lmask & exempt) == 0 else R_NEW_DRUG
+            elif active:
                 if d - last_end > gap_lim and (lmask & exempt) == 0 and ncyc >= gap_min_cycles:
                     reason = R_GAP
                 elif d <= start + window:
@@ -152,7 +180,11 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                     allowed |= m
                 else:
                     new = m & ~allowed
-                    if new != 0:
+                    if new != 0 and regimen == u_mask and u_mask != 0 and (new & ~hidden_mask) == 0:
+                        regimen = new  # an unnamed-chemotherapy line: its drugs are named at last
+                        allowed |= new
+                        new = np.int64(0)
+                    elif new != 0:
                         accepted = np.int64(0)
                         for b in range(MAX_INGREDIENTS):
                             bit = np.int64(1) << b
@@ -201,9 +233,9 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                         ):
                             reason = R_RESTART  # the same drugs restarting at cycle 1
             if reason >= 0:
-                # close the current line; the next one starts today
+                # close the current line; the next one starts on open_d (today, or a pending session)
                 line_no += 1
-                end = min(last_end, d - 1)
+                end = min(last_end, open_d - 1)
                 if death[p] != NONE and end > death[p]:
                     end = death[p]
                 if end < last_day:
@@ -214,19 +246,19 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                     and last_nonmaint != NONE
                     and (forced or (n_ind >= maint_min and maint_start - ind_end <= maint_max_gap))
                 )
-                n_rows = _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k, k,
-                               dday, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason,
+                n_rows = _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k,
+                               open_k, dday, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason,
                                day_row, n_rows)  # fmt: skip
                 opening = True
             if opening:
                 active = True
-                start = d
-                first_k = k
+                start = open_d
+                first_k = open_k
                 regimen = m
                 allowed = m
                 switched = np.int64(0)
                 lmask = np.int64(0)
-                last_end = d
+                last_end = open_d
                 ncyc = 0
                 n_ind = 0
                 last_nonmaint = NONE
@@ -254,7 +286,8 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
             last_day = d
             ncyc += 1
             lmask |= m
-            has_iv = has_iv or div[k]
+            has_iv = has_iv or div[k] or m == u_mask
+            pending = NONE
             if dproto[k] >= 0:
                 line_proto = dproto[k]
             nonm = m & ~maint_ok
@@ -419,7 +452,20 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     n_not_anti = int(n_in - keep.sum())
 
     # persons: sorted codes over the exposures' ids
-    uniq, pcode = _codes(exp.column("person_id").cast(pa.string()), sort=True)
+    ses = None
+    if params.use_chemo_sessions and chemo_sessions is not None:
+        ses = _as_table(chemo_sessions, sname)
+        _require(ses, ("person_id", "date"), sname)
+        _null_rows(ses, "date", sname)
+        _null_rows(ses, "person_id", sname)
+    exp_pid = exp.column("person_id").cast(pa.string())
+    if ses is not None and params.session_lines:
+        # persons seen only through sessions can have (unnamed chemotherapy) lines too
+        both = pa.chunked_array(exp_pid.chunks + ses.column("person_id").cast(pa.string()).chunks, type=pa.string())
+        uniq, _ = _codes(both, sort=True)
+        pcode = pc.index_in(exp_pid, value_set=uniq).to_numpy().astype(np.int32)
+    else:
+        uniq, pcode = _codes(exp_pid, sort=True)
     n_persons = len(uniq)
     diag = np.full(n_persons, NONE, dtype=np.int64)
     death = np.full(n_persons, NONE, dtype=np.int64)
@@ -466,6 +512,10 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
 
     # one sort by (person, date), then one "day" per (person, date)
     dmin = int(date[rows].min()) if len(rows) else 0
+    if ses is not None and ses.num_rows:
+        sd = _days32(ses.column("date"), sname, "date")
+        dmin = min(dmin, int(sd.min())) if len(rows) else int(sd.min())
+        del sd
     if len(rows) and int(date[rows].max()) - dmin >= (1 << DATE_BITS):
         raise InputError(ename, "dates span more than 2,800 years", column="date")
     key = (pcode[rows].astype(np.int64) << DATE_BITS) | (date[rows] - dmin)
@@ -542,16 +592,16 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     # chemotherapy sessions as days without a drug (only when the preset uses them); a session within
     # the tolerance of a treatment day is that day's (already counted)
     n_exp_days = len(dkey)
-    if params.use_chemo_sessions and chemo_sessions is not None and n:
-        ses = _as_table(chemo_sessions, sname)
-        _require(ses, ("person_id", "date"), sname)
-        _null_rows(ses, "date", sname)
+    if ses is not None and ses.num_rows:
         spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1)
         spos = np.asarray(
             spos.to_numpy() if isinstance(spos, pa.ChunkedArray) else spos.to_numpy(zero_copy_only=False), np.int64
         )
         sdate = _days32(ses.column("date"), sname, "date").astype(np.int64)
         ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
+        if params.diagnosis_lookback_days is not None:
+            sdiag = diag[np.maximum(spos, 0)]
+            ok &= (sdiag == NONE) | (sdate >= sdiag - params.diagnosis_lookback_days)
         skeys = np.sort((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
         skeys = skeys[np.r_[True, skeys[1:] != skeys[:-1]]] if len(skeys) else skeys
         for shift in range(-tol, tol + 1):
@@ -581,6 +631,21 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
             sub_partner[bit_of[a]] |= np.int64(1) << bit_of[b]
             sub_partner[bit_of[b]] |= np.int64(1) << bit_of[a]
     chemo_mask = _mask_of([n for n in used_names if ref_class.get(n) in drugs.CHEMO_CLASSES], bit_of)
+    # drugs given in day sessions without a name in SNDS (drugs.csv snds_visibility "session")
+    ref = drugs.drugs()
+    hidden_mask = _mask_of(set(ref.loc[ref["snds_visibility"] == "session", "ingredient"]), bit_of)
+    u_mask = np.int64(0)
+    if params.use_chemo_sessions and params.session_lines:
+        if len(bit_of) >= MAX_INGREDIENTS:
+            raise InputError(
+                ename,
+                "too many distinct antineoplastic ingredients",
+                column="ingredient",
+                expected=f"at most {MAX_INGREDIENTS - 1}",
+            )
+        bit_of[UNNAMED_CHEMO] = len(bit_of)
+        u_mask = np.int64(1) << bit_of[UNNAMED_CHEMO]
+        chemo_mask |= u_mask
     nd = len(dday)
     cap = 2 * nd + 1
     out_person = np.empty(cap, np.int64)
@@ -603,7 +668,8 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         bool(params.drop_advances), _mask_of(params.late_addition_drugs, bit_of), np.int64(params.late_addition_max_cycle),
         bool(params.use_chemo_sessions), bool(params.use_protocol_signals), np.int64(params.death_window_days),
         chemo_mask, np.int64(far if params.chemo_gap_days is None else params.chemo_gap_days),
-        bool(params.maintenance_reinduction_advances),
+        bool(params.maintenance_reinduction_advances), bool(params.use_chemo_sessions and params.session_lines),
+        hidden_mask, u_mask,
         out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row,
     )  # fmt: skip
 
@@ -622,6 +688,8 @@ def _lines_table(uniq, bit_of, algorithm, n, person, line, start, end, mask, mai
     reg_name, reg_class = [], []
     for m in masks.tolist():
         ingr = [names_by_bit[b] for b in range(MAX_INGREDIENTS) if (m >> b) & 1]
+        if len(ingr) > 1 and UNNAMED_CHEMO in ingr:
+            ingr.remove(UNNAMED_CHEMO)  # named drugs joined an unnamed-chemotherapy line
         reg_name.append(drugs.regimen_name(ingr))
         reg_class.append(drugs.regimen_class(ingr))
     reg_name_a = pa.array(reg_name, pa.string())

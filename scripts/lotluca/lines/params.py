@@ -58,6 +58,9 @@ class LineParams:
     late_addition_max_cycle: int = 0
     # chemotherapy sessions without a drug name (28Z07Z) continue a line that contains an IV drug
     use_chemo_sessions: bool = False
+    # sessions not explained by the current line (no drug of the line is session-only in SNDS, or no line):
+    # two of them start a line of "unnamed_chemotherapy" (cheap IV chemotherapy given elsewhere)
+    session_lines: bool = False
     # ODH prescription software: a new drug given under the line's protocol label with cycle >= 2 joins
     # the regimen; a cycle-1 restart of a maintenance drug under a new protocol starts the maintenance phase
     use_protocol_signals: bool = False
