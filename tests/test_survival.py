@@ -262,3 +262,39 @@ def test_bias_ranking_compares_algorithms_on_common_cells():
     assert r.loc["a", "rank_in_scenario"] == 1 and r.loc["a", "mean_abs_median_diff_months"] == 0.5
     assert r.loc["b", "common_cells"] == 1 and r.loc["b", "cells_with_median"] == 1
     assert r.loc["b", "mean_abs_log_hr_ratio"] == pytest.approx(np.log(1.5) / 2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 3000), st.integers(0, 400), st.booleans()), min_size=1, max_size=25
+    ),
+    st.lists(st.one_of(st.none(), st.integers(0, 3500)), min_size=6, max_size=6),
+    st.randoms(use_true_random=False),
+)
+def test_endpoint_invariants(raw, deaths, rnd):
+    base = D("2015-01-01")
+    rows, seen = [], {}
+    for pid, start, dur, maint in raw:
+        n = seen.get(pid, 0) + (0 if maint and seen.get(pid) else 1)
+        seen[pid] = n
+        s = base + pd.Timedelta(days=start + 500 * n)
+        rows.append(line(f"p{pid}", n, str(s.date()), str((s + pd.Timedelta(days=dur)).date()), maint=maint and n > 0))
+    lines = pd.DataFrame(rows)
+    persons = pd.DataFrame(
+        [
+            person(f"p{i}", death=str((base + pd.Timedelta(days=d)).date()) if d is not None else None,
+                   eof=str((base + pd.Timedelta(days=d)).date()) if d is not None else "2025-12-31")
+            for i, d in enumerate(deaths)
+        ]
+    )  # fmt: skip
+    ep = compute_endpoints(lines, persons)
+    ok = ep[ep["exclusion"].isna()]
+    for e in ("rwTTNT", "rwTTNT_dc", "rwTTD", "rwOS"):
+        assert (ok[f"{e}_months"] >= 0).all() and ok[f"{e}_event"].isin([0, 1]).all()
+        assert (ok[f"{e}_months"] <= ok["rwOS_months"] + 1e-9).all()
+    assert (ok["rwTTNT_dc_months"] >= ok["rwTTNT_months"] - 1e-9).all()
+    assert (ok["rwTTNT_event"] >= ok["rwTTNT_dc_event"]).all()
+    assert (ok["rwTTNT_event"] >= ok["rwOS_event"]).all()  # a death is an rwTTNT event unless a next line came first
+    shuffled = lines.sample(frac=1.0, random_state=rnd.randint(0, 10**6))
+    pd.testing.assert_frame_equal(compute_endpoints(shuffled, persons), ep)
