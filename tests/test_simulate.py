@@ -357,3 +357,11 @@ def test_cli_writes_the_cohort(tmp_path):
     assert main(["simulate", "--patients", "40", "--seed", "2", "--out", str(tmp_path), "--format", "csv"]) == 0
     assert (tmp_path / "snds" / "ER_PRS_F.csv").is_file() and (tmp_path / "odh" / "odh_patients.csv").is_file()
     assert (tmp_path / "gold" / "gold_lines.parquet").is_file() and (tmp_path / "calibration.csv").is_file()
+
+
+def test_streamed_and_in_memory_writing_give_the_same_files(tmp_path):
+    from lotluca.simulate import write_outputs
+
+    simulate_to_files({"patients": 80}, {}, 4, tmp_path / "stream", "parquet")
+    write_outputs(simulate(from_config({"patients": 80}, {}), 4), tmp_path / "memory", "parquet")
+    assert _digest(tmp_path / "stream") == _digest(tmp_path / "memory")

@@ -170,6 +170,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _progress(what: str, t0: float) -> None:
+    log.info(
+        "%s at %.1f s (CPU %.1f s, peak RSS %.0f MB)", what, time.perf_counter() - t0, time.process_time(), _rss_mb()
+    )
+
+
 def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, odh_cols: dict) -> pa.Table:
     """truth/clinical_truth: one row per true event with its ODH and SNDS rendering (see module docstring)."""
     pid = events["pid"].to_numpy().astype(np.int64)
@@ -230,17 +236,11 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
     lines, death = treatment.draw_lines(rng[4], persons, s)
     events = treatment.draw_events(rng[5], lines, persons, death, s)
     lines = treatment.finalise_lines(lines, events, death, s)
-    log.info(
-        "truth drawn: %d persons, %d lines, %d events in %.1f s",
-        len(persons),
-        len(lines),
-        len(events),
-        time.perf_counter() - t0,
-    )
+    _progress(f"truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0)
     snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s, emit)
-    log.info("SNDS rendered at %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
+    _progress("SNDS rendered", t0)
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit)
-    log.info("ODH rendered at %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
+    _progress("ODH rendered", t0)
     in_gold, test = gold.gold_persons(rng[8], persons, s)
     gold_t = gold.gold_table(lines, persons, in_gold, test, cohort.to_days(s.end_date))
 
@@ -256,7 +256,7 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
         gold_t = emit("gold", "gold_lines", gold_t)
         linkage = emit("truth", "linkage_truth", linkage)
         truth = emit("truth", "clinical_truth", truth)
-    log.info("rendered in %.1f s (peak RSS %.0f MB)", time.perf_counter() - t0, _rss_mb())
+    _progress("all tables built", t0)
     return {
         "snds": snds_tables,
         "odh": odh_tables,

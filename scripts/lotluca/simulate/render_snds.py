@@ -493,7 +493,10 @@ def render(
         return out
 
     dp = D["pid"]
-    drug_from_centre = (D["event"] >= 0) & (D["nat"] == NAT_PHARMACY)
+    # prescribing establishment of a dispensed cancer drug: the hospital where its line was decided
+    presc_h = np.full(m, -1, np.int64)
+    presc_h[oral] = hospital_index(ev.assign(setting=ev["line_setting"]), persons, hosp)[oral]
+    drug_presc = np.where((D["event"] >= 0) & (D["nat"] == NAT_PHARMACY), presc_h[np.maximum(D["event"], 0)], -1)
     T["ER_PRS_F"] = _emit(
         emit,
         "ER_PRS_F",
@@ -513,7 +516,7 @@ def render(
                 "PRS_DPN_QLP": D["dpn"],
                 "PRS_ACT_QTE": D["qty"].astype(float),
                 "PRS_ACT_NBR": D["qty"].astype(float),
-                "ETB_PRE_FIN": A.take(FIN, P["home_centre"][dp].astype(np.int64), null_mask=~drug_from_centre),
+                "ETB_PRE_FIN": A.take(FIN, drug_presc),
             },
             n_d,
         ),

@@ -497,6 +497,7 @@ def draw_events(
     ev = pd.concat(parts, ignore_index=True)
     ev["pid"] = L["pid"][ev["line_id"].to_numpy()]
     ev["line_number"] = L["line_number"][ev["line_id"].to_numpy()]
+    ev["line_setting"] = L["setting"][ev["line_id"].to_numpy()]  # where the line was decided (prescriber)
     ev = ev[ev["date"].to_numpy() <= end]
     ev = ev.sort_values(["pid", "date", "line_id", "ing", "day"], kind="stable").reset_index(drop=True)
     ev["event_id"] = np.arange(len(ev), dtype=np.int64)
