@@ -3,13 +3,15 @@
 Until the evaluation stage's scoring is wired here, the comparison is on line counts and starts:
 a predicted (non-maintenance) line matches an unmatched gold line of the same person starting within
 30 days; `lotluca` must have at least meng2021's F1 and share of persons with the exact number of lines,
-and a better maintenance-phase F1. Runs the simulator and the ODH extraction (odh_only scenario: the
-merge of linked data is not wired yet), so it is marked `workflow`.
+and a better maintenance-phase F1, on ODH data alone and on the linked ODH + SNDS history (the merge of
+lotluca.linkage with the simulated linkage truth as links). Runs the simulator, both extractions and
+the merge, so it is marked `workflow`.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -50,16 +52,48 @@ def cohort(tmp_path_factory, repo):
     paths = pipeline.paths_from_files([str(f) for f in files if f.exists()], pipeline.ODH_TABLES)
     pipeline.run_odh(paths, out / "extract", {"study": cfg["study"], "extract": cfg["extract"]})
     gold = pq.read_table(out / "gold" / "gold_lines.parquet").to_pandas()
-    exposures = pq.read_table(out / "extract" / "exposures.parquet")
-    persons = pq.read_table(out / "extract" / "persons.parquet")
-    return gold, exposures, persons
+    scenarios = {
+        "odh_only": (
+            pq.read_table(out / "extract" / "exposures.parquet"),
+            pq.read_table(out / "extract" / "persons.parquet"),
+            None,
+        )
+    }
+    merge = pytest.importorskip("lotluca.linkage.merge")
+    files = [out / "snds" / f"{t}.parquet" for t in pipeline.SNDS_TABLES]
+    snds_paths = pipeline.paths_from_files([str(f) for f in files if f.exists()], pipeline.SNDS_TABLES)
+    pipeline.run_snds(snds_paths, out / "extract_snds", {"study": cfg["study"], "extract": cfg["extract"]})
+    truth = pq.read_table(out / "truth" / "linkage_truth.parquet").to_pandas()
+    links = pa.table(
+        {
+            "odh_patient_id": truth["odh_patient_id"],
+            "snds_person_id": truth["ben_idt_ano"],
+            "method": ["deterministic"] * len(truth),
+            "match_probability": [1.0] * len(truth),
+        }
+    )
+    pq.write_table(links, out / "links.parquet")
+    inputs = {
+        "odh_persons": out / "extract" / "persons.parquet",
+        "odh_exposures": out / "extract" / "exposures.parquet",
+        "snds_persons": out / "extract_snds" / "persons.parquet",
+        "snds_exposures": out / "extract_snds" / "exposures.parquet",
+        "snds_chemo_sessions": out / "extract_snds" / "chemo_sessions.parquet",
+        "links": out / "links.parquet",
+    }
+    tables = {t: out / "linked" / f"{t}.parquet" for t in ("persons", "exposures", "chemo_sessions")}
+    merge.run_merge("linked", inputs, tables, out / "linked" / "report.json")
+    scenarios["linked"] = tuple(pq.read_table(tables[t]) for t in ("exposures", "persons", "chemo_sessions"))
+    return gold, scenarios
 
 
-def test_lotluca_beats_meng2021_on_counts_and_starts(cohort):
-    gold, exposures, persons = cohort
+@pytest.mark.parametrize("scenario", ["odh_only", "linked"])
+def test_lotluca_beats_meng2021_on_counts_and_starts(cohort, scenario):
+    gold, scenarios = cohort
+    exposures, persons, sessions = scenarios[scenario]
     scores = {}
     for algorithm in ("lotluca", "meng2021"):
-        lines = reconstruct(exposures, persons, None, load_params(algorithm)).to_pandas()
+        lines = reconstruct(exposures, persons, sessions, load_params(algorithm)).to_pandas()
         lines = lines[lines["person_id"].isin(set(gold["person_id"]))]
         g, p = gold[~gold["is_maintenance"]], lines[~lines["is_maintenance"]]
         scores[algorithm] = {
@@ -67,7 +101,7 @@ def test_lotluca_beats_meng2021_on_counts_and_starts(cohort):
             "exact": _exact_counts(p, g),
             "maint_f1": _f1(lines[lines["is_maintenance"]], gold[gold["is_maintenance"]]),
         }
-    assert scores["lotluca"]["f1"] > 0.8, scores
+    assert scores["lotluca"]["f1"] > (0.8 if scenario == "odh_only" else 0.9), scores
     assert scores["lotluca"]["f1"] >= scores["meng2021"]["f1"], scores
     assert scores["lotluca"]["exact"] >= scores["meng2021"]["exact"], scores
     assert scores["lotluca"]["maint_f1"] > scores["meng2021"]["maint_f1"], scores
