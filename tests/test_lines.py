@@ -466,3 +466,22 @@ def test_empty_input_gives_empty_lines():
     df = expo(cycles("omeprazole", [0]))
     out = reconstruct(df, None, None, load_params("lotluca"))
     assert out.num_rows == 0 and out.schema == LINES
+
+
+def test_config_schema_lists_every_tunable_parameter(repo):
+    """config lines.overrides accepts exactly the LineParams fields (name and docs excepted)."""
+    import dataclasses
+
+    import yaml
+
+    from lotluca.lines import LineParams
+
+    schema = yaml.safe_load((repo / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    overrides = schema["properties"]["lines"]["properties"]["overrides"]
+    allowed = set(overrides["additionalProperties"]["propertyNames"]["enum"])
+    fields = {f.name for f in dataclasses.fields(LineParams)} - {"name", "description", "reference"}
+    assert allowed == fields
+    # and every preset sets every parameter explicitly (presets are the documentation)
+    for preset in PRESETS:
+        text = yaml.safe_load((repo / "scripts" / "lotluca" / "lines" / "presets" / f"{preset}.yaml").read_text())
+        assert set(text) == fields | {"name", "description", "reference"}, preset
