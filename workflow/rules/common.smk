@@ -35,9 +35,17 @@ def odh_input_files():
     return [f"{config['inputs']['odh_dir']}/{t}.{FMT}" for t in ODH_TABLES]
 
 
+def evaluated_algorithms():
+    """Rule presets (lines.algorithms) plus the learned model `xgboost` when learned.enabled."""
+    algorithms = list(config.get("lines", {}).get("algorithms", []))
+    if config.get("learned", {}).get("enabled", False):
+        algorithms.append("xgboost")
+    return algorithms
+
+
 def effectiveness_line_sources():
     """(algorithm, scenario) of every algorithm's lines compared with the gold standard."""
-    algorithms = list(config.get("lines", {}).get("algorithms", []))
+    algorithms = evaluated_algorithms()
     scenarios = list(config.get("scenarios", []))
     return [(a, s) for s in scenarios for a in algorithms]
 
@@ -91,6 +99,12 @@ def study_targets():
             "README_table.md",
         ],
     )
+    if config.get("learned", {}).get("enabled", False):
+        targets += expand(
+            "results/learned/{scenario}/{name}",
+            scenario=config["scenarios"],
+            name=["model.json", "model_card.md"],
+        )
     targets += expand(
         "results/export/effectiveness/{name}.csv",
         name=["km_summary", "km_curves", "at_risk", "logrank", "cox"],

@@ -9,7 +9,7 @@ rule evaluate:
         lines=expand(
             "results/lines/{scenario}/{algorithm}.parquet",
             scenario=config["scenarios"],
-            algorithm=config["lines"]["algorithms"],
+            algorithm=evaluated_algorithms(),
         ),
     output:
         metrics_csv=report(
@@ -43,6 +43,6 @@ rule evaluate:
         evaluation=config["evaluation"],
         seed=config["seed"],
         scenarios=config["scenarios"],
-        algorithms=config["lines"]["algorithms"],
+        algorithms=evaluated_algorithms(),
     script:
         "../../scripts/evaluate.py"

@@ -10,7 +10,7 @@ FIG_SCENARIO = config["figures"]["scenario"]
 FIG_LINES = expand(
     "results/lines/{scenario}/{algorithm}.parquet",
     scenario=FIG_SCENARIO,
-    algorithm=config["lines"]["algorithms"],
+    algorithm=evaluated_algorithms(),
 )
 FIG_METRICS = "results/evaluation/metrics.parquet"
 
@@ -61,7 +61,7 @@ rule figure_accuracy:
         figures=config["figures"],
         privacy=config["privacy"],
         scenarios=config["scenarios"],
-        algorithms=config["lines"]["algorithms"],
+        algorithms=evaluated_algorithms(),
     script:
         "../../scripts/figure_accuracy.py"
 
@@ -161,7 +161,7 @@ rule figure_bias:
         figures=config["figures"],
         privacy=config["privacy"],
         scenarios=config["scenarios"],
-        algorithms=config["lines"]["algorithms"],
+        algorithms=evaluated_algorithms(),
     script:
         "../../scripts/figure_bias.py"
 
@@ -210,7 +210,7 @@ rule table_accuracy:
         figures=config["figures"],
         privacy=config["privacy"],
         scenarios=config["scenarios"],
-        algorithms=config["lines"]["algorithms"],
+        algorithms=evaluated_algorithms(),
     script:
         "../../scripts/table_accuracy.py"
 

@@ -1,0 +1,225 @@
+"""Tests of lotluca.learned: candidates, labels, features, lines from boundaries, honest training, determinism."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lotluca.errors import InputError
+from lotluca.learned.build_lines import UNNAMED, build_lines, decide
+from lotluca.learned.candidates import LINE, MAINT, build_days, label_days
+from lotluca.learned.features import build_features, feature_names
+from lotluca.learned.model import LearnedSettings, person_folds
+from lotluca.learned.model_card import render
+from lotluca.learned.pipeline import predict, split_persons, train
+from lotluca.lines import load_params
+
+D0 = date(2020, 1, 1)
+
+
+def d(k: int) -> date:
+    return D0 + timedelta(days=k)
+
+
+def _exp(rows):
+    """rows: (person, day offset, ingredient[, end offset])"""
+    cls = {"carboplatin": "platinum", "cisplatin": "platinum", "pemetrexed": "antimetabolite",
+           "pembrolizumab": "pd1_pdl1", "docetaxel": "taxane", "osimertinib": "egfr_tki", "omeprazole": "other"}  # fmt: skip
+    out = []
+    for r in rows:
+        p, k, ing = r[:3]
+        e = r[3] if len(r) > 3 else k
+        out.append({"person_id": p, "date": d(k), "end_date": d(e), "ingredient": ing, "drug_class": cls[ing],
+                    "route": "oral" if ing == "osimertinib" else "iv"})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def _persons(ids, death=None):
+    death = death or {}
+    return pd.DataFrame({
+        "person_id": ids, "diagnosis_date": [d(-10)] * len(ids), "death_date": [death.get(i) for i in ids],
+        "end_of_followup": [d(2000)] * len(ids),
+    })  # fmt: skip
+
+
+NO_SESSIONS = pd.DataFrame({"person_id": pd.Series([], dtype=str), "date": pd.Series([], dtype="datetime64[ns]")})
+
+
+# ------------------------------------------------------------------------------------------------
+# candidates and labels
+# ------------------------------------------------------------------------------------------------
+def test_days_merge_jitter_filter_non_antineoplastic_and_sessions():
+    exp = _exp([("A", 0, "carboplatin"), ("A", 1, "pemetrexed"), ("A", 0, "omeprazole"), ("A", 21, "pemetrexed"),
+                ("A", -100, "docetaxel")])  # fmt: skip
+    ses = pd.DataFrame({"person_id": ["A", "A"], "date": [d(21), d(42)]})
+    days = build_days(exp, _persons(["A"]), ses, lookback_days=30, same_day_tolerance=2)
+    t = days.table
+    # day 0 and day 1 are one day (jitter), day -100 is before diagnosis - 30, omeprazole is no antineoplastic
+    assert t["date"].tolist() == [(d(k) - date(1970, 1, 1)).days for k in (0, 21, 42)]
+    assert days.vocab == ["carboplatin", "pemetrexed"]
+    assert t["mask"].tolist() == [3, 2, 0]
+    assert t["session"].tolist() == [False, True, True]
+    assert t["drug_day"].tolist() == [True, True, False]
+    assert days.exposure_day.tolist() == [0, 0, -1, 1, -1]
+
+
+def test_labels_nearest_day_within_tolerance():
+    exp = _exp([("A", k, "carboplatin") for k in (0, 21, 42)] + [("A", 100, "docetaxel"), ("A", 121, "docetaxel")])
+    days = build_days(exp, _persons(["A"]), None)
+    gold = pd.DataFrame({
+        "person_id": ["A", "A", "A", "A"], "start_date": [d(2), d(95), d(300), d(40)],
+        "is_maintenance": [False, False, False, True],
+    })  # fmt: skip
+    y, counts = label_days(days, gold, tolerance_days=30)
+    assert y.tolist() == [LINE, 0, MAINT, LINE, 0]
+    assert counts["placed"] == 3 and counts["unreachable_no_day_within_tolerance"] == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# features
+# ------------------------------------------------------------------------------------------------
+def test_features_hand_computed():
+    exp = _exp([("A", 0, "cisplatin"), ("A", 0, "pemetrexed"), ("A", 21, "carboplatin"), ("A", 21, "pemetrexed"),
+                ("A", 42, "pemetrexed"), ("A", 250, "docetaxel"), ("B", 0, "osimertinib", 29)])  # fmt: skip
+    per = _persons(["A", "B"], death={"A": d(300)})
+    params = load_params("lotluca")
+    days = build_days(exp, per, None, params.diagnosis_lookback_days, params.same_day_tolerance_days)
+    X = build_features(days, exp, per, None, params)
+    assert list(X.columns) == feature_names()
+    a = X.iloc[:4]
+    assert a["first_day"].tolist() == [1, 0, 0, 0]
+    assert a["days_since_prev_day"].tolist()[1:] == [21, 21, 208]
+    assert a["n_new_recent"].tolist() == [2, 1, 0, 1]
+    assert a["n_substitutions"].tolist() == [0, 1, 0, 0]  # carboplatin replaces cisplatin
+    assert a["n_dropped_prev_day"].tolist()[1:] == [1, 1, 1]
+    assert a["days_to_death"].tolist() == [300, 279, 258, 50]
+    assert a["new_taxane"].tolist() == [0, 0, 0, 1]
+    # the rule engine: line 1 on day 0, a new line on day 250 (docetaxel); cisplatin -> carboplatin is no new line
+    assert a["rule_new_line"].tolist() == [1, 0, 0, 1]
+    assert a["rule_line_number"].tolist() == [1, 1, 1, 2]
+    assert X.iloc[4]["days_after_supply_end"] != X.iloc[4]["days_after_supply_end"]  # NaN: B's first day
+
+
+# ------------------------------------------------------------------------------------------------
+# lines from boundaries
+# ------------------------------------------------------------------------------------------------
+def test_decide_first_day_and_repeated_maintenance():
+    proba = np.array([[1, 0, 0], [0.2, 0.1, 0.7], [0.2, 0.1, 0.7], [0.1, 0.8, 0.1], [0.6, 0.1, 0.3], [0.9, 0, 0.1]])
+    first = np.array([True, False, False, False, False, True])
+    assert decide(proba, 0.5, first).tolist() == [LINE, MAINT, 0, LINE, 0, LINE]
+
+
+def test_build_lines_hand_computed():
+    exp = _exp([("A", 0, "carboplatin"), ("A", 0, "pemetrexed"), ("A", 21, "carboplatin"), ("A", 21, "pemetrexed"),
+                ("A", 42, "pemetrexed"), ("A", 63, "pemetrexed"), ("A", 200, "docetaxel")])  # fmt: skip
+    ses = pd.DataFrame({"person_id": ["B"], "date": [d(10)]})
+    per = _persons(["A", "B"], death={"A": d(230)})
+    days = build_days(exp, per, ses)
+    lines = build_lines(days, np.array([LINE, 0, MAINT, 0, LINE, LINE], np.int8)).to_pandas()
+    assert lines["person_id"].tolist() == ["A", "A", "A", "B"]
+    assert lines["line_number"].tolist() == [1, 1, 2, 1]
+    assert lines["is_maintenance"].tolist() == [False, True, False, False]
+    assert lines["regimen"].tolist() == ["carboplatin+pemetrexed", "pemetrexed", "docetaxel", UNNAMED]
+    assert lines["start_date"].tolist() == [d(0), d(42), d(200), d(10)]
+    assert lines["end_date"].tolist() == [d(21), d(63), d(200), d(10)]
+    assert lines["end_reason"].tolist() == ["maintenance", "gap", "death", "discontinued"]
+    assert set(lines["algorithm"]) == {"xgboost"}
+
+
+# ------------------------------------------------------------------------------------------------
+# training: honesty, determinism, speed
+# ------------------------------------------------------------------------------------------------
+def _cohort(n: int = 60, seed: int = 0):
+    """Synthetic cohort: carboplatin-pemetrexed x4 (+ pemetrexed maintenance for half), then docetaxel at
+    progression for two thirds; one cycle in six delayed a week. Gold = the truth; half train, half test."""
+    rng = np.random.default_rng(seed)
+    exp, gold = [], []
+    for i in range(n):
+        p = f"P{i:03d}"
+        split = "train" if i % 2 == 0 else "test"
+        k = int(rng.integers(0, 30))
+        gold.append((p, 1, d(k), False, "carboplatin+pemetrexed", split))
+        for _ in range(4):
+            exp += [(p, k, "carboplatin"), (p, k, "pemetrexed")]
+            k += 21 + 7 * int(rng.random() < 1 / 6)
+        if i % 2 == 1 or rng.random() < 0.5:
+            gold.append((p, 1, d(k), True, "pemetrexed", split))
+            for _ in range(int(rng.integers(2, 8))):
+                exp.append((p, k, "pemetrexed"))
+                k += 21
+        if rng.random() < 2 / 3:
+            k += int(rng.integers(20, 90))
+            gold.append((p, 2, d(k), False, "docetaxel", split))
+            for _ in range(int(rng.integers(1, 5))):
+                exp.append((p, k, "docetaxel"))
+                k += 21
+    g = pd.DataFrame(gold, columns=["person_id", "line_number", "start_date", "is_maintenance", "regimen", "split"])
+    g["end_date"] = g["start_date"]
+    g["regimen_class"], g["end_reason"], g["algorithm"] = "x", "progression", "gold"
+    ids = sorted({r[0] for r in exp})
+    return _exp(exp), _persons(ids), g
+
+
+SMALL = LearnedSettings(folds=3, grid={"max_depth": [2, 3], "learning_rate": [0.3], "n_estimators": [20]},
+                        thresholds=(0.3, 0.5), seed=7)  # fmt: skip
+
+
+def test_split_persons_rejects_overlap():
+    g = pd.DataFrame({"person_id": ["A", "A", "B"], "split": ["train", "test", "test"]})
+    with pytest.raises(InputError, match="both train and test"):
+        split_persons(g)
+    assert split_persons(g.iloc[1:].assign(split=["train", "test"])) == ({"A"}, {"B"})
+
+
+def test_person_folds_deterministic_partition():
+    f1 = person_folds([f"P{i}" for i in range(20)] * 3, 4, seed=3)
+    f2 = person_folds([f"P{i}" for i in reversed(range(20))], 4, seed=3)
+    assert f1.equals(f2) and len(f1) == 20 and sorted(f1.value_counts().tolist()) == [5, 5, 5, 5]
+
+
+def test_train_is_honest_deterministic_and_fast(tmp_path):
+    exp, per, gold = _cohort()
+    t0 = time.perf_counter()
+    booster, summary, oof = train(exp, per, NO_SESSIONS, gold, SMALL, eval_tolerance=30)
+    lines = predict(exp, per, NO_SESSIONS, booster, summary, oof, SMALL)
+    assert time.perf_counter() - t0 < 60
+    train_ids, test_ids = split_persons(gold)
+    # out-of-fold rows are train persons only; no test person was used
+    assert set(oof["person_id"]) <= train_ids and not set(oof["person_id"]) & test_ids
+    assert summary["data"]["train_persons_gold"] == len(train_ids)
+    assert 0 < summary["cv"][summary["chosen"]["grid_index"]]["oof_line_f1"] <= 1
+    assert set(lines.column("person_id").to_pylist()) == set(per["person_id"])  # every person gets lines
+
+    # determinism: byte-identical model JSON and lines
+    booster.save_model(tmp_path / "a.json")
+    b2, s2, oof2 = train(exp, per, NO_SESSIONS, gold, SMALL, eval_tolerance=30)
+    b2.save_model(tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert predict(exp, per, NO_SESSIONS, b2, s2, oof2, SMALL).equals(lines)
+
+    # honesty: changing the test persons' gold changes neither the model nor the train persons' lines
+    g3 = gold.copy()
+    test_rows = g3["split"] == "test"
+    g3.loc[test_rows, "start_date"] = g3.loc[test_rows, "start_date"].map(lambda x: x + timedelta(days=400))
+    b3, s3, oof3 = train(exp, per, NO_SESSIONS, g3, SMALL, eval_tolerance=30)
+    b3.save_model(tmp_path / "c.json")
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "c.json").read_bytes()
+    assert oof3.equals(oof)
+
+
+def test_model_card_renders_with_metrics():
+    exp, per, gold = _cohort(n=30)
+    _, summary, _ = train(exp, per, NO_SESSIONS, gold, SMALL, eval_tolerance=30)
+    rows = []
+    for algo, f1 in (("xgboost", 0.9), ("lotluca", 0.8), ("meng2021", 0.7)):
+        for metric in ("line_f1", "regimen_exact", "sequence_exact"):
+            rows.append(("linked", algo, metric, "all", f1, f1 - 0.02, f1 + 0.02, 10))
+    m = pd.DataFrame(rows, columns=["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"])
+    card = render(summary, m, "linked")
+    assert "best rule set by line F1 (`lotluca`)" in card
+    assert "| all | line_f1 | 0.900 (0.880-0.920) | 0.800 (0.780-0.820) | +0.100 * |" in card
+    assert "## Known failure modes" in card
