@@ -377,6 +377,15 @@ def test_protocol_restart_at_c1_opens_maintenance():
     assert run("lotluca", rows, use_protocol_signals=False) == [(1, 0, 63, CPP, False, "discontinued")]
 
 
+def test_late_addition_needs_the_line_drugs_the_same_day():
+    # pembrolizumab alone after two docetaxel cycles is a switch (new line), not an addition
+    rows = cycles("docetaxel", [0, 21]) + cycles("pembrolizumab", [42, 63])
+    assert run("lotluca", rows) == [
+        (1, 0, 21, "docetaxel", False, "new_drug"),
+        (2, 42, 63, "pembrolizumab", False, "discontinued"),
+    ]
+
+
 def test_chemo_only_line_has_a_shorter_gap():
     rows = cycles(CP, [0, 21, 42, 63, 160])  # a 97-day pause after 4 cycles of a platinum doublet
     assert run("lotluca", rows) == [(1, 0, 63, CP, False, "gap"), (2, 160, 160, CP, False, "discontinued")]

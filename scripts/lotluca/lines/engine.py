@@ -192,8 +192,8 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                                 continue
                             if (sub_partner[b] & allowed) != 0:
                                 accepted |= bit
-                            elif (late_mask & bit) != 0 and ncyc < late_max:
-                                accepted |= bit
+                            elif (late_mask & bit) != 0 and ncyc < late_max and (m & allowed) != 0:
+                                accepted |= bit  # added to drugs of the line given the same day
                                 regimen |= bit
                             elif use_proto and dproto[k] >= 0 and dproto[k] == line_proto and dcycle[k] >= 2:
                                 accepted |= bit

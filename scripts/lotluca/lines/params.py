@@ -53,7 +53,8 @@ class LineParams:
     # a treatment day with only some of the regimen's drugs starts a new line (OncoRegimenFinder-like)
     drop_advances: bool = False
     # these drugs, when they first appear after the window but before treatment day number
-    # late_addition_max_cycle, join the regimen instead of advancing the line (bevacizumab at cycle 2)
+    # late_addition_max_cycle, given with drugs of the line the same day, join the regimen instead of
+    # advancing the line (bevacizumab at cycle 2)
     late_addition_drugs: tuple[str, ...] = ()
     late_addition_max_cycle: int = 0
     # chemotherapy sessions without a drug name (28Z07Z) continue a line that contains an IV drug
