@@ -67,8 +67,8 @@ def read_tracked(
         bad = raw.bad.assign(detail=raw.bad["column"] + "=" + raw.bad["value"].map(repr))
         per_row = bad.groupby("_row", sort=True)["detail"].agg("; ".join)
         tracker.reject(per_row.index.to_numpy(), "unparseable_value", per_row.to_numpy())
-        df = df[~df["_row"].isin(per_row.index)]
-    return df.reset_index(drop=True), tracker
+        df = df[~df["_row"].isin(per_row.index)].reset_index(drop=True)
+    return df, tracker
 
 
 def check_unique(df: pd.DataFrame, keys: list[str], path, table: str) -> None:

@@ -177,7 +177,7 @@ def coerce(
         return typed, pd.Series(False, index=s.index)
     if kind in ("int", "float"):
         if kind == "int" and pd.api.types.is_integer_dtype(s):
-            return s.astype("Int64"), pd.Series(False, index=s.index)
+            return s.astype("Int64", copy=False), pd.Series(False, index=s.index)
         if pd.api.types.is_bool_dtype(s):
             s = s.astype("Int64")
         if pd.api.types.is_numeric_dtype(s):
@@ -225,7 +225,11 @@ def _coerce_date(
 ) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-        return out.astype("datetime64[ns]").dt.floor("D"), pd.Series(False, index=s.index)
+        out = out.astype("datetime64[ns]", copy=False)
+        ns = out.to_numpy().view(np.int64)
+        if ((ns % 86_400_000_000_000)[~np.isnat(out.to_numpy())] != 0).any():  # times of day: keep the date
+            out = out.dt.floor("D")
+        return out, pd.Series(False, index=s.index)
     if origin_format == "sas" and pd.api.types.is_numeric_dtype(s):
         # SAS stores dates as days (DATE.) or seconds (DATETIME.) since 1960-01-01
         num = s.astype("float64")
@@ -406,7 +410,7 @@ def read_table(
                 column=c,
                 expected=EXPECTED.get(kind, "a date"),
             ) from exc
-        out[c] = typed.reset_index(drop=True)
+        out[c] = typed if isinstance(typed.index, pd.RangeIndex) and typed.index.start == 0 else typed.reset_index(drop=True)
         n_bad = int(bad.sum())
         if n_bad:
             rows = np.flatnonzero(bad.to_numpy())
