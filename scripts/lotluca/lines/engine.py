@@ -544,8 +544,12 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     del iidx
     if params.use_days_supply and "end_date" in exp.column_names:
         e = _days32(exp.column("end_date"), ename, "end_date")
+        back = (e != NA32) & (e < date)
+        if back.any():
+            log.warning("%s: %d rows with end_date before date (rows %s...): end_date taken as date", ename,
+                        int(back.sum()), np.flatnonzero(back)[:10].tolist())  # fmt: skip
         end = np.where(e == NA32, date, np.maximum(e, date))
-        del e
+        del e, back
     else:
         end = date
     dend = reduce(end, np.maximum, np.int32)
