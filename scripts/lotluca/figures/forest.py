@@ -73,8 +73,9 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
         lo_, hi_ = max(min(lo_, 0.8), LOG_LIMITS[0] / 1.15), min(max(hi_, 1.25), LOG_LIMITS[1] * 1.15)
         ax.set_xlim(lo_, hi_)
         ticks = LOG_TICKS[(LOG_TICKS >= lo_) & (LOG_TICKS <= hi_)]
-        if ticks.size > 7:
-            ticks = ticks[np.isin(ticks, [1 / 16, 0.25, 1.0, 4.0, 16.0])]
+        for keep in ([1 / 16, 1 / 8, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0], [1 / 16, 0.25, 1.0, 4.0, 16.0]):
+            if ticks.size > 7:  # fewer, evenly spaced ticks on a wide range
+                ticks = ticks[np.isin(ticks, keep)]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1/{round(1 / v)}" if v < 0.2 else f"{v:.3g}"))
         ax.xaxis.set_minor_locator(NullLocator())
