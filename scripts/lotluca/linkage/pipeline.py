@@ -40,7 +40,7 @@ class LinkageParams:
     probabilistic_day_window: int = 3
     ambiguity_margin: float = 1.0
     u_max_pairs: float = 1e6
-    em_max_odh_patients: int = 5000
+    em_max_odh_patients: int = 3000
     threads: int = 2
     require_event_evidence: bool = True
     m_floor: float = 0.001

@@ -1,6 +1,7 @@
 """Probabilistic ODH <-> SNDS linkage with Splink (DuckDB backend), m/u estimated by EM.
 
-Each record carries its demographics and the set of its stay keys "FINESS:day" at the ODH centres:
+Each record carries its demographics and the set of its stay keys (centre, day) at the ODH centres,
+encoded as integers centre_index * 1e6 + day number:
 ODH records hold their exact centre-stay days; SNDS records hold their PMSI stay days at those FINESS
 expanded by +/- 1 day (`stay_keys_1`) and +/- `day_window` days (`stay_keys_w`), so the size of the
 intersection of two records' key sets is the number of ODH stay days matched by a PMSI stay. Pairs are
@@ -57,7 +58,13 @@ def stay_key_records(
     """
     con.register("p_in", persons)
     con.register("st_in", stays)
-    con.register("c_in", pd.DataFrame({"hospital": pd.Series(centres, dtype="object")}))
+    # centres numbered in sorted order, so that both sources share the numbering
+    con.register(
+        "c_in",
+        pd.DataFrame(
+            {"hospital": pd.Series(sorted(centres), dtype="object"), "c_idx": np.arange(len(centres), dtype="int64")}
+        ),
+    )
     e1, ew = expand
     lo, hi = diagnosis_window
     # week buckets for blocking on the diagnosis: the ODH diagnosis week; the weeks an ODH diagnosis
@@ -73,7 +80,7 @@ def stay_key_records(
 
     def keys(e: int, col: str) -> str:
         return f"""SELECT person_id, list(DISTINCT key ORDER BY key) AS {col} FROM (
-            SELECT s.person_id, s.hospital || ':' || CAST(s.day + d AS VARCHAR) AS key
+            SELECT s.person_id, c_in.c_idx * 1000000 + s.day + d AS key
             FROM st_in s JOIN c_in USING (hospital) CROSS JOIN (SELECT unnest(range(-{e}, {e + 1})) AS d)
         ) GROUP BY person_id"""
 
@@ -89,8 +96,8 @@ def stay_key_records(
            {"CAST(p.diag_day AS INTEGER)" if role == "odh" else "CAST(NULL AS INTEGER)"} AS diag_day,
            {"CAST(NULL AS INTEGER)" if role == "odh" else "CAST(c34.first_c34_day AS INTEGER)"} AS first_c34_day,
            {diag_weeks} AS diag_weeks,
-           {"k1.stay_keys_1" if role == "odh" else "coalesce(k1.stay_keys_1, []::VARCHAR[])"} AS stay_keys_1,
-           {"kw.stay_keys_w" if role == "odh" else "coalesce(kw.stay_keys_w, []::VARCHAR[])"} AS stay_keys_w
+           {"k1.stay_keys_1" if role == "odh" else "coalesce(k1.stay_keys_1, []::BIGINT[])"} AS stay_keys_1,
+           {"kw.stay_keys_w" if role == "odh" else "coalesce(kw.stay_keys_w, []::BIGINT[])"} AS stay_keys_w
     FROM p_in p LEFT JOIN k1 ON k1.person_id = p.person_id LEFT JOIN kw ON kw.person_id = p.person_id
     LEFT JOIN c34 ON c34.person_id = p.person_id
     ORDER BY unique_id
