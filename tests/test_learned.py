@@ -223,3 +223,24 @@ def test_model_card_renders_with_metrics():
     assert "best rule set by line F1 (`lotluca`)" in card
     assert "| all | line_f1 | 0.900 (0.880-0.920) | 0.800 (0.780-0.820) | +0.100 * |" in card
     assert "## Known failure modes" in card
+
+
+def test_cli_learn_writes_model_and_lines(tmp_path):
+    import pyarrow as pa
+
+    from lotluca.cli import main
+    from lotluca.evaluation.submission import read_table, validate_lines
+    from lotluca.io import write_parquet
+
+    exp, per, gold = _cohort(n=30)
+    m = tmp_path / "merged"
+    for name, df in (("exposures", exp), ("persons", per), ("chemo_sessions", NO_SESSIONS)):
+        write_parquet(pa.Table.from_pandas(df, preserve_index=False), m / f"{name}.parquet")
+    write_parquet(pa.Table.from_pandas(gold, preserve_index=False), tmp_path / "gold.parquet")
+    out = tmp_path / "learned"
+    rc = main(["learn", "--merged-dir", str(m), "--gold", str(tmp_path / "gold.parquet"), "--out-dir", str(out),
+               "--lines", str(tmp_path / "xgboost.parquet"), "--folds", "2", "--seed", "5"])  # fmt: skip
+    assert rc == 0
+    assert (out / "model.json").stat().st_size > 0 and (out / "training.json").exists()
+    lines = validate_lines(read_table(tmp_path / "xgboost.parquet"), "xgboost.parquet")
+    assert set(lines["person_id"]) == set(per["person_id"]) and set(lines["algorithm"]) == {"xgboost"}

@@ -21,6 +21,7 @@ STAGE_MODULES = [
     "lotluca.sources.cli",
     "lotluca.linkage.cli",
     "lotluca.lines.cli",
+    "lotluca.learned.cli",
     "lotluca.evaluation.cli",
     "lotluca.survival.cli",
 ]

@@ -40,7 +40,7 @@ class LearnedSettings:
     recent_days: int = 90
     regimen_window_days: int = 28
     folds: int = 5
-    grid: Mapping = field(default_factory=lambda: {"max_depth": [4], "learning_rate": [0.1], "n_estimators": [200]})
+    grid: Mapping = field(default_factory=lambda: {"max_depth": [3, 5], "learning_rate": [0.1], "n_estimators": [200]})
     thresholds: tuple = (0.3, 0.4, 0.5, 0.6, 0.7)
     min_child_weight: float = 1.0
     subsample: float = 1.0

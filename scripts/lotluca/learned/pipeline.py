@@ -124,3 +124,45 @@ def predict(exposures, persons, chemo_sessions, booster: xgb.Booster, summary: d
     first[1:] = t["pcode"].to_numpy()[1:] != t["pcode"].to_numpy()[:-1]
     decision = decide(proba, float(summary["chosen"]["threshold"]), first)
     return build_lines(days, decision, regimen_window_days=s.regimen_window_days)
+
+
+# ------------------------------------------------------------------------------------------------
+# file-level entry points (step scripts and `lotluca learn`)
+# ------------------------------------------------------------------------------------------------
+def _read(path) -> pd.DataFrame:
+    from lotluca.io import read_parquet
+
+    return read_parquet(path).to_pandas()
+
+
+def train_files(exposures, persons, chemo_sessions, gold, model_out, summary_out, oof_out, s: LearnedSettings,
+                eval_tolerance: int) -> dict:  # fmt: skip
+    """Train from the merged Parquet files of one scenario and the gold file; write the model (xgboost JSON),
+    the training summary (JSON) and the out-of-fold probabilities (Parquet). Returns the summary."""
+    import json
+    from pathlib import Path
+
+    from lotluca.io import write_parquet
+
+    booster, summary, oof = train(_read(exposures), _read(persons), _read(chemo_sessions), _read(gold), s,
+                                  eval_tolerance)  # fmt: skip
+    Path(model_out).parent.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(model_out))
+    Path(summary_out).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_parquet(pa.Table.from_pandas(oof, preserve_index=False), oof_out)
+    return summary
+
+
+def predict_files(exposures, persons, chemo_sessions, model, summary, oof, lines_out, s: LearnedSettings) -> pa.Table:
+    """Lines (algorithm xgboost) of every person of one scenario's merged files, written to `lines_out`."""
+    import json
+    from pathlib import Path
+
+    from lotluca.io import write_parquet
+
+    booster = xgb.Booster()
+    booster.load_model(str(model))
+    doc = json.loads(Path(summary).read_text(encoding="utf-8"))
+    lines = predict(_read(exposures), _read(persons), _read(chemo_sessions), booster, doc, _read(oof), s)
+    write_parquet(lines, lines_out)
+    return lines
