@@ -1,14 +1,19 @@
 """Probabilistic ODH <-> SNDS linkage with Splink (DuckDB backend), m/u estimated by EM.
 
-Each record carries its demographics and the set of its stay keys (centre, day) at the ODH centres,
-encoded as integers centre_index * 1e6 + day number:
-ODH records hold their exact centre-stay days; SNDS records hold their PMSI stay days at those FINESS
-expanded by +/- 1 day (`stay_keys_1`) and +/- `day_window` days (`stay_keys_w`), so the size of the
-intersection of two records' key sets is the number of ODH stay days matched by a PMSI stay. Pairs are
-blocked on a shared stay key (plus one demographic field, to keep blocks tight), so only pairs with
-stay evidence are ever scored: demographic twins without a shared stay are never candidates.
-The model is trained on all records (u by random sampling, m by EM over two demographic blocking
-rules, each leaving different comparisons free) and then scores the records the deterministic step left.
+Each record carries its demographics (sex, birth year and month, departement, death day) and:
+- the set of its stay keys (centre, day) at the ODH centres, encoded as integers centre_index * 1e6 +
+  day number: ODH records hold their exact centre-stay days (null when the patient has none); SNDS
+  records hold their PMSI stay days at those FINESS expanded by +/- 1 day (`stay_keys_1`) and +/-
+  `day_window` days (`stay_keys_w`), so the size of the intersection of two records' key sets is the
+  number of ODH stay days matched by a PMSI stay;
+- the ODH diagnosis day, and for SNDS persons the admission day of their first stay with a C34 main
+  diagnosis (the diagnosis stay), compared within a window.
+Pairs are blocked on a shared stay key (plus one demographic field), on identical demographics, on
+birth year and death day, or on the diagnosis week (plus demographic fields). The model is trained on
+all records (u by random sampling, m by EM over three demographic blocking rules, each leaving other
+fields free; EM cannot block on exploded arrays), then scores the records the deterministic step left.
+Whether a pair shares an event (a stay, the diagnosis stay or the death) is returned with its score:
+the resolution step can require it, so that identical demographics alone never make a link.
 """
 
 from __future__ import annotations
