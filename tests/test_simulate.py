@@ -365,3 +365,35 @@ def test_streamed_and_in_memory_writing_give_the_same_files(tmp_path):
     simulate_to_files({"patients": 80}, {}, 4, tmp_path / "stream", "parquet")
     write_outputs(simulate(from_config({"patients": 80}, {}), 4), tmp_path / "memory", "parquet")
     assert _digest(tmp_path / "stream") == _digest(tmp_path / "memory")
+
+
+def test_vectorised_helpers_hand_computed():
+    counts = np.array([3, 0, 2])
+    assert treatment._group_arange(counts).tolist() == [0, 1, 2, 0, 1]
+    assert treatment._group_cumsum(np.array([0, 21, 28, 0, 14]), counts).tolist() == [0, 21, 49, 0, 14]
+    # 2024-01-06 is a Saturday, 2024-01-07 a Sunday, 2024-01-08 a Monday
+    sat, sun, mon = (cohort.to_days(d) for d in ("2024-01-06", "2024-01-07", "2024-01-08"))
+    assert treatment._weekday(np.array([sat, sun, mon]), sunday_only=False).tolist() == [mon, mon, mon]
+    assert treatment._weekday(np.array([sat, sun]), sunday_only=True).tolist() == [sat, mon]
+
+
+def test_regimen_choice_follows_biomarkers_and_era():
+    rng = np.random.default_rng(0)
+    n = 4000
+    year = np.where(np.arange(n) < n // 2, 2015, 2022)
+    egfr = np.full(n, 1, np.int8)
+    none = np.zeros(n, np.int8)
+    args = dict(hist=np.zeros(n, np.int8), g12c=np.zeros(n, bool), pdl1=np.full(n, 2, np.int8), age=np.full(n, 60.0),
+                prev=np.full(n, -1, np.int16), io_seen=np.zeros(n, bool), plat_seen=np.zeros(n, bool),
+                pem_seen=np.zeros(n, bool), tki_seen=np.zeros(n, bool))  # fmt: skip
+    from lotluca.simulate import regimens as R
+
+    keys = np.array([r.key for r in R.REGIMENS])
+    r_egfr = keys[treatment.choose_regimen(rng, 1, year, driver=egfr, **args)]
+    assert set(r_egfr[year == 2015]) <= {"gefitinib", "erlotinib", "afatinib"}
+    assert (r_egfr[year == 2022] == "osimertinib").mean() > 0.8
+    r_none = keys[treatment.choose_regimen(rng, 1, year, driver=none, **args)]
+    assert not np.isin(
+        r_none[year == 2015], ["pembro", "carbo_pem_pembro", "cis_pem_pembro"]
+    ).any()  # no IO before 2017
+    assert (r_none[year == 2022] == "pembro").mean() > 0.35  # PD-L1 >= 50%: pembrolizumab alone often

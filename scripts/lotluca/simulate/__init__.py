@@ -40,6 +40,7 @@ Rendering conventions (what a reader of the raw tables must know):
   - SNDS: ER_ETE_F is written too (ETE_IND_TAA lives there, joined to ER_PRS_F on the 9 DCIR keys).
     DCIR DCT_ORD_NUM is unique per ER_PRS_F row (the 9-key tuple is therefore unique). BEN_RES_DPT is
     written on 3 characters ("069") in IR_BEN_R / ER_PRS_F, on 2 in KI_CCI_R and T_MCOaaB.BDI_DEP.
+    ER_PRS_F.ETB_PRE_FIN of a dispensed cancer drug = FINESS of the hospital where its line was decided.
     Chemotherapy sessions: GRG_GHM 28Z07Z, DGN_PAL Z511 (the PMSI coding rule for sessions), DGN_REL
     = the C34x; diagnosis stays (GHM 04M132) and complication stays carry DGN_PAL C34x; T_MCOaaD holds
     metastasis codes (C77-C79). Error stays: GHM 90Z0xZ copies of real stays. Return-code errors: one
