@@ -94,7 +94,8 @@ PARAMOUNT, CodeBreaK 100, VISION, GEOMETRY, as listed in `regimens`):
     atezolizumab capped at `io_max_cycles`; docetaxel at 8 cycles; `toxicity_drop` of a non-platinum
     drug, `platinum_swap`, `taxane_swap`, `bevacizumab_cycle2`, `treatment_holiday` (2-4 months, then
     the same drugs) all stay in the same line. Oral drugs: one box of days_per_pack (drugs.csv) per
-    dispensation, +-3 days jitter, `tki_gap` gaps of 2-6 weeks. Day-hospital administrations falling on
+    dispensation (`two_boxes`: two boxes, a two-month supply), the next one when the supply runs out
+    +-3 days, `tki_gap` gaps of 2-6 weeks. Day-hospital administrations falling on
     a weekend move to the Monday; dispensations falling on a Sunday to the Monday.
   - Setting: ODH patients' lines at their centre unless `line_elsewhere` (public hospital or, with
     `private_clinic_share`, private clinic of the home departement); `cycle_elsewhere` single cycles.

@@ -34,6 +34,7 @@ class Traps:
     io_max_cycles: int = 35  # pembrolizumab / atezolizumab cycles before the planned 2-year stop
     t790m: float = 0.5  # per EGFR patient progressing on a 1st/2nd-generation TKI: osimertinib next (new line)
     tki_gap: float = 0.06  # per dispensation: a 2-6 week gap before the next box (stock, non-adherence; same line)
+    two_boxes: float = 0.08  # per dispensation: two boxes at once (a two-month supply; same line)
     clinical_trial: float = 0.04  # per line at the centre: an unnamed trial drug ("ESSAI CLINIQUE")
     line_elsewhere: float = 0.12  # per line of an ODH patient: given at another hospital (SNDS only)
     cycle_elsewhere: float = 0.03  # per IV cycle at the centre: this cycle given at another hospital

@@ -189,6 +189,7 @@ def render(
     first = ev["first_of_line"].to_numpy()
     missing = np.isin(channel, [CH_PHARMACY, CH_MED, CH_FH]) & (rng.random(m) < nz.snds_missing) & ~first
     jitter = np.where(rng.random(m) < nz.date_jitter, rng.choice([-1, 1], m), 0)
+    jitter = np.where(ev_date + jitter > end, 0, jitter)  # never pushed past the end of the data
     ev_nir = pid + np.where(has2[pid] & (rng.random(m) < 0.5), n_p, 0)
 
     _lap("PMSI stays: one per (person, d")
@@ -413,7 +414,8 @@ def render(
 
     ph = np.flatnonzero((channel == CH_PHARMACY) & ~missing)
     ev_cip = cip_int[ing + np.where(rng.random(m) < 0.5, 0, n_ing)]
-    block(pid[ph], ev_nir[ph], ev_date[ph] + jitter[ph], NAT_PHARMACY, 1, cip=ev_cip[ph], event=ph)
+    boxes = ev["boxes"].to_numpy()
+    block(pid[ph], ev_nir[ph], ev_date[ph] + jitter[ph], NAT_PHARMACY, boxes[ph], cip=ev_cip[ph], event=ph)
     # private-clinic en-sus drugs are also billed in DCIR (UCD_TOP_UCD = 1)
     fh_dcir = fh[rng.random(fh.size) < nz.private_ucd_dcir]
     block(

@@ -467,22 +467,25 @@ def draw_events(
         rep = np.repeat(np.arange(lj.size), n_max)
         k = _group_arange(n_max)
         pk = pack[rep]
+        boxes = np.where(rng.random(rep.size) < t.two_boxes, 2, 1).astype(np.int8)
+        supply = (pk * boxes).astype(np.int64)
         jitter = rng.integers(-3, 5, rep.size)
         gap = np.where(rng.random(rep.size) < t.tki_gap, rng.integers(14, 43, rep.size), 0)
         hol = np.where(k == L["hol_after"][lj][rep], L["hol_days"][lj][rep], 0)
-        interval = (pk + jitter + gap + hol).astype(np.int64)
+        # the next dispensation comes when the previous supply runs out (+- jitter, gaps, holidays)
+        interval = (np.roll(supply, 1) + jitter + gap + hol).astype(np.int64)
         interval[k == 0] = 0
         date = _weekday(
             L["start"][lj][rep] + _group_cumsum(interval, n_max), sunday_only=True
         )  # pharmacies: not Sundays
         keep = (date < limit[lj][rep]) | (k == 0)
-        rep, k, date, pk = rep[keep], k[keep], date[keep], pk[keep]
+        rep, k, date, supply, boxes = rep[keep], k[keep], date[keep], supply[keep], boxes[keep]
         parts.append(
             pd.DataFrame(
                 {
                     "line_id": lj[rep],
                     "date": date,
-                    "end_date": date + pk - 1,
+                    "end_date": date + supply - 1,
                     "ing": ing[rep],
                     "oral": True,
                     "setting": np.full(rep.size, PHARMACY, np.int8),
@@ -491,10 +494,12 @@ def draw_events(
                     "is_maint": np.zeros(rep.size, bool),
                     "swapped": np.zeros(rep.size, bool),
                     "day": np.zeros(rep.size, np.int8),
+                    "boxes": boxes,
                 }
             )
         )
     ev = pd.concat(parts, ignore_index=True)
+    ev["boxes"] = ev["boxes"].fillna(1).astype(np.int8)
     ev["pid"] = L["pid"][ev["line_id"].to_numpy()]
     ev["line_number"] = L["line_number"][ev["line_id"].to_numpy()]
     ev["line_setting"] = L["setting"][ev["line_id"].to_numpy()]  # where the line was decided (prescriber)
