@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"patients": None if args.cohort else args.patients, "format": args.format, "jobs": args.jobs, "seconds": round(wall, 1),
                       "seconds_snds": round(by["snds"][1], 1), "seconds_odh": round(by["odh"][1], 1),
-                      "cpu_seconds": round(by["snds"][2] + by["odh"][2], 1),
+                      "cpu_seconds": round(by["snds"][2] + by["odh"][2], 1), "cpu_snds": round(by["snds"][2], 1), "cpu_odh": round(by["odh"][2], 1),
                       "rows_read": int(acc.loc[acc["outcome"] == "read", "rows"].sum()), "rows_out": rows_out,
                       "peak_rss_mb": round(max(r[4] for r in results))}))  # fmt: skip
     return 0
