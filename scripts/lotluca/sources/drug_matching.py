@@ -125,7 +125,9 @@ def match_labels(labels: pd.Series) -> pd.DataFrame:
 def normalise_route(raw: pd.Series) -> pd.Series:
     """ODH route text (IV / PO / SC ...) to the canonical iv | oral | sc; null when not recognised."""
     idx, uniq = pd.factorize(raw.astype(object), use_na_sentinel=True)
-    table = np.array([ROUTES.get(normalise_label(v)) if isinstance(v, str) else None for v in uniq] + [None], dtype=object)
+    table = np.array(
+        [ROUTES.get(normalise_label(v)) if isinstance(v, str) else None for v in uniq] + [None], dtype=object
+    )
     return pd.Series(table[idx], index=raw.index, dtype=object)
 
 

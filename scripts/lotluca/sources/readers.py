@@ -410,7 +410,9 @@ def read_table(
                 column=c,
                 expected=EXPECTED.get(kind, "a date"),
             ) from exc
-        out[c] = typed if isinstance(typed.index, pd.RangeIndex) and typed.index.start == 0 else typed.reset_index(drop=True)
+        out[c] = (
+            typed if isinstance(typed.index, pd.RangeIndex) and typed.index.start == 0 else typed.reset_index(drop=True)
+        )
         n_bad = int(bad.sum())
         if n_bad:
             rows = np.flatnonzero(bad.to_numpy())

@@ -261,7 +261,8 @@ def _dcir_parents(prs, ete, maps, settings, index: KeyIndex) -> pd.DataFrame:
     _set(status, rule, unresolved != "", REJECTED, unresolved)
     _set(status, rule, prs["EXE_SOI_DTD"].isna().to_numpy(), REJECTED, "missing_date")
     _set(status, rule, outside_period(prs["EXE_SOI_DTD"], settings).to_numpy(), REJECTED, "date_out_of_study_period")
-    return prs.assign(status=status, rule=rule, person_id=pid)
+    prs["status"], prs["rule"], prs["person_id"] = status, rule, pid  # in place: ER_PRS_F is the largest table
+    return prs
 
 
 def _settle_parents(parents: pd.DataFrame, tracker: Tracker, child_rows: list[np.ndarray]) -> None:
@@ -415,7 +416,8 @@ def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
     discharge = m["EXE_SOI_DTF"].fillna(m["SOR_DAT"]).fillna(admission)
     _set(status, rule, admission.isna().to_numpy(), REJECTED, "missing_date")
     _set(status, rule, outside_period(admission, settings).to_numpy(), REJECTED, "date_out_of_study_period")
-    m = m.assign(status=status, rule=rule, person_id=pid, admission_date=admission, discharge_date=discharge)
+    m["status"], m["rule"], m["person_id"] = status, rule, pid
+    m["admission_date"], m["discharge_date"] = admission, discharge
     for tracker, rowcol in ((b_t, "_row_b"), (c_t, "_row_c")):
         ok = settle(m, rowcol, tracker)
         tracker.use(ok[rowcol].to_numpy())
@@ -423,7 +425,8 @@ def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
 
 
 def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings, unknown) -> pd.DataFrame:
-    child = df.assign(eta=strip_zeros(df["ETA_NUM"]), rsa=strip_zeros(df["RSA_NUM"]))
+    child = df
+    child["eta"], child["rsa"] = strip_zeros(df["ETA_NUM"]), strip_zeros(df["RSA_NUM"])
     carry = ["person_id", "admission_date", "hospital"]
     linked = link_children(child, stays, index, tracker, "T_MCOaaB", carry, "ETA_NUM+RSA_NUM")
     code = linked[code_cols[0]]
@@ -484,7 +487,8 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
     else:
         ete_t.use(ete["_row"].to_numpy())
-    parents = _dcir_parents(prs, ete, maps, settings, prs_index).rename(columns={"_row": "_prow"})
+    parents = _dcir_parents(prs, ete, maps, settings, prs_index)
+    parents.rename(columns={"_row": "_prow"}, inplace=True)
     del prs
     carry = ["person_id", "EXE_SOI_DTD"]
     exposures, children = [], []
@@ -507,7 +511,7 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     del b, c
     stays["eta"], stays["rsa"] = strip_zeros(stays["ETA_NUM"]), strip_zeros(stays["RSA_NUM"])
     stays["hospital"] = finess(stays["ETA_NUM"])
-    stays = stays.rename(columns={"_row_b": "_prow"})
+    stays.rename(columns={"_row_b": "_prow"}, inplace=True)
     stay_index = KeyIndex(stays, ["eta", "rsa"])
     med, med_t = _read(paths, "T_MCOaaMED", ledger, settings)
     exposures.append(
