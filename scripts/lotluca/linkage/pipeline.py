@@ -201,19 +201,22 @@ def _model_summary(model: dict | None) -> dict | None:
 
 
 def links_table(links: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(links[LINKS.names], schema=LINKS, preserve_index=False)
+    """The links as contracts.LINKS; probabilities rounded to 6 decimals (DuckDB's parallel sums make EM
+    differ in the last bits between runs: rounding keeps reruns byte-identical)."""
+    out = links[LINKS.names].assign(match_probability=links["match_probability"].astype(float).round(6))
+    return pa.Table.from_pandas(out, schema=LINKS, preserve_index=False)
 
 
 def _clean(obj):
-    """JSON-safe: NaN -> null, numpy scalars -> Python."""
+    """JSON-safe: NaN -> null, numpy scalars -> Python, floats to 6 significant digits (reproducible)."""
     if isinstance(obj, dict):
         return {k: _clean(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_clean(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
+    if isinstance(obj, float):
+        return None if math.isnan(obj) else float(f"{obj:.6g}")
     return obj
 
 
@@ -242,7 +245,11 @@ def run_linkage(
         truth = tt.to_pandas()
     odh_ids = tables["odh_persons"].column("person_id").to_pandas()
     quality = linkage_quality(links, odh_ids, truth)
-    report = _clean({"params": asdict(params), "quality": quality, "stages": stats})
+    # timings go to the log only: the report stays byte-identical between reruns
+    log.info("linkage timings (s): %s", stats.get("seconds"))
+    report = _clean(
+        {"params": asdict(params), "quality": quality, "stages": {k: v for k, v in stats.items() if k != "seconds"}}
+    )
     write_parquet(links_table(links), links_out)
     Path(report_out).parent.mkdir(parents=True, exist_ok=True)
     Path(report_out).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
