@@ -244,3 +244,37 @@ def test_cli_learn_writes_model_and_lines(tmp_path):
     assert (out / "model.json").stat().st_size > 0 and (out / "training.json").exists()
     lines = validate_lines(read_table(tmp_path / "xgboost.parquet"), "xgboost.parquet")
     assert set(lines["person_id"]) == set(per["person_id"]) and set(lines["algorithm"]) == {"xgboost"}
+
+
+@pytest.mark.workflow
+def test_workflow_learned_rules_small_cohort_under_a_minute(tmp_path):
+    """learned_train + learned_predict through Snakemake on a small synthetic merged cohort (upstream rules
+    not allowed to run: the merged tables and gold file are given)."""
+    import shutil
+
+    import pyarrow as pa
+
+    from conftest import REPO, run_snakemake
+    from lotluca.evaluation.submission import read_table, validate_lines
+    from lotluca.io import write_parquet
+
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    for name in ("workflow", "scripts", "envs"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    exp, per, gold = _cohort(n=40)
+    res = tmp_path / "results"
+    for name, df in (("exposures", exp), ("persons", per), ("chemo_sessions", NO_SESSIONS)):
+        write_parquet(pa.Table.from_pandas(df, preserve_index=False), res / "merged" / "linked" / f"{name}.parquet")
+    write_parquet(pa.Table.from_pandas(gold, preserve_index=False), res / "simulated" / "gold" / "gold_lines.parquet")
+    t0 = time.perf_counter()
+    proc = run_snakemake(
+        ["--cores", "1", "results/lines/linked/xgboost.parquet", "--config", "scenarios=[linked]",
+         "--allowed-rules", "learned_train", "learned_predict"],
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert time.perf_counter() - t0 < 60
+    assert (res / "learned" / "linked" / "model.json").exists()
+    lines = validate_lines(read_table(res / "lines" / "linked" / "xgboost.parquet"), "xgboost.parquet")
+    assert set(lines["person_id"]) == set(per["person_id"])
