@@ -75,7 +75,7 @@ class SimSettings:
 
     patients: int = 3000
     decoy_ratio: float = 2.0  # SNDS-only lung-cancer beneficiaries per ODH patient
-    centres: int = 3  # number of cancer centres (CLCC) contributing ODH patients
+    centres: int = 3  # number of cancer centres (CLCC, 1-8) contributing ODH patients
     gold_fraction: float = 0.6  # share of ODH patients with chart-abstracted gold lines
     test_fraction: float = 0.3  # share of gold patients in the test split
     start_date: date = date(2012, 1, 1)  # from study.start_date
@@ -148,6 +148,10 @@ def from_config(simulate: dict | None = None, study: dict | None = None) -> SimS
     s = SimSettings(**top, traps=traps, noise=noise)
     if s.end_date <= s.start_date:
         raise LotlucaError(f"config.yaml: study.end_date {s.end_date} is not after study.start_date {s.start_date}")
+    if not 1 <= s.centres <= 8:
+        raise LotlucaError(
+            f"config.yaml: simulate.centres = {s.centres}; the generator knows 8 illustrative centres (1-8)"
+        )
     if s.patients < 1:
         raise LotlucaError("config.yaml: simulate.patients must be >= 1")
     return s

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lotluca import drugs
+from lotluca.errors import LotlucaError
 from lotluca.simulate import regimens as R
 from lotluca.simulate.cohort import EPOCH, to_days
 from lotluca.simulate.params import SimSettings
@@ -348,7 +349,11 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         start[idx] = nxt
         active[:] = False
         active[idx[cont]] = True
-    lines = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
+    if not blocks:
+        raise LotlucaError(
+            "simulate: no treatment line was drawn (nobody treated before the end of the data); increase simulate.patients or simulate.treated"
+        )
+    lines = pd.concat(blocks, ignore_index=True)
     lines = lines.sort_values(["pid", "line_number"], kind="stable").reset_index(drop=True)
     lines["line_id"] = np.arange(len(lines), dtype=np.int64)
     return lines, death
@@ -451,6 +456,7 @@ def draw_events(
                         "is_maint": maint[pick],
                         "swapped": swapped[pick],
                         "day": np.full(pick.size, offset, np.int8),
+                        "boxes": np.ones(pick.size, np.int8),
                     }
                 )
             )
@@ -499,7 +505,6 @@ def draw_events(
             )
         )
     ev = pd.concat(parts, ignore_index=True)
-    ev["boxes"] = ev["boxes"].fillna(1).astype(np.int8)
     ev["pid"] = L["pid"][ev["line_id"].to_numpy()]
     ev["line_number"] = L["line_number"][ev["line_id"].to_numpy()]
     ev["line_setting"] = L["setting"][ev["line_id"].to_numpy()]  # where the line was decided (prescriber)
