@@ -62,6 +62,7 @@ from lotluca.sources.common import (
     text,
     to_table,
 )
+from lotluca.sources.readers import arrow_series
 
 log = logging.getLogger(__name__)
 
@@ -211,30 +212,26 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
     return persons, by_nir_rng, by_nir, set(per_nir[per_nir > 1].index)
 
 
-def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguous) -> tuple[np.ndarray, np.ndarray]:
-    """person_id per row (object array, None when unresolved) and the rule of unresolved rows ('' when resolved).
+def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguous) -> tuple[pd.Series, np.ndarray]:
+    """person_id per row (Arrow-backed text, null when unresolved) and the rule of unresolved rows ('' when resolved).
 
     A BEN_NIR_PSA naming one person resolves directly; one shared by several persons (twins on one
     opener's number) needs BEN_RNG_GEM.
     """
     nir_arr = arrow_text(nir)
     pos = pc.index_in(nir_arr, value_set=pa.array(by_nir.index.to_numpy(dtype=object), type=pa.string()))
-    pid = (
-        pa.array(by_nir.to_numpy(dtype=object), type=pa.string())
-        .take(pos)
-        .to_numpy(zero_copy_only=False)
-        .astype(object)
-    )
-    amb = pc.fill_null(pc.is_in(nir_arr, value_set=pa.array(sorted(ambiguous), type=pa.string())), False).to_numpy(
-        zero_copy_only=False
-    )
+    pid = pa.array(by_nir.to_numpy(dtype=object), type=pa.string()).take(pos)
+    amb = pc.fill_null(pc.is_in(nir_arr, value_set=pa.array(sorted(ambiguous), type=pa.string())), False)
+    amb = amb.to_numpy(zero_copy_only=False)
     if rng is not None and amb.any():
         key = pd.MultiIndex.from_arrays([nir[amb].astype(object), rng[amb].astype("Int64")])
-        pid[amb] = by_nir_rng.reindex(key).to_numpy(dtype=object)
-    missing = pd.isna(pid)
-    pid[missing] = None
+        obj = pid.to_numpy(zero_copy_only=False).astype(object)
+        obj[amb] = by_nir_rng.reindex(key).to_numpy(dtype=object)
+        obj[pd.isna(obj)] = None
+        pid = pa.array(obj, type=pa.string())
+    missing = pc.is_null(pid).to_numpy(zero_copy_only=False)
     rule = np.where(missing, np.where(amb, "ambiguous_beneficiary", "unknown_beneficiary"), "")
-    return pid, rule
+    return arrow_series(pid, nir.index), rule
 
 
 def _set(status: np.ndarray, rule: np.ndarray, mask, code: int, name) -> None:
