@@ -231,7 +231,7 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db and len(da) == 19
+    assert da == db and len(da) == 20  # 19 + truth/concomitant_truth.parquet
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
 
@@ -327,11 +327,13 @@ def test_config_schema_defaults_match_the_settings_dataclass():
     sim = schema["properties"]["simulate"]["properties"]
     s = SimSettings()
     for name, spec in sim.items():
-        if name in ("enabled", "traps", "noise"):
+        if name in ("enabled", "traps", "noise", "concomitant"):
             continue
         want = getattr(s, name)
         assert (tuple(spec["default"]) if isinstance(want, tuple) else spec["default"]) == want, name
-    for group, cls in (("traps", Traps), ("noise", Noise)):
+    from lotluca.simulate.concomitant import ConcomitantSettings
+
+    for group, cls in (("traps", Traps), ("noise", Noise), ("concomitant", ConcomitantSettings)):
         props = sim[group]["properties"]
         assert set(props) == set(asdict(cls())), group
         for name, spec in props.items():

@@ -7,6 +7,7 @@ rule simulate:
         gold="results/simulated/gold/gold_lines.parquet",
         linkage_truth="results/simulated/truth/linkage_truth.parquet",
         clinical_truth="results/simulated/truth/clinical_truth.parquet",
+        concomitant_truth="results/simulated/truth/concomitant_truth.parquet",
         calibration=report(
             "results/simulated/calibration.csv",
             caption="../report/calibration.rst",

@@ -10,6 +10,9 @@ Output layout under OUT (default results/simulated):
   snds/{IR_BEN_R,KI_CCI_R,ER_PRS_F,ER_PHA_F,ER_UCD_F,ER_ETE_F,T_MCOaaB,T_MCOaaC,T_MCOaaD,T_MCOaaMED,T_MCOaaFH}.<fmt>
   odh/{odh_patients,odh_administrations,odh_stays,odh_prescriptions}.<fmt>
   gold/gold_lines.parquet, truth/linkage_truth.parquet, truth/clinical_truth.parquet, calibration.csv
+  truth/concomitant_truth.parquet (per line: concomitant exposure flags and the hazard ratio applied; all
+  false when simulate.concomitant.enabled is false) (see `concomitant`; its boxes are rendered in ER_PRS_F + ER_PHA_F; the
+  per-box truth stays in memory: simulate()["concomitant"][1])
 
 Clinical truth <-> raw rows (truth/clinical_truth.parquet, one row per true administration or
 dispensation, decoys included):
@@ -117,7 +120,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca.simulate import arrowcols as A
-from lotluca.simulate import calibration, cohort, gold, render_odh, render_snds, treatment
+from lotluca.simulate import calibration, cohort, concomitant, gold, render_odh, render_snds, treatment
 from lotluca.simulate.params import SimSettings, from_config
 from lotluca.simulate.write import write_table
 
@@ -137,6 +140,7 @@ SNDS_OUT = [
     "T_MCOaaFH",
 ]
 ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
+CONCOMITANT_OUT = "concomitant_truth"  # truth/<name>.parquet (exposure flags false when concomitant disabled)
 
 CLINICAL_TRUTH = pa.schema(
     [
@@ -228,7 +232,7 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
     handed over as soon as it is built (group "snds" | "odh" | "gold" | "truth") and the result holds what
     emit returned (simulate_to_files writes and drops tables that way, keeping memory low)."""
     t0 = time.perf_counter()
-    streams = np.random.SeedSequence(int(seed)).spawn(9)
+    streams = np.random.SeedSequence(int(seed)).spawn(10)  # the 10th: concomitant dispensations
     rng = [np.random.default_rng(x) for x in streams]
     s = settings
     persons = cohort.draw_persons(rng[0], s)
@@ -238,8 +242,12 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
     lines, death = treatment.draw_lines(rng[4], persons, s)
     events = treatment.draw_events(rng[5], lines, persons, death, s)
     lines = treatment.finalise_lines(lines, events, death, s)
+    conc = None
+    if s.concomitant.enabled:
+        conc = concomitant.draw_dispensations(rng[9], persons, lines, death, cohort.to_days(s.end_date),
+                                              s.concomitant.background_rate)  # fmt: skip
     _progress(f"truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0)
-    snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s, emit)
+    snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s, emit, conc)
     _progress("SNDS rendered", t0)
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit)
     _progress("ODH rendered", t0)
@@ -258,6 +266,9 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
         gold_t = emit("gold", "gold_lines", gold_t)
         linkage = emit("truth", "linkage_truth", linkage)
         truth = emit("truth", "clinical_truth", truth)
+    conc_t = concomitant.truth_tables(persons, lines, conc, cohort.EPOCH)  # flags all false when disabled
+    if emit is not None:
+        conc_t = (emit("truth", CONCOMITANT_OUT, conc_t[0]), conc_t[1])
     _progress("all tables built", t0)
     return {
         "snds": snds_tables,
@@ -266,6 +277,7 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
         "linkage_truth": linkage,
         "clinical_truth": truth,
         "calibration": calib,
+        "concomitant": conc_t,
         "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
         "_persons": persons,
         "_lines": lines,
@@ -295,6 +307,7 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     groups = [("snds", n, t) for n, t in result["snds"].items()] + [("odh", n, t) for n, t in result["odh"].items()]
     groups += [("gold", "gold_lines", result["gold"]), ("truth", "linkage_truth", result["linkage_truth"])]
     groups += [("truth", "clinical_truth", result["clinical_truth"])]
+    groups += [("truth", CONCOMITANT_OUT, result["concomitant"][0])]
     for group, name, table in groups:
         path, f = _path(out, group, name, fmt)
         write_table(table, path, f, snds_table=name if group == "snds" else None)

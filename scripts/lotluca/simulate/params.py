@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from lotluca.errors import LotlucaError
+from lotluca.simulate.concomitant import ConcomitantSettings, settings_from_config
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class SimSettings:
     max_lines: int = 5  # maximum number of lines per person
     traps: Traps = field(default_factory=Traps)
     noise: Noise = field(default_factory=Noise)
+    concomitant: ConcomitantSettings = field(default_factory=ConcomitantSettings)  # simulate.concomitant
 
 
 def _coerce(cls, values: dict, where: str):
@@ -139,13 +141,14 @@ def from_config(simulate: dict | None = None, study: dict | None = None) -> SimS
     sim.pop("enabled", None)
     traps = Traps(**_coerce(Traps, dict(sim.pop("traps", None) or {}), "simulate.traps"))
     noise = Noise(**_coerce(Noise, dict(sim.pop("noise", None) or {}), "simulate.noise"))
+    conc = settings_from_config(sim.pop("concomitant", None))
     top = _coerce(SimSettings, {k: v for k, v in sim.items()}, "simulate")
     st = dict(study or {})
     if "start_date" in st:
         top["start_date"] = date.fromisoformat(str(st["start_date"]))
     if "end_date" in st:
         top["end_date"] = date.fromisoformat(str(st["end_date"]))
-    s = SimSettings(**top, traps=traps, noise=noise)
+    s = SimSettings(**top, traps=traps, noise=noise, concomitant=conc)
     if s.end_date <= s.start_date:
         raise LotlucaError(f"config.yaml: study.end_date {s.end_date} is not after study.start_date {s.start_date}")
     if not 1 <= s.centres <= 8:

@@ -116,9 +116,11 @@ def render(
     hosp: Hospitals,
     s: SimSettings,
     emit=None,
+    concomitant=None,
 ):
     """SNDS tables (dict name -> pa.Table, or what `emit("snds", name, table)` returns) and the per-event
-    rendering columns (dict of Arrow arrays / numpy arrays aligned on events)."""
+    rendering columns (dict of Arrow arrays / numpy arrays aligned on events). `concomitant`: the boxes of
+    `simulate.concomitant.draw_dispensations` (they then replace the PPI / antibiotic noise boxes)."""
     nz = s.noise
     end = to_days(s.end_date)
     start = to_days(s.start_date)
@@ -449,8 +451,12 @@ def render(
     for kk, nat in ((0, NAT_CONSULT), (1, NAT_BIOLOGY)):
         sel = kind == kk
         block(oc_pid[sel], oc_nir[sel], oc_date[sel], nat, 1)
-    sel = kind == 2
+    sel = (kind == 2) & (concomitant is None)
     block(oc_pid[sel], oc_nir[sel], oc_date[sel], NAT_PHARMACY, 1, cip=cip_int[nc_ing[sel]])
+    if concomitant is not None and len(concomitant):  # concomitant drugs: one box per row
+        cp = concomitant["pid"].to_numpy()
+        cnir = cp + np.where(has2[cp] & (rng.random(cp.size) < 0.5), n_p, 0)
+        block(cp, cnir, concomitant["date"].to_numpy(), NAT_PHARMACY, 1, cip=concomitant["cip"].to_numpy())
     D = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
     del blocks
     # information-only copies (DPN_QLF = 71)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from lotluca import drugs
 from lotluca.errors import LotlucaError
+from lotluca.simulate import concomitant
 from lotluca.simulate import regimens as R
 from lotluca.simulate.cohort import EPOCH, to_days
 from lotluca.simulate.params import SimSettings
@@ -228,6 +229,7 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     induction, maint_kind = R.attr("induction"), R.attr("maintenance")
     io_cap, reg_cap, cyc_days = R.attr("io_cap"), R.attr("cap"), R.attr("cycle_days")
     oral_only = SLOT_ORAL[:, 0] & (SLOT_ING[:, 1] < 0)
+    conc = concomitant.LineExposure(rng, s, SLOT_ING, ING)  # concomitant drugs and their effect (own stream)
     blocks = []
     for k in range(1, s.max_lines + 1):
         idx = np.flatnonzero(active & (start <= end))
@@ -255,7 +257,8 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         # immunotherapy: a share of durable responders (the long plateau of IO survival curves)
         durable = io_reg[reg] & (rng.random(m) < DURABLE_IO)
         med = np.where(durable, med * 5, med)
-        ttp = np.clip(_lognormal_days(rng, med, TTP_SIGMA, m), 21, 365 * 12).astype(np.int64)
+        expo = conc.draw(reg)
+        ttp = np.clip(concomitant.ttp_days(rng, med, TTP_SIGMA, expo["conc_hr"]), 21, 365 * 12).astype(np.int64)
         prog = st + ttp
         die = rng.random(m) < DIE_ON_LINE[min(k, 3) - 1]
         dtime = st + np.maximum(8, (rng.uniform(0.15, 1.0, m) * ttp)).astype(np.int64)
@@ -338,6 +341,7 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
                     "hol_after": hol_after,
                     "hol_days": hol_days,
                     "rechallenge": rech,
+                    **expo,
                 }
             )
         )

@@ -1,0 +1,305 @@
+"""Concomitant medications of the synthetic cohort: who takes proton-pump inhibitors (PPI, ATC A02BC),
+systemic corticosteroids (H02AB) or systemic antibiotics (J01) around a treatment line, the effect of
+that exposure on the line's time to progression (the clinical truth), the pharmacy dispensations that
+render it in DCIR (ER_PRS_F + ER_PHA_F, real CIP13 codes of the drug reference), and the truth table
+`truth/concomitant_truth.parquet` (one row per line: exposure flags and the hazard ratio applied).
+
+Exposure model (per line, drawn when the line is decided, before its time to progression):
+  - PPI during an EGFR-TKI line (gefitinib, erlotinib, afatinib, osimertinib, dacomitinib): probability
+    `ppi_egfr_tki` (default 0.30; PPI use in EGFR-TKI cohorts is reported between ~20% and ~45%).
+    An exposed line has continuous 28-day PPI boxes from 0-60 days before the line start until the line
+    stops (progression, toxicity, death) or the end of data.
+  - Antibiotics from 60 days before to 42 days after the start of an immunotherapy line (any regimen
+    with pembrolizumab, nivolumab or atezolizumab): probability `abx_io` (default 0.20; ~15-30% in the
+    ICI cohorts pooled by Derosa et al. and later meta-analyses). One (70%) or two courses, each one box,
+    dispensed uniformly in [start - 60, start + 42] (and before the line stops).
+  - Systemic corticosteroids at the start of any line: probability `corticosteroid_line` (default 0.15),
+    1-3 consecutive 20-day boxes from 0-30 days before the start. Default hazard ratio 1.0: a negative
+    control (no simulated effect), so an analysis must find no effect.
+  Unexposed lines of each type have no dispensation of that class in [start - 90, stop] (PPI) or
+  [start - 90, start + 42] (antibiotics, corticosteroids); elsewhere every person gets sporadic background boxes of the
+  three classes (`background_rate` per person-month), so exposure definitions that look at the right
+  window classify the truth exactly and wider windows show realistic misclassification.
+
+Effect on the truth (proportional hazards on the line's time to progression): an exposed line's time to
+progression is drawn from S_1(t) = S_0(t) ** HR, where S_0 is the lognormal of the unexposed line with
+the same median (`ttp_days`: the same standard-normal draw, transformed, so HR = 1 reproduces the
+unexposed draw exactly). Death on a line before progression is drawn as a fraction of the time to
+progression, so it moves with it; the next line follows progression after the usual gap. Hence the
+effect on rwTTNT is close to, but slightly weaker than, the hazard ratio (post-progression gaps add
+noise). Default hazard ratios, ASSUMPTIONS of the order of published estimates, not exact citations:
+  - PPI + EGFR TKI: HR 1.40 (`hr_ppi_egfr_tki`); Chu et al., Clin Lung Cancer 2015 (erlotinib,
+    gastric acid suppression, PFS HR ~1.8) and later meta-analyses of PPI use with EGFR TKIs report
+    pooled PFS hazard ratios of ~1.3-1.5.
+  - Antibiotics + immune checkpoint inhibitors: HR 1.50 (`hr_abx_io`); Derosa et al., Ann Oncol 2018
+    (antibiotics within 30 days of ICI start in NSCLC and RCC, PFS HR ~1.5) and pooled meta-analyses
+    (PFS HR ~1.5, OS HR ~2).
+  - Corticosteroids: HR 1.00 (`hr_corticosteroid`, negative control; Arbour et al., JCO 2018 reported
+    worse outcomes with prednisone >= 10 mg at ICI start, largely confounded by indication).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy.special import log_ndtr, ndtri
+
+from lotluca import drugs
+
+CLASSES = ("ppi", "antibiotic", "corticosteroid")
+PPI_DAYS, ABX_DAYS, CS_DAYS = 28, 7, 20
+EGFR_TKI = ("gefitinib", "erlotinib", "afatinib", "osimertinib", "dacomitinib")
+IO = ("pembrolizumab", "nivolumab", "atezolizumab", "durvalumab", "cemiplimab")
+
+TRUTH_SCHEMA = pa.schema(
+    [
+        ("truth_person_id", pa.string()),
+        ("ben_idt_ano", pa.string()),
+        ("line_number", pa.int16()),
+        ("line_start", pa.date32()),
+        ("egfr_tki_line", pa.bool_()),
+        ("io_line", pa.bool_()),
+        ("ppi_exposed", pa.bool_()),
+        ("antibiotic_exposed", pa.bool_()),
+        ("corticosteroid_exposed", pa.bool_()),
+        ("hazard_ratio", pa.float64()),
+    ]
+)
+DISPENSATION_SCHEMA = pa.schema(
+    [
+        ("truth_person_id", pa.string()),
+        ("ben_idt_ano", pa.string()),
+        ("date", pa.date32()),
+        ("end_date", pa.date32()),
+        ("ingredient", pa.string()),
+        ("drug_class", pa.string()),
+        ("cip13", pa.int64()),
+        ("line_number", pa.int16()),  # line whose exposure it renders; 0 for background use
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ConcomitantSettings:
+    """The `simulate.concomitant` block of config.yaml (defaults documented there and in the schema)."""
+
+    enabled: bool = True  # draw concomitant dispensations and their effect on the truth
+    ppi_egfr_tki: float = 0.30  # per EGFR-TKI line: PPI taken during the line
+    abx_io: float = 0.20  # per immunotherapy line: antibiotics from 60 days before to 42 days after start
+    corticosteroid_line: float = 0.15  # per line: systemic corticosteroids at the start
+    hr_ppi_egfr_tki: float = 1.40  # hazard ratio of progression of an EGFR-TKI line under PPI
+    hr_abx_io: float = 1.50  # hazard ratio of progression of an IO line after antibiotics
+    hr_corticosteroid: float = 1.00  # hazard ratio of progression under corticosteroids (negative control)
+    background_rate: float = 0.05  # per class and person-month: sporadic boxes outside the exposure windows
+
+
+def settings_from_config(block: dict | None) -> ConcomitantSettings:
+    from lotluca.errors import LotlucaError
+
+    block = dict(block or {})
+    known = ConcomitantSettings.__dataclass_fields__
+    unknown = set(block) - set(known)
+    if unknown:
+        raise LotlucaError(f"config.yaml: unknown key(s) in simulate.concomitant: {sorted(unknown)}")
+    out = {}
+    for k, v in block.items():
+        out[k] = bool(v) if k == "enabled" else float(v)
+        if k in ("ppi_egfr_tki", "abx_io", "corticosteroid_line") and not 0 <= out[k] <= 1:
+            raise LotlucaError(f"config.yaml: simulate.concomitant.{k} = {v} is a probability, expected 0..1")
+        if k.startswith("hr_") and out[k] <= 0:
+            raise LotlucaError(f"config.yaml: simulate.concomitant.{k} = {v} must be > 0")
+    return ConcomitantSettings(**out)
+
+
+def ttp_days(rng: np.random.Generator, median_days, sigma: float, hr) -> np.ndarray:
+    """Lognormal time to progression around `median_days` under proportional hazards `hr` (per line).
+
+    Same draws as exp(log(median) + sigma * z): with hr = 1 the result is exactly the unexposed draw;
+    otherwise z is moved so that S_exposed(t) = S_unexposed(t) ** hr."""
+    median_days = np.asarray(median_days, float)
+    z = rng.standard_normal(median_days.size)
+    hr = np.broadcast_to(np.asarray(hr, float), z.shape)
+    moved = hr != 1.0
+    if moved.any():
+        # S0(T) = Phi(-z); exposed: Phi(-z1) = Phi(-z) ** (1 / hr)
+        z = z.copy()
+        z[moved] = -ndtri(np.exp(log_ndtr(-z[moved]) / hr[moved]))
+    return np.exp(np.log(np.maximum(median_days, 1)) + sigma * z)
+
+
+def _regimen_has(slot_ing: np.ndarray, ing_index: dict, names) -> np.ndarray:
+    codes = [ing_index[n] for n in names if n in ing_index]
+    return np.isin(slot_ing, codes).any(axis=1)
+
+
+class LineExposure:
+    """Per-line exposure draws inside `treatment.draw_lines` (own random stream: the other draws of the
+    generator are unchanged whether the block is enabled or not, except the moved times to progression)."""
+
+    def __init__(self, rng: np.random.Generator, settings, slot_ing: np.ndarray, ing_index: dict):
+        self.s = getattr(settings, "concomitant", None) or ConcomitantSettings(enabled=False)
+        self.rng = rng.spawn(1)[0]
+        self.tki = _regimen_has(slot_ing, ing_index, EGFR_TKI)
+        self.io = _regimen_has(slot_ing, ing_index, IO)
+
+    def draw(self, reg: np.ndarray) -> dict:
+        """Columns for the line block: egfr_tki_line, io_line, the three exposure flags and conc_hr."""
+        m = reg.size
+        s = self.s
+        tki, io = self.tki[reg], self.io[reg]
+        if not s.enabled:
+            z = np.zeros(m, bool)
+            return {"egfr_tki_line": tki, "io_line": io, "ppi_exposed": z, "antibiotic_exposed": z,
+                    "corticosteroid_exposed": z, "conc_hr": np.ones(m)}  # fmt: skip
+        u = self.rng.random((3, m))
+        ppi = tki & (u[0] < s.ppi_egfr_tki)
+        abx = io & (u[1] < s.abx_io)
+        cs = u[2] < s.corticosteroid_line
+        hr = np.where(ppi, s.hr_ppi_egfr_tki, 1.0) * np.where(abx, s.hr_abx_io, 1.0)
+        hr = hr * np.where(cs, s.hr_corticosteroid, 1.0)
+        return {"egfr_tki_line": tki, "io_line": io, "ppi_exposed": ppi, "antibiotic_exposed": abx,
+                "corticosteroid_exposed": cs, "conc_hr": hr}  # fmt: skip
+
+
+def _cips() -> dict[str, np.ndarray]:
+    """CIP13 codes (int) per concomitant class, and their ingredient names."""
+    d = drugs.drugs()
+    dc = drugs.drug_codes()
+    dc = dc[dc["code_system"] == "CIP13"].merge(d[["ingredient", "drug_class"]].drop_duplicates(), on="ingredient")
+    out = {}
+    for cls in CLASSES:
+        sub = dc[dc["drug_class"] == cls].sort_values("code")
+        out[cls] = (sub["code"].astype("int64").to_numpy(), sub["ingredient"].to_numpy())
+    return out
+
+
+def draw_dispensations(
+    rng: np.random.Generator,
+    persons: pd.DataFrame,
+    lines: pd.DataFrame,
+    death: np.ndarray,
+    end_day: int,
+    background_rate: float = 0.05,
+) -> pd.DataFrame:
+    """Concomitant dispensations (one row per box): pid, date, days, cls, cip, ingredient, line_number.
+
+    `lines` are the finalised lines (columns pid, line_number, first, stop and the exposure flags of
+    LineExposure); days are days since the generator's epoch. Nothing is dispensed after death or the
+    end of data. Vectorised over lines (repeat/cumsum), no loop over persons."""
+    cips = _cips()
+    L = {c: lines[c].to_numpy() for c in ("pid", "line_number", "first")}
+    pid_l = L["pid"].astype(np.int64)
+    start = L["first"].astype(np.int64)
+    stop = np.minimum(lines["stop"].to_numpy().astype(np.int64), death[pid_l].astype(np.int64))
+    stop = np.minimum(stop, end_day + 1)
+    parts = []
+
+    def add(pids, dates, days, cls, line_number):
+        codes, ings = cips[cls]
+        pick = rng.integers(0, codes.size, pids.size)
+        parts.append(pd.DataFrame({"pid": pids, "date": dates, "days": days, "cls": cls, "cip": codes[pick],
+                                   "ingredient": ings[pick], "line_number": line_number}))  # fmt: skip
+
+    # PPI during exposed EGFR-TKI lines: boxes every 28 days (+0..3) from 0-60 days before the start
+    li = np.flatnonzero(lines["ppi_exposed"].to_numpy())
+    first = start[li] - rng.integers(0, 61, li.size)
+    n = np.maximum((stop[li] - first) // PPI_DAYS + 1, 1)
+    rep = np.repeat(np.arange(li.size), n)
+    k = np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
+    dates = first[rep] + k * PPI_DAYS + np.minimum(k, 1) * rng.integers(0, 4, rep.size)
+    keep = (dates < stop[li][rep]) | (k == 0)
+    add(pid_l[li][rep][keep], dates[keep], PPI_DAYS, "ppi", L["line_number"][li][rep][keep])
+    # antibiotics around exposed IO lines: 1 or 2 courses in [start - 60, min(start + 42, stop - 1)]
+    li = np.flatnonzero(lines["antibiotic_exposed"].to_numpy())
+    n = np.where(rng.random(li.size) < 0.7, 1, 2)
+    rep = np.repeat(li, n)
+    hi = np.maximum(np.minimum(start[rep] + 42, stop[rep] - 1), start[rep] - 60)
+    dates = start[rep] - 60 + (rng.random(rep.size) * (hi - start[rep] + 61)).astype(np.int64)
+    add(pid_l[rep], dates, ABX_DAYS, "antibiotic", L["line_number"][rep])
+    # corticosteroids at the start of exposed lines: 1-3 consecutive 20-day boxes from 0-30 days before
+    li = np.flatnonzero(lines["corticosteroid_exposed"].to_numpy())
+    n = rng.integers(1, 4, li.size)
+    rep = np.repeat(li, n)
+    k = np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
+    dates = np.repeat(start[li] - rng.integers(0, 31, li.size), n) + k * CS_DAYS
+    add(pid_l[rep], dates, CS_DAYS, "corticosteroid", L["line_number"][rep])
+
+    # background: sporadic boxes over each person's follow-up, away from the windows of unexposed lines
+    diag = persons["diag"].to_numpy().astype(np.int64)
+    pend = np.minimum(death.astype(np.int64), end_day + 1)
+    months = np.maximum(pend - diag + 30, 0) / 30.4375
+    nb = rng.poisson(background_rate * months * 3)  # three classes
+    bp = np.repeat(np.arange(len(persons)), nb)
+    bdate = diag[bp] - 30 + (rng.random(bp.size) * (pend[bp] - diag[bp] + 30)).astype(np.int64)
+    bcls = rng.integers(0, 3, bp.size)
+    bdays = np.array([PPI_DAYS, ABX_DAYS, CS_DAYS])[bcls]
+    bad = np.zeros(bp.size, bool)
+    # exclusion windows per unexposed line: PPI [start - 90, stop], others [start - 90, start + 42]
+    for ci, cls, typ, flag in ((0, "ppi", "egfr_tki_line", "ppi_exposed"),
+                               (1, "antibiotic", "io_line", "antibiotic_exposed"),
+                               (2, "corticosteroid", None, "corticosteroid_exposed")):  # fmt: skip
+        sel = ~lines[flag].to_numpy()
+        if typ is not None:
+            sel &= lines[typ].to_numpy()
+        lo = start[sel] - 90
+        hi = stop[sel] if cls == "ppi" else start[sel] + 42
+        win = pd.DataFrame({"pid": pid_l[sel], "lo": lo, "hi": hi})
+        cand = pd.DataFrame({"row": np.flatnonzero(bcls == ci)})
+        cand["pid"] = bp[cand["row"].to_numpy()]
+        j = cand.merge(win, on="pid")
+        d0 = bdate[j["row"].to_numpy()]
+        hit = (d0 <= j["hi"].to_numpy()) & (d0 + bdays[j["row"].to_numpy()] - 1 >= j["lo"].to_numpy())
+        bad[j["row"].to_numpy()[hit]] = True
+    keepb = ~bad
+    for ci, cls in enumerate(CLASSES):
+        sel = keepb & (bcls == ci)
+        add(bp[sel], bdate[sel], bdays[sel], cls, np.zeros(int(sel.sum()), np.int16))
+
+    out = pd.concat(parts, ignore_index=True)
+    pid = out["pid"].to_numpy()
+    ok = (out["date"].to_numpy() < pend[pid]) & (out["date"].to_numpy() <= end_day)
+    out = out[ok].sort_values(["pid", "date", "cls"], kind="stable").reset_index(drop=True)
+    out["pid"] = out["pid"].astype(np.int32)
+    out["date"] = out["date"].astype(np.int32)
+    out["days"] = out["days"].astype(np.int32)
+    out["line_number"] = out["line_number"].astype(np.int16)
+    return out
+
+
+def _person_ids(persons: pd.DataFrame, pid: np.ndarray):
+    tid = np.char.add("P", np.char.zfill(pid.astype(str), 9))
+    return pa.array(tid), pa.array(persons["ben_idt_ano"].to_numpy()[pid])
+
+
+def _date32(days: np.ndarray, epoch) -> pa.Array:
+    return pa.array((epoch + days.astype("timedelta64[D]")).astype("datetime64[D]"), type=pa.date32())
+
+
+def truth_tables(persons: pd.DataFrame, lines: pd.DataFrame, disp: pd.DataFrame, epoch) -> tuple[pa.Table, pa.Table]:
+    """truth/concomitant_truth (one row per line) and truth/concomitant_dispensations (one row per box)."""
+    pid = lines["pid"].to_numpy().astype(np.int64)
+    tid, ben = _person_ids(persons, pid)
+    line_t = pa.Table.from_arrays(
+        [tid, ben, pa.array(lines["line_number"].to_numpy().astype(np.int16)),
+         _date32(lines["first"].to_numpy().astype(np.int64), epoch)]
+        + [pa.array(lines[c].to_numpy().astype(bool)) for c in
+           ("egfr_tki_line", "io_line", "ppi_exposed", "antibiotic_exposed", "corticosteroid_exposed")]
+        + [pa.array(lines["conc_hr"].to_numpy().astype(float))],
+        schema=TRUTH_SCHEMA,
+    )  # fmt: skip
+    if disp is None:
+        disp = pd.DataFrame({"pid": [], "date": [], "days": [], "ingredient": [], "cls": [], "cip": [],
+                             "line_number": np.zeros(0, np.int16)})  # fmt: skip
+    dp = disp["pid"].to_numpy().astype(np.int64)
+    tid, ben = _person_ids(persons, dp)
+    d = disp["date"].to_numpy().astype(np.int64)
+    disp_t = pa.Table.from_arrays(
+        [tid, ben, _date32(d, epoch), _date32(d + disp["days"].to_numpy() - 1, epoch),
+         pa.array(disp["ingredient"].to_numpy().astype(str)), pa.array(disp["cls"].to_numpy().astype(str)),
+         pa.array(disp["cip"].to_numpy().astype(np.int64)), pa.array(disp["line_number"].to_numpy())],
+        schema=DISPENSATION_SCHEMA,
+    )  # fmt: skip
+    return line_t, disp_t
