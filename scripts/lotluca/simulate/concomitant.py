@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.special import log_ndtr, ndtri
+from scipy.special import ndtr
 
 from lotluca import drugs
 
@@ -114,20 +114,43 @@ def settings_from_config(block: dict | None) -> ConcomitantSettings:
     return ConcomitantSettings(**out)
 
 
-def ttp_days(rng: np.random.Generator, median_days, sigma: float, hr) -> np.ndarray:
+def ttp_days(rng: np.random.Generator, median_days, sigma: float, hr, durable=None, durable_share=None,
+             durable_factor: float = 5.0) -> np.ndarray:  # fmt: skip
     """Lognormal time to progression around `median_days` under proportional hazards `hr` (per line).
 
-    Same draws as exp(log(median) + sigma * z): with hr = 1 the result is exactly the unexposed draw;
-    otherwise z is moved so that S_exposed(t) = S_unexposed(t) ** hr."""
-    median_days = np.asarray(median_days, float)
+    Same draws as exp(log(median) + sigma * z): with hr = 1 the result is exactly the unexposed draw.
+    Otherwise the time T0 is moved to T1 = S^-1(S(T0) ** (1 / hr)), so that S_exposed = S ** hr, where S
+    is the line's marginal survival: the lognormal, or for lines with a share `durable_share` of durable
+    responders (`durable`: this line's draw; its median is `durable_factor` x the base median) the
+    mixture (1 - p) S_base + p S_durable, inverted by bisection on log time. Hazards are then
+    proportional on the marginal distribution (the durable status is not observed by an analysis)."""
+    median_days = np.maximum(np.asarray(median_days, float), 1)
     z = rng.standard_normal(median_days.size)
+    t0 = np.exp(np.log(median_days) + sigma * z)
     hr = np.broadcast_to(np.asarray(hr, float), z.shape)
-    moved = hr != 1.0
-    if moved.any():
-        # S0(T) = Phi(-z); exposed: Phi(-z1) = Phi(-z) ** (1 / hr)
-        z = z.copy()
-        z[moved] = -ndtri(np.exp(log_ndtr(-z[moved]) / hr[moved]))
-    return np.exp(np.log(np.maximum(median_days, 1)) + sigma * z)
+    moved = np.flatnonzero(hr != 1.0)
+    if moved.size == 0:
+        return t0
+    p = np.zeros(z.size) if durable_share is None else np.broadcast_to(np.asarray(durable_share, float), z.shape)
+    dur = np.zeros(z.size, bool) if durable is None else np.asarray(durable, bool)
+    base = np.log(median_days / np.where(dur, durable_factor, 1.0))[moved]
+    pm, h = p[moved], hr[moved]
+    lf = np.log(durable_factor)
+
+    def surv(logt):
+        return (1 - pm) * ndtr(-(logt - base) / sigma) + pm * ndtr(-(logt - base - lf) / sigma)
+
+    target = np.exp(np.log(np.clip(surv(np.log(t0[moved])), 1e-300, 1.0)) / h)
+    lo = base - 12 * sigma
+    hi = base + lf + 12 * sigma
+    for _ in range(60):  # surv is decreasing in log t
+        mid = (lo + hi) / 2
+        above = surv(mid) > target
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    out = t0.copy()
+    out[moved] = np.exp((lo + hi) / 2)
+    return out
 
 
 def _regimen_has(slot_ing: np.ndarray, ing_index: dict, names) -> np.ndarray:

@@ -258,7 +258,8 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         durable = io_reg[reg] & (rng.random(m) < DURABLE_IO)
         med = np.where(durable, med * 5, med)
         expo = conc.draw(reg)
-        ttp = np.clip(concomitant.ttp_days(rng, med, TTP_SIGMA, expo["conc_hr"]), 21, 365 * 12).astype(np.int64)
+        ttp = concomitant.ttp_days(rng, med, TTP_SIGMA, expo["conc_hr"], durable, np.where(io_reg[reg], DURABLE_IO, 0))
+        ttp = np.clip(ttp, 21, 365 * 12).astype(np.int64)
         prog = st + ttp
         die = rng.random(m) < DIE_ON_LINE[min(k, 3) - 1]
         dtime = st + np.maximum(8, (rng.uniform(0.15, 1.0, m) * ttp)).astype(np.int64)

@@ -1,0 +1,12 @@
+"""Concomitant medications and outcomes of each line of therapy (issue 11).
+
+`windows`: exposure of each line to a drug class in a window around its start (days covered, proportion
+of days covered, boundary days included). `models`: cohorts per line type and Cox models of the line's
+endpoints (`lotluca.survival.endpoints`) with the exposure and the usual covariates. `stage`: the
+`concomitant` step (gold lines and every algorithm's lines; suppressed table; forest plot).
+"""
+
+from lotluca.concomitant.models import fit_exposure_models, line_types
+from lotluca.concomitant.windows import line_exposure, window_coverage
+
+__all__ = ["fit_exposure_models", "line_exposure", "line_types", "window_coverage"]

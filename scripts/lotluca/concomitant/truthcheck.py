@@ -1,0 +1,60 @@
+"""Recovery check on a synthetic cohort: simulate in memory, analyse the gold lines with the exposures
+taken from the simulated concomitant dispensations (plus the cancer drugs of the truth), and compare the
+estimated hazard ratios with the simulated ones. Used by bench/bench_concomitant.py and the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lotluca.concomitant.stage import GOLD, analyse, settings
+from lotluca.simulate import from_config, simulate
+from lotluca.simulate.cohort import EPOCH, HISTOLOGY, to_days
+
+PDL1 = np.array(["<1%", "1-49%", ">=50%", "unknown"])
+
+
+def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = None, study: dict | None = None):
+    """(gold lines, persons, exposures, settings) of a simulated cohort, person_id = ODH patient id."""
+    s = from_config({"patients": patients, **(simulate_block or {})}, study or {})
+    r = simulate(s, seed)
+    P = r["_persons"]
+    death = r["_death"]
+    end = to_days(s.end_date)
+    pat = ~P["is_decoy"].to_numpy()
+    d = np.where(death <= end, death, -1)
+
+    def day(x):
+        x = np.asarray(x, np.int64)
+        return pd.to_datetime(np.where(x >= 0, EPOCH + x.astype("timedelta64[D]"), np.datetime64("NaT")))
+
+    persons = pd.DataFrame({
+        "person_id": P["odh_patient_id"].to_numpy(), "sex": np.where(P["sex"].to_numpy() == 1, "M", "F"),
+        "birth_year": P["birth_year"].to_numpy().astype(np.int16), "birth_month": P["birth_month"].to_numpy().astype(np.int16),
+        "death_date": day(d), "diagnosis_date": day(P["diag"].to_numpy()),
+        "histology": np.array(HISTOLOGY)[P["histology"].to_numpy()],
+        "pdl1": PDL1[P["pdl1"].to_numpy()], "end_of_followup": day(np.where(d >= 0, d, end)),
+    })[pat].reset_index(drop=True)  # fmt: skip
+    ben2odh = dict(zip(P["ben_idt_ano"].to_numpy()[pat], P["odh_patient_id"].to_numpy()[pat], strict=True))
+    disp = r["concomitant"][1].to_pandas()
+    exposures = pd.DataFrame({"person_id": disp["ben_idt_ano"].map(ben2odh), "date": pd.to_datetime(disp["date"]),
+                              "end_date": pd.to_datetime(disp["end_date"]), "drug_class": disp["drug_class"]})  # fmt: skip
+    exposures = exposures[exposures["person_id"].notna()]
+    gold = r["gold"].to_pandas()
+    return gold, persons, exposures, s
+
+
+def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), block=None) -> pd.DataFrame:
+    """Gold-line estimates next to the simulated HR (`inside` = the simulated HR in the CI)."""
+    gold, persons, exposures, s = synthetic_inputs(patients, seed)
+    gold = gold[gold["split"].isin(list(splits))]
+    _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings(block),
+                     study_end_date=s.end_date)  # fmt: skip
+    c = s.concomitant
+    res["simulated_hr"] = res["exposure"].map(
+        {"ppi": c.hr_ppi_egfr_tki, "antibiotic": c.hr_abx_io, "corticosteroid": c.hr_corticosteroid}
+    )
+    lo = [k for k in res.columns if k.startswith("lower_")][0]
+    hi = [k for k in res.columns if k.startswith("upper_")][0]
+    res["inside"] = (res[lo] <= res["simulated_hr"]) & (res["simulated_hr"] <= res[hi])
+    return res
