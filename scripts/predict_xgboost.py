@@ -15,7 +15,7 @@ def main(smk):
         inp.summary,
         inp.oof,
         smk.output.lines,
-        LearnedSettings.from_config(smk.params.learned, smk.params.seed),
+        LearnedSettings.from_config(smk.params.learned, smk.params.seed, smk.params.rule_overrides),
     )
 
 

@@ -15,7 +15,7 @@ def main(smk):
         out.model,
         out.summary,
         out.oof,
-        LearnedSettings.from_config(smk.params.learned, smk.params.seed),
+        LearnedSettings.from_config(smk.params.learned, smk.params.seed, smk.params.rule_overrides),
         int(smk.params.tolerance_days),
     )
 

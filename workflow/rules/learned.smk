@@ -27,6 +27,9 @@ rule learned_train:
     params:
         learned=config["learned"],
         seed=config["seed"],
+        rule_overrides=config["lines"]["overrides"].get(
+            config["learned"]["rule_preset"], {}
+        ),
         tolerance_days=config["evaluation"]["tolerance_days"],
     script:
         "../../scripts/train_xgboost.py"
@@ -54,6 +57,9 @@ rule learned_predict:
     params:
         learned=config["learned"],
         seed=config["seed"],
+        rule_overrides=config["lines"]["overrides"].get(
+            config["learned"]["rule_preset"], {}
+        ),
     script:
         "../../scripts/predict_xgboost.py"
 

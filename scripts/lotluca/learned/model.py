@@ -46,9 +46,10 @@ class LearnedSettings:
     subsample: float = 1.0
     threads: int = 1
     seed: int = 0
+    rule_overrides: Mapping = field(default_factory=dict)  # config lines.overrides of rule_preset
 
     @classmethod
-    def from_config(cls, learned: Mapping, seed: int) -> LearnedSettings:
+    def from_config(cls, learned: Mapping, seed: int, rule_overrides: Mapping | None = None) -> LearnedSettings:
         keys = ("rule_preset", "label_tolerance_days", "recent_days", "regimen_window_days", "folds",
                 "min_child_weight", "subsample", "threads")  # fmt: skip
         kw = {k: learned[k] for k in keys if k in learned}
@@ -56,6 +57,8 @@ class LearnedSettings:
             kw["grid"] = {k: list(v) for k, v in sorted(dict(learned["grid"]).items())}
         if "thresholds" in learned:
             kw["thresholds"] = tuple(float(x) for x in learned["thresholds"])
+        if rule_overrides:
+            kw["rule_overrides"] = dict(rule_overrides)
         return cls(seed=int(learned.get("seed") if learned.get("seed") is not None else seed), **kw)
 
     def grid_points(self) -> list[dict]:

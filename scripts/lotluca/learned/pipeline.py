@@ -28,7 +28,7 @@ PROBA_COLUMNS = ["p_none", "p_line", "p_maintenance"]
 
 
 def _prepare(exposures, persons, chemo_sessions, s: LearnedSettings):
-    params = load_params(s.rule_preset)
+    params = load_params(s.rule_preset, dict(s.rule_overrides) or None)
     days = build_days(exposures, persons, chemo_sessions, params.diagnosis_lookback_days,
                       params.same_day_tolerance_days)  # fmt: skip
     X = build_features(days, exposures, persons, chemo_sessions, params, recent_days=s.recent_days)
