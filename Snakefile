@@ -24,6 +24,7 @@ include: "workflow/rules/learned.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/effectiveness.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/concomitant.smk"
 
 
 rule all:

@@ -114,4 +114,9 @@ def study_targets():
         name=["bias.csv", "bias.parquet", "bias_summary.csv"],
     )
     targets += figure_targets()  # paper figures and tables (figures.smk)
+    if config.get("concomitant", {}).get("enabled", True):  # concomitant.smk
+        targets += [
+            "results/export/concomitant/concomitant_hr.csv",
+            "results/export/figures/concomitant_forest.png",
+        ]
     return targets

@@ -127,3 +127,16 @@ def run_concomitant(gold_path, persons_path, exposures_path, line_files, outputs
     write_export(table, outputs["table"], EXPORT_COUNTS, int(p["min_cell"]))
     plot_forest(table, [outputs["figure_png"], outputs["figure_pdf"]], dpi=dpi)
     return table
+
+
+def reference_hr(simulate_block: dict | None) -> dict | None:
+    """Hazard ratios the generator applied (config simulate.concomitant), or None on real data."""
+    sim = dict(simulate_block or {})
+    if not sim.get("enabled", False):
+        return None
+    from lotluca.simulate.concomitant import settings_from_config
+
+    c = settings_from_config(sim.get("concomitant"))
+    if not c.enabled:
+        return None
+    return {"ppi": c.hr_ppi_egfr_tki, "antibiotic": c.hr_abx_io, "corticosteroid": c.hr_corticosteroid}
