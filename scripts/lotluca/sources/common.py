@@ -223,11 +223,16 @@ class KeyIndex:
                 self.dicts[c] = pc.unique(pc.drop_null(arrow_text(s)))
         self.codes = self._codes(parent)
         self.hash = self._hash(self.codes)
-        valid = (self.codes != self.NULL).all(axis=1)
-        self.order = np.flatnonzero(valid)[np.argsort(self.hash[valid], kind="stable")]
-        self.sorted_hash = self.hash[self.order]
-        if path is not None:
-            self._check_unique(parent, path, table)
+        self.valid_pos = np.flatnonzero((self.codes != self.NULL).all(axis=1))
+        # fast path: a hash table on the row hashes (unique unless keys repeat or hashes collide)
+        self.table = pd.Index(self.hash[self.valid_pos])
+        self.sorted_hash = None
+        if not self.table.is_unique:
+            self.table = None
+            self.order = self.valid_pos[np.argsort(self.hash[self.valid_pos], kind="stable")]
+            self.sorted_hash = self.hash[self.order]
+            if path is not None:
+                self._check_unique(parent, path, table)
 
     def _codes(self, df: pd.DataFrame) -> np.ndarray:
         out = np.empty((len(df), len(self.keys)), dtype=np.int64)
@@ -280,6 +285,14 @@ class KeyIndex:
         """Parent position of each child row (-1 when none)."""
         codes = self._codes(child)
         h = self._hash(codes)
+        if self.table is not None:
+            found = self.table.get_indexer(h)
+            out = np.full(len(child), -1, dtype=np.int64)
+            idx = np.flatnonzero(found >= 0)
+            cand = self.valid_pos[found[idx]]
+            exact = (self.codes[cand] == codes[idx]).all(axis=1) & (codes[idx] != self.NULL).all(axis=1)
+            out[idx[exact]] = cand[exact]  # a hash hit with other key values is a collision: no parent
+            return out
         pos = np.searchsorted(self.sorted_hash, h)
         pos = np.minimum(pos, max(len(self.sorted_hash) - 1, 0))
         out = np.full(len(child), -1, dtype=np.int64)
