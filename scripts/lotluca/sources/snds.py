@@ -213,7 +213,7 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
 
 
 def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguous) -> tuple[pd.Series, np.ndarray]:
-    """person_id per row (Arrow-backed text, null when unresolved) and the rule of unresolved rows ('' when resolved).
+    """person_id per row (Arrow-backed text, null when unresolved) and the rule of unresolved rows (None when resolved).
 
     A BEN_NIR_PSA naming one person resolves directly; one shared by several persons (twins on one
     opener's number) needs BEN_RNG_GEM.
@@ -230,7 +230,9 @@ def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguou
         obj[pd.isna(obj)] = None
         pid = pa.array(obj, type=pa.string())
     missing = pc.is_null(pid).to_numpy(zero_copy_only=False)
-    rule = np.where(missing, np.where(amb, "ambiguous_beneficiary", "unknown_beneficiary"), "")
+    rule = np.full(len(nir), None, dtype=object)
+    rule[missing & amb] = "ambiguous_beneficiary"
+    rule[missing & ~amb] = "unknown_beneficiary"
     return arrow_series(pid, nir.index), rule
 
 
@@ -255,7 +257,7 @@ def _dcir_parents(prs, ete, maps, settings, index: KeyIndex) -> pd.DataFrame:
         public[ppos[flag]] = True
         _set(status, rule, public, FILTERED, "ete_ind_taa_1")
     pid, unresolved = _resolve(prs["BEN_NIR_PSA"], prs["BEN_RNG_GEM"], *maps)
-    _set(status, rule, unresolved != "", REJECTED, unresolved)
+    _set(status, rule, pd.notna(unresolved), REJECTED, unresolved)
     _set(status, rule, prs["EXE_SOI_DTD"].isna().to_numpy(), REJECTED, "missing_date")
     _set(status, rule, outside_period(prs["EXE_SOI_DTD"], settings).to_numpy(), REJECTED, "date_out_of_study_period")
     prs["status"], prs["rule"], prs["person_id"] = status, rule, pid  # in place: ER_PRS_F is the largest table
@@ -408,7 +410,7 @@ def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
     ghm90 = pc.fill_null(pc.starts_with(arrow_text(m["GRG_GHM"]), "90"), False).to_numpy(zero_copy_only=False)
     _set(status, rule, ghm90, FILTERED, "ghm_90_error")
     pid, unresolved = _resolve(m["NIR_ANO_17"], None, *maps)
-    _set(status, rule, unresolved != "", REJECTED, unresolved)
+    _set(status, rule, pd.notna(unresolved), REJECTED, unresolved)
     admission = m["EXE_SOI_DTD"].fillna(m["ENT_DAT"])
     discharge = m["EXE_SOI_DTF"].fillna(m["SOR_DAT"]).fillna(admission)
     _set(status, rule, admission.isna().to_numpy(), REJECTED, "missing_date")
