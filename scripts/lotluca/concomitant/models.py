@@ -24,7 +24,7 @@ from lotluca.concomitant.windows import line_exposure
 
 LINE_TYPES = ("egfr_tki", "io", "any")
 TYPE_CLASSES = {"egfr_tki": ("egfr_tki",), "io": ("pd1_pdl1",)}
-CATEGORICAL = ("sex", "histology", "pdl1", "era", "line_group", "regimen_class")
+CATEGORICAL = ("sex", "histology", "pdl1", "era", "line_group", "regimen_class", "regimen")
 EXPOSED = "exposed"
 
 

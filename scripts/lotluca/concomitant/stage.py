@@ -91,6 +91,9 @@ def export_table(results: pd.DataFrame, min_cell: int, method: str = "suppress",
     small = out["n_exposed"].lt(min_cell) | unexp.lt(min_cell) | out["n_events_exposed"].lt(min_cell)
     small |= (out["n_events"] - out["n_events_exposed"]).lt(min_cell)
     out.loc[small, est] = np.nan
+    # fixed precision: byte-identical exports across reruns and platforms
+    for c in est:
+        out[c] = out[c].astype(float).map(lambda v: float(f"{v:.4g}") if np.isfinite(v) else np.nan)
     if reference_hr:
         out["simulated_hr"] = out["exposure"].map(reference_hr).astype(float)
     out = suppress_counts(out, EXPORT_COUNTS, min_cell, method)

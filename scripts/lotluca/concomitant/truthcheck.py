@@ -14,8 +14,30 @@ from lotluca.simulate.cohort import EPOCH, HISTOLOGY, to_days
 PDL1 = np.array(["<1%", "1-49%", ">=50%", "unknown"])
 
 
+def truth_implied_hr(r: dict, end_day: int) -> dict:
+    """HR of each exposure on the true time to next treatment or death (rwTTNT of the truth lines of every
+    simulated person, decoys included, with the true flags; Cox stratified by regimen): the effect the
+    truth carries on rwTTNT, which post-progression time dilutes relative to the HR applied to progression."""
+    from lifelines import CoxPHFitter
+
+    L = r["_lines"].sort_values(["pid", "line_number"])
+    death = r["_death"][L["pid"].to_numpy()].astype(float)
+    nxt = L.groupby("pid")["first"].shift(-1).to_numpy(float)
+    ev = np.fmin(np.where(np.isnan(nxt), np.inf, nxt), np.where(death <= end_day, death, np.inf))
+    T = np.where(np.isfinite(ev), ev, end_day) - L["first"].to_numpy()
+    out = {}
+    for name, flag, typ in (("ppi", "ppi_exposed", "egfr_tki_line"), ("antibiotic", "antibiotic_exposed", "io_line"),
+                            ("corticosteroid", "corticosteroid_exposed", None)):  # fmt: skip
+        sel = np.ones(len(L), bool) if typ is None else L[typ].to_numpy()
+        f = pd.DataFrame({"T": np.maximum(T[sel], 0.5), "E": np.isfinite(ev[sel]).astype(int),
+                          "x": L[flag].to_numpy()[sel].astype(int), "reg": L["regimen"].to_numpy()[sel]})  # fmt: skip
+        out[name] = float(CoxPHFitter().fit(f, "T", "E", strata=["reg"]).summary.loc["x", "exp(coef)"])
+    return out
+
+
 def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = None, study: dict | None = None):
-    """(gold lines, persons, exposures, settings) of a simulated cohort, person_id = ODH patient id."""
+    """(gold lines, persons, exposures, settings, truth-implied rwTTNT HRs) of a simulated cohort,
+    person_id = ODH patient id."""
     s = from_config({"patients": patients, **(simulate_block or {})}, study or {})
     r = simulate(s, seed)
     P = r["_persons"]
@@ -41,12 +63,13 @@ def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = Non
                               "end_date": pd.to_datetime(disp["end_date"]), "drug_class": disp["drug_class"]})  # fmt: skip
     exposures = exposures[exposures["person_id"].notna()]
     gold = r["gold"].to_pandas()
-    return gold, persons, exposures, s
+    return gold, persons, exposures, s, truth_implied_hr(r, end)
 
 
-def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), block=None) -> pd.DataFrame:
-    """Gold-line estimates next to the simulated HR (`inside` = the simulated HR in the CI)."""
-    gold, persons, exposures, s = synthetic_inputs(patients, seed)
+def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), block=None, simulate_block=None):
+    """Gold-line estimates next to the simulated HR applied to progression (`inside`: in the CI) and the
+    HR the truth implies on rwTTNT (`truth_rwTTNT_hr`, `inside_truth`: in the CI, rwTTNT rows)."""
+    gold, persons, exposures, s, implied = synthetic_inputs(patients, seed, simulate_block)
     gold = gold[gold["split"].isin(list(splits))]
     _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings(block),
                      study_end_date=s.end_date)  # fmt: skip
@@ -57,4 +80,7 @@ def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), blo
     lo = [k for k in res.columns if k.startswith("lower_")][0]
     hi = [k for k in res.columns if k.startswith("upper_")][0]
     res["inside"] = (res[lo] <= res["simulated_hr"]) & (res["simulated_hr"] <= res[hi])
+    res["truth_rwTTNT_hr"] = res["exposure"].map(implied).where(res["endpoint"] == "rwTTNT")
+    res["inside_truth"] = (res[lo] <= res["truth_rwTTNT_hr"]) & (res["truth_rwTTNT_hr"] <= res[hi])
+    res.insert(0, "seed", seed)
     return res
