@@ -165,3 +165,17 @@ def test_gold_lines_recover_the_simulated_hazard_ratios():
     assert 0.95 < res.loc[("corticosteroid", "rwTTNT"), "truth_rwTTNT_hr"] < 1.05
     assert res.loc[("corticosteroid", "rwTTNT"), "inside"]  # negative control: CI contains 1
     assert res.loc[("antibiotic", "rwTTNT"), "lower_95"] > 1.0 and res.loc[("ppi", "rwTTNT"), "lower_95"] > 1.0
+
+
+def test_readme_block_shows_each_algorithm_shift_relative_to_gold(tmp_path):
+    from lotluca.concomitant.readme import BEGIN, END, render, update_readme
+
+    t = pd.DataFrame({"algorithm": ["gold", "a", "a"], "scenario": ["gold", "linked", "odh_only"],
+                      "exposure": ["ppi"] * 3, "endpoint": ["rwTTNT"] * 3, "hr": [1.5, 1.2, 9.0],
+                      "lower_95": [1.2, 1.0, 1.0], "upper_95": [1.8, 1.5, 20.0], "simulated_hr": [1.4] * 3})  # fmt: skip
+    block = render(t, "linked")
+    assert "| ppi | rwTTNT | 1.40 | 1.50 (1.20-1.80) | 1.20 (1.00-1.50) x0.80 |" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"x\n{BEGIN}\nstale text\n{END}\ny\n")
+    update_readme(readme, block)
+    assert "stale text" not in readme.read_text() and block in readme.read_text()
