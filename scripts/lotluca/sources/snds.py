@@ -58,7 +58,6 @@ from lotluca.sources.common import (
     outside_period,
     read_tracked,
     settle,
-    strip_zeros,
     text,
     to_table,
 )
@@ -423,9 +422,20 @@ def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
     return m
 
 
+def _int_key(s: pd.Series) -> pd.Series:
+    """ETA_NUM / RSA_NUM as integers (integers in T_MCOaaB/C, digit text in the drug tables; leading
+    zeros do not matter); text that is not all digits cannot name a T_MCOaaB stay and becomes null."""
+    if pd.api.types.is_integer_dtype(s):
+        return s.astype("Int64", copy=False)
+    t = pc.utf8_trim_whitespace(arrow_text(s))
+    digits = pc.fill_null(pc.match_substring_regex(t, r"^\d{1,18}$"), False)
+    num = pc.cast(pc.if_else(digits, t, pa.scalar(None, pa.string())), pa.int64())
+    return pd.Series(num.to_numpy(zero_copy_only=False), index=s.index).astype("Int64")
+
+
 def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings, unknown) -> pd.DataFrame:
     child = df
-    child["eta"], child["rsa"] = strip_zeros(df["ETA_NUM"]), strip_zeros(df["RSA_NUM"])
+    child["eta"], child["rsa"] = _int_key(df["ETA_NUM"]), _int_key(df["RSA_NUM"])
     carry = ["person_id", "admission_date", "hospital"]
     linked = link_children(child, stays, index, tracker, "T_MCOaaB", carry, "ETA_NUM+RSA_NUM")
     code = linked[code_cols[0]]
@@ -508,7 +518,7 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     c, c_t = _read(paths, "T_MCOaaC", ledger, settings)
     stays = _stays(b, b_t, c, c_t, maps, settings, paths)
     del b, c
-    stays["eta"], stays["rsa"] = strip_zeros(stays["ETA_NUM"]), strip_zeros(stays["RSA_NUM"])
+    stays["eta"], stays["rsa"] = _int_key(stays["ETA_NUM"]), _int_key(stays["RSA_NUM"])
     stays["hospital"] = finess(stays["ETA_NUM"])
     stays.rename(columns={"_row_b": "_prow"}, inplace=True)
     stay_index = KeyIndex(stays, ["eta", "rsa"])
