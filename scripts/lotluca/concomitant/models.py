@@ -9,7 +9,9 @@ reason are left out and counted), the exposure is `windows.line_exposure`, and a
 age per 10 years, sex, histology, PD-L1 class, era of line start, line group (1, 2, 3+), regimen
 class of the line (the prognosis of the regimen itself), the
 categorical ones as dummies against their most frequent level (levels fixed from the gold lines so
-every source shares one design). Columns that cannot be estimated (constant, or no event) are dropped.
+every source shares one design; levels with fewer than RARE_LEVEL lines in a cohort are pooled into
+"other"). Columns that cannot be estimated (constant, or no event) are dropped; a fit that does not
+converge is refitted with a small ridge penalty, said in the row's `note`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ LINE_TYPES = ("egfr_tki", "io", "any")
 TYPE_CLASSES = {"egfr_tki": ("egfr_tki",), "io": ("pd1_pdl1",)}
 CATEGORICAL = ("sex", "histology", "pdl1", "era", "line_group", "regimen_class", "regimen")
 EXPOSED = "exposed"
+RARE_LEVEL = 20  # categorical levels with fewer lines in a cohort are pooled into "other"
+RETRY_PENALIZER = 0.01  # ridge of the refit when the plain Cox fit does not converge (noted in the row)
 
 
 def line_types(regimens: pd.Series) -> pd.DataFrame:
@@ -56,8 +60,10 @@ def _design(df: pd.DataFrame, covariates, levels: dict) -> pd.DataFrame:
         if c == "age":
             X["age_per_10y"] = (df["age"].to_numpy(float) - 65.0) / 10.0
         elif c in CATEGORICAL:
-            v = df[c].fillna("unknown").astype(str).to_numpy()
-            for lev in levels.get(c, [])[1:]:
+            v = df[c].fillna("unknown").astype(str)
+            counts = v.value_counts()
+            v = v.where(v.map(counts).to_numpy() >= RARE_LEVEL, "other").to_numpy()
+            for lev in [*levels.get(c, [])[1:], "other"]:
                 X[f"{c}[{lev}]"] = (v == lev).astype(float)
     X = pd.DataFrame(X, index=df.index)
     if "age_per_10y" in X:
@@ -105,7 +111,11 @@ def cox_exposure(df: pd.DataFrame, endpoint: str, covariates, levels: dict, alph
             raise ValueError("no event")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cph = CoxPHFitter(alpha=alpha, penalizer=penalizer).fit(X, "T", "E")
+            try:
+                cph = CoxPHFitter(alpha=alpha, penalizer=penalizer).fit(X, "T", "E")
+            except Exception:  # noqa: BLE001 - sparse dummies (many regimen classes): small ridge, reported
+                cph = CoxPHFitter(alpha=alpha, penalizer=max(penalizer, RETRY_PENALIZER)).fit(X, "T", "E")
+                row["note"] = f"plain fit did not converge: refitted with penalizer {max(penalizer, RETRY_PENALIZER)}"
         s = cph.summary.loc[EXPOSED]
         row.update({"hr": float(s["exp(coef)"]), f"lower_{level}": float(s[f"exp(coef) lower {level}%"]),
                     f"upper_{level}": float(s[f"exp(coef) upper {level}%"]), "p_value": float(s["p"]),
