@@ -16,6 +16,8 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/shards_common.smk"
+include: "workflow/rules/shards.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/link.smk"

@@ -4,9 +4,10 @@ The session fixture installs and starts SLURM from Debian's packages (tests/slur
 needs root and apt-get). Outside CI the test is skipped, with the reason, where that is impossible;
 in CI (CI=true) it must run, so it fails instead.
 
-The DAG is run in copies of the repository (never in the checkout's results/): once locally with
---cores 2 and once through `--workflow-profile workflow/profiles/slurm`; every Parquet/CSV under
-results/ (logs and benchmarks excepted) must be identical.
+The DAG is run in copies of the repository (never in the checkout's results/): locally with 1 and
+with 3 patient shards (config `shards`), and through `--workflow-profile workflow/profiles/slurm`
+with 3 shards; every Parquet/CSV under results/ (logs, benchmarks and the per-shard intermediates
+under results/shards/ excepted) must be identical.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from conftest import IN_CI, REPO, snakemake_exe
 
@@ -29,7 +31,7 @@ TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 # what a run needs from the repository (results/, .snakemake/, caches are left behind)
 COPY = ["Snakefile", "config.yaml", "workflow", "scripts", "envs"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
-EXCLUDED_DIRS = {"logs", "benchmarks"}
+EXCLUDED_DIRS = {"logs", "benchmarks", "shards"}  # shards/: per-shard intermediates
 RUN_TIMEOUT = 1500
 
 
@@ -120,8 +122,13 @@ def _tables(results: Path) -> dict[str, Path]:
     return out
 
 
-def _table_differences(a: Path, b: Path, label_a: str, label_b: str) -> list[str]:
+def _table_differences(a: Path, b: Path, label_a: str, label_b: str, only: set[str] | None = None) -> list[str]:
+    """What differs between the tables under results dirs a and b (only: these relative paths)."""
     ta, tb = _tables(a), _tables(b)
+    if only is not None:
+        ta, tb = ({k: v for k, v in t.items() if k in only} for t in (ta, tb))
+        if set(ta) != only:
+            return [f"{label_a} lacks {sorted(only - set(ta))}"]
     diffs = []
     if set(ta) != set(tb):
         diffs.append(
@@ -139,42 +146,64 @@ def _table_differences(a: Path, b: Path, label_a: str, label_b: str) -> list[str
     return diffs
 
 
-def test_slurm_run_equals_local_run(slurm_cluster, tmp_path_factory):
+def _lines_targets() -> list[str]:
+    """The gathered lines tables of every scenario x algorithm of the tiny study."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(yaml.safe_load(TINY.read_text()))
+    return [f"results/lines/{s}/{a}.parquet" for s in config["scenarios"] for a in config["lines"]["algorithms"]]
+
+
+SLURM_ARGS = [
+    "--workflow-profile",
+    "workflow/profiles/slurm",
+    "--jobs",
+    "4",
+    "--latency-wait",
+    "5",
+    "--slurm-init-seconds-before-status-checks",
+    "4",
+    "--slurm-keep-successful-logs",
+]
+
+
+def test_outputs_identical_local_vs_slurm_and_any_shard_count(slurm_cluster, tmp_path_factory):
+    """Local 1 shard == local 3 shards == SLURM 3 shards, table by table."""
     base = tmp_path_factory.mktemp("slurm_vs_local")
-    local, cluster = _copy_repo(base / "local"), _copy_repo(base / "slurm")
-    common = ["--configfile", str(TINY)]
-    # local and SLURM runs at the same time: the SLURM one mostly waits on status checks
-    p_local = _start(["--cores", "2", *common], local)
-    p_slurm = _start(
-        [
-            "--workflow-profile",
-            "workflow/profiles/slurm",
-            *common,
-            "--jobs",
-            "4",
-            "--latency-wait",
-            "5",
-            "--slurm-init-seconds-before-status-checks",
-            "4",
-            "--slurm-keep-successful-logs",
-        ],
-        cluster,
-    )
+    runs = {
+        # the whole study, locally and through SLURM
+        "local, 1 shard": (["--cores", "1", "--config", "shards=1"], _copy_repo(base / "local_1")),
+        "SLURM, 3 shards": ([*SLURM_ARGS, "--config", "shards=3"], _copy_repo(base / "slurm_3")),
+        # locally with 3 shards, up to the sharded step (what follows only sees the gathered tables)
+        "local, 3 shards": (
+            ["--cores", "1", "--config", "shards=3", "--", *_lines_targets()],
+            _copy_repo(base / "local_3"),
+        ),
+    }
+    # all three at once: the SLURM run mostly waits on status checks
+    procs = {name: _start(["--configfile", str(TINY), *args], cwd) for name, (args, cwd) in runs.items()}
+    outs = {}
     try:
-        _finish(p_local, local, "local run")
-        out = _finish(p_slurm, cluster, "SLURM run")
+        for name, proc in procs.items():
+            outs[name] = _finish(proc, runs[name][1], f"{name} run")
     finally:
-        for proc in (p_local, p_slurm):
-            if proc.poll() is None:  # a failed run: stop the other one (snakemake cancels its SLURM jobs)
+        for proc in procs.values():
+            if proc.poll() is None:  # a failed run: stop the others (snakemake cancels its SLURM jobs)
                 proc.terminate()
                 proc.wait(timeout=120)
 
-    # the jobs really went through SLURM: one sbatch log per submitted rule
-    assert "has been submitted with SLURM jobid" in out, out[-3000:]
-    slurm_logs = list((cluster / ".snakemake" / "slurm_logs").rglob("*.log"))
-    assert slurm_logs, "no SLURM job log under .snakemake/slurm_logs"
+    # the jobs really went through SLURM, the per-shard ones included
+    slurm_dir = runs["SLURM, 3 shards"][1]
+    assert "has been submitted with SLURM jobid" in outs["SLURM, 3 shards"], outs["SLURM, 3 shards"][-3000:]
+    submitted = {p.name for p in (slurm_dir / ".snakemake" / "slurm_logs").iterdir()}
+    assert {"rule_simulate", "rule_lines"} <= submitted, submitted
 
-    tables = _tables(local / "results")
-    assert tables, "the local run wrote no Parquet/CSV under results/"
-    diffs = _table_differences(local / "results", cluster / "results", "local", "slurm")
-    assert not diffs, "\n".join(diffs)
+    reference = runs["local, 1 shard"][1] / "results"
+    tables = _tables(reference)
+    assert any(rel.startswith("lines/") for rel in tables), f"no lines table in the outputs: {sorted(tables)}"
+    diffs = _table_differences(reference, slurm_dir / "results", "local, 1 shard", "SLURM, 3 shards")
+    assert not diffs, "SLURM, 3 shards differs from local, 1 shard:\n" + "\n".join(diffs)
+    lines_tables = {t.removeprefix("results/") for t in _lines_targets()}
+    diffs = _table_differences(
+        reference, runs["local, 3 shards"][1] / "results", "1 shard", "3 shards", only=lines_tables
+    )
+    assert not diffs, "local lines with 3 shards differ from 1 shard:\n" + "\n".join(diffs)

@@ -5,15 +5,15 @@
 
 rule lines:
     input:
-        exposures="results/merged/{scenario}/exposures.parquet",
-        chemo_sessions="results/merged/{scenario}/chemo_sessions.parquet",
-        persons="results/merged/{scenario}/persons.parquet",
+        exposures=merged_shard("exposures"),
+        chemo_sessions=merged_shard("chemo_sessions"),
+        persons=merged_shard("persons"),
     output:
-        lines="results/lines/{scenario}/{algorithm}.parquet",
+        lines=shard_output("lines/{scenario}/{algorithm}"),
     log:
-        "results/logs/lines/{scenario}/{algorithm}.log",
+        "results/logs/lines/{scenario}/{algorithm}/{shard}.log",
     benchmark:
-        "results/benchmarks/lines/{scenario}/{algorithm}.tsv"
+        "results/benchmarks/lines/{scenario}/{algorithm}/{shard}.tsv"
     wildcard_constraints:
         scenario="|".join(config["scenarios"]),
         algorithm="|".join(config["lines"]["algorithms"]),

@@ -1,40 +1,9 @@
 # Patient sharding (config `shards`): persons are split into N shards by a stable hash of person_id
 # (lotluca.sharding). The per-person step `lines` runs once per shard (scatter) and its shards are
 # gathered into results/lines/{scenario}/{algorithm}.parquet, sorted canonically, so every output
-# is identical for any N. Wiring only. Included before the stage rules (they use merged_shard and
-# shard_output); with shards: 1 the merged tables are read as they are (no split job). Shard files
-# live under results/shards/n{N}/ and are deleted once gathered (temp).
-N_SHARDS = config["shards"]
-SHARDS = list(range(N_SHARDS))
-SHARDED_TABLES = ["persons", "exposures", "chemo_sessions"]
-
-
-wildcard_constraints:
-    shard=r"\d+",
-
-
-def shard_file(stem):
-    """One shard of `stem` ({wildcards} allowed); the shard count is part of the path."""
-    return f"results/shards/n{N_SHARDS}/{stem}/{{shard}}.parquet"
-
-
-def shard_output(stem):
-    """Output of a per-shard step: deleted once gathered (temp)."""
-    return temp(shard_file(stem))
-
-
-def merged_shard(table):
-    """Input of a per-shard step: the scenario's merged table (1 shard) or its shard."""
-    if N_SHARDS == 1:
-        return f"results/merged/{{scenario}}/{table}.parquet"
-    return shard_file(f"merged/{{scenario}}/{table}")
-
-
-def shard_files(stem):
-    """Every shard of `stem` (its other {wildcards} kept)."""
-    return [shard_file(stem).replace("{shard}", str(k)) for k in SHARDS]
-
-
+# is identical for any N. Wiring only; the path helpers are in shards_common.smk. With shards: 1 the
+# merged tables are read as they are (no split job). Shard files live under results/shards/n{N}/
+# and are deleted once gathered (temp).
 localrules:
     gather_lines,
 
