@@ -50,6 +50,7 @@ def plot_forest(table: pd.DataFrame, paths, dpi: int = 150):
         ax.axvline(1.0, color="grey", lw=0.8)
         ax.set_xscale("log")
         ax.set_xticks([0.5, 0.75, 1, 1.5, 2, 3])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
         ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_yticks(yt, yl)
         ax.set_title(ep)
@@ -57,7 +58,7 @@ def plot_forest(table: pd.DataFrame, paths, dpi: int = 150):
     handles = [plt.Line2D([], [], marker="o" if s == "gold" else "s", ls="", color="black" if s == "gold" else cmap(i % 20),
                           label=s) for i, s in enumerate(sources)]  # fmt: skip
     handles.append(plt.Line2D([], [], ls="--", color="tab:red", label="simulated HR (time to progression)"))
-    fig.legend(handles=handles, loc="lower center", ncol=min(3, len(handles)), frameon=False, fontsize=7,
-               bbox_to_anchor=(0.5, -0.02 - 0.03 * (len(handles) // 3)))  # fmt: skip
-    fig.tight_layout()
+    n_rows = -(-len(handles) // 3)
+    fig.tight_layout(rect=(0, 0.02 + 0.022 * n_rows, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=7)
     return save_figure(fig, paths, dpi=dpi)
