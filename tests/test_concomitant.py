@@ -179,3 +179,11 @@ def test_readme_block_shows_each_algorithm_shift_relative_to_gold(tmp_path):
     readme.write_text(f"x\n{BEGIN}\nstale text\n{END}\ny\n")
     update_readme(readme, block)
     assert "stale text" not in readme.read_text() and block in readme.read_text()
+
+
+def test_cli_subcommand_is_registered():
+    from lotluca.cli import build_parser
+
+    args = build_parser().parse_args(["concomitant", "--gold", "g.parquet", "--persons", "p.parquet",
+                                      "--exposures", "e.parquet", "--lines", "lotluca:linked:l.parquet"])  # fmt: skip
+    assert args.func.__module__ == "lotluca.concomitant.cli" and args.lines == ["lotluca:linked:l.parquet"]

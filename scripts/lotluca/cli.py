@@ -24,6 +24,7 @@ STAGE_MODULES = [
     "lotluca.learned.cli",
     "lotluca.evaluation.cli",
     "lotluca.survival.cli",
+    "lotluca.concomitant.cli",
 ]
 
 
