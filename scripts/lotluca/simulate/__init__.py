@@ -37,7 +37,10 @@ dispensation, decoys included):
   Noise rows with no truth event: pharmacy reversal pairs (+1 then -1 box, same person, care date
   and CIP13 as a true dispensation), DPN_QLF = 71 information copies, ACE copies of en-sus drugs
   flagged ETE_IND_TAA = 1 in ER_ETE_F, error stays (GHM 90...), unrelated care (consultations, biology,
-  PPI / corticosteroid / antibiotic boxes), diagnosis and complication stays.
+  PPI / corticosteroid / antibiotic boxes when simulate.concomitant is disabled), diagnosis and
+  complication stays. With simulate.concomitant enabled (default) the PPI / corticosteroid / antibiotic
+  boxes are the concomitant dispensations of `concomitant` (their truth per line in
+  truth/concomitant_truth.parquet, with the effect they had on the line's time to progression).
 
 Rendering conventions (what a reader of the raw tables must know):
   - SNDS: ER_ETE_F is written too (ETE_IND_TAA lives there, joined to ER_PRS_F on the 9 DCIR keys).
