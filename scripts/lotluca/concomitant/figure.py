@@ -57,7 +57,7 @@ def plot_forest(table: pd.DataFrame, paths, dpi: int = 150):
         ax.set_xlabel("hazard ratio (exposed vs unexposed)")
     handles = [plt.Line2D([], [], marker="o" if s == "gold" else "s", ls="", color="black" if s == "gold" else cmap(i % 20),
                           label=s) for i, s in enumerate(sources)]  # fmt: skip
-    handles.append(plt.Line2D([], [], ls="--", color="tab:red", label="simulated HR (time to progression)"))
+    handles.append(plt.Line2D([], [], ls="--", color="tab:red", label="simulated HR (rwTTNT)"))
     n_rows = -(-len(handles) // 3)
     fig.tight_layout(rect=(0, 0.02 + 0.022 * n_rows, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=7)

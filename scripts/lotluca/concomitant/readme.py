@@ -29,7 +29,7 @@ def render(table: pd.DataFrame, scenario: str = "linked") -> str:
     gold = table[table["algorithm"] == "gold"].set_index(["exposure", "endpoint"])
     algo = table[(table["algorithm"] != "gold") & (table["scenario"] == scenario)]
     algs = sorted(algo["algorithm"].unique())
-    head = ["exposure", "endpoint", "simulated HR (progression)", "gold"] + algs
+    head = ["exposure", "endpoint", "simulated HR (rwTTNT)", "gold"] + algs
     rows = []
     for (ex, ep), g in gold.iterrows():
         sim = f"{g['simulated_hr']:.2f}" if "simulated_hr" in g and np.isfinite(g["simulated_hr"]) else "-"

@@ -84,7 +84,7 @@ def analyse(sources, persons, exposures, block=None, era_start_years=None, study
 def export_table(results: pd.DataFrame, min_cell: int, method: str = "suppress", reference_hr=None) -> pd.DataFrame:
     """Suppressed copy: estimates blanked when fewer than min_cell exposed or unexposed lines (or events
     in either arm); counts suppressed/coarsened with `lotluca.privacy`. `reference_hr`: {exposure: HR}
-    simulated on the time to progression (synthetic data only), added as a column."""
+    simulated on rwTTNT (synthetic data only), added as a column."""
     out = results.copy()
     est = [c for c in out.columns if c.startswith(("hr", "lower_", "upper_", "p_value"))]
     unexp = out["n_lines"] - out["n_exposed"]

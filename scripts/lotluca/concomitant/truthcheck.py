@@ -17,7 +17,7 @@ PDL1 = np.array(["<1%", "1-49%", ">=50%", "unknown"])
 def truth_implied_hr(r: dict, end_day: int) -> dict:
     """HR of each exposure on the true time to next treatment or death (rwTTNT of the truth lines of every
     simulated person, decoys included, with the true flags; Cox stratified by regimen): the effect the
-    truth carries on rwTTNT, which post-progression time dilutes relative to the HR applied to progression."""
+    truth carries on rwTTNT, which the generator makes the configured HR (quantile mapping on rwTTNT)."""
     from lifelines import CoxPHFitter
 
     L = r["_lines"].sort_values(["pid", "line_number"])
@@ -67,7 +67,7 @@ def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = Non
 
 
 def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), block=None, simulate_block=None):
-    """Gold-line estimates next to the simulated HR applied to progression (`inside`: in the CI) and the
+    """Gold-line estimates next to the simulated (configured) HR (`inside`: in the CI) and the
     HR the truth implies on rwTTNT (`truth_rwTTNT_hr`, `inside_truth`: in the CI, rwTTNT rows)."""
     gold, persons, exposures, s, implied = synthetic_inputs(patients, seed, simulate_block)
     gold = gold[gold["split"].isin(list(splits))]

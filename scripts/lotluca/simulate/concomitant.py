@@ -1,6 +1,6 @@
 """Concomitant medications of the synthetic cohort: who takes proton-pump inhibitors (PPI, ATC A02BC),
 systemic corticosteroids (H02AB) or systemic antibiotics (J01) around a treatment line, the effect of
-that exposure on the line's time to progression (the clinical truth), the pharmacy dispensations that
+that exposure on the line's time to next treatment or death (the clinical truth), the pharmacy dispensations that
 render it in DCIR (ER_PRS_F + ER_PHA_F, real CIP13 codes of the drug reference), and the truth table
 `truth/concomitant_truth.parquet` (one row per line: exposure flags and the hazard ratio applied).
 
@@ -21,13 +21,24 @@ Exposure model (per line, drawn when the line is decided, before its time to pro
   three classes (`background_rate` per person-month), so exposure definitions that look at the right
   window classify the truth exactly and wider windows show realistic misclassification.
 
-Effect on the truth (proportional hazards on the line's time to progression): an exposed line's time to
-progression is drawn from S_1(t) = S_0(t) ** HR, where S_0 is the lognormal of the unexposed line with
-the same median (`ttp_days`: the same standard-normal draw, transformed, so HR = 1 reproduces the
-unexposed draw exactly). Death on a line before progression is drawn as a fraction of the time to
-progression, so it moves with it; the next line follows progression after the usual gap. Hence the
-effect on rwTTNT is close to, but slightly weaker than, the hazard ratio (post-progression gaps add
-noise). Default hazard ratios, ASSUMPTIONS of the order of published estimates, not exact citations:
+Effect on the truth (proportional hazards on the line's rwTTNT, `rwttnt_factor`): the quantity an
+analysis measures is rwTTNT, line start -> start of the next line or death (`lotluca.survival.endpoints`),
+so that is where the configured HR acts, exactly. Every line is first drawn unexposed: time to
+progression, death on the line (a fraction of it, or an early death), toxicity stop, then the next line
+(progression + a gap) or, without one, death under best supportive care; its baseline time to next
+treatment or death is t0 = death on the line, else next line, else that death, minus the line start.
+Within the line's type (EGFR-TKI, immunotherapy, both, neither; per line number, as the generator draws
+line k of every person at once), S_0 is the empirical survival of t0 over all lines of the type (exposed
+ones included: their t0 is an unexposed draw), and an exposed line is moved to t = S_0^-1(S_0(t0) ** (1 /
+HR)) (quantile mapping, randomised over tied days), so that S_exposed = S_0 ** HR: proportional hazards
+on the marginal rwTTNT of the line type, durable immunotherapy responders included. The whole timeline of
+the line is then scaled by t / t0 (progression, death, toxicity stop, next line or death), with the order
+of its events decided on the baseline times; the cycles, dispensations, maintenance and the 2-year IO
+cap follow from the scaled dates, and the next line starts at the scaled date. With HR = 1 (or the block
+disabled) nothing moves and no random number is drawn: the cohort is byte-identical. The effect on the
+time to progression and on rwOS is of the same direction but not exactly HR. Default hazard ratios
+(published PFS hazard ratios, used here as rwTTNT hazard ratios), ASSUMPTIONS of the order of published
+estimates, not exact citations:
   - PPI + EGFR TKI: HR 1.40 (`hr_ppi_egfr_tki`); Chu et al., Clin Lung Cancer 2015 (erlotinib,
     gastric acid suppression, PFS HR ~1.8) and later meta-analyses of PPI use with EGFR TKIs report
     pooled PFS hazard ratios of ~1.3-1.5.
@@ -116,7 +127,8 @@ def settings_from_config(block: dict | None) -> ConcomitantSettings:
 
 def ttp_days(rng: np.random.Generator, median_days, sigma: float, hr, durable=None, durable_share=None,
              durable_factor: float = 5.0) -> np.ndarray:  # fmt: skip
-    """Lognormal time to progression around `median_days` under proportional hazards `hr` (per line).
+    """Lognormal time to progression around `median_days` under proportional hazards `hr` (per line; the
+    generator calls it with hr = 1 and puts the concomitant effect on rwTTNT instead, `rwttnt_factor`).
 
     Same draws as exp(log(median) + sigma * z): with hr = 1 the result is exactly the unexposed draw.
     Otherwise the time T0 is moved to T1 = S^-1(S(T0) ** (1 / hr)), so that S_exposed = S ** hr, where S
@@ -153,6 +165,41 @@ def ttp_days(rng: np.random.Generator, median_days, sigma: float, hr, durable=No
     return out
 
 
+def rwttnt_factor(rng: np.random.Generator, t0, hr, group) -> np.ndarray:
+    """Time-scale factor per line that puts the hazard ratio `hr` on the line's time to next treatment or
+    death (rwTTNT), exactly under proportional hazards on its baseline distribution (quantile mapping).
+
+    `t0` is each line's baseline (pre-effect) time from line start to the next line or death, `group`
+    its line type (lines of one group share one baseline survival S_0: the empirical survival of `t0`
+    over every line of the group, exposed lines included, since their t0 is drawn unexposed). A line
+    with hr != 1 is moved to t = S_0^-1(S_0(t0) ** (1 / hr)): with U = S_0(T0) uniform, P(T > x) =
+    P(U < S_0(x) ** hr) = S_0(x) ** hr, so S_exposed = S_0 ** hr. Ties of t0 (whole days) get a
+    randomised probability integral transform, U uniform on [S_0(t0), S_0(t0-)] (draws from `rng`, only
+    when a line moves), and S_0^-1 is the linearly interpolated empirical quantile (np.quantile), so U
+    is uniform and t continuous. Returns t / t0 (1.0 for lines with hr == 1); the caller scales the
+    line's whole timeline (progression, death, toxicity stop, next line) by it. A group of one line
+    cannot move (its only quantile is itself): the effect needs groups of many lines."""
+    t0 = np.asarray(t0, float)
+    hr = np.broadcast_to(np.asarray(hr, float), t0.shape)
+    group = np.asarray(group)
+    f = np.ones(t0.size)
+    moved = hr != 1.0
+    if not moved.any():
+        return f
+    for g in np.unique(group[moved]):  # a handful of line types, vectorised inside
+        ing = np.flatnonzero(group == g)
+        x = np.sort(t0[ing])
+        mv = ing[moved[ing]]
+        n = x.size
+        gt = n - np.searchsorted(x, t0[mv], side="right")  # lines with t0 > this one
+        ge = n - np.searchsorted(x, t0[mv], side="left")  # lines with t0 >= this one
+        u = (gt + rng.random(mv.size) * (ge - gt)) / n  # S_0(T0), randomised over ties
+        s = np.clip(u, 0.0, 1.0) ** (1.0 / hr[mv])
+        t = np.quantile(x, 1.0 - s)
+        f[mv] = t / np.maximum(t0[mv], 1e-9)
+    return f
+
+
 def _regimen_has(slot_ing: np.ndarray, ing_index: dict, names) -> np.ndarray:
     codes = [ing_index[n] for n in names if n in ing_index]
     return np.isin(slot_ing, codes).any(axis=1)
@@ -185,6 +232,12 @@ class LineExposure:
         hr = hr * np.where(cs, s.hr_corticosteroid, 1.0)
         return {"egfr_tki_line": tki, "io_line": io, "ppi_exposed": ppi, "antibiotic_exposed": abx,
                 "corticosteroid_exposed": cs, "conc_hr": hr}  # fmt: skip
+
+    def rwttnt_factor(self, t0: np.ndarray, expo: dict) -> np.ndarray:
+        """`rwttnt_factor` of the lines drawn by `draw` (their baseline times `t0`), line type = EGFR-TKI,
+        immunotherapy, both or neither; draws from this object's own stream."""
+        group = expo["egfr_tki_line"].astype(np.int8) + 2 * expo["io_line"].astype(np.int8)
+        return rwttnt_factor(self.rng, t0, expo["conc_hr"], group)
 
 
 def _cips() -> dict[str, np.ndarray]:
@@ -293,8 +346,8 @@ def draw_dispensations(
 
 
 def _person_ids(persons: pd.DataFrame, pid: np.ndarray):
-    tid = np.char.add("P", np.char.zfill(pid.astype(str), 9))
-    return pa.array(tid), pa.array(persons["ben_idt_ano"].to_numpy()[pid])
+    tid = np.char.add("P", np.char.zfill(pid.astype(str), 9)) if pid.size else np.zeros(0, str)
+    return pa.array(tid, pa.string()), pa.array(persons["ben_idt_ano"].to_numpy()[pid], pa.string())
 
 
 def _date32(days: np.ndarray, epoch) -> pa.Array:

@@ -53,6 +53,11 @@ def _lognormal_days(rng, median_days, sigma, size):
     return np.exp(np.log(np.maximum(median_days, 1)) + sigma * rng.standard_normal(size))
 
 
+def _scaled(days: np.ndarray, start: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Days `days` moved so that their delay from `start` is multiplied by `factor` (>= 1 day)."""
+    return np.maximum(1, np.rint((days - start) * factor)).astype(np.int64) + start
+
+
 def _has(reg_codes: np.ndarray, ingredient: str) -> np.ndarray:
     return (SLOT_ING[reg_codes] == ING[ingredient]).any(axis=1)
 
@@ -258,7 +263,9 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         durable = io_reg[reg] & (rng.random(m) < DURABLE_IO)
         med = np.where(durable, med * 5, med)
         expo = conc.draw(reg)
-        ttp = concomitant.ttp_days(rng, med, TTP_SIGMA, expo["conc_hr"], durable, np.where(io_reg[reg], DURABLE_IO, 0))
+        # baseline (unexposed) times; the concomitant effect is applied below, on rwTTNT, once the
+        # post-progression delay is drawn (hr = 1 here: the plain lognormal draw)
+        ttp = concomitant.ttp_days(rng, med, TTP_SIGMA, 1.0, durable, np.where(io_reg[reg], DURABLE_IO, 0))
         ttp = np.clip(ttp, 21, 365 * 12).astype(np.int64)
         prog = st + ttp
         die = rng.random(m) < DIE_ON_LINE[min(k, 3) - 1]
@@ -269,16 +276,12 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
             die |= early
         tox = rng.random(m) < t.toxicity_stop
         tox_t = st + np.maximum(22, rng.uniform(0.15, 0.7, m) * ttp).astype(np.int64)
-        stop = prog.copy()
-        reason = np.full(m, PROG, np.int8)
-        use_tox = tox & (tox_t < stop)
-        stop = np.where(use_tox, tox_t, stop)
-        reason[use_tox] = TOX
-        use_death = die & (dtime <= stop)
-        stop = np.where(use_death, dtime, stop)
-        reason[use_death] = DEATH
+        # which event stops the line, and death on the line, are decided on the baseline times (the
+        # concomitant effect rescales the whole timeline of a line, so it keeps this order)
+        use_tox = tox & (tox_t < prog)
+        use_death = die & (dtime <= np.where(use_tox, tox_t, prog))
+        reason = np.where(use_death, DEATH, np.where(use_tox, TOX, PROG)).astype(np.int8)
         died_on = die & (dtime <= prog)
-        death[idx[died_on]] = dtime[died_on]
 
         # planned structure of the line
         n_ind = np.where(induction[reg], np.where(rng.random(m) < t.induction_cycles_6, 6, 4), 10_000).astype(np.int32)
@@ -315,6 +318,17 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         nxt = prog + np.clip(_lognormal_days(rng, 24, 0.6, m), 5, 150).astype(np.int64)
         bsc_death = prog + 7 + _lognormal_days(rng, BSC_MEDIAN_DAYS, 1.0, m).astype(np.int64)
         fin = alive_prog & ~cont
+        # concomitant effect on rwTTNT (line start -> next line or death; concomitant.rwttnt_factor): the
+        # baseline time t0 is mapped to S_0^-1(S_0(t0) ** (1 / HR)) within the line type, and the line's
+        # timeline (progression, toxicity stop, death, next line) is scaled by t / t0
+        t0 = np.where(died_on, dtime, np.where(cont, nxt, bsc_death)) - st
+        f = conc.rwttnt_factor(t0, expo)
+        if (f != 1.0).any():
+            prog, dtime, tox_t = (_scaled(x, st, f) for x in (prog, dtime, tox_t))
+            nxt = np.maximum(_scaled(nxt, st, f), prog + 1)
+            bsc_death = np.maximum(_scaled(bsc_death, st, f), prog + 1)
+        stop = np.where(use_death, dtime, np.where(use_tox, tox_t, prog))
+        death[idx[died_on]] = dtime[died_on]
         death[idx[fin]] = bsc_death[fin]
         planned_free[idx] = (cap < 10_000) & ~io_cap[reg] & (reason == PROG)
 
