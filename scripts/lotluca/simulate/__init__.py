@@ -40,7 +40,7 @@ dispensation, decoys included):
   PPI / corticosteroid / antibiotic boxes when simulate.concomitant is disabled), diagnosis and
   complication stays. With simulate.concomitant enabled (default) the PPI / corticosteroid / antibiotic
   boxes are the concomitant dispensations of `concomitant` (their truth per line in
-  truth/concomitant_truth.parquet, with the effect they had on the line's time to progression).
+  truth/concomitant_truth.parquet, with the effect they had on the line's time to next treatment or death).
 
 Rendering conventions (what a reader of the raw tables must know):
   - SNDS: ER_ETE_F is written too (ETE_IND_TAA lives there, joined to ER_PRS_F on the 9 DCIR keys).

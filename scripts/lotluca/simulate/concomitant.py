@@ -101,9 +101,9 @@ class ConcomitantSettings:
     ppi_egfr_tki: float = 0.30  # per EGFR-TKI line: PPI taken during the line
     abx_io: float = 0.20  # per immunotherapy line: antibiotics from 60 days before to 42 days after start
     corticosteroid_line: float = 0.15  # per line: systemic corticosteroids at the start
-    hr_ppi_egfr_tki: float = 1.40  # hazard ratio of progression of an EGFR-TKI line under PPI
-    hr_abx_io: float = 1.50  # hazard ratio of progression of an IO line after antibiotics
-    hr_corticosteroid: float = 1.00  # hazard ratio of progression under corticosteroids (negative control)
+    hr_ppi_egfr_tki: float = 1.40  # hazard ratio of rwTTNT of an EGFR-TKI line under PPI
+    hr_abx_io: float = 1.50  # hazard ratio of rwTTNT of an IO line after antibiotics
+    hr_corticosteroid: float = 1.00  # hazard ratio of rwTTNT under corticosteroids (negative control)
     background_rate: float = 0.05  # per class and person-month: sporadic boxes outside the exposure windows
 
 
