@@ -147,6 +147,30 @@ def test_ttp_proportional_hazards_on_the_marginal_distribution(share):
         assert abs((t1 > t).mean() - (1 - q) ** 1.5) < 0.005
 
 
+def test_rwttnt_quantile_mapping_gives_proportional_hazards_within_each_line_type():
+    from lotluca.simulate.concomitant import rwttnt_factor
+
+    rng = np.random.default_rng(5)
+    n = 100_000
+    group = rng.integers(0, 2, n)  # two line types with different baselines, whole days (ties)
+    t0 = np.floor(np.exp(np.where(group == 0, np.log(90), np.log(400)) + 0.9 * rng.standard_normal(n))) + 1
+    x = rng.random(n) < 0.3
+    hr = np.where(x, np.where(group == 0, 1.5, 1.4), 1.0)
+    state = np.random.default_rng(9)
+    f = rwttnt_factor(state, t0, hr, group)
+    assert (f[~x] == 1.0).all()
+    t = t0 * f
+    for g, h in ((0, 1.5), (1, 1.4)):
+        base = t0[(group == g) & ~x]
+        for q in (0.2, 0.5, 0.8):  # S1(s) = S0(s) ** HR at the quantiles of the unexposed baseline
+            s0 = (base > np.quantile(base, q)).mean()
+            assert abs((t[(group == g) & x] > np.quantile(base, q)).mean() - s0**h) < 0.01
+    # HR = 1 everywhere: nothing moves and no random number is drawn
+    before = np.random.default_rng(9).bit_generator.state
+    same = rwttnt_factor(rng2 := np.random.default_rng(9), t0, 1.0, group)
+    assert (same == 1.0).all() and rng2.bit_generator.state == before
+
+
 # --- recovery of the simulated effects (gold lines, large synthetic cohort) -------------------------------------------
 def test_gold_lines_recover_the_simulated_hazard_ratios():
     """20,000 patients (~12,000 with gold lines, both splits), about 15 s. The simulated HRs act on rwTTNT
