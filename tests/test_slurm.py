@@ -15,22 +15,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import IN_CI, REPO, snakemake_exe
+from conftest import IN_CI, REPO, TINY_CONFIG, copy_repo, run_env, snakemake_exe
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 SETUP = REPO / "tests" / "slurm" / "setup_local_slurm.sh"
-TINY = REPO / "tests" / "data" / "tiny_config.yaml"
-# what a run needs from the repository (results/, .snakemake/, caches are left behind)
-COPY = ["Snakefile", "config.yaml", "workflow", "scripts", "envs"]
-IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
 EXCLUDED_DIRS = {"logs", "benchmarks", "shards"}  # shards/: per-shard intermediates
 RUN_TIMEOUT = 1500
 
@@ -39,14 +34,6 @@ def _unavailable(reason: str):
     if IN_CI:
         pytest.fail(f"SLURM test cannot run in CI: {reason}", pytrace=False)
     pytest.skip(f"SLURM test skipped: {reason}")
-
-
-def _env(copy: Path) -> dict[str, str]:
-    """The test's virtualenv first on PATH; the copy's library first on sys.path (jobs inherit both)."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(copy / "scripts"), env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 def _slurm_answers() -> bool:
@@ -72,21 +59,10 @@ def slurm_cluster():
         subprocess.run(["bash", str(SETUP), "teardown"], capture_output=True, text=True, timeout=120)
 
 
-def _copy_repo(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in COPY:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=IGNORE)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
-
-
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
     log = open(cwd / "snakemake.out", "w")  # noqa: SIM115 (closed in _finish)
     return subprocess.Popen(
-        [snakemake_exe(), *args], cwd=cwd, env=_env(cwd), stdout=log, stderr=subprocess.STDOUT, text=True
+        [snakemake_exe(), *args], cwd=cwd, env=run_env(cwd), stdout=log, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -149,7 +125,7 @@ def _table_differences(a: Path, b: Path, label_a: str, label_b: str, only: set[s
 def _lines_targets() -> list[str]:
     """The gathered lines tables of every scenario x algorithm of the tiny study."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(yaml.safe_load(TINY.read_text()))
+    config.update(yaml.safe_load(TINY_CONFIG.read_text()))
     return [f"results/lines/{s}/{a}.parquet" for s in config["scenarios"] for a in config["lines"]["algorithms"]]
 
 
@@ -166,21 +142,20 @@ SLURM_ARGS = [
 ]
 
 
-def test_outputs_identical_local_vs_slurm_and_any_shard_count(slurm_cluster, tmp_path_factory):
-    """Local 1 shard == local 3 shards == SLURM 3 shards, table by table."""
+def test_outputs_identical_local_vs_slurm_and_any_shard_count(slurm_cluster, tiny_study, tmp_path_factory):
+    """Local 1 shard (the session's tiny study) == SLURM 3 shards == local 3 shards, table by table."""
     base = tmp_path_factory.mktemp("slurm_vs_local")
     runs = {
-        # the whole study, locally and through SLURM
-        "local, 1 shard": (["--cores", "1", "--config", "shards=1"], _copy_repo(base / "local_1")),
-        "SLURM, 3 shards": ([*SLURM_ARGS, "--config", "shards=3"], _copy_repo(base / "slurm_3")),
+        # the whole study through SLURM
+        "SLURM, 3 shards": ([*SLURM_ARGS, "--config", "shards=3"], copy_repo(base / "slurm_3")),
         # locally with 3 shards, up to the sharded step (what follows only sees the gathered tables)
         "local, 3 shards": (
             ["--cores", "1", "--config", "shards=3", "--", *_lines_targets()],
-            _copy_repo(base / "local_3"),
+            copy_repo(base / "local_3"),
         ),
     }
-    # all three at once: the SLURM run mostly waits on status checks
-    procs = {name: _start(["--configfile", str(TINY), *args], cwd) for name, (args, cwd) in runs.items()}
+    # both at once: the SLURM run mostly waits on status checks
+    procs = {name: _start(["--configfile", str(TINY_CONFIG), *args], cwd) for name, (args, cwd) in runs.items()}
     outs = {}
     try:
         for name, proc in procs.items():
@@ -197,7 +172,7 @@ def test_outputs_identical_local_vs_slurm_and_any_shard_count(slurm_cluster, tmp
     submitted = {p.name for p in (slurm_dir / ".snakemake" / "slurm_logs").iterdir()}
     assert {"rule_simulate", "rule_lines"} <= submitted, submitted
 
-    reference = runs["local, 1 shard"][1] / "results"
+    reference = tiny_study / "results"
     tables = _tables(reference)
     assert any(rel.startswith("lines/") for rel in tables), f"no lines table in the outputs: {sorted(tables)}"
     diffs = _table_differences(reference, slurm_dir / "results", "local, 1 shard", "SLURM, 3 shards")
