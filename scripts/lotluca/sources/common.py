@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from lotluca import contracts
 from lotluca.errors import InputError
+from lotluca.sources import drug_matching as dm
 from lotluca.sources import readers
 from lotluca.sources.accounting import Ledger, Tracker
 from lotluca.sources.readers import arrow_series, to_arrow
@@ -359,4 +360,29 @@ def link_children(
             if not isinstance(col.dtype, pd.ArrowDtype)
             else col.iloc[ppos[ok]].reset_index(drop=True)
         )
+    return out
+
+
+def exposure_frame(
+    person_id, date, end_date, ingredient, route, source, origin, hospital=None, protocol=None, cycle=None
+) -> pd.DataFrame:
+    """Canonical exposure rows (before `to_table`): ATC and drug class from the drug reference; the
+    optional columns (hospital, protocol_label, cycle_number) only when the source has them."""
+    attrs = dm.attributes(ingredient, route)
+    out = pd.DataFrame(
+        {
+            "person_id": person_id,
+            "date": date,
+            "end_date": end_date,
+            "ingredient": ingredient,
+            "atc": attrs["atc"],
+            "drug_class": attrs["drug_class"],
+            "route": route,
+            "source": source,
+            "origin": origin,
+        }
+    )
+    for name, values in (("hospital", hospital), ("protocol_label", protocol), ("cycle_number", cycle)):
+        if values is not None:
+            out[name] = values
     return out

@@ -30,7 +30,15 @@ from lotluca import contracts
 from lotluca.errors import InputError
 from lotluca.sources import drug_matching as dm
 from lotluca.sources.accounting import Ledger, Tracker
-from lotluca.sources.common import ExtractSettings, check_unique, finess, outside_period, read_tracked, to_table
+from lotluca.sources.common import (
+    ExtractSettings,
+    check_unique,
+    exposure_frame,
+    finess,
+    outside_period,
+    read_tracked,
+    to_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -201,31 +209,6 @@ def _drug_rows(df, tracker, table, date_col, patients, settings, unknown) -> tup
     return df, match
 
 
-def _exposures(
-    person_id, date, end, ingredient, route, source, origin, hospital=None, protocol=None, cycle=None
-) -> pd.DataFrame:
-    attrs = dm.attributes(ingredient, route)
-    out = pd.DataFrame(
-        {
-            "person_id": person_id,
-            "date": date,
-            "end_date": end,
-            "ingredient": ingredient,
-            "atc": attrs["atc"],
-            "drug_class": attrs["drug_class"],
-            "route": route,
-            "source": source,
-            "origin": origin,
-            "hospital": hospital,
-        }
-    )
-    if protocol is not None:
-        out["protocol_label"] = protocol
-    if cycle is not None:
-        out["cycle_number"] = cycle
-    return out
-
-
 def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
     """Extract canonical tables from ODH table files (`paths`: ODH table name -> file path)."""
     missing = [t for t in REQUIRED_TABLES if t not in paths]
@@ -263,7 +246,7 @@ def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
     adm, match = _drug_rows(adm, adm_t, "odh_administrations", "administration_date", by_id, settings, unknown)
     route = dm.normalise_route(adm["route"]).fillna(match["route"])
     exposures.append(
-        _exposures(
+        exposure_frame(
             adm["odh_patient_id"], adm["administration_date"], adm["administration_date"], match["ingredient"], route, "odh_admin",
             "odh_administrations:" + adm["administration_id"].astype(str), adm["odh_patient_id"].map(by_id["centre"]),
             adm["protocol_label"], cycle_number(adm["cycle_label"]),
@@ -276,7 +259,7 @@ def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
         days = pre["duration_days"].astype("float64").fillna(1).clip(lower=1)
         end = pre["prescription_date"] + pd.to_timedelta(days - 1, unit="D")
         exposures.append(
-            _exposures(
+            exposure_frame(
                 pre["odh_patient_id"], pre["prescription_date"], end, match["ingredient"], route, "odh_prescription",
                 "odh_prescriptions:" + pre["prescription_id"].astype(str), pre["odh_patient_id"].map(by_id["centre"]),
             )

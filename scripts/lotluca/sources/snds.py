@@ -52,6 +52,7 @@ from lotluca.sources.common import (
     KeyIndex,
     arrow_text,
     check_unique,
+    exposure_frame,
     finess,
     join_key,
     link_children,
@@ -296,26 +297,6 @@ def _reject_codes(
     return ~bad
 
 
-def _exposure_frame(person_id, date, end_date, ingredient, route, source, origin, hospital=None) -> pd.DataFrame:
-    attrs = dm.attributes(ingredient, route)
-    out = pd.DataFrame(
-        {
-            "person_id": person_id,
-            "date": date,
-            "end_date": end_date,
-            "ingredient": ingredient,
-            "atc": attrs["atc"],
-            "drug_class": attrs["drug_class"],
-            "route": route,
-            "source": source,
-            "origin": origin,
-        }
-    )
-    if hospital is not None:
-        out["hospital"] = hospital
-    return out
-
-
 def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list) -> pd.DataFrame:
     match = dm.match_codes(pha["PHA_PRS_C13"], "CIP13")
     keep = _reject_codes(pha, match, pha_t, "PHA_PRS_C13", "ER_PHA_F", unknown)
@@ -355,7 +336,7 @@ def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list) -> pd.DataFrame:
     days = dm.attributes(disp["ingredient"], disp["route"])["days_per_pack"]
     supply = (days.fillna(1) * disp["net"]).where(days.notna(), 1).astype("int64")
     end = disp["EXE_SOI_DTD"] + pd.to_timedelta(supply - 1, unit="D")
-    return _exposure_frame(
+    return exposure_frame(
         disp["person_id"], disp["EXE_SOI_DTD"], end, disp["ingredient"], disp["route"], "snds_pharmacy", disp["origin"]
     )
 
@@ -371,7 +352,7 @@ def _ucd(ucd: pd.DataFrame, ucd_t: Tracker, unknown: list) -> pd.DataFrame:
     ucd_t.use(df["_row"].to_numpy())
     source = np.where(df["UCD_TOP_UCD"] == 1, "snds_en_sus", "snds_retrocession")
     origin = "ER_UCD_F:" + join_key(df, [*DCIR_KEYS, "UCD_ORD_NUM"])
-    return _exposure_frame(
+    return exposure_frame(
         df["person_id"],
         df["EXE_SOI_DTD"],
         df["EXE_SOI_DTD"],
@@ -460,7 +441,7 @@ def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings
         out.assign(_t=table, _n="row" + (out["_row"] + 1).astype(str)), ["_t", "ETA_NUM", "RSA_NUM", "_n"]
     )
     origin = origin.str.replace("/", ":", n=1, regex=False)
-    return _exposure_frame(
+    return exposure_frame(
         out["person_id"],
         date[keep],
         date[keep],
