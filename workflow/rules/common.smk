@@ -95,10 +95,10 @@ def study_targets():
             "metrics.csv",
             "metrics.parquet",
             "summary.json",
-            "per_patient.parquet",
             "README_table.md",
         ],
     )
+    targets.append("results/private/evaluation/per_patient.parquet")
     if config.get("learned", {}).get("enabled", False):
         targets += expand(
             "results/learned/{scenario}/{name}",

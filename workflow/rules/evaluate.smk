@@ -23,11 +23,8 @@ rule evaluate:
             caption="../report/evaluation_summary.rst",
             category=EVALUATION_REPORT,
         ),
-        per_patient=report(
-            "results/evaluation/per_patient.parquet",
-            caption="../report/evaluation_per_patient.rst",
-            category=EVALUATION_REPORT,
-        ),
+        # patient-level: private, never in the report (BRIEF privacy rule)
+        per_patient="results/private/evaluation/per_patient.parquet",
         readme_table=report(
             "results/evaluation/README_table.md",
             caption="../report/evaluation_readme_table.rst",
