@@ -30,17 +30,7 @@ from lotluca.simulate import (
 )
 from lotluca.simulate.params import Noise, SimSettings, Traps
 
-DCIR_KEYS = [
-    "DCT_ORD_NUM",
-    "FLX_DIS_DTD",
-    "FLX_EMT_NUM",
-    "FLX_EMT_ORD",
-    "FLX_EMT_TYP",
-    "FLX_TRT_DTD",
-    "ORG_CLE_NUM",
-    "PRS_ORD_NUM",
-    "REM_TYP_AFF",
-]
+DCIR_KEYS = snds_schema.primary_key("ER_PRS_F")  # the 9 DCIR join keys
 SMALL = {"patients": 400}
 
 

@@ -66,17 +66,8 @@ from lotluca.sources.readers import arrow_series
 
 log = logging.getLogger(__name__)
 
-DCIR_KEYS = [
-    "DCT_ORD_NUM",
-    "FLX_DIS_DTD",
-    "FLX_EMT_NUM",
-    "FLX_EMT_ORD",
-    "FLX_EMT_TYP",
-    "FLX_TRT_DTD",
-    "ORG_CLE_NUM",
-    "PRS_ORD_NUM",
-    "REM_TYP_AFF",
-]
+# the 9 DCIR join keys: the primary key of ER_PRS_F in the real schema
+DCIR_KEYS = snds_schema.primary_key("ER_PRS_F")
 RETURN_CODES = ["NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET"]
 STAY_KEYS = ["ETA_NUM", "RSA_NUM"]
 
