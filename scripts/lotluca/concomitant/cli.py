@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import yaml
-
+from lotluca.cliargs import line_sources, read_config
 from lotluca.concomitant.stage import reference_hr, run_concomitant
 
 
 def _concomitant(args) -> int:
-    cfg = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
-    cfg = cfg or {}
-    lines = []
-    for spec in args.lines or []:
-        try:
-            alg, scen, path = spec.split(":", 2)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"--lines {spec!r}: expected ALGORITHM:SCENARIO:PATH") from exc
-        lines.append((alg, scen, path))
+    cfg = read_config(args.config)
+    lines = line_sources(args.lines)
     outputs = {
         "cohorts": str(Path(args.private_dir) / "cohorts.parquet"),
         "table": str(Path(args.export_dir) / "concomitant_hr.csv"),

@@ -6,24 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-import yaml
-
-from lotluca.errors import InputError
+from lotluca.cliargs import read_config
 from lotluca.linkage.merge import SCENARIOS, run_merge
 from lotluca.linkage.pipeline import LinkageParams, run_linkage
 
 
-def _config(path: str | None) -> dict:
-    if not path:
-        return {}
-    p = Path(path)
-    if not p.exists():
-        raise InputError(p, "config file not found")
-    return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-
-
 def _link(args) -> int:
-    cfg = _config(args.config)
+    cfg = read_config(args.config)
     params = LinkageParams.from_config(cfg.get("linkage"), cfg.get("seed"))
     if args.threshold is not None:
         params = LinkageParams(**{**params.__dict__, "match_probability_threshold": args.threshold})
@@ -49,7 +38,7 @@ def _link(args) -> int:
 
 
 def _merge(args) -> int:
-    cfg = _config(args.config)
+    cfg = read_config(args.config)
     drop = (cfg.get("linkage") or {}).get("drop_sessions_covered_by_odh", True)
     tol = (cfg.get("linkage") or {}).get("merge_day_tolerance", 0)
     odh, snds = Path(args.odh_dir), Path(args.snds_dir)

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import yaml
-
+from lotluca.cliargs import line_sources, read_config
 from lotluca.survival.stage import run_bias, run_effectiveness
 
 EXPORT = ("km_summary", "km_curves", "at_risk", "logrank", "cox")
 
 
-def _config(path: str | None) -> dict:
-    if not path:
-        return {}
-    return yaml.safe_load(Path(path).read_text()) or {}
-
-
 def _effectiveness(args) -> int:
-    cfg = _config(args.config)
-    lines = []
-    for spec in args.lines or []:
-        try:
-            alg, scen, path = spec.split(":", 2)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"--lines {spec!r}: expected ALGORITHM:SCENARIO:PATH") from exc
-        lines.append((alg, scen, path))
+    cfg = read_config(args.config)
+    lines = line_sources(args.lines)
     outputs = {"endpoints": str(Path(args.private_dir) / "endpoints.parquet")}
     outputs |= {name: str(Path(args.export_dir) / f"{name}.csv") for name in EXPORT}
     run_effectiveness(
@@ -38,7 +24,7 @@ def _effectiveness(args) -> int:
 
 
 def _bias(args) -> int:
-    cfg = _config(args.config)
+    cfg = read_config(args.config)
     out = Path(args.export_dir)
     outputs = {
         "csv": str(out / "bias.csv"),
