@@ -13,7 +13,7 @@ T_MCOaaB/C and strings in T_MCOaaD/MED/FH): that is the real schema, joins cast 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import pyarrow as pa
@@ -22,7 +22,7 @@ SCHEMA_PACKAGE = "lotluca.data.snds_schema"
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 
 
-@lru_cache(maxsize=None)
+@cache
 def table_spec(table: str) -> dict:
     """The raw Table Schema JSON of an SNDS table (e.g. "ER_PHA_F")."""
     path = resources.files(SCHEMA_PACKAGE) / f"{table}.json"
@@ -50,7 +50,7 @@ def _arrow_type(field: dict) -> pa.DataType:
     }[kind]
 
 
-@lru_cache(maxsize=None)
+@cache
 def arrow_schema(table: str) -> pa.Schema:
     """Arrow schema of an SNDS table, columns in the order of the JSON schema."""
     return pa.schema([(f["name"], _arrow_type(f)) for f in table_spec(table)["fields"]])
@@ -76,19 +76,22 @@ def empty_table(table: str, num_rows: int = 0) -> pa.Table:
     return pa.Table.from_arrays([pa.nulls(num_rows, f.type) for f in schema], schema=schema)
 
 
-def build_table(table: str, columns: dict, num_rows: int) -> pa.Table:
+def build_table(table: str, columns: dict, num_rows: int, null_column=None) -> pa.Table:
     """Build an SNDS table from the columns we fill; every other schema column is present and null.
 
     Raises KeyError for a column that is not in the real schema, so typos cannot slip through.
+    `null_column(n, type)` makes the unfilled columns (default: `pa.nulls`); the simulator passes one
+    that shares a null chunk instead of allocating n rows per column.
     """
     schema = arrow_schema(table)
     unknown = set(columns) - set(schema.names)
     if unknown:
         raise KeyError(f"{table}: columns not in the SNDS schema: {sorted(unknown)}")
+    make_nulls = null_column or (lambda n, typ: pa.chunked_array([pa.nulls(n, typ)], type=typ))
     arrays = []
     for f in schema:
         if f.name in columns:
-            arrays.append(pa.array(columns[f.name], type=f.type))
+            arrays.append(pa.chunked_array([pa.array(columns[f.name], type=f.type)], type=f.type))
         else:
-            arrays.append(pa.nulls(num_rows, f.type))
+            arrays.append(make_nulls(num_rows, f.type))
     return pa.Table.from_arrays(arrays, schema=schema)

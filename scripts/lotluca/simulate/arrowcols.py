@@ -75,18 +75,8 @@ def null_column(n: int, typ: pa.DataType) -> pa.ChunkedArray:
 
 
 def build_snds(table: str, columns: dict, num_rows: int) -> pa.Table:
-    """Same contract as `lotluca.snds_schema.build_table` (exact schema, unfilled columns null, unknown
-    columns raise KeyError) without allocating the unfilled columns."""
+    """`lotluca.snds_schema.build_table` (exact schema, unfilled columns null, unknown columns raise
+    KeyError) without allocating the unfilled columns."""
     from lotluca import snds_schema
 
-    schema = snds_schema.arrow_schema(table)
-    unknown = set(columns) - set(schema.names)
-    if unknown:
-        raise KeyError(f"{table}: columns not in the SNDS schema: {sorted(unknown)}")
-    arrays = []
-    for f in schema:
-        if f.name in columns:
-            arrays.append(pa.chunked_array([pa.array(columns[f.name], type=f.type)], type=f.type))
-        else:
-            arrays.append(null_column(num_rows, f.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return snds_schema.build_table(table, columns, num_rows, null_column=null_column)
