@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import REPO, run_snakemake
 
 # import name -> conda package name, where they differ
@@ -28,7 +29,14 @@ def _rules_with_env_and_script():
             env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
             script = re.search(r'script:\s*\n\s*"([^"]+)"', block)
             if m and env and script:
-                out.append((smk.name, m.group(1), (smk.parent / env.group(1)).resolve(), (smk.parent / script.group(1)).resolve()))
+                out.append(
+                    (
+                        smk.name,
+                        m.group(1),
+                        (smk.parent / env.group(1)).resolve(),
+                        (smk.parent / script.group(1)).resolve(),
+                    )
+                )
     return out
 
 
@@ -56,7 +64,11 @@ def _third_party_imports(path: Path, seen: set[Path]) -> set[str]:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                parent = pkg.split(".")[: -node.level] if path.name != "__init__.py" else pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                parent = (
+                    pkg.split(".")[: -node.level]
+                    if path.name != "__init__.py"
+                    else pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                )
                 base = ".".join(parent + ([node.module] if node.module else []))
                 names = [base] + [f"{base}.{a.name}" for a in node.names]
             else:
@@ -113,7 +125,9 @@ def test_step_imports_declared_in_env(smk, rule, env, script):
 def test_snakemake_lint_clean():
     res = run_snakemake(["--lint"], timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "lints for" not in (res.stdout + res.stderr).lower() or "no lints" in (res.stdout + res.stderr).lower(), res.stdout + res.stderr
+    assert "lints for" not in (res.stdout + res.stderr).lower() or "no lints" in (res.stdout + res.stderr).lower(), (
+        res.stdout + res.stderr
+    )
 
 
 def test_snakefmt_clean():
@@ -126,3 +140,10 @@ def test_dry_run_lists_the_dag():
     res = run_snakemake(["--cores", "2", "-n", "--forceall"], timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "simulate" in res.stdout
+
+
+@pytest.mark.parametrize("args", [["check"], ["format", "--check"]], ids=["ruff-check", "ruff-format"])
+def test_python_code_is_ruff_clean(args):
+    exe = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    res = subprocess.run([exe, *args, "scripts", "tests", "bench", "tools"], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]

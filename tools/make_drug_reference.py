@@ -57,7 +57,15 @@ DRUGS = [
     ("trametinib", "L01EE01", "other_targeted", "oral", "pharmacy", ["TRAMETINIB", "MEKINIST"], 30),
     ("sotorasib", "L01XX73", "other_targeted", "oral", "pharmacy", ["SOTORASIB", "LUMYKRAS"], 30),
     ("adagrasib", "L01XX77", "other_targeted", "oral", "pharmacy", ["ADAGRASIB", "KRAZATI"], 30),
-    ("trastuzumab deruxtecan", "L01FD04", "antibody_drug_conjugate", "iv", "en_sus", ["TRASTUZUMAB DERUXTECAN", "ENHERTU"], 0),
+    (
+        "trastuzumab deruxtecan",
+        "L01FD04",
+        "antibody_drug_conjugate",
+        "iv",
+        "en_sus",
+        ["TRASTUZUMAB DERUXTECAN", "ENHERTU"],
+        0,
+    ),
     # concomitant medications (issue 11): dispensed in community pharmacies
     ("omeprazole", "A02BC01", "ppi", "oral", "pharmacy", ["OMEPRAZOLE", "MOPRAL"], 28),
     ("esomeprazole", "A02BC05", "ppi", "oral", "pharmacy", ["ESOMEPRAZOLE", "INEXIUM"], 28),
@@ -66,7 +74,15 @@ DRUGS = [
     ("prednisone", "H02AB07", "corticosteroid", "oral", "pharmacy", ["PREDNISONE", "CORTANCYL"], 20),
     ("methylprednisolone", "H02AB04", "corticosteroid", "oral", "pharmacy", ["METHYLPREDNISOLONE", "MEDROL"], 20),
     ("amoxicillin", "J01CA04", "antibiotic", "oral", "pharmacy", ["AMOXICILLINE", "CLAMOXYL"], 7),
-    ("amoxicillin and beta-lactamase inhibitor", "J01CR02", "antibiotic", "oral", "pharmacy", ["AMOXICILLINE ACIDE CLAVULANIQUE", "AUGMENTIN"], 7),
+    (
+        "amoxicillin and beta-lactamase inhibitor",
+        "J01CR02",
+        "antibiotic",
+        "oral",
+        "pharmacy",
+        ["AMOXICILLINE ACIDE CLAVULANIQUE", "AUGMENTIN"],
+        7,
+    ),
     ("levofloxacin", "J01MA12", "antibiotic", "oral", "pharmacy", ["LEVOFLOXACINE", "TAVANIC"], 7),
     ("azithromycin", "J01FA10", "antibiotic", "oral", "pharmacy", ["AZITHROMYCINE", "ZITHROMAX"], 5),
 ]
@@ -89,13 +105,23 @@ def main() -> None:
     with open(OUT / "drug_codes.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["code_system", "code", "ingredient", "route", "label"])
-        for ing, _atc, _cls, route, vis, labels, days in DRUGS:
+        for ing, _atc, _cls, route, vis, labels, _days in DRUGS:
             if vis == "pharmacy":
                 for k in range(2):  # two pack sizes / presentations
-                    w.writerow(["CIP13", ean13("34009", f"{ing}|{route}|cip|{k}"), ing, route, f"{labels[-1]} boite {k + 1}"])
+                    w.writerow(
+                        ["CIP13", ean13("34009", f"{ing}|{route}|cip|{k}"), ing, route, f"{labels[-1]} boite {k + 1}"]
+                    )
             if vis == "en_sus":
                 for k in range(2):  # two presentations (vial strengths)
-                    w.writerow(["UCD13", ean13("3400893", f"{ing}|{route}|ucd|{k}"), ing, route, f"{labels[-1]} flacon {k + 1}"])
+                    w.writerow(
+                        [
+                            "UCD13",
+                            ean13("3400893", f"{ing}|{route}|ucd|{k}"),
+                            ing,
+                            route,
+                            f"{labels[-1]} flacon {k + 1}",
+                        ]
+                    )
             for label in labels:
                 w.writerow(["LABEL", label, ing, route, label])
 

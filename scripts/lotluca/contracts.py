@@ -202,7 +202,9 @@ def conform(table: pa.Table, schema: pa.Schema, name: str, optional: tuple[str, 
             try:
                 col = col.cast(field.type) if col.type != field.type else col
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise ContractError(f"{name}: column {field.name!r} cannot be cast from {col.type} to {field.type}: {exc}") from exc
+                raise ContractError(
+                    f"{name}: column {field.name!r} cannot be cast from {col.type} to {field.type}: {exc}"
+                ) from exc
             columns.append(col)
         elif field.name in optional:
             columns.append(pa.nulls(table.num_rows, field.type))

@@ -43,14 +43,14 @@ def drug_codes() -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def ingredient_class() -> dict[str, str]:
     """ingredient -> drug_class (the trial drug included)."""
-    d = dict(zip(drugs()["ingredient"], drugs()["drug_class"]))
+    d = dict(zip(drugs()["ingredient"], drugs()["drug_class"], strict=True))
     d[TRIAL_DRUG] = "trial"
     return d
 
 
 @lru_cache(maxsize=1)
 def ingredient_atc() -> dict[str, str]:
-    return dict(zip(drugs()["ingredient"], drugs()["atc"]))
+    return dict(zip(drugs()["ingredient"], drugs()["atc"], strict=True))
 
 
 def regimen_name(ingredients) -> str:

@@ -16,14 +16,18 @@ class LotlucaError(Exception):
 class InputError(LotlucaError, ValueError):
     """Structurally bad input: a missing column, a wrong type, unparseable dates, an empty table..."""
 
-    def __init__(self, file, problem: str, column: str | None = None, rows: Iterable | None = None, expected: str | None = None):
+    def __init__(
+        self, file, problem: str, column: str | None = None, rows: Iterable | None = None, expected: str | None = None
+    ):
         self.file, self.problem, self.column, self.expected = str(file), problem, column, expected
         self.rows = list(rows)[:10] if rows is not None else None
         parts = [f"{self.file}: {problem}"]
         if column is not None:
             parts.append(f"column {column!r}")
         if self.rows:
-            parts.append(f"rows {', '.join(map(str, self.rows))}" + (" ..." if rows is not None and len(list(rows)) > 10 else ""))
+            parts.append(
+                f"rows {', '.join(map(str, self.rows))}" + (" ..." if rows is not None and len(list(rows)) > 10 else "")
+            )
         if expected:
             parts.append(f"expected {expected}")
         super().__init__("; ".join(parts))

@@ -54,7 +54,13 @@ def calibration_table(persons: pd.DataFrame, lines: pd.DataFrame, death: np.ndar
     for code, name, lo, hi in ((1, "egfr", 0.10, 0.16), (2, "alk", 0.025, 0.055), (3, "ros1", 0.008, 0.025),
                                (4, "kras", 0.29, 0.39), (5, "braf", 0.015, 0.05), (6, "met", 0.025, 0.05)):  # fmt: skip
         add(f"{name}_among_tested_non_squamous", (ns_tested["driver"] == code).mean(), lo, hi, IFCT)
-    add("kras_g12c_among_tested_non_squamous", ((ns_tested["driver"] == 4) & ns_tested["kras_g12c"]).mean(), 0.12, 0.20, IFCT)
+    add(
+        "kras_g12c_among_tested_non_squamous",
+        ((ns_tested["driver"] == 4) & ns_tested["kras_g12c"]).mean(),
+        0.12,
+        0.20,
+        IFCT,
+    )
     tested = P[P["pdl1"] >= 0]
     add("pdl1_tps_50_plus_among_tested", (tested["pdl1"] == 2).mean(), 0.22, 0.28, PDL1)
     add("pdl1_tps_1_49_among_tested", (tested["pdl1"] == 1).mean(), 0.26, 0.34, PDL1)
