@@ -174,7 +174,6 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> Scored:
 
     pp = pairs["person"].to_numpy()
     s = {
-        "persons": np.ones(n, dtype=np.int64),
         "n_gold": _bincount(persons.get_indexer(g_line["person_id"]), n),
         "n_pred": _bincount(persons.get_indexer(p_line["person_id"]), n),
         "n_tp": _bincount(pp, n),
@@ -186,6 +185,31 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> Scored:
         "n_pred_m": _bincount(persons.get_indexer(p_main["person_id"]), n),
         "n_tp_m": _bincount(pairs_m["person"].to_numpy(), n),
     }
+    stats = sufficient_stats(s, persons, settings)
+
+    per_patient = per_patient_table(persons, stats, gold, p_line, g_line, p_main, g_main, pred, pairs, pairs_m)
+    return Scored(
+        persons=persons,
+        stats=stats,
+        pairs=pairs[["person", "delta_days", "abs_delta", "regimen_exact", "class_match"]],
+        per_patient=per_patient,
+    )
+
+
+# the per-person counts that every other sufficient statistic derives from (see sufficient_stats)
+COUNT_COLUMNS = (
+    "n_gold", "n_pred", "n_tp", "n_regimen_exact", "n_class_match", "sum_delta", "sum_abs_delta",
+    "n_gold_m", "n_pred_m", "n_tp_m",
+)  # fmt: skip
+
+
+def sufficient_stats(counts, persons: pd.Index, settings: Settings) -> pd.DataFrame:
+    """The persons x base_columns statistics from the per-person COUNT_COLUMNS (a mapping of arrays in
+    `persons` order): adds persons, count_exact, count_within_1, sequence_exact and the person's cell of
+    the line-count confusion matrix (one-hot)."""
+    n = len(persons)
+    s = {k: np.asarray(counts[k], dtype=np.int64) for k in COUNT_COLUMNS}
+    s["persons"] = np.ones(n, dtype=np.int64)
     s["count_exact"] = (s["n_gold"] == s["n_pred"]).astype(np.int64)
     s["count_within_1"] = (np.abs(s["n_gold"] - s["n_pred"]) <= 1).astype(np.int64)
     s["sequence_exact"] = (
@@ -197,16 +221,8 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> Scored:
     conf = np.zeros((n, c * c), dtype=np.int64)
     conf[np.arange(n), cell] = 1
     cols = base_columns(settings.kappa_max_lines)
-    stats = pd.DataFrame(
+    return pd.DataFrame(
         np.column_stack([s[k] for k in cols if not k.startswith("conf_")] + [conf]), index=persons, columns=cols
-    )
-
-    per_patient = per_patient_table(persons, stats, gold, p_line, g_line, p_main, g_main, pred, pairs, pairs_m)
-    return Scored(
-        persons=persons,
-        stats=stats,
-        pairs=pairs[["person", "delta_days", "abs_delta", "regimen_exact", "class_match"]],
-        per_patient=per_patient,
     )
 
 

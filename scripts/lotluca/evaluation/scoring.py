@@ -1,24 +1,22 @@
 """Scoring predicted lines against the gold standard: one prediction, or every algorithm x scenario.
 
-Glue between `submission` (reading, validation), `metrics` (per-person statistics, strata) and
-`bootstrap` (CIs); produces the tidy metrics table, the per-patient error-analysis table and the JSON
-summary written by the `evaluate` rule and the `lotluca evaluate` command.
+Glue between `submission` (reading, validation) and `persons` (the per-person table, then strata,
+metrics and bootstrap CIs); produces the tidy metrics table, the per-patient error-analysis table and
+the JSON summary written by the `evaluate` rule and the `lotluca evaluate` command.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from lotluca.evaluation.bootstrap import bootstrap_metrics, derive_seed
-from lotluca.evaluation.metrics import HEADLINE, METRICS, Settings, prepare_lines, score, strata
+from lotluca.evaluation.bootstrap import derive_seed
+from lotluca.evaluation.metrics import HEADLINE, METRICS, Settings
+from lotluca.evaluation.persons import METRIC_COLUMNS, evaluate_persons_many, metrics_from_persons, score_persons
 
-log = logging.getLogger(__name__)
-
-METRIC_COLUMNS = ["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
+__all__ = ["METRIC_COLUMNS", "evaluate", "evaluate_many", "settings_from_config", "summary"]
 
 
 def settings_from_config(evaluation: Mapping, master_seed: int) -> Settings:
@@ -37,38 +35,11 @@ def settings_from_config(evaluation: Mapping, master_seed: int) -> Settings:
 def evaluate(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score `pred` (validated line table) against `gold` (validated, already restricted to the scored
     split). Predicted rows of persons outside `gold` are not scored (their number is logged).
-    Returns (metrics: stratum, metric, estimate, ci_low, ci_high, n; per_patient table)."""
-    g = prepare_lines(gold)
-    persons = pd.Index(pd.unique(g["person_id"]))
-    inside = pred["person_id"].astype(str).isin(persons).to_numpy()
-    if (~inside).any():
-        log.info(
-            "not scored: %d predicted rows of %d persons outside the scored gold persons",
-            int((~inside).sum()),
-            pred.loc[~inside, "person_id"].nunique(),
-        )
-    if len(pred) and not inside.any():
-        log.warning(
-            "no predicted row belongs to a scored gold person: are the person ids the gold standard's (ODH patient ids)?"
-        )
-    p = prepare_lines(pred[inside])
-    scored = score(p, g, settings)
-    masks = strata(g, scored.persons)
-    metrics = bootstrap_metrics(scored, masks, settings)
-    per_patient = scored.per_patient
-    first_cls = pd.Series("none", index=scored.persons)
-    for col in masks.columns:
-        if col.startswith("first_line_class="):
-            first_cls[masks[col].to_numpy()] = col.split("=", 1)[1]
-    per_patient.insert(
-        1,
-        "stratum",
-        np.where(
-            masks["one_line"], "one_line", np.where(masks["several_or_maintenance"], "several_or_maintenance", "none")
-        ),
-    )
-    per_patient.insert(2, "first_line_class", first_cls.to_numpy())
-    return metrics, per_patient
+    Returns (metrics: stratum, metric, estimate, ci_low, ci_high, n; per_patient table).
+
+    The same path as the sharded workflow: the per-person table of all persons (`score_persons`),
+    then `metrics_from_persons`."""
+    return metrics_from_persons(score_persons(pred, gold, settings), settings)
 
 
 def evaluate_many(
@@ -76,16 +47,10 @@ def evaluate_many(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every (scenario, algorithm) -> prediction of `preds` on the same persons and bootstrap
     replicates. Returns the tidy metrics table (METRIC_COLUMNS) and the per-patient table."""
-    metrics, per_patient = [], []
-    for (scenario, algorithm), pred in preds.items():
-        m, pp = evaluate(pred, gold, settings)
-        m.insert(0, "algorithm", algorithm)
-        m.insert(0, "scenario", scenario)
-        pp.insert(0, "algorithm", algorithm)
-        pp.insert(0, "scenario", scenario)
-        metrics.append(m)
-        per_patient.append(pp)
-    return pd.concat(metrics, ignore_index=True)[METRIC_COLUMNS], pd.concat(per_patient, ignore_index=True)
+    metrics, per_patient, _ = evaluate_persons_many(
+        ((key, score_persons(pred, gold, settings)) for key, pred in preds.items()), settings
+    )
+    return metrics, per_patient
 
 
 def summary(metrics: pd.DataFrame, settings: Settings, n_persons: int) -> dict:
