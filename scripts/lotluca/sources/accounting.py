@@ -1,11 +1,14 @@
 """Row accounting of an extraction: every raw row read ends as used, filtered by a named rule, or rejected.
 
-A `Ledger` holds one `Tracker` per raw table. A tracker gives each data row (by its 0-based position
+A `Ledger` holds one `Tracker` per raw table. A tracker gives each data row (by its 0-based row number
 `_row`) exactly one outcome; marking a row twice is a bug and raises. At the end every row must have
 an outcome (`Ledger.check`), so rows read = rows used + rows rejected + rows filtered, per table.
 Rejected rows also go to the `rejects` table (table, row_key, rule, detail); filtered rows are only
 counted (they are removed by a documented cleaning rule, e.g. `dpn_qlf_71`).
 `row_key` is the 1-based data row of the file ("row 12"), which the user can find in any format.
+When the file read is one patient shard of a larger file (`lotluca.sources.split`), the tracker is
+given the row numbers of its rows in the whole file (`labels`, strictly increasing): `_row` values,
+row keys and messages then name the rows of the user's file, identical for any number of shards.
 """
 
 from __future__ import annotations
@@ -25,14 +28,36 @@ class AccountingError(RuntimeError):
 
 
 class Tracker:
-    def __init__(self, table: str, n: int):
+    def __init__(self, table: str, n: int, labels: np.ndarray | None = None):
         self.table, self.n = table, n
         self.outcome = np.zeros(n, dtype=np.int8)
         self.rule = np.empty(n, dtype=object)
         self._rejects: list[pd.DataFrame] = []
+        self.labels = None
+        if labels is not None:
+            labels = np.asarray(labels, dtype=np.int64)
+            if labels.shape != (n,) or (n > 1 and not (np.diff(labels) > 0).all()) or (n and labels[0] < 0):
+                raise AccountingError(f"{table}: row numbers must be {n} strictly increasing values >= 0")
+            self.labels = labels
+
+    def row_numbers(self) -> np.ndarray:
+        """The `_row` value of each position: the 0-based row of the (whole) file."""
+        return np.arange(self.n, dtype=np.int64) if self.labels is None else self.labels
+
+    def positions(self, rows) -> np.ndarray:
+        """Positions (0..n-1) of `_row` values."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.labels is None:
+            return rows
+        pos = np.searchsorted(self.labels, rows)
+        bad = pos >= self.n
+        bad[~bad] = self.labels[pos[~bad]] != rows[~bad]
+        if bad.any():
+            raise AccountingError(f"{self.table}: row {rows[bad][0] + 1} is not a row of this table")
+        return pos
 
     def _mark(self, rows, outcome: int, rule: str | np.ndarray | None) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = self.positions(rows)
         if rows.size == 0:
             return
         if rows.size > 1 and np.bincount(rows, minlength=self.n).max() > 1:
@@ -41,7 +66,8 @@ class Tracker:
         if already.any():
             r = rows[already][0]
             raise AccountingError(
-                f"{self.table}: row {r + 1} already {OUTCOME_NAMES[int(self.outcome[r])]} ({self.rule[r]})"
+                f"{self.table}: row {self.row_numbers()[r] + 1} already "
+                f"{OUTCOME_NAMES[int(self.outcome[r])]} ({self.rule[r]})"
             )
         self.outcome[rows] = outcome
         self.rule[rows] = rule
@@ -63,7 +89,8 @@ class Tracker:
         self._rejects.append(pd.DataFrame({"row": rows, "rule": rules, "detail": details}))
 
     def pending(self) -> np.ndarray:
-        return np.flatnonzero(self.outcome == 0)
+        """`_row` values of the rows without an outcome."""
+        return self.row_numbers()[np.flatnonzero(self.outcome == 0)]
 
     def rejects(self) -> pd.DataFrame:
         if not self._rejects:
@@ -100,10 +127,10 @@ class Ledger:
         self.source = source
         self.trackers: dict[str, Tracker] = {}
 
-    def track(self, table: str, n: int) -> Tracker:
+    def track(self, table: str, n: int, labels: np.ndarray | None = None) -> Tracker:
         if table in self.trackers:
             raise AccountingError(f"table {table} tracked twice")
-        self.trackers[table] = Tracker(table, n)
+        self.trackers[table] = Tracker(table, n, labels)
         return self.trackers[table]
 
     def check(self) -> None:

@@ -7,11 +7,13 @@ written once in `snds.py` or `odh.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from lotluca import contracts
 from lotluca.errors import InputError
@@ -30,6 +32,9 @@ class ExtractSettings:
     lookback_days: int = 365
     chemo_session_ghm: tuple[str, ...] = ("28Z07Z",)
     read: readers.ReadSettings = field(default_factory=readers.ReadSettings)
+    # the tables are one patient shard of a whole extract (config `shards` > 1): a shard may hold no
+    # row of a table, so an empty table is not an error (the whole one is checked by the split)
+    part: bool = False
 
     @classmethod
     def from_config(cls, config: dict) -> ExtractSettings:
@@ -51,6 +56,23 @@ class ExtractSettings:
         return self.study_start - pd.Timedelta(days=self.lookback_days)
 
 
+ROW_NUMBERS_SUFFIX = ".rows.parquet"  # `<table>.rows.parquet`: row numbers of a shard's rows in the whole file
+
+
+def row_numbers_file(table_file) -> Path:
+    """The row-number file written next to one shard of a raw table (`IR_BEN_R.csv` -> `IR_BEN_R.rows.parquet`)."""
+    table_file = Path(table_file)
+    return table_file.with_name(table_file.name.split(".")[0] + ROW_NUMBERS_SUFFIX)
+
+
+def read_row_numbers(path) -> np.ndarray:
+    """The 0-based rows (column `row`, strictly increasing) that a shard's rows have in the whole file."""
+    table = pq.read_table(path)
+    if "row" not in table.column_names:
+        raise InputError(path, "no row-number column", column="row")
+    return table.column("row").to_numpy().astype(np.int64)
+
+
 def read_tracked(
     path,
     name: str,
@@ -58,12 +80,28 @@ def read_tracked(
     columns: list[str],
     ledger: Ledger,
     settings: ExtractSettings,
+    row_numbers=None,
     **kw,
 ) -> tuple[pd.DataFrame, Tracker]:
-    """Read a table, open its tracker, reject the rows holding unparseable values; return the rest."""
+    """Read a table, open its tracker, reject the rows holding unparseable values; return the rest.
+
+    `row_numbers` (file of `read_row_numbers`, optional): the file is one shard of a whole table;
+    `_row` then holds each row's 0-based row in the whole file (row keys name the user's rows)."""
+    if settings.part:
+        kw["allow_empty"] = True
     raw = readers.read_table(path, name, schema, columns, settings.read, **kw)
-    tracker = ledger.track(name, raw.n_read)
+    labels = None
+    if row_numbers is not None:
+        labels = read_row_numbers(row_numbers)
+        if labels.size != raw.n_read:
+            raise InputError(
+                row_numbers, f"{labels.size} row numbers for the {raw.n_read} rows of {path}", column="row"
+            )
+    tracker = ledger.track(name, raw.n_read, labels)
     df = raw.data
+    if labels is not None:
+        df["_row"] = labels[df["_row"].to_numpy()]
+        raw.bad["_row"] = labels[raw.bad["_row"].to_numpy(dtype=np.int64)]
     if len(raw.bad):
         bad = raw.bad.assign(detail=raw.bad["column"] + "=" + raw.bad["value"].map(repr))
         per_row = bad.groupby("_row", sort=True)["detail"].agg("; ".join)

@@ -155,7 +155,7 @@ def cycle_number(labels: pd.Series) -> pd.Series:
     return pd.to_numeric(num, errors="coerce").astype("Int64")
 
 
-def _read(paths, name, ledger, settings) -> tuple[pd.DataFrame, Tracker]:
+def _read(paths, name, ledger, settings, row_numbers: dict | None = None) -> tuple[pd.DataFrame, Tracker]:
     df, t = read_tracked(
         paths[name],
         name,
@@ -163,6 +163,7 @@ def _read(paths, name, ledger, settings) -> tuple[pd.DataFrame, Tracker]:
         COLUMNS[name],
         ledger,
         settings,
+        (row_numbers or {}).get(name),
         optional=OPTIONAL.get(name, ()),
         allow_empty=name not in NONEMPTY,
     )
@@ -209,8 +210,11 @@ def _drug_rows(df, tracker, table, date_col, patients, settings, unknown) -> tup
     return df, match
 
 
-def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
-    """Extract canonical tables from ODH table files (`paths`: ODH table name -> file path)."""
+def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None = None) -> OdhResult:
+    """Extract canonical tables from ODH table files (`paths`: ODH table name -> file path).
+
+    `row_numbers` (table name -> row-number file): the files are one patient shard of whole tables
+    (`lotluca.sources.split`); rows are then named by their row in the whole file."""
     missing = [t for t in REQUIRED_TABLES if t not in paths]
     if missing:
         raise InputError(
@@ -220,7 +224,7 @@ def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
         )
     ledger = Ledger("odh")
     unknown: list[pd.DataFrame] = []
-    pat, pat_t = _read(paths, "odh_patients", ledger, settings)
+    pat, pat_t = _read(paths, "odh_patients", ledger, settings, row_numbers)
     pat_t.use(pat["_row"].to_numpy())
     death = pat["death_date"]
     persons = pd.DataFrame(
@@ -242,7 +246,7 @@ def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
     )
     by_id = persons.set_index("person_id")
     exposures = []
-    adm, adm_t = _read(paths, "odh_administrations", ledger, settings)
+    adm, adm_t = _read(paths, "odh_administrations", ledger, settings, row_numbers)
     adm, match = _drug_rows(adm, adm_t, "odh_administrations", "administration_date", by_id, settings, unknown)
     route = dm.normalise_route(adm["route"]).fillna(match["route"])
     exposures.append(
@@ -253,7 +257,7 @@ def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
         )
     )  # fmt: skip
     if "odh_prescriptions" in paths:
-        pre, pre_t = _read(paths, "odh_prescriptions", ledger, settings)
+        pre, pre_t = _read(paths, "odh_prescriptions", ledger, settings, row_numbers)
         pre, match = _drug_rows(pre, pre_t, "odh_prescriptions", "prescription_date", by_id, settings, unknown)
         route = match["route"].where(~dm.has_oral_form(match["ingredient"]), "oral")
         days = pre["duration_days"].astype("float64").fillna(1).clip(lower=1)
@@ -266,7 +270,7 @@ def extract_odh(paths: dict, settings: ExtractSettings) -> OdhResult:
         )  # fmt: skip
     stays = pd.DataFrame(columns=contracts.STAYS.names)
     if "odh_stays" in paths:
-        st, st_t = _read(paths, "odh_stays", ledger, settings)
+        st, st_t = _read(paths, "odh_stays", ledger, settings, row_numbers)
         known = st["odh_patient_id"].isin(by_id.index)
         st_t.reject(st.loc[~known, "_row"].to_numpy(), "unknown_patient", "odh_patient_id not in odh_patients")
         st = st[known]

@@ -4,12 +4,15 @@ Table files are found by their SNDS / ODH names (`IR_BEN_R.csv`, `ER_PHA_F.parqu
 `T_MCOaaMED.sas7bdat`, `odh_patients.csv`...), the format from the extension, names matched
 case-insensitively. Outputs of a source go to one folder: persons, exposures, (chemo_sessions,)
 stays, rejects as Parquet, accounting.csv (source, table, outcome, rule, rows) and unknown_codes.csv
-(drug codes or labels missing from the reference, with their row counts).
+(drug codes or labels missing from the reference, with their row counts). Tables are written in
+their canonical row order (`lotluca.sources.gather.sort_output`), so a run per patient shard, once
+gathered, gives the same files as one run over the whole extract.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +20,8 @@ import pandas as pd
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
 from lotluca.sources import odh, snds
-from lotluca.sources.common import ExtractSettings
+from lotluca.sources.common import ROW_NUMBERS_SUFFIX, ExtractSettings
+from lotluca.sources.gather import sort_output
 from lotluca.sources.readers import FORMATS
 
 log = logging.getLogger(__name__)
@@ -58,17 +62,44 @@ def paths_from_files(files, names: tuple[str, ...]) -> dict[str, Path]:
     return out
 
 
+def row_numbers_from_files(files, names: tuple[str, ...]) -> dict[str, Path]:
+    """Map table names to the row-number files (`<table>.rows.parquet`) among `files` (shards of a split)."""
+    wanted = {n.upper(): n for n in names}
+    out = {}
+    for f in map(Path, files):
+        if f.name.lower().endswith(ROW_NUMBERS_SUFFIX):
+            name = wanted.get(f.name[: -len(ROW_NUMBERS_SUFFIX)].upper())
+            if name:
+                out[name] = f
+    return out
+
+
+def settings_for(config: dict, row_numbers: dict | None = None, part: bool = False) -> ExtractSettings:
+    """Extraction settings; for one shard (`part`) empty tables are allowed, and when the shard comes
+    from the split (`row_numbers`), the bad-value threshold was already checked on the whole tables."""
+    settings = ExtractSettings.from_config(config)
+    if part or row_numbers:
+        settings = replace(settings, part=True)
+    if row_numbers:
+        settings = replace(settings, read=replace(settings.read, max_bad_value_fraction=1.0))
+    return settings
+
+
 def _write(result, out_dir: Path, tables: tuple[str, ...]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for t in tables:
-        write_parquet(getattr(result, t), out_dir / f"{t}.parquet")
+        write_parquet(sort_output(t, getattr(result, t)), out_dir / f"{t}.parquet")
     result.accounting.to_csv(out_dir / "accounting.csv", index=False)
     result.unknown_codes.to_csv(out_dir / "unknown_codes.csv", index=False)
 
 
-def run_snds(paths: dict, out_dir: str | Path, config: dict) -> pd.DataFrame:
-    """Extract SNDS tables (`paths`: table name -> file) into `out_dir`; returns the accounting."""
-    result = snds.extract_snds(paths, ExtractSettings.from_config(config))
+def run_snds(
+    paths: dict, out_dir: str | Path, config: dict, row_numbers: dict | None = None, part: bool = False
+) -> pd.DataFrame:
+    """Extract SNDS tables (`paths`: table name -> file) into `out_dir`; returns the accounting.
+
+    `part`: the tables are one patient shard; `row_numbers`: the shard's row-number files (split)."""
+    result = snds.extract_snds(paths, settings_for(config, row_numbers, part), row_numbers)
     _write(result, Path(out_dir), ("persons", "exposures", "chemo_sessions", "stays", "rejects"))
     log.info(
         "SNDS: %d persons, %d exposures, %d chemo sessions, %d stays, %d rejects",
@@ -81,9 +112,13 @@ def run_snds(paths: dict, out_dir: str | Path, config: dict) -> pd.DataFrame:
     return result.accounting
 
 
-def run_odh(paths: dict, out_dir: str | Path, config: dict) -> pd.DataFrame:
-    """Extract ODH tables (`paths`: table name -> file) into `out_dir`; returns the accounting."""
-    result = odh.extract_odh(paths, ExtractSettings.from_config(config))
+def run_odh(
+    paths: dict, out_dir: str | Path, config: dict, row_numbers: dict | None = None, part: bool = False
+) -> pd.DataFrame:
+    """Extract ODH tables (`paths`: table name -> file) into `out_dir`; returns the accounting.
+
+    `part`: the tables are one patient shard; `row_numbers`: the shard's row-number files (split)."""
+    result = odh.extract_odh(paths, settings_for(config, row_numbers, part), row_numbers)
     _write(result, Path(out_dir), ("persons", "exposures", "stays", "rejects"))
     log.info(
         "ODH: %d persons, %d exposures, %d stays, %d rejects",

@@ -119,7 +119,9 @@ class SndsResult:
     unknown_codes: pd.DataFrame
 
 
-def _read(paths: dict, name: str, ledger: Ledger, settings: ExtractSettings) -> tuple[pd.DataFrame, Tracker]:
+def _read(
+    paths: dict, name: str, ledger: Ledger, settings: ExtractSettings, row_numbers: dict | None = None
+) -> tuple[pd.DataFrame, Tracker]:
     kinds = {c: "string" for c in RETURN_CODES} if name == "T_MCOaaC" else None
     return read_tracked(
         paths[name],
@@ -128,6 +130,7 @@ def _read(paths: dict, name: str, ledger: Ledger, settings: ExtractSettings) -> 
         COLUMNS[name],
         ledger,
         settings,
+        (row_numbers or {}).get(name),
         column_formats=snds_schema.column_formats(name),
         optional=OPTIONAL.get(name, ()),
         kinds=kinds,
@@ -260,10 +263,11 @@ def _settle_parents(parents: pd.DataFrame, tracker: Tracker, child_rows: list[np
     ok = settle(parents, "_prow", tracker)
     referenced = np.zeros(tracker.n, dtype=bool)
     for rows in child_rows:
-        referenced[np.asarray(rows, dtype=np.int64)] = True
+        referenced[tracker.positions(rows)] = True
     ok_rows = ok["_prow"].to_numpy()
-    tracker.use(ok_rows[referenced[ok_rows]])
-    tracker.filter(ok_rows[~referenced[ok_rows]], "no_drug_line")
+    hit = referenced[tracker.positions(ok_rows)]
+    tracker.use(ok_rows[hit])
+    tracker.filter(ok_rows[~hit], "no_drug_line")
 
 
 def _reject_codes(
@@ -445,8 +449,11 @@ def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings
 
 
 # --- driver --------------------------------------------------------------------------------------------
-def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
-    """Extract canonical tables from SNDS table files (`paths`: SNDS table name -> file path)."""
+def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | None = None) -> SndsResult:
+    """Extract canonical tables from SNDS table files (`paths`: SNDS table name -> file path).
+
+    `row_numbers` (table name -> row-number file): the files are one patient shard of whole tables
+    (`lotluca.sources.split`); rows are then named by their row in the whole file."""
     missing = [t for t in REQUIRED_TABLES if t not in paths]
     if missing:
         raise InputError(
@@ -456,14 +463,14 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
         )
     ledger = Ledger("snds")
     unknown: list[pd.DataFrame] = []
-    ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings)
-    cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings) if "KI_CCI_R" in paths else (None, None)
+    ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings, row_numbers)
+    cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings, row_numbers) if "KI_CCI_R" in paths else (None, None)
     persons, *maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
     log.info("SNDS persons: %d", len(persons))
 
-    prs, prs_t = _read(paths, "ER_PRS_F", ledger, settings)
+    prs, prs_t = _read(paths, "ER_PRS_F", ledger, settings, row_numbers)
     prs_index = KeyIndex(prs, DCIR_KEYS, paths["ER_PRS_F"], "ER_PRS_F")
-    ete, ete_t = _read(paths, "ER_ETE_F", ledger, settings) if "ER_ETE_F" in paths else (None, None)
+    ete, ete_t = _read(paths, "ER_ETE_F", ledger, settings, row_numbers) if "ER_ETE_F" in paths else (None, None)
     if ete is None:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
     else:
@@ -473,33 +480,33 @@ def extract_snds(paths: dict, settings: ExtractSettings) -> SndsResult:
     del prs
     carry = ["person_id", "EXE_SOI_DTD"]
     exposures, children = [], []
-    pha, pha_t = _read(paths, "ER_PHA_F", ledger, settings)
+    pha, pha_t = _read(paths, "ER_PHA_F", ledger, settings, row_numbers)
     pha = link_children(pha, parents, prs_index, pha_t, "ER_PRS_F", carry)
     children.append(pha["_prow"].to_numpy())
     exposures.append(_pharmacy(pha, pha_t, unknown))
     del pha
     if "ER_UCD_F" in paths:
-        ucd, ucd_t = _read(paths, "ER_UCD_F", ledger, settings)
+        ucd, ucd_t = _read(paths, "ER_UCD_F", ledger, settings, row_numbers)
         ucd = link_children(ucd, parents, prs_index, ucd_t, "ER_PRS_F", carry)
         children.append(ucd["_prow"].to_numpy())
         exposures.append(_ucd(ucd, ucd_t, unknown))
     _settle_parents(parents, prs_t, children)
     del parents
 
-    b, b_t = _read(paths, "T_MCOaaB", ledger, settings)
-    c, c_t = _read(paths, "T_MCOaaC", ledger, settings)
+    b, b_t = _read(paths, "T_MCOaaB", ledger, settings, row_numbers)
+    c, c_t = _read(paths, "T_MCOaaC", ledger, settings, row_numbers)
     stays = _stays(b, b_t, c, c_t, maps, settings, paths)
     del b, c
     stays["eta"], stays["rsa"] = _int_key(stays["ETA_NUM"]), _int_key(stays["RSA_NUM"])
     stays["hospital"] = finess(stays["ETA_NUM"])
     stays.rename(columns={"_row_b": "_prow"}, inplace=True)
     stay_index = KeyIndex(stays, ["eta", "rsa"])
-    med, med_t = _read(paths, "T_MCOaaMED", ledger, settings)
+    med, med_t = _read(paths, "T_MCOaaMED", ledger, settings, row_numbers)
     exposures.append(
         _stay_drugs(med, med_t, stays, stay_index, "T_MCOaaMED", ["UCD_UCD_COD", "UCD_COD"], "DELAI", settings, unknown)
     )
     if "T_MCOaaFH" in paths:
-        fh, fh_t = _read(paths, "T_MCOaaFH", ledger, settings)
+        fh, fh_t = _read(paths, "T_MCOaaFH", ledger, settings, row_numbers)
         exposures.append(
             _stay_drugs(
                 fh, fh_t, stays, stay_index, "T_MCOaaFH", ["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT", settings, unknown
