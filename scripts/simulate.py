@@ -1,4 +1,4 @@
-"""Step `simulate`: draw the synthetic cohort and write every source table (see lotluca.simulate)."""
+"""Step `simulate`: draw one shard of the synthetic cohort and write its source tables (see lotluca.simulate)."""
 
 from lotluca.simulate import simulate_to_files
 from lotluca.steps import run_step
@@ -11,6 +11,8 @@ def main(smk):
         seed=smk.params.seed,
         out_dir=str(smk.output.gold).rsplit("/gold/", 1)[0],
         fmt=smk.params.fmt,
+        shard=int(smk.wildcards.shard),
+        n_shards=smk.params.n_shards,
     )
 
 

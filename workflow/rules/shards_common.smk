@@ -3,6 +3,14 @@
 N_SHARDS = config["shards"]
 SHARDS = list(range(N_SHARDS))
 SHARDED_TABLES = ["persons", "exposures", "chemo_sessions"]
+# truth tables of the simulator, written per shard then gathered (lotluca.simulate.TRUTH_SORT_KEYS)
+SIMULATED_TRUTH = [
+    "linkage_truth",
+    "clinical_truth",
+    "concomitant_truth",
+    "persons_truth",
+    "lines_truth",
+]
 
 
 wildcard_constraints:
@@ -12,6 +20,11 @@ wildcard_constraints:
 def shard_file(stem):
     """One shard of `stem` ({wildcards} allowed); the shard count is part of the path."""
     return f"results/shards/n{N_SHARDS}/{stem}/{{shard}}.parquet"
+
+
+def simulated_shard(path):
+    """A file (or, with "", the folder) of one simulated shard: results/simulated/n{N}/{shard}/<path>."""
+    return f"results/simulated/n{N_SHARDS}/{{shard}}/{path}"
 
 
 def shard_output(stem):

@@ -121,11 +121,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lotluca.simulate import arrowcols as A
-from lotluca.simulate import calibration, cohort, concomitant, gold, render_odh, render_snds, treatment
+from lotluca.simulate import blocks, calibration, cohort, concomitant, gold, render_odh, render_snds, treatment
+from lotluca.simulate.blocks import Block
 from lotluca.simulate.params import SimSettings, from_config
-from lotluca.simulate.write import write_table
+from lotluca.simulate.write import TableAppender, write_table
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,15 @@ SNDS_OUT = [
 ]
 ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
 CONCOMITANT_OUT = "concomitant_truth"  # truth/<name>.parquet (exposure flags false when concomitant disabled)
+# truth/<name>.parquet gathered over shards, sorted by these keys (then every other column)
+TRUTH_SORT_KEYS = {
+    "linkage_truth": ["odh_patient_id"],
+    "clinical_truth": ["truth_person_id", "date"],
+    CONCOMITANT_OUT: ["truth_person_id", "line_number"],
+    "persons_truth": ["truth_person_id"],
+    "lines_truth": ["truth_person_id", "line_number"],
+}
+GOLD_SORT_KEYS = ["person_id", "line_number", "is_maintenance", "start_date"]
 
 CLINICAL_TRUTH = pa.schema(
     [
@@ -185,6 +196,11 @@ def _progress(what: str, t0: float) -> None:
     )
 
 
+def truth_person_ids(index: np.ndarray) -> np.ndarray:
+    """Truth person id of each cohort-wide person index: "P" + 9 digits."""
+    return np.char.add("P", np.char.zfill(np.asarray(index).astype(str), 9))
+
+
 def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, odh_cols: dict) -> pa.Table:
     """truth/clinical_truth: one row per true event with its ODH and SNDS rendering (see module docstring)."""
     pid = events["pid"].to_numpy().astype(np.int64)
@@ -201,7 +217,7 @@ def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, od
     oral = events["oral"].to_numpy()
     return pa.Table.from_arrays(
         [
-            A.take(A.vocab(np.char.add("P", np.char.zfill(np.arange(len(persons)).astype(str), 9))), pid),
+            A.take(A.vocab(truth_person_ids(persons["person_index"].to_numpy())), pid),
             A.take(A.vocab(odh_id), pid, null_mask=(odh_id == "")[pid]),
             A.take(A.vocab(persons["ben_idt_ano"].to_numpy()), pid),
             A.date32(events["date"].to_numpy()),
@@ -229,19 +245,19 @@ def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, od
     )
 
 
-def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
-    """Draw the cohort and render every table; returns {"snds": {...}, "odh": {...}, "gold", "linkage_truth",
-    "clinical_truth", "calibration" (DataFrame), "counts"}. With `emit(group, name, table)`, every table is
-    handed over as soon as it is built (group "snds" | "odh" | "gold" | "truth") and the result holds what
-    emit returned (simulate_to_files writes and drops tables that way, keeping memory low)."""
+def simulate_block(
+    s: SimSettings, seed: int, block: Block, hosp: cohort.Hospitals, odh_key: tuple[int, int], emit=None
+) -> dict:
+    """Draw one block of the cohort (its own random streams and id ranges, see `blocks`) and render every
+    table. Returns {"snds": {...}, "odh": {...}, "gold", "linkage_truth", "clinical_truth", "concomitant",
+    "persons_truth", "lines_truth", "counts", "_persons", "_lines", "_death"}; with `emit(group, name,
+    table)` every table is handed over as soon as it is built and the result holds what emit returned."""
     t0 = time.perf_counter()
-    streams = np.random.SeedSequence(int(seed)).spawn(10)  # the 10th: concomitant dispensations
-    rng = [np.random.default_rng(x) for x in streams]
-    s = settings
+    rng = blocks.block_streams(seed, block)  # the 10th: concomitant dispensations
+    s = block.settings(s)
     persons = cohort.draw_persons(rng[0], s)
     persons = cohort.make_twins(rng[1], persons, s)
-    persons = cohort.assign_identifiers(rng[2], persons, s)
-    hosp = cohort.Hospitals.draw(rng[3])
+    persons = cohort.assign_identifiers(rng[2], persons, s, first_person=block.first_person, odh_key=odh_key)
     lines, death = treatment.draw_lines(rng[4], persons, s)
     events = treatment.draw_events(rng[5], lines, persons, death, s)
     lines = treatment.finalise_lines(lines, events, death, s)
@@ -249,11 +265,13 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
     if s.concomitant.enabled:
         conc = concomitant.draw_dispensations(rng[9], persons, lines, death, cohort.to_days(s.end_date),
                                               s.concomitant.background_rate)  # fmt: skip
-    _progress(f"truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0)
-    snds_tables, snds_cols, _ = render_snds.render(rng[6], persons, events, death, hosp, s, emit, conc)
-    _progress("SNDS rendered", t0)
-    odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit)
-    _progress("ODH rendered", t0)
+    _progress(
+        f"block {block.index}: truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0
+    )
+    snds_tables, snds_cols, _ = render_snds.render(
+        rng[6], persons, events, death, hosp, s, emit, conc, rsa_base=block.row_base, dct_base=block.dct_base
+    )
+    odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit, row_base=block.row_base)
     in_gold, test = gold.gold_persons(rng[8], persons, s)
     gold_t = gold.gold_table(lines, persons, in_gold, test, cohort.to_days(s.end_date))
 
@@ -264,28 +282,121 @@ def simulate(settings: SimSettings, seed: int, emit=None) -> dict:
     linkage = pa.Table.from_arrays(
         [pa.array(odh_id[pat]), pa.array(persons["ben_idt_ano"].to_numpy()[pat])], schema=LINKAGE_TRUTH
     )
-    calib = calibration.calibration_table(persons, lines, death, s)
-    if emit is not None:
-        gold_t = emit("gold", "gold_lines", gold_t)
-        linkage = emit("truth", "linkage_truth", linkage)
-        truth = emit("truth", "clinical_truth", truth)
+    persons_t = calibration.persons_truth(
+        persons, death, truth_person_ids(persons["person_index"].to_numpy()), s.end_date
+    )
+    lines_t = calibration.lines_truth(lines, truth_person_ids(persons["person_index"].to_numpy()))
     conc_t = concomitant.truth_tables(persons, lines, conc, cohort.EPOCH)  # flags all false when disabled
+    out = {"gold": gold_t, "linkage_truth": linkage, "clinical_truth": truth, CONCOMITANT_OUT: conc_t[0],
+           "persons_truth": persons_t, "lines_truth": lines_t}  # fmt: skip
     if emit is not None:
-        conc_t = (emit("truth", CONCOMITANT_OUT, conc_t[0]), conc_t[1])
-    _progress("all tables built", t0)
+        out = {name: emit("gold" if name == "gold" else "truth", name if name != "gold" else "gold_lines", t)
+               for name, t in out.items()}  # fmt: skip
+    _progress(f"block {block.index}: all tables built", t0)
     return {
         "snds": snds_tables,
         "odh": odh_tables,
-        "gold": gold_t,
-        "linkage_truth": linkage,
-        "clinical_truth": truth,
-        "calibration": calib,
-        "concomitant": conc_t,
+        "gold": out["gold"],
+        "linkage_truth": out["linkage_truth"],
+        "clinical_truth": out["clinical_truth"],
+        "concomitant": (out[CONCOMITANT_OUT], conc_t[1]),
+        "persons_truth": out["persons_truth"],
+        "lines_truth": out["lines_truth"],
         "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
         "_persons": persons,
         "_lines": lines,
         "_death": death,
     }
+
+
+def _cohort_draws(seed: int) -> tuple[cohort.Hospitals, tuple[int, int]]:
+    """The draws shared by every block: hospitals outside the centres and the ODH id bijection."""
+    rng = blocks.cohort_stream(seed)
+    hosp = cohort.Hospitals.draw(rng)
+    return hosp, cohort.odh_id_key(rng)
+
+
+def _concat(tables: list) -> pa.Table | None:
+    tables = [t for t in tables if t is not None]
+    if not tables or not isinstance(tables[0], pa.Table):
+        return None
+    return pa.concat_tables(tables).combine_chunks()
+
+
+def _empty_block(s: SimSettings) -> Block:
+    """A one-patient block whose tables, emptied, give the schemas of a shard that has no block."""
+    return Block(index=0, patients=1, decoys=blocks.n_decoys(1, s), first_person=0)
+
+
+def _add_counts(total: dict, counts: dict) -> None:
+    for k, v in counts.items():
+        total[k] = total.get(k, 0) + v
+
+
+def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shards: int = 1) -> dict:
+    """Draw the blocks of shard `shard` of `n_shards` (the whole cohort by default) and render every table;
+    returns {"snds": {...}, "odh": {...}, "gold", "linkage_truth", "clinical_truth", "concomitant",
+    "persons_truth", "lines_truth", "calibration" (DataFrame), "counts", "_persons", "_lines", "_death"},
+    tables concatenated over the blocks in block order. With `emit(group, name, table)`, every table of
+    every block is handed over as soon as it is built and the table entries are None (simulate_to_files
+    appends and drops them that way, keeping memory at one block). A shard without blocks emits empty
+    tables with the right schemas."""
+    s = settings
+    hosp, odh_key = _cohort_draws(seed)
+    todo = blocks.shard_blocks(s, shard, n_shards)
+    if not todo:
+        empty = None if emit is None else (lambda group, name, table: emit(group, name, table.slice(0, 0)))
+        r = simulate_block(s, seed, _empty_block(s), hosp, odh_key, empty if emit else None)
+        if emit is None:
+            r = _empty_result(r)
+        results = [r]
+        counts = {"patients": 0, "decoys": 0, "lines": 0, "events": 0}
+    else:
+        results, counts = [], {}
+        for b in todo:
+            r = simulate_block(s, seed, b, hosp, odh_key, emit)
+            _add_counts(counts, r["counts"])
+            if emit is not None:  # keep only what the calibration needs
+                r = {k: r[k] for k in ("persons_truth", "lines_truth")}
+            results.append(r)
+    if emit is not None:
+        persons_t = lines_t = None
+        calib = None
+    else:
+        persons_t = _concat([r["persons_truth"] for r in results])
+        lines_t = _concat([r["lines_truth"] for r in results])
+        calib = calibration.from_truth(persons_t, lines_t, s)
+    out = {"calibration": calib, "counts": counts, "persons_truth": persons_t, "lines_truth": lines_t}
+    if emit is not None:
+        return out
+    out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]}
+    out["odh"] = {n: _concat([r["odh"][n] for r in results]) for n in results[0]["odh"]}
+    for name in ("gold", "linkage_truth", "clinical_truth"):
+        out[name] = _concat([r[name] for r in results])
+    out["concomitant"] = tuple(_concat([r["concomitant"][i] for r in results]) for i in (0, 1))
+    offsets = np.cumsum([0] + [len(r["_persons"]) for r in results])
+    out["_persons"] = pd.concat([r["_persons"] for r in results], ignore_index=True)
+    out["_persons"]["pid"] = np.arange(len(out["_persons"]), dtype=np.int32)
+    out["_lines"] = pd.concat(
+        [r["_lines"].assign(pid=r["_lines"]["pid"].to_numpy() + off) for r, off in zip(results, offsets, strict=False)],
+        ignore_index=True,
+    )
+    out["_death"] = np.concatenate([r["_death"] for r in results])
+    return out
+
+
+def _empty_result(r: dict) -> dict:
+    """The result of a block with every table emptied (a shard without blocks)."""
+    out = dict(r)
+    out["snds"] = {n: t.slice(0, 0) for n, t in r["snds"].items()}
+    out["odh"] = {n: t.slice(0, 0) for n, t in r["odh"].items()}
+    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth"):
+        out[name] = r[name].slice(0, 0)
+    out["concomitant"] = tuple(t.slice(0, 0) for t in r["concomitant"])
+    out["_persons"] = r["_persons"].iloc[:0]
+    out["_lines"] = r["_lines"].iloc[:0]
+    out["_death"] = r["_death"][:0]
+    return out
 
 
 def _path(out: Path, group: str, name: str, fmt: str) -> tuple[Path, str]:
@@ -311,6 +422,7 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     groups += [("gold", "gold_lines", result["gold"]), ("truth", "linkage_truth", result["linkage_truth"])]
     groups += [("truth", "clinical_truth", result["clinical_truth"])]
     groups += [("truth", CONCOMITANT_OUT, result["concomitant"][0])]
+    groups += [("truth", "persons_truth", result["persons_truth"]), ("truth", "lines_truth", result["lines_truth"])]
     for group, name, table in groups:
         path, f = _path(out, group, name, fmt)
         write_table(table, path, f, snds_table=name if group == "snds" else None)
@@ -318,43 +430,83 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     return {name: table.num_rows for _, name, table in groups}
 
 
-def simulate_to_files(settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet") -> dict:
-    """Build settings from the config blocks (dicts) or take a SimSettings, simulate, write. Returns a summary.
+def _log_calibration(calib: pd.DataFrame, patients: int) -> None:
+    off = calib[~calib["within"]]
+    level = logging.WARNING if patients >= 2000 else logging.INFO  # small cohorts are too noisy to calibrate
+    for _, r in off.iterrows():
+        log.log(level, "calibration: %s = %s outside [%s, %s] (%s)",
+                r["metric"], r["simulated"], r["target_low"], r["target_high"], r["source"])  # fmt: skip
 
-    Each table is written by a background thread as soon as it is built and then dropped, so the peak
-    memory holds the clinical truth and a few tables, not every table at once; Arrow releases the GIL
-    while encoding, so writing overlaps with rendering. The bytes of a file do not depend on timing."""
+
+def simulate_to_files(
+    settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet", shard: int = 0, n_shards: int = 1
+) -> dict:
+    """Build settings from the config blocks (dicts) or take a SimSettings, simulate shard `shard` of
+    `n_shards` (the whole cohort by default), write. Returns a summary.
+
+    Each block's tables are appended to their files by a background thread as soon as they are built,
+    then dropped, so the peak memory is about one block; Arrow releases the GIL while encoding, so
+    writing overlaps with drawing the next tables. The bytes of a file do not depend on timing.
+    calibration.csv (cohort-level figures) is written for the whole cohort (n_shards 1) only; for a
+    sharded run `gather_shards` computes it from the gathered truth tables."""
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be parquet or csv, got {fmt!r}")
     s = settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
     out = Path(out_dir)
     rows: dict[str, int] = {}
+    writers: dict[str, TableAppender] = {}
+    kept: dict[str, list] = {"persons_truth": [], "lines_truth": []}
     futures = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: appends to a file stay in block order
 
         def emit(group, name, table):
             path, f = _path(out, group, name, fmt)
-            rows[name] = table.num_rows
-            futures.append(pool.submit(write_table, table, path, f, name if group == "snds" else None))
+            if name not in writers:
+                writers[name] = TableAppender(path, f, name if group == "snds" else None)
+            rows[name] = rows.get(name, 0) + table.num_rows
+            if name in kept:
+                kept[name].append(table)
+            futures.append(pool.submit(writers[name].append, table))
             return table.num_rows
 
-        result = simulate(s, seed, emit)
-        for fut in futures:
-            fut.result()  # re-raise any writing error
-    _write_calibration(result["calibration"], out)
-    off = result["calibration"][~result["calibration"]["within"]]
-    level = logging.WARNING if s.patients >= 2000 else logging.INFO  # small cohorts are too noisy to calibrate
-    for _, r in off.iterrows():
-        log.log(
-            level,
-            "calibration: %s = %s outside [%s, %s] (%s)",
-            r["metric"],
-            r["simulated"],
-            r["target_low"],
-            r["target_high"],
-            r["source"],
-        )
+        try:
+            result = simulate(s, seed, emit, shard=shard, n_shards=n_shards)
+            for fut in futures:
+                fut.result()  # re-raise any writing error
+        finally:
+            for fut in futures:
+                fut.cancel()
+            for w in writers.values():
+                pool.submit(w.close).result()
+    if n_shards == 1:
+        calib = calibration.from_truth(_concat(kept["persons_truth"]), _concat(kept["lines_truth"]), s)
+        _write_calibration(calib, out)
+        _log_calibration(calib, s.patients)
     return {**result["counts"], "rows": rows}
 
 
-__all__ = ["SimSettings", "from_config", "simulate", "simulate_to_files", "write_outputs"]
+def gather_shards(shard_dirs: list[str | Path], out_dir: str | Path, settings, study=None) -> dict:
+    """Gather the gold and truth tables of simulated shards into out_dir (gold/, truth/), each sorted
+    canonically so the files do not depend on the number of shards, and compute calibration.csv over the
+    whole cohort. The SNDS and ODH tables stay in their shards (extraction reads them per shard)."""
+    from lotluca.sharding import gather
+
+    s = settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
+    out = Path(out_dir)
+    dirs = [Path(d) for d in shard_dirs]
+    names = [("gold", "gold_lines", GOLD_SORT_KEYS)] + [("truth", n, k) for n, k in TRUTH_SORT_KEYS.items()]
+    gathered = {}
+    rows = {}
+    for group, name, keys in names:
+        files = [d / group / f"{name}.parquet" for d in dirs]
+        table = gather([pq.read_table(f) for f in files], keys, sources=[str(f) for f in files])
+        write_table(table, out / group / f"{name}.parquet", "parquet")
+        gathered[name] = table
+        rows[name] = table.num_rows
+    calib = calibration.from_truth(gathered["persons_truth"], gathered["lines_truth"], s)
+    _write_calibration(calib, out)
+    _log_calibration(calib, s.patients)
+    return rows
+
+
+__all__ = ["SimSettings", "from_config", "gather_shards", "simulate", "simulate_to_files", "write_outputs"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lotluca.simulate import regimens as R
-from lotluca.simulate.cohort import to_days
+from lotluca.simulate.cohort import DRIVERS, EPOCH, HISTOLOGY, to_days
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.treatment import MONTH, NEVER
 
@@ -20,6 +21,121 @@ ESME = "ESME-AMLC (Unicancer real-world lung cohort), BRIEF s.5"
 IFCT = "IFCT Biomarqueurs-France (Barlesi et al., Lancet 2016), BRIEF s.5"
 PDL1 = "PD-L1 TPS distribution in advanced NSCLC (KEYNOTE-024/042 screening; French RWE), BRIEF s.5"
 COLUMNS = ["metric", "simulated", "target_low", "target_high", "source", "within"]
+
+# truth/persons_truth.parquet: one row per person (decoys included), what the calibration needs
+PERSONS_TRUTH = pa.schema(
+    [
+        ("truth_person_id", pa.string()),
+        ("odh_patient_id", pa.string()),  # null for SNDS-only decoys
+        ("ben_idt_ano", pa.string()),
+        ("is_decoy", pa.bool_()),
+        ("sex", pa.int8()),  # 1 male, 2 female
+        ("age", pa.float64()),  # at advanced diagnosis (years)
+        ("histology", pa.string()),  # non_squamous | squamous | nos
+        ("driver", pa.string()),  # none | egfr | alk | ros1 | kras | braf | met; null: not tested
+        ("kras_g12c", pa.bool_()),
+        ("pdl1_class", pa.int8()),  # 0: TPS < 1%, 1: 1-49%, 2: >= 50%; null: not tested
+        ("diagnosis_date", pa.date32()),
+        ("death_date", pa.date32()),  # null: alive at the end of the data
+    ]
+)
+# truth/lines_truth.parquet: every true line of every person (the gold standard holds a sample of them)
+LINES_TRUTH = pa.schema(
+    [
+        ("truth_person_id", pa.string()),
+        ("line_number", pa.int16()),
+        ("start_date", pa.date32()),
+        ("end_date", pa.date32()),
+        ("regimen", pa.string()),  # regimens.REGIMENS key
+    ]
+)
+
+
+def _date32(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    days = np.asarray(days, dtype=np.int64)
+    if mask is not None:
+        days = np.where(mask, 0, days)
+    return pa.array((EPOCH + days.astype("timedelta64[D]")).astype("datetime64[D]"), type=pa.date32(), mask=mask)
+
+
+def _days(col: pa.ChunkedArray | pa.Array, missing: int) -> np.ndarray:
+    arr = col.cast(pa.int32()).to_numpy(zero_copy_only=False)
+    return np.where(np.isnan(arr.astype(float)), missing, arr).astype(np.int64)
+
+
+def persons_truth(persons: pd.DataFrame, death: np.ndarray, truth_ids: np.ndarray, end_date) -> pa.Table:
+    """truth/persons_truth of one block (PERSONS_TRUTH): demographics, tumour and death of every person."""
+    odh = persons["odh_patient_id"].to_numpy()
+    drv = persons["driver"].to_numpy().astype(np.int64)
+    pdl1 = persons["pdl1"].to_numpy().astype(np.int64)
+    alive = np.asarray(death) > to_days(end_date)
+    return pa.Table.from_arrays(
+        [
+            pa.array(truth_ids, pa.string()),
+            pa.array(odh, pa.string(), mask=odh == ""),
+            pa.array(persons["ben_idt_ano"].to_numpy(), pa.string()),
+            pa.array(persons["is_decoy"].to_numpy()),
+            pa.array(persons["sex"].to_numpy().astype(np.int8)),
+            pa.array(persons["age"].to_numpy().astype(np.float64)),
+            pa.array(np.array(HISTOLOGY)[persons["histology"].to_numpy()], pa.string()),
+            pa.array(np.array(DRIVERS)[np.clip(drv, 0, None)], pa.string(), mask=drv < 0),
+            pa.array(persons["kras_g12c"].to_numpy().astype(bool)),
+            pa.array(np.clip(pdl1, 0, None).astype(np.int8), mask=pdl1 < 0),
+            _date32(persons["diag"].to_numpy()),
+            _date32(death, mask=alive),
+        ],
+        schema=PERSONS_TRUTH,
+    )
+
+
+def lines_truth(lines: pd.DataFrame, truth_ids: np.ndarray) -> pa.Table:
+    """truth/lines_truth of one block (LINES_TRUTH); truth_ids indexed by the block's pid."""
+    keys = np.array([r.key for r in R.REGIMENS])
+    return pa.Table.from_arrays(
+        [
+            pa.array(np.asarray(truth_ids)[lines["pid"].to_numpy()], pa.string()),
+            pa.array(lines["line_number"].to_numpy().astype(np.int16)),
+            _date32(lines["first"].to_numpy()),
+            _date32(lines["last"].to_numpy()),
+            pa.array(keys[lines["regimen"].to_numpy().astype(np.int64)], pa.string()),
+        ],
+        schema=LINES_TRUTH,
+    )
+
+
+def from_truth(persons_t: pa.Table, lines_t: pa.Table, s: SimSettings) -> pd.DataFrame:
+    """The calibration table computed from the truth tables (any row order, any number of blocks)."""
+    n = persons_t.num_rows
+    drv = persons_t.column("driver").to_pandas()
+    pdl1 = persons_t.column("pdl1_class").to_pandas()
+    persons = pd.DataFrame(
+        {
+            "pid": np.arange(n),
+            "is_decoy": persons_t.column("is_decoy").to_numpy(zero_copy_only=False),
+            "sex": persons_t.column("sex").to_numpy(zero_copy_only=False),
+            "age": persons_t.column("age").to_numpy(zero_copy_only=False),
+            "histology": pd.Index(HISTOLOGY).get_indexer(persons_t.column("histology").to_pandas()),
+            "driver": np.where(drv.isna(), -1, pd.Index(DRIVERS).get_indexer(drv.fillna("none"))),
+            "kras_g12c": persons_t.column("kras_g12c").to_numpy(zero_copy_only=False),
+            "pdl1": np.where(pdl1.isna(), -1, pdl1.fillna(0)).astype(np.int64),
+        }
+    )
+    death = _days(persons_t.column("death_date"), NEVER)
+    pid = pd.Index(persons_t.column("truth_person_id").to_pandas()).get_indexer(
+        lines_t.column("truth_person_id").to_pandas()
+    )
+    if (pid < 0).any():
+        raise ValueError(f"lines_truth: {(pid < 0).sum()} lines of persons absent from persons_truth")
+    lines = pd.DataFrame(
+        {
+            "pid": pid,
+            "line_number": lines_t.column("line_number").to_numpy(zero_copy_only=False),
+            "first": _days(lines_t.column("start_date"), NEVER),
+            "last": _days(lines_t.column("end_date"), NEVER),
+            "regimen": pd.Index([r.key for r in R.REGIMENS]).get_indexer(lines_t.column("regimen").to_pandas()),
+        }
+    )
+    return calibration_table(persons, lines, death, s)
 
 
 def km(time: np.ndarray, event: np.ndarray, at: float | None = None) -> float:

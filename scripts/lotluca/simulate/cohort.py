@@ -170,17 +170,35 @@ def make_twins(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     return persons
 
 
-def assign_identifiers(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) -> pd.DataFrame:
-    """ODH patient ids ("C<centre>-<7 digits>"), BEN_IDT_ANO and one or two BEN_NIR_PSA (17 chars)."""
+def odh_id_key(rng: np.random.Generator) -> tuple[int, int]:
+    """(multiplier, offset) of the bijection of person indexes onto 7-digit ODH patient numbers."""
+    mult = 7_654_321 if rng.random() < 0.5 else 3_141_593  # coprime with 10
+    return mult, int(rng.integers(0, 10**7))
+
+
+def assign_identifiers(
+    rng: np.random.Generator,
+    persons: pd.DataFrame,
+    s: SimSettings,
+    first_person: int = 0,
+    odh_key: tuple[int, int] | None = None,
+) -> pd.DataFrame:
+    """ODH patient ids ("C<centre>-<7 digits>"), BEN_IDT_ANO and one or two BEN_NIR_PSA (17 chars), and
+    `person_index` = first_person + row (the cohort-wide index behind the truth person id P<9 digits>).
+    The ODH number is a bijection of person_index (`odh_key`, drawn from `rng` when not given), so
+    persons of different blocks sharing one odh_key never share an ODH id."""
     n = len(persons)
     ids = opaque_ids(rng, 3 * n)
     persons["ben_idt_ano"] = ids[:n]
     persons["nir1"] = ids[n : 2 * n]
     two = rng.random(n) < s.noise.second_nir
     persons["nir2"] = np.where(two, ids[2 * n :], "")
-    # ODH ids: a bijection of the row number onto 7 digits (multiplier coprime with 10)
-    mult = 7_654_321 if rng.random() < 0.5 else 3_141_593
-    num = (np.arange(n, dtype=np.int64) * mult + int(rng.integers(0, 10**7))) % 10**7
+    index = first_person + np.arange(n, dtype=np.int64)
+    if index.size and index[-1] >= 10**7:
+        raise ValueError(f"person index {index[-1]} does not fit the 7-digit ODH patient number")
+    persons["person_index"] = index
+    mult, offset = odh_key if odh_key is not None else odh_id_key(rng)
+    num = (index * mult + offset) % 10**7
     codes = np.array([c[0] for c in CENTRES])
     cc = codes[np.clip(persons["centre"].to_numpy(), 0, None)]
     odh = np.char.add(np.char.add("C", cc), np.char.add("-", np.char.zfill(num.astype(str), 7)))

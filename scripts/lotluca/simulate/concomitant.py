@@ -346,7 +346,8 @@ def draw_dispensations(
 
 
 def _person_ids(persons: pd.DataFrame, pid: np.ndarray):
-    tid = np.char.add("P", np.char.zfill(pid.astype(str), 9)) if pid.size else np.zeros(0, str)
+    index = persons["person_index"].to_numpy()[pid] if "person_index" in persons else pid
+    tid = np.char.add("P", np.char.zfill(index.astype(str), 9)) if pid.size else np.zeros(0, str)
     return pa.array(tid, pa.string()), pa.array(persons["ben_idt_ano"].to_numpy()[pid], pa.string())
 
 

@@ -75,6 +75,7 @@ class SimSettings:
     """Everything the generator needs; built with `from_config(config["simulate"], config["study"])`."""
 
     patients: int = 3000
+    block_size: int = 1000  # ODH patients per simulation block (own random streams and id ranges; see blocks)
     decoy_ratio: float = 2.0  # SNDS-only lung-cancer beneficiaries per ODH patient
     centres: int = 3  # number of cancer centres (CLCC, 1-8) contributing ODH patients
     gold_fraction: float = 0.6  # share of ODH patients with chart-abstracted gold lines
@@ -157,4 +158,6 @@ def from_config(simulate: dict | None = None, study: dict | None = None) -> SimS
         )
     if s.patients < 1:
         raise LotlucaError("config.yaml: simulate.patients must be >= 1")
+    if s.block_size < 1:
+        raise LotlucaError("config.yaml: simulate.block_size must be >= 1")
     return s

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from lotluca import contracts, drugs
 from lotluca.simulate import arrowcols as A
 from lotluca.simulate import regimens as R
+from lotluca.simulate.blocks import ROW_STRIDE, check_capacity
 from lotluca.simulate.cohort import CENTRES, to_days
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.treatment import CENTRE, ING, ING_NAMES, NEVER, PHARMACY
@@ -50,8 +51,10 @@ def render(
     death: np.ndarray,
     s: SimSettings,
     emit=None,
+    row_base: int = 0,
 ):
-    """ODH tables (dict name -> pa.Table) and per-event ODH rendering columns (aligned on events)."""
+    """ODH tables (dict name -> pa.Table) and per-event ODH rendering columns (aligned on events).
+    Administration, stay and prescription ids are numbered from row_base + 1 (a block's id range)."""
     nz, t = s.noise, s.traps
     end = to_days(s.end_date)
     m = len(events)
@@ -109,14 +112,15 @@ def render(
     label = A.where(no_dose[so], stem, with_dose)
     stay_key = pid[rows[order]].astype(np.int64) * 100_000 + date[rows[order]]
     ukey, inv = np.unique(stay_key, return_inverse=True)
+    check_capacity(k, ROW_STRIDE, "ODH administrations")
     n_stays = ukey.size
     odh_id = persons["odh_patient_id"].to_numpy()
     ODH = A.vocab(odh_id)
     adm_table = pa.Table.from_arrays(
         [
-            A.int_text(np.arange(1, k + 1), 9, "A"),
+            A.int_text(row_base + np.arange(1, k + 1), 9, "A"),
             A.take(ODH, pid[rows[order]]),
-            A.int_text(inv + 1, 9, "S"),
+            A.int_text(row_base + inv + 1, 9, "S"),
             A.date32(date[rows[order]]),
             label,
             pa.array(dose[so], mask=is_trial[so]),
@@ -132,9 +136,9 @@ def render(
     pos = np.empty(k, np.int64)
     pos[order] = np.arange(k)  # output position of each row
     adm_num = np.full(m, -1, np.int64)
-    adm_num[adm] = pos[:n0] + 1
+    adm_num[adm] = row_base + pos[:n0] + 1
     dup_num = np.full(m, -1, np.int64)
-    dup_num[dup] = pos[n0:] + 1
+    dup_num[dup] = row_base + pos[n0:] + 1
 
     # ---- stays (day hospital per administration day) -------------------------------------------------
     st_pid = (ukey // 100_000).astype(np.int64)
@@ -144,7 +148,7 @@ def render(
     icd_codes, icd_idx = np.unique(persons["icd"].to_numpy(), return_inverse=True)
     stays = pa.Table.from_arrays(
         [
-            A.int_text(np.arange(1, n_stays + 1), 9, "S"),
+            A.int_text(row_base + np.arange(1, n_stays + 1), 9, "S"),
             A.take(ODH, st_pid),
             A.take(CF, centre_of[st_pid]),
             A.date32(st_date),
@@ -163,7 +167,7 @@ def render(
     dur = (events["end_date"].to_numpy()[prs] - date[prs] + 1).astype(np.int32)
     presc_t = pa.Table.from_arrays(
         [
-            A.int_text(np.arange(1, prs.size + 1), 9, "P"),
+            A.int_text(row_base + np.arange(1, prs.size + 1), 9, "P"),
             A.take(ODH, pid[prs][p_order]),
             A.date32(p_date[p_order]),
             LAB.take(pa.array((p_ing * MAX_LABELS + p_pick)[p_order])),
@@ -174,7 +178,7 @@ def render(
     p_pos = np.empty(prs.size, np.int64)
     p_pos[p_order] = np.arange(prs.size)
     presc_num = np.full(m, -1, np.int64)
-    presc_num[prs] = p_pos + 1
+    presc_num[prs] = row_base + p_pos + 1
     a_rows = rows
 
     # ---- patients ----------------------------------------------------------------------------------------

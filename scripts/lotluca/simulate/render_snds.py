@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from lotluca import drugs
 from lotluca.simulate import arrowcols as A
+from lotluca.simulate.blocks import DCT_STRIDE, ROW_STRIDE, check_capacity
 from lotluca.simulate.cohort import CENTRES, EPOCH, Hospitals, to_days
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.treatment import CENTRE, ING, ING_NAMES, PRIVATE, PUBLIC
@@ -117,10 +118,13 @@ def render(
     s: SimSettings,
     emit=None,
     concomitant=None,
+    rsa_base: int = 0,
+    dct_base: int = 0,
 ):
     """SNDS tables (dict name -> pa.Table, or what `emit("snds", name, table)` returns) and the per-event
     rendering columns (dict of Arrow arrays / numpy arrays aligned on events). `concomitant`: the boxes of
-    `simulate.concomitant.draw_dispensations` (they then replace the PPI / antibiotic noise boxes)."""
+    `simulate.concomitant.draw_dispensations` (they then replace the PPI / antibiotic noise boxes).
+    RSA_NUM are numbered from rsa_base + 1 and DCT_ORD_NUM from dct_base + 1 (a block's id range)."""
     nz = s.noise
     end = to_days(s.end_date)
     start = to_days(s.start_date)
@@ -245,7 +249,8 @@ def render(
     order = np.flatnonzero(keep)
     order = order[np.lexsort((S["pid"][order], S["date"][order], S["h"][order]))]
     rsa = np.zeros(n_all, np.int64)
-    rsa[order] = np.arange(1, order.size + 1)
+    check_capacity(order.size, ROW_STRIDE, "PMSI stays")
+    rsa[order] = rsa_base + np.arange(1, order.size + 1)
     ret_err = rng.random(n_all) < nz.pmsi_return_error
     ret_err[inv[first[iv_idx]]] = False  # a stay holding a line's first administration stays valid
     stay_rsa = rsa[:n_st]
@@ -476,7 +481,8 @@ def render(
     order = order[np.argsort(sort_key, kind="stable")]  # by care date, person, nature of service
     D = {k: v[order] for k, v in D.items()}
     n_d = D["pid"].size
-    dct = np.arange(1, n_d + 1, dtype=np.int64)
+    check_capacity(n_d, DCT_STRIDE, "DCIR rows")
+    dct = dct_base + np.arange(1, n_d + 1, dtype=np.int64)
     trt = D["date"] + 3 + (dct % 17) + D["trt"]
     dis = _month_start_next(trt)
     keys_np = {

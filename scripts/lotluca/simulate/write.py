@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from lotluca import snds_schema
 from lotluca.io import write_parquet
@@ -45,3 +46,45 @@ def write_table(table: pa.Table, path: Path, fmt: str, snds_table: str | None = 
         fh.write((";".join(ready.column_names) + "\n").encode("utf-8"))
         pcsv.write_csv(ready, fh, write_options=opts)
     tmp.replace(path)
+
+
+class TableAppender:
+    """One output file filled block after block: tables of one schema appended to a Parquet file (one row
+    group per block at most 1,000,000 rows, same settings as `write_parquet`) or to a CSV file written
+    like `write_table` (the header once). The file appears under its name when `close` is called."""
+
+    def __init__(self, path: Path, fmt: str, snds_table: str | None = None):
+        self.path, self.fmt = Path(path), fmt
+        self.formats = snds_schema.column_formats(snds_table) if snds_table else {}
+        self.tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        self.schema: pa.Schema | None = None
+        self._writer = None
+        self._fh = None
+
+    def append(self, table: pa.Table) -> None:
+        table = table.replace_schema_metadata(None)
+        if self.schema is None:
+            self.schema = table.schema
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.fmt == "parquet":
+                self._writer = pq.ParquetWriter(
+                    self.tmp, self.schema, compression="zstd", write_statistics=True, store_schema=False
+                )
+            else:
+                self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in close()
+                self._fh.write((";".join(table.column_names) + "\n").encode("utf-8"))
+        elif not table.schema.equals(self.schema):
+            table = table.cast(self.schema)
+        if self._writer is not None:
+            self._writer.write_table(table, row_group_size=1_000_000)
+        elif table.num_rows:
+            opts = pcsv.WriteOptions(include_header=False, delimiter=";", quoting_style="none", batch_size=1_000_000)
+            pcsv.write_csv(_csv_ready(table, self.formats), self._fh, write_options=opts)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._fh is not None:
+            self._fh.close()
+        if self.schema is not None:
+            self.tmp.replace(self.path)
