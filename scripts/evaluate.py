@@ -1,28 +1,29 @@
-"""Step `evaluate`: score every algorithm x scenario on the gold test split (see lotluca.evaluation)."""
+"""Step `evaluate`: gather the per-person tables of every algorithm x scenario (rule `score_shard`) and
+compute strata, metrics and bootstrap CIs on the gold test split (see lotluca.evaluation)."""
 
 import json
 from pathlib import Path
 
 import pyarrow as pa
 
-from lotluca.evaluation import evaluate_many, readme_table, settings_from_config, summary
-from lotluca.evaluation.submission import load_gold, read_table, validate_lines
+from lotluca.evaluation import readme_table, settings_from_config, summary
+from lotluca.evaluation.persons import PER_PATIENT_OUTPUT, evaluate_persons_many, group_shard_files, read_gathered
 from lotluca.io import write_parquet
 from lotluca.steps import run_step
 
 
 def main(smk):
     settings = settings_from_config(smk.params.evaluation, smk.params.seed)
-    gold, _ = load_gold(smk.input.gold, smk.params.evaluation["split"])
-    # results/lines/{scenario}/{algorithm}.parquet
-    preds = {(Path(f).parent.name, Path(f).stem): validate_lines(read_table(f), f) for f in smk.input.lines}
-    metrics, per_patient = evaluate_many(preds, gold, settings)
+    # results/shards/n{N}/evaluation/{scenario}/{algorithm}/{shard}.parquet
+    metrics, per_patient, n_persons = evaluate_persons_many(
+        read_gathered(group_shard_files(smk.input.persons)), settings
+    )
     out = smk.output
     Path(out.metrics_csv).parent.mkdir(parents=True, exist_ok=True)
     metrics.to_csv(out.metrics_csv, index=False, float_format="%.6g", lineterminator="\n")
     write_parquet(pa.Table.from_pandas(metrics, preserve_index=False), out.metrics_parquet)
-    write_parquet(pa.Table.from_pandas(per_patient, preserve_index=False), out.per_patient)
-    doc = summary(metrics, settings, gold["person_id"].nunique())
+    write_parquet(pa.Table.from_pandas(per_patient, schema=PER_PATIENT_OUTPUT, preserve_index=False), out.per_patient)
+    doc = summary(metrics, settings, n_persons)
     Path(out.summary).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     Path(out.readme_table).write_text(
         readme_table(metrics, smk.params.scenarios, smk.params.algorithms), encoding="utf-8"

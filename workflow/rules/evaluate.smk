@@ -1,13 +1,46 @@
 # Evaluation of every algorithm x data-source scenario against the gold standard (test split).
-# Wiring only: matching, metrics and bootstrap live in lotluca.evaluation.
+# Wiring only: matching, metrics and bootstrap live in lotluca.evaluation. The per-person part
+# (matching, per-person statistics, per-patient rows) runs per patient shard (score_shard, temp
+# tables under results/shards/n{N}/evaluation/); `evaluate` gathers them (sorted by person) and
+# computes strata, metrics and bootstrap CIs, identical for any number of shards.
 EVALUATION_REPORT = "5. Evaluation against the gold standard"
+
+
+rule score_shard:
+    input:
+        gold=config["inputs"]["gold_lines"],
+        # a rule preset's lines shard; the learned model's lines are not sharded (filtered to the shard)
+        lines=lambda wc: (
+            f"results/lines/{wc.scenario}/xgboost.parquet"
+            if wc.algorithm == "xgboost"
+            else shard_file(f"lines/{wc.scenario}/{wc.algorithm}").format(
+                shard=wc.shard
+            )
+        ),
+    output:
+        shard_output("evaluation/{scenario}/{algorithm}"),
+    log:
+        "results/logs/score_shard/{scenario}/{algorithm}/{shard}.log",
+    benchmark:
+        "results/benchmarks/score_shard/{scenario}/{algorithm}/{shard}.tsv"
+    wildcard_constraints:
+        scenario="|".join(config["scenarios"]),
+        algorithm="|".join(evaluated_algorithms()),
+    conda:
+        "../../envs/evaluate.yaml"
+    params:
+        evaluation=config["evaluation"],
+        seed=config["seed"],
+        n_shards=N_SHARDS,
+        lines_sharded=lambda wc: wc.algorithm != "xgboost",
+    script:
+        "../../scripts/score_shard.py"
 
 
 rule evaluate:
     input:
-        gold=config["inputs"]["gold_lines"],
-        lines=expand(
-            "results/lines/{scenario}/{algorithm}.parquet",
+        persons=expand(
+            shard_files("evaluation/{scenario}/{algorithm}"),
             scenario=config["scenarios"],
             algorithm=evaluated_algorithms(),
         ),

@@ -21,7 +21,8 @@ scenario's lines to the ODH patient id of the gold standard).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,8 @@ import pyarrow.compute as pc
 from lotluca.errors import InputError
 from lotluca.evaluation.bootstrap import bootstrap_metrics
 from lotluca.evaluation.metrics import Scored, Settings, prepare_lines, score, strata, sufficient_stats
+from lotluca.evaluation.submission import load_gold, read_table, validate_lines
+from lotluca.io import read_parquet, write_parquet
 from lotluca.sharding import gather, shard_of
 
 log = logging.getLogger(__name__)
@@ -158,6 +161,47 @@ def _plain(values):
     if isinstance(values, pd.api.extensions.ExtensionArray):
         return values.to_numpy(dtype=object, na_value=None)
     return np.asarray(values)
+
+
+def score_shard_file(
+    lines_path: str | Path,
+    gold_path: str | Path,
+    output: str | Path,
+    settings: Settings,
+    split: str | None,
+    shard: int = 0,
+    n_shards: int = 1,
+    lines_sharded: bool = False,
+) -> pa.Table:
+    """Write the per-person table (PERSON_SCORES) of the predicted lines `lines_path` against the gold
+    standard `gold_path` (its `split`), for the persons of `shard` of `n_shards` (both tables restricted
+    to it by the person hash); `lines_sharded`: `lines_path` is already that shard of the lines step
+    (a row of another shard is an InputError), otherwise it is the whole prediction."""
+    gold, _ = load_gold(gold_path, split)
+    gold = restrict_to_shard(gold, shard, n_shards, str(gold_path))
+    pred = validate_lines(read_table(lines_path), lines_path)
+    pred = restrict_to_shard(pred, shard, n_shards, str(lines_path), strict=lines_sharded)
+    table = score_persons(pred, gold, settings)
+    write_parquet(table, output)
+    log.info(
+        "shard %d of %d: %d gold persons, %d predicted rows -> %s", shard, n_shards, table.num_rows, len(pred), output
+    )
+    return table
+
+
+def group_shard_files(paths: Iterable[str | Path]) -> dict[tuple[str, str], list[str]]:
+    """Per-person shard files `.../{scenario}/{algorithm}/{shard}.parquet` grouped by (scenario,
+    algorithm), in order of first appearance."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in map(Path, paths):
+        groups.setdefault((p.parent.parent.name, p.parent.name), []).append(str(p))
+    return groups
+
+
+def read_gathered(groups: dict[tuple[str, str], list[str]]) -> Iterator[tuple[tuple[str, str], pa.Table]]:
+    """((scenario, algorithm), gathered per-person table) for each group of shard files, read lazily."""
+    for key, files in groups.items():
+        yield key, gather_persons([read_parquet(f) for f in files], sources=files)
 
 
 def gather_persons(tables: Sequence[pa.Table], sources: Sequence[str] | None = None) -> pa.Table:
