@@ -13,6 +13,7 @@ under results/shards/ excepted) must be identical.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -93,7 +94,8 @@ def _tables(results: Path) -> dict[str, Path]:
     out = {}
     for p in sorted(results.rglob("*")):
         rel = p.relative_to(results)
-        if p.is_file() and p.suffix in {".parquet", ".csv"} and rel.parts[0] not in EXCLUDED_DIRS:
+        per_shard = rel.parts[0] == "simulated" and re.fullmatch(r"n\d+", rel.parts[1])  # simulated/n{N}/{shard}/
+        if p.is_file() and p.suffix in {".parquet", ".csv"} and rel.parts[0] not in EXCLUDED_DIRS and not per_shard:
             out[rel.as_posix()] = p
     return out
 
