@@ -1,0 +1,268 @@
+"""Split a user's raw SNDS or ODH tables into patient shards, so that extraction can run once per shard.
+
+Every raw row goes to exactly one shard, and all the rows the extraction puts together land in the same
+shard, so extracting each shard and gathering (`lotluca.sources.gather`) equals extracting the whole.
+The shard of a row is `lotluca.sharding.shard_of` of its person key:
+
+- ODH: `odh_patient_id` of each table;
+- SNDS: the person BEN_IDT_ANO. IR_BEN_R and KI_CCI_R carry it; DCIR ER_PRS_F rows reach it through
+  BEN_NIR_PSA (IR_BEN_R), the DCIR detail tables (ER_PHA_F, ER_UCD_F, ER_ETE_F) through their ER_PRS_F
+  row (the 9 DCIR join keys, the ER_PRS_F primary key), PMSI T_MCOaaC through NIR_ANO_17 = BEN_NIR_PSA
+  and T_MCOaaB / MED / FH through their T_MCOaaC stay (ETA_NUM, RSA_NUM). Persons sharing a
+  BEN_NIR_PSA (twins on one opener's number) are kept together (key: the smallest BEN_IDT_ANO of the
+  group), so a number stays ambiguous in its shard exactly as in the whole extract.
+- A row whose person cannot be resolved (unknown number, orphan line, empty or unreadable key) goes to
+  the shard of the raw key it carries ("NIR:<BEN_NIR_PSA>", "STAY:<ETA_NUM>/<RSA_NUM>", the 9 DCIR keys),
+  else of "<table>#<row>": the extraction of that shard rejects it exactly as the whole one would.
+
+The split first reads every table as the extraction does (`snds._read` / `odh._read`), so a
+structurally bad extract fails here with the unsharded extraction's error (missing columns, types,
+share of unparseable values, duplicate keys), checked on the whole tables. Raw values are written
+untouched: Parquet shards keep the file's schema, CSV shards are the file's own lines (header, encoding
+and separator kept); SAS tables become Parquet shards of the values the reader decoded (text trimmed,
+numeric SAS dates converted as the reader does). Next to each shard table, `<table>.rows.parquet`
+holds each row's 0-based row in the user's file, so row keys and origins name the user's rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lotluca import contracts, snds_schema
+from lotluca.errors import InputError
+from lotluca.io import write_parquet
+from lotluca.sharding import shard_of
+from lotluca.sources import odh, readers, snds
+from lotluca.sources.accounting import Ledger
+from lotluca.sources.common import ExtractSettings, KeyIndex, check_unique, join_key, row_numbers_file
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("snds", "odh")
+
+
+def shard_file_name(table: str, path: str | Path) -> str:
+    """File name of one shard of `table` read from `path` (SAS tables become Parquet)."""
+    fmt = readers.file_format(path)
+    return f"{table}{Path(path).suffix.lower() if fmt != 'sas' else '.parquet'}"
+
+
+def _text(values) -> np.ndarray:
+    """Key values as Python strings (None for null), for hashing."""
+    s = pd.Series(np.asarray(values, dtype=object))
+    ok = s.notna().to_numpy()
+    out = np.full(len(s), None, dtype=object)
+    out[ok] = s[ok].astype(str).to_numpy()
+    return out
+
+
+def _prefixed(prefix: str, keys: np.ndarray) -> np.ndarray:
+    out = np.asarray(keys, dtype=object).copy()
+    ok = pd.notna(out)
+    out[ok] = prefix + pd.Series(out[ok], dtype=object)
+    return out
+
+
+class _Router:
+    """Shard of each row of one table (n rows): rows not routed get their table#row fallback."""
+
+    def __init__(self, table: str, n: int, n_shards: int):
+        self.table, self.n_shards = table, n_shards
+        self.shard = shard_of([f"{table}#{i}" for i in range(n)], n_shards) if n else np.zeros(0, np.int32)
+
+    def route(self, rows, keys) -> None:
+        """Rows `rows` (0-based) go to the shard of `keys` (strings; None keeps the fallback)."""
+        rows, keys = np.asarray(rows, dtype=np.int64), np.asarray(keys, dtype=object)
+        ok = pd.notna(keys)
+        if ok.any():
+            self.shard[rows[ok]] = shard_of(list(keys[ok]), self.n_shards)
+
+
+# --- SNDS ----------------------------------------------------------------------------------------------
+def _person_groups(ben: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(BEN_IDT_ANO -> group key, BEN_NIR_PSA -> group key): persons linked by a shared BEN_NIR_PSA."""
+    pairs = ben.loc[ben["BEN_NIR_PSA"].notna() & ben["BEN_IDT_ANO"].notna(), ["BEN_NIR_PSA", "BEN_IDT_ANO"]]
+    pairs = pd.DataFrame({"nir": _text(pairs["BEN_NIR_PSA"]), "idt": _text(pairs["BEN_IDT_ANO"])}).drop_duplicates()
+    label = pd.Series(pairs["idt"].to_numpy(), index=pairs["idt"].to_numpy()).groupby(level=0).first()
+    while True:  # smallest BEN_IDT_ANO of the connected group (a few rounds: groups are tiny)
+        nir_label = pairs["idt"].map(label).groupby(pairs["nir"].to_numpy()).min()
+        new = pairs["nir"].map(nir_label).groupby(pairs["idt"].to_numpy()).min()
+        if new.equals(label):
+            return label, nir_label
+        label = new
+
+
+def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards: int) -> dict[str, np.ndarray]:
+    ledger = Ledger("snds")
+    read = {name: snds._read(paths, name, ledger, settings) for name in paths}
+    routes = {name: _Router(name, t.n, n_shards) for name, (_, t) in read.items()}
+
+    ben = read["IR_BEN_R"][0]
+    valid = ben[ben["BEN_NIR_PSA"].notna() & ben["BEN_IDT_ANO"].notna()]
+    check_unique(valid, ["BEN_NIR_PSA", "BEN_RNG_GEM"], paths["IR_BEN_R"], "IR_BEN_R")
+    person_key, nir_key = _person_groups(ben)
+
+    def by_person(df, column):
+        idt = _text(df[column])
+        group = pd.Series(idt, dtype=object).map(person_key).to_numpy(dtype=object)
+        return np.where(pd.isna(group), idt, group)
+
+    def by_nir(df, column):
+        nir = _text(df[column])
+        group = pd.Series(nir, dtype=object).map(nir_key).to_numpy(dtype=object)
+        return np.where(pd.isna(group), _prefixed("NIR:", nir), group)
+
+    routes["IR_BEN_R"].route(ben["_row"], by_person(ben, "BEN_IDT_ANO"))
+    if "KI_CCI_R" in read:
+        cci = read["KI_CCI_R"][0]
+        routes["KI_CCI_R"].route(cci["_row"], by_person(cci, "BEN_IDT_ANO"))
+
+    prs = read["ER_PRS_F"][0]
+    routes["ER_PRS_F"].route(prs["_row"], by_nir(prs, "BEN_NIR_PSA"))
+    prs_shard = routes["ER_PRS_F"].shard[prs["_row"].to_numpy()]
+    prs_index = KeyIndex(prs, snds.DCIR_KEYS, paths["ER_PRS_F"], "ER_PRS_F")
+    for name in ("ER_PHA_F", "ER_UCD_F", "ER_ETE_F"):
+        if name not in read:
+            continue
+        child = read[name][0]
+        ppos = prs_index.lookup(child)
+        found = ppos >= 0
+        own = _prefixed("DCIR:", join_key(child, snds.DCIR_KEYS).to_numpy(dtype=object))
+        routes[name].route(child["_row"].to_numpy()[~found], own[~found])
+        routes[name].shard[child["_row"].to_numpy()[found]] = prs_shard[ppos[found]]
+
+    b, c = read["T_MCOaaB"][0], read["T_MCOaaC"][0]
+    KeyIndex(b, snds.STAY_KEYS, paths["T_MCOaaB"], "T_MCOaaB")  # unique keys, as the extraction checks
+    KeyIndex(c, snds.STAY_KEYS, paths["T_MCOaaC"], "T_MCOaaC")
+
+    def stay_key(df):
+        eta, rsa = snds._int_key(df["ETA_NUM"]), snds._int_key(df["RSA_NUM"])
+        ok = (eta.notna() & rsa.notna()).to_numpy()
+        key = np.full(len(df), None, dtype=object)
+        key[ok] = ("STAY:" + eta[ok].astype(str) + "/" + rsa[ok].astype(str)).to_numpy(dtype=object)
+        return key
+
+    c_stay = stay_key(c)
+    c_keys = pd.Series(_text(c["NIR_ANO_17"]), dtype=object).map(nir_key).to_numpy(dtype=object)
+    c_keys = np.where(pd.isna(c_keys), c_stay, c_keys)  # unknown number: the stay's own key
+    routes["T_MCOaaC"].route(c["_row"], c_keys)
+    has_key = pd.notna(c_stay)
+    stay_shard = pd.Series(
+        routes["T_MCOaaC"].shard[c["_row"].to_numpy()[has_key]], index=pd.Index(c_stay[has_key], dtype=object)
+    )
+    for name in ("T_MCOaaB", "T_MCOaaMED", "T_MCOaaFH"):
+        if name not in read:
+            continue
+        df = read[name][0]
+        key = stay_key(df)
+        shard = pd.Series(key, dtype=object).map(stay_shard).to_numpy()
+        found = pd.notna(shard)
+        routes[name].route(df["_row"].to_numpy()[~found], key[~found])
+        routes[name].shard[df["_row"].to_numpy()[found]] = shard[found].astype(np.int32)
+    return {name: r.shard for name, r in routes.items()}
+
+
+# --- ODH -----------------------------------------------------------------------------------------------
+def _odh_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards: int) -> dict[str, np.ndarray]:
+    ledger = Ledger("odh")
+    out = {}
+    for name in paths:
+        df, tracker = odh._read(paths, name, ledger, settings)
+        router = _Router(name, tracker.n, n_shards)
+        router.route(df["_row"], _text(df["odh_patient_id"]))
+        out[name] = router.shard
+    return out
+
+
+# --- writing -------------------------------------------------------------------------------------------
+def _split_csv(path: Path, shard: np.ndarray, out_paths: Sequence[Path]) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    header = lines[0] if lines else b""
+    if header and not header.endswith((b"\n", b"\r")):
+        header += b"\n"
+    body = np.array([ln for ln in lines[1:] if ln.strip(b"\r\n")] + [b""], dtype=object)[:-1]
+    if body.size != shard.size:
+        raise InputError(
+            path,
+            f"{body.size} text lines for {shard.size} CSV rows (line breaks inside quoted values?): "
+            "the table cannot be split by lines",
+            expected="one line per row, or a Parquet file",
+        )
+    if body.size and not body[-1].endswith((b"\n", b"\r")):
+        body[-1] += b"\n"
+    for k, out in enumerate(out_paths):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(header + b"".join(body[shard == k]))
+
+
+def _sas_table(path: Path, columns: list[str], schema: pa.Schema, settings: ExtractSettings) -> pa.Table:
+    """The extraction's `columns` of a SAS table as the reader decodes them (text trimmed, SAS day /
+    second counts of date columns as dates, the unit chosen on the whole column as the reader does)."""
+    df, _ = readers._read_sas(path, {c: c for c in columns}, settings.read)
+    by_name = {f.name.upper(): f for f in schema}
+    for c in df.columns:
+        field = by_name.get(str(c).upper())
+        if field is None or readers.column_kind(field.type) != "date" or not pd.api.types.is_numeric_dtype(df[c]):
+            continue
+        df[c], _ = readers._coerce_date(df[c], (), "sas")  # whole-column unit (days or seconds)
+    return readers.clean_strings(pa.Table.from_pandas(df, preserve_index=False))
+
+
+def write_shards(
+    table: str,
+    path: str | Path,
+    shard: np.ndarray,
+    out_dirs: Sequence[Path],
+    columns: list[str],
+    schema: pa.Schema,
+    settings: ExtractSettings,
+) -> list[int]:
+    """Write each shard of raw table `table` (file `path`, shard of each row) and its row numbers
+    (`columns`, `schema`: what the extraction reads, used for SAS tables only)."""
+    path = Path(path)
+    fmt = readers.file_format(path)
+    outs = [Path(d) / shard_file_name(table, path) for d in out_dirs]
+    if fmt == "csv":
+        _split_csv(path, shard, outs)
+    else:
+        whole = pq.read_table(path) if fmt == "parquet" else _sas_table(path, columns, schema, settings)
+        for k, out in enumerate(outs):
+            write_parquet(whole.filter(pa.array(shard == k)), out)
+    counts = []
+    for k, out in enumerate(outs):
+        rows = np.flatnonzero(shard == k)
+        write_parquet(pa.table({"row": pa.array(rows, pa.int64())}), row_numbers_file(out))
+        counts.append(int(rows.size))
+    return counts
+
+
+def split_source(
+    source: str, paths: Mapping[str, str | Path], out_dirs: Sequence[str | Path], config: dict | None = None
+) -> dict[str, list[int]]:
+    """Split the raw tables of `source` ("snds" | "odh"; `paths`: table name -> file) into
+    len(out_dirs) patient shards (folder k receives shard k); returns the rows written per shard."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    out_dirs = [Path(d) for d in out_dirs]
+    n = len(out_dirs)
+    paths = {name: Path(p) for name, p in paths.items()}
+    settings = ExtractSettings.from_config(config or {})
+    module = snds if source == "snds" else odh
+    missing = [t for t in module.REQUIRED_TABLES if t not in paths]
+    if missing:
+        raise InputError(", ".join(map(str, paths.values())) or source, f"tables missing: {missing}")
+    routes = (_snds_routes if source == "snds" else _odh_routes)(paths, settings, n)
+    counts = {}
+    for name, shard in routes.items():
+        schema = snds_schema.arrow_schema(name) if source == "snds" else contracts.ODH_TABLES[name]
+        counts[name] = write_shards(name, paths[name], shard, out_dirs, module.COLUMNS[name], schema, settings)
+        assert sum(counts[name]) == shard.size
+        log.info("%s %s: %d rows -> %d shards %s", source, name, shard.size, n, counts[name])
+    return counts
