@@ -6,10 +6,21 @@ truth tables (`gold`), the calibration table (`calibration`), and written (`writ
 knob: `params` (config.yaml `simulate:` block). Entry points: `simulate(settings, seed)` returns the
 tables in memory; `simulate_to_files(settings, study, seed, out_dir, fmt)` writes them.
 
-Output layout under OUT (default results/simulated):
+Blocks and shards (`blocks`): the cohort is drawn block by block (`block_size` ODH patients and their
+decoys each), every block from its own random streams and identifier ranges, so the cohort depends on
+the seed and block_size only. `simulate(..., shard=k, n_shards=N)` / `simulate_to_files(...)` draw the
+blocks of shard k (block b -> shard b mod N) and `gather_shards` gathers the gold and truth tables of
+the N shard folders (sorted canonically) and computes the calibration: identical for any N.
+
+Output layout under OUT (default results/simulated; in the workflow one OUT per shard,
+results/simulated/n{N}/{shard}/, the gathered gold/, truth/ and calibration.csv in results/simulated/):
   snds/{IR_BEN_R,KI_CCI_R,ER_PRS_F,ER_PHA_F,ER_UCD_F,ER_ETE_F,T_MCOaaB,T_MCOaaC,T_MCOaaD,T_MCOaaMED,T_MCOaaFH}.<fmt>
   odh/{odh_patients,odh_administrations,odh_stays,odh_prescriptions}.<fmt>
   gold/gold_lines.parquet, truth/linkage_truth.parquet, truth/clinical_truth.parquet, calibration.csv
+  (calibration.csv of a whole cohort only: with n_shards > 1 it is written by gather_shards)
+  truth/persons_truth.parquet (one row per person, decoys included: demographics, tumour, death) and
+  truth/lines_truth.parquet (every true line of every person; the gold standard abstracts a sample);
+  see `calibration.PERSONS_TRUTH` / `LINES_TRUTH`
   truth/concomitant_truth.parquet (per line: concomitant exposure flags and the hazard ratio applied; all
   false when simulate.concomitant.enabled is false) (see `concomitant`; its boxes are rendered in ER_PRS_F + ER_PHA_F; the
   per-box truth stays in memory: simulate()["concomitant"][1])
