@@ -22,8 +22,9 @@ Rules (each named as it appears in the accounting and the rejects table):
   `ghm_90_error` drops GHM starting "90"; admission date EXE_SOI_DTD (else ENT_DAT);
   stays with GHM in `chemo_session_ghm` (28Z07Z) are also chemo_sessions (one per stay);
 - en-sus drugs of PMSI stays: T_MCOaaMED (public, date = admission + DELAI) and T_MCOaaFH (private
-  clinics, date = admission + DEL_DAT_ENT): source snds_en_sus, hospital = ETA_NUM; rows of filtered
-  stays are filtered by the stay's rule;
+  clinics, date = admission + DEL_DAT_ENT): source snds_en_sus, hospital = ETA_NUM, origin
+  "<table>:<ETA_NUM>/<RSA_NUM>/<n>" (n-th line of the stay); rows of filtered stays are filtered by
+  the stay's rule;
 - drug codes unknown to the reference (`unknown_drug_code`), not digits (`invalid_drug_code`) or missing
   (`missing_drug_code`), dates outside [study start - lookback, study end] (`date_out_of_study_period`)
   and values that cannot be parsed (`unparseable_value`) are quarantined in rejects.
@@ -412,6 +413,9 @@ def _int_key(s: pd.Series) -> pd.Series:
 def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings, unknown) -> pd.DataFrame:
     child = df
     child["eta"], child["rsa"] = _int_key(df["ETA_NUM"]), _int_key(df["RSA_NUM"])
+    # origin "<table>:<ETA_NUM>/<RSA_NUM>/<n>": the n-th line of the stay in the file, not the file's
+    # row number, so it is the same whether the stay is read from the whole extract or from one shard
+    child["_line"] = child.groupby(join_key(child, ["ETA_NUM", "RSA_NUM"]).to_numpy(), sort=False).cumcount() + 1
     carry = ["person_id", "admission_date", "hospital"]
     linked = link_children(child, stays, index, tracker, "T_MCOaaB", carry, "ETA_NUM+RSA_NUM")
     code = linked[code_cols[0]]
@@ -432,9 +436,7 @@ def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings
     keep &= ~late
     out = linked[keep]
     tracker.use(out["_row"].to_numpy())
-    origin = join_key(
-        out.assign(_t=table, _n="row" + (out["_row"] + 1).astype(str)), ["_t", "ETA_NUM", "RSA_NUM", "_n"]
-    )
+    origin = join_key(out.assign(_t=table), ["_t", "ETA_NUM", "RSA_NUM", "_line"])
     origin = origin.str.replace("/", ":", n=1, regex=False)
     return exposure_frame(
         out["person_id"],
