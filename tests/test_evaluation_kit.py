@@ -303,13 +303,19 @@ def test_evaluate_subcommand_is_registered():
 
 
 def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
-    """scripts/evaluate.py, run as Snakemake runs it (a `snakemake` object injected), on two scenarios x
-    two algorithms; predictions also cover persons outside the test split (not scored)."""
+    """scripts/score_shard.py then scripts/evaluate.py, run as Snakemake runs them (a `snakemake` object
+    injected), on two scenarios x two algorithms and 2 patient shards (lotluca's lines split into shards
+    as the lines step writes them; meng2021's given whole, as the learned model's); predictions also
+    cover persons outside the test split (not scored)."""
     import runpy
     from types import SimpleNamespace
 
+    from lotluca.sharding import split_files
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    evaluation = {**cfg["evaluation"], "bootstrap": 50}
     gold = pd.read_parquet(gold_file)
-    inputs = []
+    persons = []
     for scen in ("odh_only", "linked"):
         for algo in ("lotluca", "meng2021"):
             pred = gold.drop(columns="split").assign(algorithm=algo, end_reason="gap")
@@ -318,16 +324,30 @@ def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
             path = tmp_path / "lines" / scen / f"{algo}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pred.to_parquet(path)
-            inputs.append(str(path))
+            sharded = algo == "lotluca"
+            if sharded:
+                lines_shards = [tmp_path / "lines_shards" / scen / algo / f"{k}.parquet" for k in range(2)]
+                split_files({"lines": path}, {"lines": lines_shards})
+            for k in range(2):
+                shard_out = tmp_path / "shards" / "evaluation" / scen / algo / f"{k}.parquet"
+                smk = SimpleNamespace(
+                    input=SimpleNamespace(gold=str(gold_file), lines=str(lines_shards[k] if sharded else path)),
+                    output=[str(shard_out)],
+                    wildcards=SimpleNamespace(scenario=scen, algorithm=algo, shard=str(k)),
+                    params=SimpleNamespace(evaluation=evaluation, seed=cfg["seed"], n_shards=2, lines_sharded=sharded),
+                    log=[str(tmp_path / f"score_shard_{scen}_{algo}_{k}.log")],
+                    rule="score_shard",
+                )
+                runpy.run_path(str(REPO / "scripts" / "score_shard.py"), init_globals={"snakemake": smk})
+                persons.append(str(shard_out))
     out = tmp_path / "evaluation"
     names = ["metrics_csv", "metrics_parquet", "summary", "per_patient", "readme_table"]
     files = ["metrics.csv", "metrics.parquet", "summary.json", "per_patient.parquet", "README_table.md"]
-    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     smk = SimpleNamespace(
-        input=SimpleNamespace(gold=str(gold_file), lines=inputs),
+        input=SimpleNamespace(persons=persons),
         output=SimpleNamespace(**{n: str(out / f) for n, f in zip(names, files, strict=True)}),
         params=SimpleNamespace(
-            evaluation={**cfg["evaluation"], "bootstrap": 50},
+            evaluation=evaluation,
             seed=cfg["seed"],
             scenarios=["odh_only", "linked"],
             algorithms=["lotluca", "meng2021"],
