@@ -1,46 +1,189 @@
-# Extraction of the SNDS and ODH tables into canonical persons, exposures, chemo sessions and stays.
-rule extract_snds:
+# Extraction of the SNDS and ODH tables into canonical persons, exposures, chemo sessions and stays,
+# one job per patient shard (config `shards`), gathered into results/extract/{source}/: the gathered
+# files are identical for any N. Each shard's raw tables (raw_shard_files): the simulator's shard
+# (simulate.enabled), else the user's files (shards: 1), else the split of the user's files by person
+# (rule shard_raw_{source}, lotluca.sources.split). Per-shard outputs are temp().
+localrules:
+    gather_extract_snds,
+    gather_extract_odh,
+
+
+EXTRACT_OUTPUTS = {
+    "snds": ["persons", "exposures", "chemo_sessions", "stays", "rejects"],
+    "odh": ["persons", "exposures", "stays", "rejects"],
+}
+SOURCE_TABLES = {"snds": SNDS_TABLES, "odh": ODH_TABLES}
+# split shards keep CSV / Parquet as they are; SAS tables become Parquet (lotluca.sources.split)
+SPLIT_EXT = FMT if FMT in ("parquet", "csv") else "parquet"
+
+
+def raw_shard_dir(source):
+    return f"results/shards/n{N_SHARDS}/raw/{source}/{{shard}}"
+
+
+def raw_shard_files(source):
+    """Input files of one shard ({shard}) of the extraction of `source` ("snds" | "odh")."""
+    tables = SOURCE_TABLES[source]
+    if config["simulate"]["enabled"]:
+        return [
+            f"results/simulated/n{N_SHARDS}/{{shard}}/{source}/{t}.{FMT}"
+            for t in tables
+        ]
+    if N_SHARDS == 1:
+        return snds_input_files() if source == "snds" else odh_input_files()
+    return [f"{raw_shard_dir(source)}/{t}.{SPLIT_EXT}" for t in tables] + [
+        f"{raw_shard_dir(source)}/{t}.rows.parquet" for t in tables
+    ]
+
+
+def extract_shard_file(source, name):
+    return f"results/shards/n{N_SHARDS}/extract/{source}/{{shard}}/{name}"
+
+
+def extract_shard_files(source):
+    """Named files of one shard's extraction ({shard})."""
+    names = [f"{t}.parquet" for t in EXTRACT_OUTPUTS[source]]
+    names += ["accounting.csv", "unknown_codes.csv"]
+    return {n.split(".")[0]: extract_shard_file(source, n) for n in names}
+
+
+def extract_shard_outputs(source):
+    """Named temp() outputs of one shard's extraction."""
+    return {k: temp(v) for k, v in extract_shard_files(source).items()}
+
+
+def extract_gathered(source):
+    """Named final outputs of a source (results/extract/{source}/)."""
+    names = [f"{t}.parquet" for t in EXTRACT_OUTPUTS[source]]
+    names += ["accounting.csv", "unknown_codes.csv"]
+    return {n.split(".")[0]: f"results/extract/{source}/{n}" for n in names}
+
+
+rule shard_raw_snds:
     input:
         tables=snds_input_files(),
     output:
-        persons="results/extract/snds/persons.parquet",
-        exposures="results/extract/snds/exposures.parquet",
-        chemo_sessions="results/extract/snds/chemo_sessions.parquet",
-        stays="results/extract/snds/stays.parquet",
-        rejects="results/extract/snds/rejects.parquet",
-        accounting="results/extract/snds/accounting.csv",
-        unknown_codes="results/extract/snds/unknown_codes.csv",
+        temp(
+            expand(
+                f"{raw_shard_dir('snds')}/{{table}}.{{ext}}",
+                shard=SHARDS,
+                table=SNDS_TABLES,
+                ext=[SPLIT_EXT, "rows.parquet"],
+            )
+        ),
     log:
-        "results/logs/extract_snds.log",
+        f"results/logs/shard_raw/n{N_SHARDS}/snds.log",
     benchmark:
-        "results/benchmarks/extract_snds.tsv"
+        f"results/benchmarks/shard_raw/n{N_SHARDS}/snds.tsv"
+    conda:
+        "../../envs/extract.yaml"
+    params:
+        source="snds",
+        shard_dirs=[raw_shard_dir("snds").replace("{shard}", str(k)) for k in SHARDS],
+        study=config["study"],
+        extract=config["extract"],
+    script:
+        "../../scripts/shard_raw.py"
+
+
+rule shard_raw_odh:
+    input:
+        tables=odh_input_files(),
+    output:
+        temp(
+            expand(
+                f"{raw_shard_dir('odh')}/{{table}}.{{ext}}",
+                shard=SHARDS,
+                table=ODH_TABLES,
+                ext=[SPLIT_EXT, "rows.parquet"],
+            )
+        ),
+    log:
+        f"results/logs/shard_raw/n{N_SHARDS}/odh.log",
+    benchmark:
+        f"results/benchmarks/shard_raw/n{N_SHARDS}/odh.tsv"
+    conda:
+        "../../envs/extract.yaml"
+    params:
+        source="odh",
+        shard_dirs=[raw_shard_dir("odh").replace("{shard}", str(k)) for k in SHARDS],
+        study=config["study"],
+        extract=config["extract"],
+    script:
+        "../../scripts/shard_raw.py"
+
+
+rule extract_snds:
+    input:
+        tables=raw_shard_files("snds"),
+    output:
+        **extract_shard_outputs("snds"),
+    log:
+        f"results/logs/extract_snds/n{N_SHARDS}/{{shard}}.log",
+    benchmark:
+        f"results/benchmarks/extract_snds/n{N_SHARDS}/{{shard}}.tsv"
     conda:
         "../../envs/extract.yaml"
     params:
         study=config["study"],
         extract=config["extract"],
+        part=N_SHARDS > 1,
     script:
         "../../scripts/extract_snds.py"
 
 
 rule extract_odh:
     input:
-        tables=odh_input_files(),
+        tables=raw_shard_files("odh"),
     output:
-        persons="results/extract/odh/persons.parquet",
-        exposures="results/extract/odh/exposures.parquet",
-        stays="results/extract/odh/stays.parquet",
-        rejects="results/extract/odh/rejects.parquet",
-        accounting="results/extract/odh/accounting.csv",
-        unknown_codes="results/extract/odh/unknown_codes.csv",
+        **extract_shard_outputs("odh"),
     log:
-        "results/logs/extract_odh.log",
+        f"results/logs/extract_odh/n{N_SHARDS}/{{shard}}.log",
     benchmark:
-        "results/benchmarks/extract_odh.tsv"
+        f"results/benchmarks/extract_odh/n{N_SHARDS}/{{shard}}.tsv"
     conda:
         "../../envs/extract.yaml"
     params:
         study=config["study"],
         extract=config["extract"],
+        part=N_SHARDS > 1,
     script:
         "../../scripts/extract_odh.py"
+
+
+rule gather_extract_snds:
+    input:
+        persons=expand(extract_shard_file("snds", "persons.parquet"), shard=SHARDS),
+        shards=expand(
+            list(extract_shard_files("snds").values()),
+            shard=SHARDS,
+        ),
+    output:
+        **extract_gathered("snds"),
+    log:
+        "results/logs/gather_extract/snds.log",
+    conda:
+        "../../envs/extract.yaml"
+    params:
+        tables=EXTRACT_OUTPUTS["snds"],
+    script:
+        "../../scripts/gather_extract.py"
+
+
+rule gather_extract_odh:
+    input:
+        persons=expand(extract_shard_file("odh", "persons.parquet"), shard=SHARDS),
+        shards=expand(
+            list(extract_shard_files("odh").values()),
+            shard=SHARDS,
+        ),
+    output:
+        **extract_gathered("odh"),
+    log:
+        "results/logs/gather_extract/odh.log",
+    conda:
+        "../../envs/extract.yaml"
+    params:
+        tables=EXTRACT_OUTPUTS["odh"],
+    script:
+        "../../scripts/gather_extract.py"

@@ -46,6 +46,9 @@ from lotluca.sources.common import ExtractSettings, KeyIndex, check_unique, join
 log = logging.getLogger(__name__)
 
 SOURCES = ("snds", "odh")
+# raw PMSI tables the extraction does not read, still split (by their stay) when an extract holds them
+UNREAD_STAY_TABLES = ("T_MCOaaD",)
+SPLIT_TABLES = {"snds": (*snds.REQUIRED_TABLES, *snds.OPTIONAL_TABLES, *UNREAD_STAY_TABLES), "odh": odh.COLUMNS}
 
 
 def shard_file_name(table: str, path: str | Path) -> str:
@@ -75,7 +78,14 @@ class _Router:
 
     def __init__(self, table: str, n: int, n_shards: int):
         self.table, self.n_shards = table, n_shards
-        self.shard = shard_of([f"{table}#{i}" for i in range(n)], n_shards) if n else np.zeros(0, np.int32)
+        self.shard = np.full(n, -1, dtype=np.int32)
+
+    def finish(self) -> np.ndarray:
+        """The shard of every row; rows never routed (unreadable or empty key) by "<table>#<row>"."""
+        left = np.flatnonzero(self.shard < 0)
+        if left.size:
+            self.shard[left] = shard_of([f"{self.table}#{i}" for i in left], self.n_shards)
+        return self.shard
 
     def route(self, rows, keys) -> None:
         """Rows `rows` (0-based) go to the shard of `keys` (strings; None keeps the fallback)."""
@@ -101,7 +111,12 @@ def _person_groups(ben: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards: int) -> dict[str, np.ndarray]:
     ledger = Ledger("snds")
-    read = {name: snds._read(paths, name, ledger, settings) for name in paths}
+    read = {name: snds._read(paths, name, ledger, settings) for name in paths if name in snds.COLUMNS}
+    for name in (n for n in paths if n in UNREAD_STAY_TABLES):
+        raw = readers.read_table(
+            paths[name], name, snds_schema.arrow_schema(name), snds.STAY_KEYS, settings.read, allow_empty=True
+        )
+        read[name] = (raw.data, ledger.track(name, raw.n_read))
     routes = {name: _Router(name, t.n, n_shards) for name, (_, t) in read.items()}
 
     ben = read["IR_BEN_R"][0]
@@ -126,7 +141,7 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
 
     prs = read["ER_PRS_F"][0]
     routes["ER_PRS_F"].route(prs["_row"], by_nir(prs, "BEN_NIR_PSA"))
-    prs_shard = routes["ER_PRS_F"].shard[prs["_row"].to_numpy()]
+    prs_shard = routes["ER_PRS_F"].finish()[prs["_row"].to_numpy()]
     prs_index = KeyIndex(prs, snds.DCIR_KEYS, paths["ER_PRS_F"], "ER_PRS_F")
     for name in ("ER_PHA_F", "ER_UCD_F", "ER_ETE_F"):
         if name not in read:
@@ -157,7 +172,7 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
     stay_shard = pd.Series(
         routes["T_MCOaaC"].shard[c["_row"].to_numpy()[has_key]], index=pd.Index(c_stay[has_key], dtype=object)
     )
-    for name in ("T_MCOaaB", "T_MCOaaMED", "T_MCOaaFH"):
+    for name in ("T_MCOaaB", "T_MCOaaMED", "T_MCOaaFH", *UNREAD_STAY_TABLES):
         if name not in read:
             continue
         df = read[name][0]
@@ -166,7 +181,7 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
         found = pd.notna(shard)
         routes[name].route(df["_row"].to_numpy()[~found], key[~found])
         routes[name].shard[df["_row"].to_numpy()[found]] = shard[found].astype(np.int32)
-    return {name: r.shard for name, r in routes.items()}
+    return {name: r.finish() for name, r in routes.items()}
 
 
 # --- ODH -----------------------------------------------------------------------------------------------
@@ -177,7 +192,7 @@ def _odh_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards: 
         df, tracker = odh._read(paths, name, ledger, settings)
         router = _Router(name, tracker.n, n_shards)
         router.route(df["_row"], _text(df["odh_patient_id"]))
-        out[name] = router.shard
+        out[name] = router.finish()
     return out
 
 
@@ -253,6 +268,9 @@ def split_source(
     out_dirs = [Path(d) for d in out_dirs]
     n = len(out_dirs)
     paths = {name: Path(p) for name, p in paths.items()}
+    unknown = [name for name in paths if name not in SPLIT_TABLES[source]]
+    if unknown:
+        raise ValueError(f"no person key known for {source} tables {unknown}")
     settings = ExtractSettings.from_config(config or {})
     module = snds if source == "snds" else odh
     missing = [t for t in module.REQUIRED_TABLES if t not in paths]
@@ -262,7 +280,8 @@ def split_source(
     counts = {}
     for name, shard in routes.items():
         schema = snds_schema.arrow_schema(name) if source == "snds" else contracts.ODH_TABLES[name]
-        counts[name] = write_shards(name, paths[name], shard, out_dirs, module.COLUMNS[name], schema, settings)
+        columns = module.COLUMNS[name] if name in module.COLUMNS else schema.names
+        counts[name] = write_shards(name, paths[name], shard, out_dirs, columns, schema, settings)
         assert sum(counts[name]) == shard.size
         log.info("%s %s: %d rows -> %d shards %s", source, name, shard.size, n, counts[name])
     return counts
