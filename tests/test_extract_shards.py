@@ -1,0 +1,209 @@
+"""Sharded extraction (issue 10): split the raw tables by person, extract each shard, gather; the result
+equals the unsharded extraction, file for file, for any number of shards.
+
+The synthetic cohort is small and clean, so it gets dirty rows the split has to route: twins sharing
+a BEN_NIR_PSA, DCIR and PMSI rows of unknown beneficiaries (and their detail lines), orphan lines, an
+unknown drug code, a value that cannot be parsed (CSV), ODH rows of unknown patients / without an id.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import TINY_CONFIG, copy_repo, run_env, snakemake_exe
+from lotluca.io import write_parquet
+from lotluca.sources import accounting, gather, pipeline, snds, split
+
+TABLES = {"snds": pipeline.SNDS_TABLES, "odh": pipeline.ODH_TABLES}
+RUN = {"snds": pipeline.run_snds, "odh": pipeline.run_odh}
+
+
+def _edit(path: Path, fn) -> None:
+    """Edit a raw table as a frame: CSV as text (values untouched), Parquet typed (schema kept)."""
+    if path.suffix == ".csv":
+        sep = ";" if path.read_text(encoding="utf-8").splitlines()[0].count(";") else ","
+        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+        df = fn(df, str)
+        df.to_csv(path, sep=sep, index=False)
+    else:
+        t = pq.read_table(path)
+        df = fn(t.to_pandas(), lambda v: v)
+        write_parquet(pa.Table.from_pandas(df, schema=t.schema, preserve_index=False), path)
+
+
+def _add(df: pd.DataFrame, row: int, **values) -> pd.DataFrame:
+    new = df.iloc[[row]].copy()
+    for c, v in values.items():
+        new[c] = v
+    return pd.concat([df, new], ignore_index=True)
+
+
+def _dirty(folder: Path, fmt: str) -> None:
+    s, o = folder / "snds", folder / "odh"
+    f = lambda d, t: d / f"{t}.{fmt}"  # noqa: E731
+    _edit(f(s, "IR_BEN_R"), lambda d, v: _add(d, 0, BEN_IDT_ANO="TWIN0000000000001", BEN_RNG_GEM=v(2)))
+    _edit(f(s, "KI_CCI_R"), lambda d, v: _add(d, 0, BEN_IDT_ANO="NOBODY00000000001"))
+    # a DCIR service of an unknown beneficiary with its pharmacy line; an orphan pharmacy line;
+    # an unknown CIP13 code
+    keys = {}
+
+    def prs(d, v):
+        keys.update(d.iloc[0][snds.DCIR_KEYS].to_dict(), ORG_CLE_NUM="ZZZ1")
+        return _add(d, 0, BEN_NIR_PSA="UNKNOWNNIR0000001", ORG_CLE_NUM="ZZZ1")
+
+    _edit(f(s, "ER_PRS_F"), prs)
+
+    def pha(d, v):
+        d.loc[2, "PHA_PRS_C13"] = v(3400999999999)
+        if v is str:
+            d.loc[5, "PHA_ACT_QSN"] = "abc"
+        return _add(_add(d, 0, **keys), 1, ORG_CLE_NUM="ZZZ2")
+
+    _edit(f(s, "ER_PHA_F"), pha)
+    # a PMSI stay of an unknown beneficiary (B, C and a drug line), an orphan drug line
+    _edit(f(s, "T_MCOaaC"), lambda d, v: _add(d, 0, NIR_ANO_17="UNKNOWNNIR0000002", RSA_NUM=v(999999)))
+    _edit(f(s, "T_MCOaaB"), lambda d, v: _add(d, 0, RSA_NUM=v(999999)))
+    _edit(f(s, "T_MCOaaMED"), lambda d, v: _add(_add(d, 0, RSA_NUM="999999"), 1, RSA_NUM="888888"))
+
+    def adm(d, v):
+        d.loc[1, "drug_label"] = "MYSTERYDRUG 10MG"
+        return _add(d, 0, odh_patient_id="NOPATIENT", administration_id="X0000001")
+
+    _edit(f(o, "odh_administrations"), adm)
+    _edit(f(o, "odh_patients"), lambda d, v: _add(d, 0, odh_patient_id="" if v is str else None))
+
+
+@pytest.fixture(scope="module", params=["parquet", "csv"])
+def raw(request, tmp_path_factory) -> Path:
+    from lotluca.simulate import simulate_to_files
+
+    root = tmp_path_factory.mktemp(f"shards_{request.param}")
+    simulate_to_files({"patients": 150}, {}, 11, root / "sim", request.param)
+    _dirty(root / "sim", request.param)
+    return root
+
+
+def _outputs(source: str, folder: Path) -> dict[str, Path]:
+    names = [*gather.SORT_KEYS] if source == "snds" else ["persons", "exposures", "stays", "rejects"]
+    out = {n: folder / f"{n}.parquet" for n in names}
+    return out | {"accounting": folder / "accounting.csv", "unknown_codes": folder / "unknown_codes.csv"}
+
+
+def _sharded(root: Path, source: str, n: int) -> Path:
+    """Split into n shards, extract each, gather; returns the gathered folder."""
+    base = root / f"n{n}" / source
+    shutil.rmtree(base, ignore_errors=True)
+    paths = pipeline.find_tables(root / "sim" / source, split.SPLIT_TABLES[source])
+    dirs = [base / "raw" / str(k) for k in range(n)]
+    split.split_source(source, paths, dirs)
+    outs = []
+    for k, d in enumerate(dirs):
+        files = sorted(d.iterdir())
+        rows = pipeline.row_numbers_from_files(files, TABLES[source])
+        assert set(rows) == set(pipeline.paths_from_files(files, TABLES[source]))
+        RUN[source](pipeline.paths_from_files(files, TABLES[source]), base / "ex" / str(k), {}, rows, part=n > 1)
+        outs.append(base / "ex" / str(k))
+    tables = [n for n in _outputs(source, base) if n not in ("accounting", "unknown_codes")]
+    gather.gather_source(outs, _outputs(source, base / "gathered"), tables)
+    return base / "gathered"
+
+
+def _whole(root: Path, source: str) -> Path:
+    out = root / "whole" / source
+    if not (out / "accounting.csv").exists():
+        RUN[source](pipeline.find_tables(root / "sim" / source, TABLES[source]), out, {})
+    return out
+
+
+@pytest.mark.parametrize("source", ["snds", "odh"])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_split_extract_gather_equals_whole(raw, source, n):
+    whole, got = _whole(raw, source), _sharded(raw, source, n)
+    for name, f in _outputs(source, got).items():
+        assert f.read_bytes() == (whole / f.name).read_bytes(), f"{source} {name} differs with {n} shards"
+    rejects = pq.read_table(whole / "rejects.parquet").to_pandas()
+    assert len(rejects) > 0  # the dirty rows are there and rejected
+    acc = pd.read_csv(got / "accounting.csv")
+    bal = accounting.balance(acc)
+    assert bal["balanced"].all(), bal
+    assert int(bal["rejected"].sum()) == len(pd.read_parquet(got / "rejects.parquet"))
+
+
+def test_dirty_rows_rejected_once_with_their_whole_file_row(raw):
+    got = _sharded(raw, "snds", 3)
+    rej = pd.read_parquet(got / "rejects.parquet")
+    acc = pd.read_csv(got / "accounting.csv")
+    n_prs = int(acc.query("table == 'ER_PRS_F' and outcome == 'read'")["rows"].iloc[0])
+    # the unknown beneficiary's DCIR service is the last row of ER_PRS_F: rejected once, named by its
+    # row in the user's file (not in its shard)
+    prs = rej[(rej["table"] == "ER_PRS_F") & (rej["rule"] == "unknown_beneficiary")]
+    assert prs["row_key"].tolist() == [f"row {n_prs}"]
+    pha = rej[rej["table"] == "ER_PHA_F"]
+    assert (pha["rule"] == "parent_rejected").sum() == 1
+    assert (pha["rule"] == "orphan_row").sum() == 1
+    assert (pha["rule"] == "unknown_drug_code").sum() == 1
+    c = rej[(rej["table"] == "T_MCOaaC") & (rej["rule"] == "unknown_beneficiary")]
+    assert len(c) == 1
+    # the twins' number is ambiguous in its shard as in the whole file
+    unk = pd.read_csv(got / "unknown_codes.csv", dtype=str)
+    assert unk["code"].tolist().count("3400999999999") == 1
+
+
+def test_unresolvable_row_lands_in_exactly_one_shard(raw):
+    """Every raw row is written to exactly one shard, with its row number in the whole file."""
+    src = raw / "sim" / "snds"
+    paths = pipeline.find_tables(src, split.SPLIT_TABLES["snds"])
+    dirs = [raw / "split_check" / str(k) for k in range(3)]
+    counts = split.split_source("snds", paths, dirs)
+    for table, per_shard in counts.items():
+        rows = np.concatenate([pq.read_table(d / f"{table}.rows.parquet").column("row").to_numpy() for d in dirs])
+        assert sorted(rows.tolist()) == list(range(sum(per_shard))), table
+    last = counts["ER_PRS_F"]
+    where = [
+        k
+        for k, d in enumerate(dirs)
+        if sum(last) - 1 in pq.read_table(d / "ER_PRS_F.rows.parquet").column("row").to_pylist()
+    ]
+    assert len(where) == 1
+    # its pharmacy line (same DCIR keys) follows it
+    n_pha = sum(counts["ER_PHA_F"])
+    pha_where = [
+        k
+        for k, d in enumerate(dirs)
+        if n_pha - 2 in pq.read_table(d / "ER_PHA_F.rows.parquet").column("row").to_pylist()
+    ]
+    assert pha_where == where
+
+
+@pytest.mark.workflow
+def test_dry_run_three_extract_jobs_per_source(tmp_path):
+    dest = copy_repo(tmp_path / "repo")
+    cfg = tmp_path / "real.yaml"
+    cfg.write_text(
+        "simulate:\n  enabled: false\ninputs:\n  format: parquet\n  snds_dir: raw/snds\n  odh_dir: raw/odh\nshards: 3\n"
+    )
+    for source, tables in (("snds", split.SPLIT_TABLES["snds"]), ("odh", pipeline.ODH_TABLES)):
+        (dest / "raw" / source).mkdir(parents=True)
+        for t in tables:
+            (dest / "raw" / source / f"{t}.parquet").touch()
+    targets = ["results/extract/snds/accounting.csv", "results/extract/odh/unknown_codes.csv"]
+    cmd = [snakemake_exe(), "-n", "--configfile", str(TINY_CONFIG), str(cfg), "--quiet", "rules", "--cores", "1"]
+    cmd += targets
+    res = subprocess.run(cmd, cwd=dest, env=run_env(dest), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    counts = {}
+    for line in res.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    assert counts.get("extract_snds") == 3 and counts.get("extract_odh") == 3, res.stdout
+    assert counts.get("shard_raw_snds") == 1 and counts.get("shard_raw_odh") == 1, res.stdout
+    assert counts.get("gather_extract_snds") == 1 and counts.get("gather_extract_odh") == 1, res.stdout
