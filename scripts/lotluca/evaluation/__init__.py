@@ -2,7 +2,8 @@
 
 `matching` (optimal one-to-one matching of line starts within a tolerance), `metrics` (per-person
 sufficient statistics, metric definitions, strata), `bootstrap` (seeded patient bootstrap, vectorised),
-`submission` (reading and validating line tables: the scoring kit's format and errors), `scoring`
+`submission` (reading and validating line tables: the scoring kit's format and errors), `persons`
+(the per-person table: scored per patient shard, gathered, turned into metrics), `scoring`
 (orchestration: tidy metrics, per-patient table, JSON summary), `readme` (the README table: `readme_table`),
 `cli` (`lotluca evaluate`).
 """
