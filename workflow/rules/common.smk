@@ -28,14 +28,10 @@ if config["simulate"]["enabled"] and FMT == "sas7bdat":
 
 
 def snds_input_files():
-    if config["simulate"]["enabled"]:  # interim: shard 0 of the simulated cohort
-        return [f"results/simulated/n{N_SHARDS}/0/snds/{t}.{FMT}" for t in SNDS_TABLES]
     return [f"{config['inputs']['snds_dir']}/{t}.{FMT}" for t in SNDS_TABLES]
 
 
 def odh_input_files():
-    if config["simulate"]["enabled"]:  # interim: shard 0 of the simulated cohort
-        return [f"results/simulated/n{N_SHARDS}/0/odh/{t}.{FMT}" for t in ODH_TABLES]
     return [f"{config['inputs']['odh_dir']}/{t}.{FMT}" for t in ODH_TABLES]
 
 
