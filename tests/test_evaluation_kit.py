@@ -331,10 +331,16 @@ def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
             for k in range(2):
                 shard_out = tmp_path / "shards" / "evaluation" / scen / algo / f"{k}.parquet"
                 smk = SimpleNamespace(
-                    input=SimpleNamespace(gold=str(gold_file), lines=str(lines_shards[k] if sharded else path)),
+                    input=SimpleNamespace(gold=str(gold_file), lines=[str(lines_shards[k] if sharded else path)]),
                     output=[str(shard_out)],
                     wildcards=SimpleNamespace(scenario=scen, algorithm=algo, shard=str(k)),
-                    params=SimpleNamespace(evaluation=evaluation, seed=cfg["seed"], n_shards=2, lines_sharded=sharded),
+                    params=SimpleNamespace(
+                        evaluation=evaluation,
+                        seed=cfg["seed"],
+                        n_shards=2,
+                        pairs=[(scen, algo)],
+                        lines_sharded=[sharded],
+                    ),
                     log=[str(tmp_path / f"score_shard_{scen}_{algo}_{k}.log")],
                     rule="score_shard",
                 )

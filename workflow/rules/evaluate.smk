@@ -4,35 +4,37 @@
 # tables under results/shards/n{N}/evaluation/); `evaluate` gathers them (sorted by person) and
 # computes strata, metrics and bootstrap CIs, identical for any number of shards.
 EVALUATION_REPORT = "5. Evaluation against the gold standard"
+# (scenario, algorithm) of every evaluated prediction; one score_shard job per shard scores them all
+EVALUATED_PAIRS = [(s, a) for s in config["scenarios"] for a in evaluated_algorithms()]
 
 
 rule score_shard:
     input:
         gold=config["inputs"]["gold_lines"],
-        # a rule preset's lines shard; the learned model's lines are not sharded (filtered to the shard)
-        lines=lambda wc: (
-            f"results/lines/{wc.scenario}/xgboost.parquet"
-            if wc.algorithm == "xgboost"
-            else shard_file(f"lines/{wc.scenario}/{wc.algorithm}").format(
-                shard=wc.shard
+        # per scenario x algorithm: a rule preset's lines shard; the learned model's lines are not
+        # sharded (the whole file, filtered to the shard)
+        lines=lambda wc: [
+            (
+                f"results/lines/{s}/xgboost.parquet"
+                if a == "xgboost"
+                else shard_file(f"lines/{s}/{a}").format(shard=wc.shard)
             )
-        ),
+            for s, a in EVALUATED_PAIRS
+        ],
     output:
-        shard_output("evaluation/{scenario}/{algorithm}"),
+        temp([shard_file(f"evaluation/{s}/{a}") for s, a in EVALUATED_PAIRS]),
     log:
-        "results/logs/score_shard/{scenario}/{algorithm}/{shard}.log",
+        "results/logs/score_shard/{shard}.log",
     benchmark:
-        "results/benchmarks/score_shard/{scenario}/{algorithm}/{shard}.tsv"
-    wildcard_constraints:
-        scenario="|".join(config["scenarios"]),
-        algorithm="|".join(evaluated_algorithms()),
+        "results/benchmarks/score_shard/{shard}.tsv"
     conda:
         "../../envs/evaluate.yaml"
     params:
         evaluation=config["evaluation"],
         seed=config["seed"],
         n_shards=N_SHARDS,
-        lines_sharded=lambda wc: wc.algorithm != "xgboost",
+        pairs=EVALUATED_PAIRS,
+        lines_sharded=[a != "xgboost" for _, a in EVALUATED_PAIRS],
     script:
         "../../scripts/score_shard.py"
 
