@@ -3,11 +3,6 @@
 # files are identical for any N. Each shard's raw tables (raw_shard_files): the simulator's shard
 # (simulate.enabled), else the user's files (shards: 1), else the split of the user's files by person
 # (rule shard_raw_{source}, lotluca.sources.split). Per-shard outputs are temp().
-localrules:
-    gather_extract_snds,
-    gather_extract_odh,
-
-
 include: "extract_common.smk"
 
 

@@ -2,10 +2,6 @@
 # shard: shard k draws the simulation blocks b with b mod N = k (lotluca.simulate.blocks), so the cohort
 # is the same for any N. Its SNDS and ODH tables stay in results/simulated/n{N}/{shard}/ (extraction
 # reads them shard by shard); the gold standard and truth tables are gathered into results/simulated/.
-localrules:
-    gather_simulated,
-
-
 rule simulate:
     output:
         snds=expand(
