@@ -298,3 +298,13 @@ def test_endpoint_invariants(raw, deaths, rnd):
     assert (ok["rwTTNT_event"] >= ok["rwOS_event"]).all()  # a death is an rwTTNT event unless a next line came first
     shuffled = lines.sample(frac=1.0, random_state=rnd.randint(0, 10**6))
     pd.testing.assert_frame_equal(compute_endpoints(shuffled, persons), ep)
+
+
+def test_fit_cox_without_any_estimable_column_is_not_converged():
+    """Every column constant among the events (a bootstrap sample whose events all share one level):
+    nothing to estimate, NaN coefficients, not an error."""
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    e = np.array([1.0, 1.0, 0.0, 0.0])
+    X = np.array([[1.0], [1.0], [0.0], [1.0]])  # level 1 holds every event
+    beta, ok = fit_cox(X, t, e)
+    assert not ok and np.isnan(beta).all() and beta.shape == (1,)

@@ -118,6 +118,8 @@ def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tup
     if X.shape[0] == 0 or (e * w).sum() == 0:
         return beta_full, False
     free = estimable_columns(X, e)
+    if not free.any():  # no identifiable coefficient (e.g. a bootstrap sample whose events share one level)
+        return beta_full, False
     Xf = X[:, free]
     beta = np.zeros(Xf.shape[1])
     setup = _efron_setup(Xf, t, e, w)
