@@ -1,15 +1,14 @@
-"""Step `lines`: reconstruct the lines of therapy of one scenario with one algorithm (see lotluca.lines)."""
+"""Step `lines`: reconstruct the lines of therapy of one scenario (one patient shard) with every algorithm
+of config lines.algorithms, the inputs read once (see lotluca.lines)."""
 
-from lotluca.lines.cli import run_lines
+from lotluca.lines.cli import run_lines_many
 from lotluca.steps import run_step
 
 
 def main(smk):
-    run_lines(
-        input_path=smk.input.exposures,
-        algorithm=smk.wildcards.algorithm,
-        output_path=smk.output.lines,
-        input_format="exposures",
+    run_lines_many(
+        exposures_path=smk.input.exposures,
+        outputs=dict(zip(smk.params.algorithms, smk.output, strict=True)),
         persons_path=smk.input.persons,
         sessions_path=smk.input.chemo_sessions,
         overrides=smk.params.overrides,

@@ -223,9 +223,9 @@ def test_step_script_runs_with_snakemake_object(tmp_path, repo):
     smk = SimpleNamespace(
         input=SimpleNamespace(exposures=str(tmp_path / "exposures.parquet"), chemo_sessions=str(tmp_path / "chemo_sessions.parquet"),
                               persons=str(tmp_path / "persons.parquet")),
-        output=SimpleNamespace(lines=str(tmp_path / "out" / "tlcr2020.parquet")),
-        wildcards=SimpleNamespace(algorithm="tlcr2020", scenario="linked"),
-        params=SimpleNamespace(overrides={"gap_days": 60}),
+        output=[str(tmp_path / "out" / "tlcr2020.parquet"), str(tmp_path / "out" / "meng2021.parquet")],
+        wildcards=SimpleNamespace(scenario="linked", shard="0"),
+        params=SimpleNamespace(algorithms=["tlcr2020", "meng2021"], overrides={"tlcr2020": {"gap_days": 60}}),
         log=[str(tmp_path / "lines.log")],
         rule="lines",
     )  # fmt: skip
@@ -234,3 +234,5 @@ def test_step_script_runs_with_snakemake_object(tmp_path, repo):
     assert got.schema == LINES and set(got.column("algorithm").to_pylist()) == {"tlcr2020"}
     # tlcr2020: person 1 has 2 induction cycles only (no maintenance), person 2 erlotinib then osimertinib
     assert got.num_rows == 4 and (tmp_path / "lines.log").exists()
+    other = pq.read_table(tmp_path / "out" / "meng2021.parquet")  # same inputs, read once, second algorithm
+    assert set(other.column("algorithm").to_pylist()) == {"meng2021"}

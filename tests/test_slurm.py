@@ -94,7 +94,7 @@ def _tables(results: Path) -> dict[str, Path]:
     out = {}
     for p in sorted(results.rglob("*")):
         rel = p.relative_to(results)
-        per_shard = rel.parts[0] == "simulated" and re.fullmatch(r"n\d+", rel.parts[1])  # simulated/n{N}/{shard}/
+        per_shard = rel.parts[0] == "simulated" and len(rel.parts) > 2 and re.fullmatch(r"n\d+", rel.parts[1])  # simulated/n{N}/{shard}/
         if p.is_file() and p.suffix in {".parquet", ".csv"} and rel.parts[0] not in EXCLUDED_DIRS and not per_shard:
             out[rel.as_posix()] = p
     return out
@@ -172,7 +172,7 @@ def test_outputs_identical_local_vs_slurm_and_any_shard_count(slurm_cluster, tin
     slurm_dir = runs["SLURM, 3 shards"][1]
     assert "has been submitted with SLURM jobid" in outs["SLURM, 3 shards"], outs["SLURM, 3 shards"][-3000:]
     submitted = {p.name for p in (slurm_dir / ".snakemake" / "slurm_logs").iterdir()}
-    assert {"rule_simulate", "rule_lines"} <= submitted, submitted
+    assert {"rule_simulate", "rule_extract_snds", "rule_lines", "rule_score_shard"} <= submitted, submitted
 
     reference = tiny_study / "results"
     tables = _tables(reference)

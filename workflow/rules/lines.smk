@@ -1,4 +1,5 @@
-# Lines of therapy: every algorithm of config lines.algorithms on every data-source scenario.
+# Lines of therapy: every algorithm of config lines.algorithms on every data-source scenario, one job
+# per scenario and patient shard (the shard's inputs read once for all algorithms).
 # Wiring only: the rules live in lotluca.lines (presets in scripts/lotluca/lines/presets/*.yaml).
 # Parameter overrides of an algorithm come from config lines.overrides.<algorithm> ({} when none).
 
@@ -9,17 +10,17 @@ rule lines:
         chemo_sessions=merged_shard("chemo_sessions"),
         persons=merged_shard("persons"),
     output:
-        lines=shard_output("lines/{scenario}/{algorithm}"),
+        [shard_output(f"lines/{{scenario}}/{a}") for a in config["lines"]["algorithms"]],
     log:
-        "results/logs/lines/{scenario}/{algorithm}/{shard}.log",
+        "results/logs/lines/{scenario}/{shard}.log",
     benchmark:
-        "results/benchmarks/lines/{scenario}/{algorithm}/{shard}.tsv"
+        "results/benchmarks/lines/{scenario}/{shard}.tsv"
     wildcard_constraints:
         scenario="|".join(config["scenarios"]),
-        algorithm="|".join(config["lines"]["algorithms"]),
     conda:
         "../../envs/lines.yaml"
     params:
-        overrides=lambda wc: config["lines"].get("overrides", {}).get(wc.algorithm, {}),
+        algorithms=config["lines"]["algorithms"],
+        overrides=config["lines"].get("overrides", {}),
     script:
         "../../scripts/lines.py"

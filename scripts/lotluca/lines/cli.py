@@ -85,6 +85,27 @@ def run_lines(input_path, algorithm: str, output_path, input_format: str = "expo
     return lines
 
 
+def run_lines_many(exposures_path, outputs: dict, persons_path=None, sessions_path=None,
+                   overrides: dict | None = None) -> dict[str, int]:  # fmt: skip
+    """Reconstruct the lines of several algorithms on the same canonical inputs, read once: `outputs`
+    maps each algorithm to its output file, `overrides` each algorithm to its parameter overrides.
+    Returns the line rows written per algorithm."""
+    exposures = read_table(exposures_path, EXPOSURES)
+    persons = read_table(persons_path, PERSONS) if persons_path else None
+    sessions = read_table(sessions_path, CHEMO_SESSIONS) if sessions_path else None
+    names = (str(exposures_path), str(persons_path), str(sessions_path))
+    rows = {}
+    for algorithm, output_path in outputs.items():
+        t0 = time.perf_counter()
+        params = load_params(algorithm, (overrides or {}).get(algorithm))
+        lines, _ = reconstruct_with_assignment(exposures, persons, sessions, params, names=names)
+        write_lines(lines, output_path)
+        rows[algorithm] = lines.num_rows
+        log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", exposures_path, exposures.num_rows,
+                 lines.num_rows, params.name, time.perf_counter() - t0)  # fmt: skip
+    return rows
+
+
 def _parse_set(items) -> dict:
     out = {}
     for item in items or ():
