@@ -138,8 +138,10 @@ SLURM_ARGS = [
     "4",
     "--latency-wait",
     "5",
+    # a tiny-study job takes about 6 s (3-4 s of it Snakemake starting inside the job): a first status
+    # check at 8 s sees most jobs finished (at 4 s none is, and the next check comes 10 s later)
     "--slurm-init-seconds-before-status-checks",
-    "4",
+    "8",
     "--slurm-keep-successful-logs",
 ]
 
