@@ -94,7 +94,8 @@ def _tables(results: Path) -> dict[str, Path]:
     out = {}
     for p in sorted(results.rglob("*")):
         rel = p.relative_to(results)
-        per_shard = rel.parts[0] == "simulated" and len(rel.parts) > 2 and re.fullmatch(r"n\d+", rel.parts[1])  # simulated/n{N}/{shard}/
+        # the raw tables of one simulated shard: results/simulated/n{N}/{shard}/
+        per_shard = rel.parts[0] == "simulated" and len(rel.parts) > 2 and re.fullmatch(r"n\d+", rel.parts[1])
         if p.is_file() and p.suffix in {".parquet", ".csv"} and rel.parts[0] not in EXCLUDED_DIRS and not per_shard:
             out[rel.as_posix()] = p
     return out

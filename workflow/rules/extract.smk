@@ -75,8 +75,9 @@ rule extract_snds:
         study=config["study"],
         extract=config["extract"],
         part=N_SHARDS > 1,
+        source="snds",
     script:
-        "../../scripts/extract_snds.py"
+        "../../scripts/extract.py"
 
 
 rule extract_odh:
@@ -94,8 +95,9 @@ rule extract_odh:
         study=config["study"],
         extract=config["extract"],
         part=N_SHARDS > 1,
+        source="odh",
     script:
-        "../../scripts/extract_odh.py"
+        "../../scripts/extract.py"
 
 
 rule gather_extract_snds:
