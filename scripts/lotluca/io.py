@@ -7,13 +7,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+# the Parquet writer settings of every file the study writes (also used by writers appending row groups)
+PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "store_schema": False}
+ROW_GROUP_SIZE = 1_000_000
+
 
 def write_parquet(table: pa.Table, path: str | Path) -> None:
     """Write deterministically (no wall-clock metadata, fixed row groups) so reruns are byte-identical."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = table.replace_schema_metadata(None)
-    pq.write_table(table, path, compression="zstd", row_group_size=1_000_000, write_statistics=True, store_schema=False)
+    pq.write_table(table, path, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
 
 
 def read_parquet(path: str | Path) -> pa.Table:

@@ -132,8 +132,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from lotluca.io import read_parquet, write_parquet
+from lotluca.sharding import gather
 from lotluca.simulate import arrowcols as A
 from lotluca.simulate import blocks, calibration, cohort, concomitant, gold, render_odh, render_snds, treatment
 from lotluca.simulate.blocks import Block
@@ -207,11 +208,6 @@ def _progress(what: str, t0: float) -> None:
     )
 
 
-def truth_person_ids(index: np.ndarray) -> np.ndarray:
-    """Truth person id of each cohort-wide person index: "P" + 9 digits."""
-    return np.char.add("P", np.char.zfill(np.asarray(index).astype(str), 9))
-
-
 def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, odh_cols: dict) -> pa.Table:
     """truth/clinical_truth: one row per true event with its ODH and SNDS rendering (see module docstring)."""
     pid = events["pid"].to_numpy().astype(np.int64)
@@ -228,7 +224,7 @@ def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, od
     oral = events["oral"].to_numpy()
     return pa.Table.from_arrays(
         [
-            A.take(A.vocab(truth_person_ids(persons["person_index"].to_numpy())), pid),
+            A.take(A.vocab(persons["truth_person_id"].to_numpy()), pid),
             A.take(A.vocab(odh_id), pid, null_mask=(odh_id == "")[pid]),
             A.take(A.vocab(persons["ben_idt_ano"].to_numpy()), pid),
             A.date32(events["date"].to_numpy()),
@@ -293,10 +289,8 @@ def simulate_block(
     linkage = pa.Table.from_arrays(
         [pa.array(odh_id[pat]), pa.array(persons["ben_idt_ano"].to_numpy()[pat])], schema=LINKAGE_TRUTH
     )
-    persons_t = calibration.persons_truth(
-        persons, death, truth_person_ids(persons["person_index"].to_numpy()), s.end_date
-    )
-    lines_t = calibration.lines_truth(lines, truth_person_ids(persons["person_index"].to_numpy()))
+    persons_t = calibration.persons_truth(persons, death, s.end_date)
+    lines_t = calibration.lines_truth(lines, persons)
     conc_t = concomitant.truth_tables(persons, lines, conc, cohort.EPOCH)  # flags all false when disabled
     out = {"gold": gold_t, "linkage_truth": linkage, "clinical_truth": truth, CONCOMITANT_OUT: conc_t[0],
            "persons_truth": persons_t, "lines_truth": lines_t}  # fmt: skip
@@ -327,10 +321,7 @@ def _cohort_draws(seed: int) -> tuple[cohort.Hospitals, tuple[int, int]]:
     return hosp, cohort.odh_id_key(rng)
 
 
-def _concat(tables: list) -> pa.Table | None:
-    tables = [t for t in tables if t is not None]
-    if not tables or not isinstance(tables[0], pa.Table):
-        return None
+def _concat(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(tables).combine_chunks()
 
 
@@ -339,51 +330,38 @@ def _empty_block(s: SimSettings) -> Block:
     return Block(index=0, patients=1, decoys=blocks.n_decoys(1, s), first_person=0)
 
 
-def _add_counts(total: dict, counts: dict) -> None:
-    for k, v in counts.items():
-        total[k] = total.get(k, 0) + v
-
-
 def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shards: int = 1) -> dict:
     """Draw the blocks of shard `shard` of `n_shards` (the whole cohort by default) and render every table;
     returns {"snds": {...}, "odh": {...}, "gold", "linkage_truth", "clinical_truth", "concomitant",
     "persons_truth", "lines_truth", "calibration" (DataFrame), "counts", "_persons", "_lines", "_death"},
     tables concatenated over the blocks in block order. With `emit(group, name, table)`, every table of
-    every block is handed over as soon as it is built and the table entries are None (simulate_to_files
-    appends and drops them that way, keeping memory at one block). A shard without blocks emits empty
-    tables with the right schemas."""
+    every block is handed over as soon as it is built and only "counts" is returned (simulate_to_files
+    appends and drops the tables that way, keeping memory at one block). A shard without blocks emits
+    empty tables with the right schemas."""
     s = settings
     hosp, odh_key = _cohort_draws(seed)
     todo = blocks.shard_blocks(s, shard, n_shards)
-    if not todo:
-        empty = None if emit is None else (lambda group, name, table: emit(group, name, table.slice(0, 0)))
-        r = simulate_block(s, seed, _empty_block(s), hosp, odh_key, empty if emit else None)
-        if emit is None:
-            r = _empty_result(r)
-        results = [r]
-        counts = {"patients": 0, "decoys": 0, "lines": 0, "events": 0}
+    counts = {"patients": 0, "decoys": 0, "lines": 0, "events": 0}
+    if not todo:  # the tables of a one-patient block, emptied
+        if emit is not None:
+            simulate_block(s, seed, _empty_block(s), hosp, odh_key, lambda g, n, t: emit(g, n, t.slice(0, 0)))
+            return {"counts": counts}
+        results = [_empty_result(simulate_block(s, seed, _empty_block(s), hosp, odh_key))]
     else:
-        results, counts = [], {}
+        results = []
         for b in todo:
             r = simulate_block(s, seed, b, hosp, odh_key, emit)
-            _add_counts(counts, r["counts"])
-            if emit is not None:  # keep only what the calibration needs
-                r = {k: r[k] for k in ("persons_truth", "lines_truth")}
-            results.append(r)
-    if emit is not None:
-        persons_t = lines_t = None
-        calib = None
-    else:
-        persons_t = _concat([r["persons_truth"] for r in results])
-        lines_t = _concat([r["lines_truth"] for r in results])
-        calib = calibration.from_truth(persons_t, lines_t, s)
-    out = {"calibration": calib, "counts": counts, "persons_truth": persons_t, "lines_truth": lines_t}
-    if emit is not None:
-        return out
+            counts = {k: counts[k] + r["counts"][k] for k in counts}
+            if emit is None:
+                results.append(r)
+        if emit is not None:
+            return {"counts": counts}
+    out = {"counts": counts}
+    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth"):
+        out[name] = _concat([r[name] for r in results])
+    out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
     out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]}
     out["odh"] = {n: _concat([r["odh"][n] for r in results]) for n in results[0]["odh"]}
-    for name in ("gold", "linkage_truth", "clinical_truth"):
-        out[name] = _concat([r[name] for r in results])
     out["concomitant"] = tuple(_concat([r["concomitant"][i] for r in results]) for i in (0, 1))
     offsets = np.cumsum([0] + [len(r["_persons"]) for r in results])
     out["_persons"] = pd.concat([r["_persons"] for r in results], ignore_index=True)
@@ -441,12 +419,19 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     return {name: table.num_rows for _, name, table in groups}
 
 
-def _log_calibration(calib: pd.DataFrame, patients: int) -> None:
-    off = calib[~calib["within"]]
-    level = logging.WARNING if patients >= 2000 else logging.INFO  # small cohorts are too noisy to calibrate
-    for _, r in off.iterrows():
+def _calibrate(persons_t: pa.Table, lines_t: pa.Table, s: SimSettings, out: Path) -> None:
+    """Write OUT/calibration.csv of a whole cohort (its truth tables) and log the figures off target."""
+    calib = calibration.from_truth(persons_t, lines_t, s)
+    _write_calibration(calib, out)
+    level = logging.WARNING if s.patients >= 2000 else logging.INFO  # small cohorts are too noisy to calibrate
+    for _, r in calib[~calib["within"]].iterrows():
         log.log(level, "calibration: %s = %s outside [%s, %s] (%s)",
                 r["metric"], r["simulated"], r["target_low"], r["target_high"], r["source"])  # fmt: skip
+
+
+def _settings(settings, study) -> SimSettings:
+    """A SimSettings as given, or built from the config's simulate: and study: blocks (dicts)."""
+    return settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
 
 
 def simulate_to_files(
@@ -462,7 +447,7 @@ def simulate_to_files(
     sharded run `gather_shards` computes it from the gathered truth tables."""
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be parquet or csv, got {fmt!r}")
-    s = settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
+    s = _settings(settings, study)
     out = Path(out_dir)
     rows: dict[str, int] = {}
     writers: dict[str, TableAppender] = {}
@@ -490,9 +475,7 @@ def simulate_to_files(
             for w in writers.values():
                 pool.submit(w.close).result()
     if n_shards == 1:
-        calib = calibration.from_truth(_concat(kept["persons_truth"]), _concat(kept["lines_truth"]), s)
-        _write_calibration(calib, out)
-        _log_calibration(calib, s.patients)
+        _calibrate(_concat(kept["persons_truth"]), _concat(kept["lines_truth"]), s, out)
     return {**result["counts"], "rows": rows}
 
 
@@ -500,23 +483,20 @@ def gather_shards(shard_dirs: list[str | Path], out_dir: str | Path, settings, s
     """Gather the gold and truth tables of simulated shards into out_dir (gold/, truth/), each sorted
     canonically so the files do not depend on the number of shards, and compute calibration.csv over the
     whole cohort. The SNDS and ODH tables stay in their shards (extraction reads them per shard)."""
-    from lotluca.sharding import gather
-
-    s = settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
+    s = _settings(settings, study)
     out = Path(out_dir)
     dirs = [Path(d) for d in shard_dirs]
     names = [("gold", "gold_lines", GOLD_SORT_KEYS)] + [("truth", n, k) for n, k in TRUTH_SORT_KEYS.items()]
-    gathered = {}
+    kept = {}  # what the calibration needs
     rows = {}
     for group, name, keys in names:
         files = [d / group / f"{name}.parquet" for d in dirs]
-        table = gather([pq.read_table(f) for f in files], keys, sources=[str(f) for f in files])
-        write_table(table, out / group / f"{name}.parquet", "parquet")
-        gathered[name] = table
+        table = gather([read_parquet(f) for f in files], keys, sources=[str(f) for f in files])
+        write_parquet(table, out / group / f"{name}.parquet")
+        if name in ("persons_truth", "lines_truth"):
+            kept[name] = table
         rows[name] = table.num_rows
-    calib = calibration.from_truth(gathered["persons_truth"], gathered["lines_truth"], s)
-    _write_calibration(calib, out)
-    _log_calibration(calib, s.patients)
+    _calibrate(kept["persons_truth"], kept["lines_truth"], s, out)
     return rows
 
 

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lotluca.simulate import arrowcols as A
 from lotluca.simulate import regimens as R
-from lotluca.simulate.cohort import DRIVERS, EPOCH, HISTOLOGY, to_days
+from lotluca.simulate.cohort import DRIVERS, HISTOLOGY, to_days
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.treatment import MONTH, NEVER
 
@@ -51,19 +52,12 @@ LINES_TRUTH = pa.schema(
 )
 
 
-def _date32(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    days = np.asarray(days, dtype=np.int64)
-    if mask is not None:
-        days = np.where(mask, 0, days)
-    return pa.array((EPOCH + days.astype("timedelta64[D]")).astype("datetime64[D]"), type=pa.date32(), mask=mask)
-
-
 def _days(col: pa.ChunkedArray | pa.Array, missing: int) -> np.ndarray:
     arr = col.cast(pa.int32()).to_numpy(zero_copy_only=False)
     return np.where(np.isnan(arr.astype(float)), missing, arr).astype(np.int64)
 
 
-def persons_truth(persons: pd.DataFrame, death: np.ndarray, truth_ids: np.ndarray, end_date) -> pa.Table:
+def persons_truth(persons: pd.DataFrame, death: np.ndarray, end_date) -> pa.Table:
     """truth/persons_truth of one block (PERSONS_TRUTH): demographics, tumour and death of every person."""
     odh = persons["odh_patient_id"].to_numpy()
     drv = persons["driver"].to_numpy().astype(np.int64)
@@ -71,7 +65,7 @@ def persons_truth(persons: pd.DataFrame, death: np.ndarray, truth_ids: np.ndarra
     alive = np.asarray(death) > to_days(end_date)
     return pa.Table.from_arrays(
         [
-            pa.array(truth_ids, pa.string()),
+            pa.array(persons["truth_person_id"].to_numpy(), pa.string()),
             pa.array(odh, pa.string(), mask=odh == ""),
             pa.array(persons["ben_idt_ano"].to_numpy(), pa.string()),
             pa.array(persons["is_decoy"].to_numpy()),
@@ -81,22 +75,22 @@ def persons_truth(persons: pd.DataFrame, death: np.ndarray, truth_ids: np.ndarra
             pa.array(np.array(DRIVERS)[np.clip(drv, 0, None)], pa.string(), mask=drv < 0),
             pa.array(persons["kras_g12c"].to_numpy().astype(bool)),
             pa.array(np.clip(pdl1, 0, None).astype(np.int8), mask=pdl1 < 0),
-            _date32(persons["diag"].to_numpy()),
-            _date32(death, mask=alive),
+            A.date32(persons["diag"].to_numpy()),
+            A.date32(death, mask=alive),
         ],
         schema=PERSONS_TRUTH,
     )
 
 
-def lines_truth(lines: pd.DataFrame, truth_ids: np.ndarray) -> pa.Table:
-    """truth/lines_truth of one block (LINES_TRUTH); truth_ids indexed by the block's pid."""
+def lines_truth(lines: pd.DataFrame, persons: pd.DataFrame) -> pa.Table:
+    """truth/lines_truth of one block (LINES_TRUTH); lines.pid indexes the block's persons."""
     keys = np.array([r.key for r in R.REGIMENS])
     return pa.Table.from_arrays(
         [
-            pa.array(np.asarray(truth_ids)[lines["pid"].to_numpy()], pa.string()),
+            pa.array(persons["truth_person_id"].to_numpy()[lines["pid"].to_numpy()], pa.string()),
             pa.array(lines["line_number"].to_numpy().astype(np.int16)),
-            _date32(lines["first"].to_numpy()),
-            _date32(lines["last"].to_numpy()),
+            A.date32(lines["first"].to_numpy()),
+            A.date32(lines["last"].to_numpy()),
             pa.array(keys[lines["regimen"].to_numpy().astype(np.int64)], pa.string()),
         ],
         schema=LINES_TRUTH,

@@ -170,6 +170,11 @@ def make_twins(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     return persons
 
 
+def truth_person_ids(index: np.ndarray) -> np.ndarray:
+    """Truth person id of each cohort-wide person index: "P" + 9 digits."""
+    return np.char.add("P", np.char.zfill(np.asarray(index).astype(str), 9))
+
+
 def odh_id_key(rng: np.random.Generator) -> tuple[int, int]:
     """(multiplier, offset) of the bijection of person indexes onto 7-digit ODH patient numbers."""
     mult = 7_654_321 if rng.random() < 0.5 else 3_141_593  # coprime with 10
@@ -184,9 +189,9 @@ def assign_identifiers(
     odh_key: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """ODH patient ids ("C<centre>-<7 digits>"), BEN_IDT_ANO and one or two BEN_NIR_PSA (17 chars), and
-    `person_index` = first_person + row (the cohort-wide index behind the truth person id P<9 digits>).
-    The ODH number is a bijection of person_index (`odh_key`, drawn from `rng` when not given), so
-    persons of different blocks sharing one odh_key never share an ODH id."""
+    `truth_person_id` (P<9 digits> of the cohort-wide person index first_person + row). The ODH number is
+    a bijection of that index (`odh_key`, drawn from `rng` when not given), so persons of different
+    blocks sharing one odh_key never share an ODH id."""
     n = len(persons)
     ids = opaque_ids(rng, 3 * n)
     persons["ben_idt_ano"] = ids[:n]
@@ -196,7 +201,7 @@ def assign_identifiers(
     index = first_person + np.arange(n, dtype=np.int64)
     if index.size and index[-1] >= 10**7:
         raise ValueError(f"person index {index[-1]} does not fit the 7-digit ODH patient number")
-    persons["person_index"] = index
+    persons["truth_person_id"] = truth_person_ids(index)
     mult, offset = odh_key if odh_key is not None else odh_id_key(rng)
     num = (index * mult + offset) % 10**7
     codes = np.array([c[0] for c in CENTRES])

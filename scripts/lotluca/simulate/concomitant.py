@@ -346,8 +346,7 @@ def draw_dispensations(
 
 
 def _person_ids(persons: pd.DataFrame, pid: np.ndarray):
-    index = persons["person_index"].to_numpy()[pid] if "person_index" in persons else pid
-    tid = np.char.add("P", np.char.zfill(index.astype(str), 9)) if pid.size else np.zeros(0, str)
+    tid = persons["truth_person_id"].to_numpy()[pid]
     return pa.array(tid, pa.string()), pa.array(persons["ben_idt_ano"].to_numpy()[pid], pa.string())
 
 

@@ -12,7 +12,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from lotluca import snds_schema
-from lotluca.io import write_parquet
+from lotluca.io import PARQUET_OPTIONS, ROW_GROUP_SIZE, write_parquet
 
 
 def _csv_ready(table: pa.Table, formats: dict[str, str]) -> pa.Table:
@@ -34,24 +34,19 @@ def _csv_ready(table: pa.Table, formats: dict[str, str]) -> pa.Table:
 
 
 def write_table(table: pa.Table, path: Path, fmt: str, snds_table: str | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         write_parquet(table, path)
         return
-    formats = snds_schema.column_formats(snds_table) if snds_table else {}
-    ready = _csv_ready(table, formats)
-    opts = pcsv.WriteOptions(include_header=False, delimiter=";", quoting_style="none", batch_size=1_000_000)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as fh:  # an unquoted header, as SAS / SNDS exports write it
-        fh.write((";".join(ready.column_names) + "\n").encode("utf-8"))
-        pcsv.write_csv(ready, fh, write_options=opts)
-    tmp.replace(path)
+    csv = TableAppender(path, fmt, snds_table)
+    csv.append(table)
+    csv.close()
 
 
 class TableAppender:
     """One output file filled block after block: tables of one schema appended to a Parquet file (one row
-    group per block at most 1,000,000 rows, same settings as `write_parquet`) or to a CSV file written
-    like `write_table` (the header once). The file appears under its name when `close` is called."""
+    group per block at most ROW_GROUP_SIZE rows, the settings of `write_parquet`) or to a CSV file (";",
+    an unquoted header once, as SAS / SNDS exports write it; each SNDS date column in its documented
+    format). The file appears under its name when `close` is called."""
 
     def __init__(self, path: Path, fmt: str, snds_table: str | None = None):
         self.path, self.fmt = Path(path), fmt
@@ -67,16 +62,14 @@ class TableAppender:
             self.schema = table.schema
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.fmt == "parquet":
-                self._writer = pq.ParquetWriter(
-                    self.tmp, self.schema, compression="zstd", write_statistics=True, store_schema=False
-                )
+                self._writer = pq.ParquetWriter(self.tmp, self.schema, **PARQUET_OPTIONS)
             else:
                 self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in close()
                 self._fh.write((";".join(table.column_names) + "\n").encode("utf-8"))
         elif not table.schema.equals(self.schema):
             table = table.cast(self.schema)
         if self._writer is not None:
-            self._writer.write_table(table, row_group_size=1_000_000)
+            self._writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
         elif table.num_rows:
             opts = pcsv.WriteOptions(include_header=False, delimiter=";", quoting_style="none", batch_size=1_000_000)
             pcsv.write_csv(_csv_ready(table, self.formats), self._fh, write_options=opts)
