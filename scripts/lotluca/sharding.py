@@ -124,10 +124,8 @@ def canonical_sort(table: pa.Table, keys: Sequence[str] | None = None) -> pa.Tab
     return table.take(pc.sort_indices(table, sort_keys=order))
 
 
-def gather(
-    tables: Sequence[pa.Table], keys: Sequence[str] | None = None, sources: Sequence[str] | None = None
-) -> pa.Table:
-    """Concatenate shard tables (same schema required) and sort them canonically."""
+def concat_shards(tables: Sequence[pa.Table], sources: Sequence[str] | None = None) -> pa.Table:
+    """Concatenate shard tables (same schema required; `sources` name them in errors), unsorted."""
     if not tables:
         raise ValueError("gather: no shard table given")
     schema = tables[0].schema.remove_metadata()
@@ -136,8 +134,14 @@ def gather(
             name = sources[i] if sources else f"shard table {i}"
             first = sources[0] if sources else "shard table 0"
             raise InputError(name, f"schema differs from {first}", expected=str(schema).replace("\n", ", "))
-    merged = pa.concat_tables([t.replace_schema_metadata(None) for t in tables])
-    return canonical_sort(merged.combine_chunks(), keys)
+    return pa.concat_tables([t.replace_schema_metadata(None) for t in tables]).combine_chunks()
+
+
+def gather(
+    tables: Sequence[pa.Table], keys: Sequence[str] | None = None, sources: Sequence[str] | None = None
+) -> pa.Table:
+    """Concatenate shard tables (same schema required) and sort them canonically."""
+    return canonical_sort(concat_shards(tables, sources), keys)
 
 
 def split_files(

@@ -7,7 +7,7 @@ Every metric and every bootstrap replicate is a function of per-person statistic
   predicted to gold lines and every per-person statistic, one row per scored (gold) person, as an Arrow
   table of schema PERSON_SCORES: the per-patient error-analysis columns (PER_PATIENT), the remaining
   counts of `metrics.COUNT_COLUMNS`, and the start-date errors of the person's matched lines (a list);
-- `gather_persons(tables)`: the shards' tables concatenated and sorted by person_id;
+- `gather_persons(tables)`: the shards' tables concatenated;
 - `metrics_from_persons(table, settings)` (gather side): strata, metrics and bootstrap CIs from such a
   table, after sorting it by person_id, so the persons seen by the bootstrap (and hence the CIs) do not
   depend on how the persons were split.
@@ -34,7 +34,7 @@ from lotluca.evaluation.bootstrap import bootstrap_metrics
 from lotluca.evaluation.metrics import Scored, Settings, prepare_lines, score, strata, sufficient_stats
 from lotluca.evaluation.submission import load_gold, read_table, validate_lines
 from lotluca.io import read_parquet, write_parquet
-from lotluca.sharding import gather, shard_of
+from lotluca.sharding import concat_shards, shard_of
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +205,9 @@ def read_gathered(groups: dict[tuple[str, str], list[str]]) -> Iterator[tuple[tu
 
 
 def gather_persons(tables: Sequence[pa.Table], sources: Sequence[str] | None = None) -> pa.Table:
-    """The per-person tables of the shards of one prediction, concatenated and sorted by person_id
-    (a person scored in two shards is an error)."""
-    out = gather([t.select(PERSON_SCORES.names) for t in tables], keys=["person_id"], sources=sources)
+    """The per-person tables of the shards of one prediction, concatenated (a person scored in two shards
+    is an error); `metrics_from_persons` sorts them by person_id."""
+    out = concat_shards([t.select(PERSON_SCORES.names) for t in tables], sources=sources)
     _check_unique(out, ", ".join(sources) if sources else "per-person tables")
     return out
 

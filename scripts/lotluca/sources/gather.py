@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lotluca.io import read_parquet, write_parquet
-from lotluca.sharding import canonical_sort, gather
+from lotluca.sharding import canonical_sort, concat_shards
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,8 @@ def sort_output(name: str, table: pa.Table) -> pa.Table:
 
 
 def gather_tables(name: str, tables: Sequence[pa.Table], sources: Sequence[str] | None = None) -> pa.Table:
-    """Concatenate the shards of one output table and sort it canonically."""
-    merged = gather(tables, [], sources)
-    return sort_output(name, merged)
+    """Concatenate the shards of one output table and sort it canonically (once: `sort_output`)."""
+    return sort_output(name, concat_shards(tables, sources))
 
 
 def gather_accounting(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
