@@ -51,27 +51,27 @@ def find_tables(directory: str | Path, names: tuple[str, ...]) -> dict[str, Path
     return found
 
 
-def paths_from_files(files, names: tuple[str, ...]) -> dict[str, Path]:
-    """Map table names to an explicit list of files (the workflow's inputs); unknown names are ignored."""
+def _files_by_table(files, names: tuple[str, ...], table_of) -> dict[str, Path]:
+    """Map table names (matched case-insensitively) to the files whose `table_of(file)` names them."""
     wanted = {n.upper(): n for n in names}
     out = {}
     for f in map(Path, files):
-        name = wanted.get(f.stem.upper())
+        stem = table_of(f)
+        name = wanted.get(stem.upper()) if stem else None
         if name:
             out[name] = f
     return out
 
 
+def paths_from_files(files, names: tuple[str, ...]) -> dict[str, Path]:
+    """Map table names to an explicit list of files (the workflow's inputs); unknown names are ignored."""
+    return _files_by_table(files, names, lambda f: f.stem)
+
+
 def row_numbers_from_files(files, names: tuple[str, ...]) -> dict[str, Path]:
     """Map table names to the row-number files (`<table>.rows.parquet`) among `files` (shards of a split)."""
-    wanted = {n.upper(): n for n in names}
-    out = {}
-    for f in map(Path, files):
-        if f.name.lower().endswith(ROW_NUMBERS_SUFFIX):
-            name = wanted.get(f.name[: -len(ROW_NUMBERS_SUFFIX)].upper())
-            if name:
-                out[name] = f
-    return out
+    n = len(ROW_NUMBERS_SUFFIX)
+    return _files_by_table(files, names, lambda f: f.name[:-n] if f.name.lower().endswith(ROW_NUMBERS_SUFFIX) else "")
 
 
 def settings_for(config: dict, row_numbers: dict | None = None, part: bool = False) -> ExtractSettings:
