@@ -60,11 +60,8 @@ def write_lines(table: pa.Table, path: str | Path) -> None:
         raise InputError(path, "unknown output file type", expected=".parquet or .csv")
 
 
-def run_lines(input_path, algorithm: str, output_path, input_format: str = "exposures", persons_path=None,
-              sessions_path=None, overrides: dict | None = None, omop_dir=None) -> pa.Table:  # fmt: skip
-    """Read the inputs, reconstruct the lines with `algorithm` (+ overrides), write them; return them."""
-    params = load_params(algorithm, overrides)
-    t0 = time.perf_counter()
+def _read_inputs(input_path, input_format: str = "exposures", persons_path=None, sessions_path=None):
+    """(exposures, persons or None, chemo sessions or None, the three file names for messages)."""
     if input_format == "merck":
         exposures = read_merck(input_path)
     elif input_format == "exposures":
@@ -73,15 +70,29 @@ def run_lines(input_path, algorithm: str, output_path, input_format: str = "expo
         raise InputError("--input-format", f"unknown input format {input_format!r}", expected="exposures or merck")
     persons = read_table(persons_path, PERSONS) if persons_path else None
     sessions = read_table(sessions_path, CHEMO_SESSIONS) if sessions_path else None
-    names = (str(input_path), str(persons_path), str(sessions_path))
+    return exposures, persons, sessions, (str(input_path), str(persons_path), str(sessions_path))
+
+
+def _reconstruct_and_write(inputs, params, output_path):
+    """Lines with `params` on `inputs` (of `_read_inputs`), written to output_path; (lines, assignment)."""
+    exposures, persons, sessions, names = inputs
+    t0 = time.perf_counter()
     lines, assignment = reconstruct_with_assignment(exposures, persons, sessions, params, names=names)
     write_lines(lines, output_path)
-    if omop_dir:
-        tables = to_omop(lines, assignment, exposures)
-        for name, table in tables.items():
-            write_parquet(table, Path(omop_dir) / f"{name}.parquet")
-    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", input_path, exposures.num_rows, lines.num_rows,
+    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", names[0], exposures.num_rows, lines.num_rows,
              params.name, time.perf_counter() - t0)  # fmt: skip
+    return lines, assignment
+
+
+def run_lines(input_path, algorithm: str, output_path, input_format: str = "exposures", persons_path=None,
+              sessions_path=None, overrides: dict | None = None, omop_dir=None) -> pa.Table:  # fmt: skip
+    """Read the inputs, reconstruct the lines with `algorithm` (+ overrides), write them; return them."""
+    params = load_params(algorithm, overrides)
+    inputs = _read_inputs(input_path, input_format, persons_path, sessions_path)
+    lines, assignment = _reconstruct_and_write(inputs, params, output_path)
+    if omop_dir:
+        for name, table in to_omop(lines, assignment, inputs[0]).items():
+            write_parquet(table, Path(omop_dir) / f"{name}.parquet")
     return lines
 
 
@@ -90,19 +101,11 @@ def run_lines_many(exposures_path, outputs: dict, persons_path=None, sessions_pa
     """Reconstruct the lines of several algorithms on the same canonical inputs, read once: `outputs`
     maps each algorithm to its output file, `overrides` each algorithm to its parameter overrides.
     Returns the line rows written per algorithm."""
-    exposures = read_table(exposures_path, EXPOSURES)
-    persons = read_table(persons_path, PERSONS) if persons_path else None
-    sessions = read_table(sessions_path, CHEMO_SESSIONS) if sessions_path else None
-    names = (str(exposures_path), str(persons_path), str(sessions_path))
+    inputs = _read_inputs(exposures_path, "exposures", persons_path, sessions_path)
     rows = {}
     for algorithm, output_path in outputs.items():
-        t0 = time.perf_counter()
         params = load_params(algorithm, (overrides or {}).get(algorithm))
-        lines, _ = reconstruct_with_assignment(exposures, persons, sessions, params, names=names)
-        write_lines(lines, output_path)
-        rows[algorithm] = lines.num_rows
-        log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", exposures_path, exposures.num_rows,
-                 lines.num_rows, params.name, time.perf_counter() - t0)  # fmt: skip
+        rows[algorithm] = _reconstruct_and_write(inputs, params, output_path)[0].num_rows
     return rows
 
 
