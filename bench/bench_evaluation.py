@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from lotluca.evaluation import Settings, evaluate  # noqa: E402
+from lotluca.evaluate import Settings, evaluate  # noqa: E402
 
 REGIMENS = np.array(["carboplatin+pemetrexed", "docetaxel", "nivolumab", "osimertinib", "pembrolizumab"])
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import pandas as pd  # noqa: E402
 
-from lotluca.sources import pipeline  # noqa: E402
+from lotluca.extract import pipeline  # noqa: E402
 
 
 def _extract(source: str, cohort: str, out: str) -> tuple[str, float, float, pd.DataFrame, float]:

@@ -2,7 +2,7 @@
 
     python bench/bench_linkage.py --odh 100000 --snds 300000
 
-The inputs come from `lotluca.linkage.synthetic` (vectorised, a few seconds): ODH patients at cancer
+The inputs come from `lotluca.link.synthetic` (vectorised, a few seconds): ODH patients at cancer
 centres (a fifth never in a stay at the centre), their SNDS counterparts with demographic noise and
 missing or shifted PMSI stays, other beneficiaries (some treated at the same centres, some with an ODH
 patient's exact demographics), duplicated person rows (two BEN_NIR_PSA). Prints one JSON line: sizes,
@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from lotluca.linkage.pipeline import LinkageParams, link_records  # noqa: E402
-from lotluca.linkage.quality import linkage_quality  # noqa: E402
-from lotluca.linkage.synthetic import synthetic_linkage_inputs  # noqa: E402
+from lotluca.link.pipeline import LinkageParams, link_records  # noqa: E402
+from lotluca.link.quality import linkage_quality  # noqa: E402
+from lotluca.link.synthetic import synthetic_linkage_inputs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Step `bias`: gold vs each algorithm's lines on the same persons, paired patient-bootstrap CIs (suppressed)."""
 
+from lotluca.effectiveness.stage import run_bias
 from lotluca.steps import run_step
-from lotluca.survival.stage import run_bias
 
 
 def main(smk):

@@ -1,7 +1,7 @@
 """Step `effectiveness`: per-line endpoints (private) and the suppressed KM, log-rank and Cox tables."""
 
+from lotluca.effectiveness.stage import run_effectiveness
 from lotluca.steps import run_step
-from lotluca.survival.stage import run_effectiveness
 
 
 def main(smk):

@@ -1,13 +1,13 @@
 """Step `evaluate`: gather the per-person tables of every algorithm x scenario (rule `score_shard`) and
-compute strata, metrics and bootstrap CIs on the gold test split (see lotluca.evaluation)."""
+compute strata, metrics and bootstrap CIs on the gold test split (see lotluca.evaluate)."""
 
 import json
 from pathlib import Path
 
 import pyarrow as pa
 
-from lotluca.evaluation import readme_table, settings_from_config, summary
-from lotluca.evaluation.persons import PER_PATIENT_OUTPUT, evaluate_persons_many, group_shard_files, read_gathered
+from lotluca.evaluate import readme_table, settings_from_config, summary
+from lotluca.evaluate.persons import PER_PATIENT_OUTPUT, evaluate_persons_many, group_shard_files, read_gathered
 from lotluca.io import write_parquet
 from lotluca.steps import run_step
 

@@ -1,9 +1,9 @@
 """Step `extract_snds` / `extract_odh` (one job per patient shard): the table files of one source (params
-`source`: snds | odh) -> canonical persons, exposures, (chemo_sessions,) stays (lotluca.sources)."""
+`source`: snds | odh) -> canonical persons, exposures, (chemo_sessions,) stays (lotluca.extract)."""
 
 from pathlib import Path
 
-from lotluca.sources.pipeline import (
+from lotluca.extract.pipeline import (
     ODH_TABLES,
     SNDS_TABLES,
     paths_from_files,

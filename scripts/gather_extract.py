@@ -1,9 +1,9 @@
 """Step `gather_extract_{snds,odh}`: the per-shard extraction outputs of a source gathered into the
-cohort's files, identical for any number of shards (lotluca.sources.gather)."""
+cohort's files, identical for any number of shards (lotluca.extract.gather)."""
 
 from pathlib import Path
 
-from lotluca.sources.gather import gather_source
+from lotluca.extract.gather import gather_source
 from lotluca.steps import run_step
 
 

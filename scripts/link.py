@@ -1,6 +1,6 @@
-"""Step `link`: ODH <-> SNDS linkage (see lotluca.linkage.pipeline)."""
+"""Step `link`: ODH <-> SNDS linkage (see lotluca.link.pipeline)."""
 
-from lotluca.linkage.pipeline import LinkageParams, run_linkage
+from lotluca.link.pipeline import LinkageParams, run_linkage
 from lotluca.steps import run_step
 
 

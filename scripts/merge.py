@@ -1,6 +1,6 @@
-"""Step `merge`: the merged history of one data-source scenario (see lotluca.linkage.merge)."""
+"""Step `merge`: the merged history of one data-source scenario (see lotluca.merge.scenarios)."""
 
-from lotluca.linkage.merge import run_merge
+from lotluca.merge.scenarios import run_merge
 from lotluca.steps import run_step
 
 INPUTS = ("odh_persons", "odh_exposures", "snds_persons", "snds_exposures", "snds_chemo_sessions", "links")

@@ -1,8 +1,8 @@
 """Step `score_shard`: the per-person evaluation tables of every prediction (scenario x algorithm) on one
-patient shard (see lotluca.evaluation.persons)."""
+patient shard (see lotluca.evaluate.persons)."""
 
-from lotluca.evaluation import settings_from_config
-from lotluca.evaluation.persons import score_shard_file
+from lotluca.evaluate import settings_from_config
+from lotluca.evaluate.persons import score_shard_file
 from lotluca.steps import run_step
 
 

@@ -1,9 +1,9 @@
-"""Step `shard_raw_{snds,odh}`: split a user's raw tables into patient shards (lotluca.sources.split)."""
+"""Step `shard_raw_{snds,odh}`: split a user's raw tables into patient shards (lotluca.extract.split)."""
 
 from pathlib import Path
 
-from lotluca.sources.pipeline import paths_from_files
-from lotluca.sources.split import SPLIT_TABLES, split_source
+from lotluca.extract.pipeline import paths_from_files
+from lotluca.extract.split import SPLIT_TABLES, split_source
 from lotluca.steps import run_step
 
 

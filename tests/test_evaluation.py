@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import cohen_kappa_score
 
-from lotluca.evaluation import Settings, evaluate
-from lotluca.evaluation.bootstrap import bootstrap_metrics, derive_seed, replicate_weights
-from lotluca.evaluation.matching import match_starts
-from lotluca.evaluation.metrics import (
+from lotluca.evaluate import Settings, evaluate
+from lotluca.evaluate.bootstrap import bootstrap_metrics, derive_seed, replicate_weights
+from lotluca.evaluate.matching import match_starts
+from lotluca.evaluate.metrics import (
     METRICS,
     metrics_from_sums,
     prepare_lines,
@@ -375,7 +375,7 @@ def test_bootstrap_metrics_table_shape():
 
 
 def test_bootstrap_does_not_depend_on_the_block_size(monkeypatch):
-    from lotluca.evaluation import bootstrap
+    from lotluca.evaluate import bootstrap
 
     pred, gold = noisy_cohort(n=60, seed=4)
     s = Settings(bootstrap=45, seed=9)

@@ -14,9 +14,9 @@ import lotluca.cli
 from conftest import REPO
 from lotluca.contracts import GOLD_LINES, conform
 from lotluca.errors import InputError
-from lotluca.evaluation import readme_table, settings_from_config
-from lotluca.evaluation.readme import BEGIN, END, splice
-from lotluca.evaluation.submission import load_gold, load_submission, validate_lines
+from lotluca.evaluate import readme_table, settings_from_config
+from lotluca.evaluate.readme import BEGIN, END, splice
+from lotluca.evaluate.submission import load_gold, load_submission, validate_lines
 from lotluca.io import write_parquet
 
 HEADER = "person_id,line_number,start_date,end_date,regimen,regimen_class,is_maintenance,end_reason,algorithm\n"
@@ -58,7 +58,7 @@ def gold_file(tmp_path):
 @pytest.fixture(autouse=True)
 def only_evaluate_subcommand(monkeypatch):
     """The `lotluca` command with only this stage's sub-command (other stages may be mid-work)."""
-    monkeypatch.setattr(lotluca.cli, "STAGE_MODULES", ["lotluca.evaluation.cli"])
+    monkeypatch.setattr(lotluca.cli, "STAGE_MODULES", ["lotluca.evaluate.cli"])
 
 
 def lotluca_main(argv):
@@ -276,12 +276,12 @@ def test_readme_splice_replaces_only_between_markers():
 
 def test_settings_from_the_shipped_config():
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
-    s = settings_from_config(cfg["evaluation"], cfg["seed"])
-    assert s.tolerance_days == 30 and s.bootstrap >= 200 and cfg["evaluation"]["split"] == "test"
+    s = settings_from_config(cfg["evaluate"], cfg["seed"])
+    assert s.tolerance_days == 30 and s.bootstrap >= 200 and cfg["evaluate"]["split"] == "test"
     assert (
         s.seed
-        == settings_from_config(cfg["evaluation"], cfg["seed"]).seed
-        != settings_from_config(cfg["evaluation"], cfg["seed"] + 1).seed
+        == settings_from_config(cfg["evaluate"], cfg["seed"]).seed
+        != settings_from_config(cfg["evaluate"], cfg["seed"] + 1).seed
     )
 
 
@@ -299,7 +299,7 @@ def test_validate_lines_accepts_typed_frames():
 
 
 def test_evaluate_subcommand_is_registered():
-    assert '"lotluca.evaluation.cli"' in (REPO / "scripts" / "lotluca" / "cli.py").read_text()
+    assert '"lotluca.evaluate.cli"' in (REPO / "scripts" / "lotluca" / "cli.py").read_text()
 
 
 def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
@@ -313,7 +313,7 @@ def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
     from lotluca.sharding import split_files
 
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
-    evaluation = {**cfg["evaluation"], "bootstrap": 50}
+    evaluation = {**cfg["evaluate"], "bootstrap": 50}
     gold = pd.read_parquet(gold_file)
     persons = []
     for scen in ("odh_only", "linked"):
@@ -380,14 +380,14 @@ def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
 def test_readme_documents_every_submission_error():
     import re
 
-    from lotluca.evaluation import submission
+    from lotluca.evaluate import submission
 
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index("### Scoring kit") :]
     section = section[: section.index("\n## ")] if "\n## " in section else section
     documented = re.findall(r"^\| `([^`]+)`", section, flags=re.M)
     assert len(documented) >= 10
-    source = (REPO / "scripts" / "lotluca" / "evaluation" / "submission.py").read_text()
+    source = (REPO / "scripts" / "lotluca" / "evaluate" / "submission.py").read_text()
     for message in documented:
         stem = message.split("...")[0].split(":")[0].replace("N person(s)", "person(s)").strip()
         assert stem in source, message

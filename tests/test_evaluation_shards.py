@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 import lotluca.cli
 from conftest import REPO, run_snakemake
 from lotluca.errors import InputError
-from lotluca.evaluation import Settings, evaluate
-from lotluca.evaluation.persons import (
+from lotluca.evaluate import Settings, evaluate
+from lotluca.evaluate.persons import (
     PERSON_SCORES,
     gather_persons,
     metrics_from_persons,
@@ -29,7 +29,7 @@ from lotluca.evaluation.persons import (
     score_persons,
     score_shard_file,
 )
-from lotluca.evaluation.submission import validate_lines
+from lotluca.evaluate.submission import validate_lines
 from lotluca.sharding import shard_of
 
 REGIMENS = [

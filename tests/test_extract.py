@@ -19,8 +19,8 @@ import extract_raw as R  # noqa: E402
 
 from lotluca import contracts  # noqa: E402
 from lotluca.errors import InputError  # noqa: E402
-from lotluca.sources import accounting, odh, pipeline, snds  # noqa: E402
-from lotluca.sources.common import ExtractSettings  # noqa: E402
+from lotluca.extract import accounting, odh, pipeline, snds  # noqa: E402
+from lotluca.extract.common import ExtractSettings  # noqa: E402
 
 D = dt.date
 SETTINGS = ExtractSettings()
@@ -251,7 +251,7 @@ def main(monkeypatch):
     """`lotluca` with only the extract sub-command registered (other stages may be work in progress)."""
     from lotluca import cli
 
-    monkeypatch.setattr(cli, "STAGE_MODULES", ["lotluca.sources.cli"])
+    monkeypatch.setattr(cli, "STAGE_MODULES", ["lotluca.extract.cli"])
     return cli.main
 
 
@@ -310,7 +310,7 @@ def test_sas_numeric_dates_and_text(tmp_path):
     from xport_writer import write_xpt
 
     from lotluca import snds_schema
-    from lotluca.sources import readers
+    from lotluca.extract import readers
 
     df = pd.DataFrame(
         {
@@ -333,7 +333,7 @@ def test_sas_numeric_dates_and_text(tmp_path):
 
 
 def test_key_index_is_exact_under_hash_collisions(monkeypatch):
-    from lotluca.sources.common import KeyIndex
+    from lotluca.extract.common import KeyIndex
 
     parent = pd.DataFrame({"a": pd.array([1, 2, 3, None], dtype="Int64"), "b": ["x", "y", "x", "x"], "_row": range(4)})
     child = pd.DataFrame({"a": pd.array([3, 1, 2, 9, None], dtype="Int64"), "b": ["x", "x", "x", "x", "x"]})

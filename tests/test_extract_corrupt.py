@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent / "data"))
 import extract_raw as R  # noqa: E402
 
 from lotluca.errors import InputError  # noqa: E402
-from lotluca.sources import accounting, odh, pipeline, snds  # noqa: E402
-from lotluca.sources.common import ExtractSettings  # noqa: E402
-from lotluca.sources.readers import ReadSettings  # noqa: E402
+from lotluca.extract import accounting, odh, pipeline, snds  # noqa: E402
+from lotluca.extract.common import ExtractSettings  # noqa: E402
+from lotluca.extract.readers import ReadSettings  # noqa: E402
 
 D = dt.date
 SETTINGS = ExtractSettings()

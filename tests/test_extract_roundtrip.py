@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lotluca.sources import accounting, pipeline
+from lotluca.extract import accounting, pipeline
 
 pytestmark = pytest.mark.workflow
 

@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import TINY_CONFIG, copy_repo, run_env, snakemake_exe
+from lotluca.extract import accounting, gather, pipeline, snds, split
 from lotluca.io import write_parquet
-from lotluca.sources import accounting, gather, pipeline, snds, split
 
 TABLES = {"snds": pipeline.SNDS_TABLES, "odh": pipeline.ODH_TABLES}
 RUN = {"snds": pipeline.run_snds, "odh": pipeline.run_odh}

@@ -1,5 +1,5 @@
 """lotluca.figures: every figure and table function writes non-empty files on small hand-made inputs
-with the documented columns (effectiveness tables made by the real lotluca.survival code), tables never
+with the documented columns (effectiveness tables made by the real lotluca.effectiveness code), tables never
 show a count of 1..min_cell-1, the best-algorithm choice and the cohort-flow counts are hand-checked."""
 
 from __future__ import annotations
@@ -123,9 +123,9 @@ def study():
 @pytest.fixture(scope="module")
 def effectiveness(study):
     """km_curves / at_risk / km_summary / bias made by the effectiveness engineer's code."""
-    from lotluca.survival.bias import bias_table
-    from lotluca.survival.endpoints import compute_endpoints, endpoints_long
-    from lotluca.survival.stage import export_tables
+    from lotluca.effectiveness.bias import bias_table
+    from lotluca.effectiveness.endpoints import compute_endpoints, endpoints_long
+    from lotluca.effectiveness.stage import export_tables
 
     parts = []
     for alg, scen, df in [

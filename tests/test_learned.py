@@ -229,7 +229,7 @@ def test_cli_learn_writes_model_and_lines(tmp_path):
     import pyarrow as pa
 
     from lotluca.cli import main
-    from lotluca.evaluation.submission import read_table, validate_lines
+    from lotluca.evaluate.submission import read_table, validate_lines
     from lotluca.io import write_parquet
 
     exp, per, gold = _cohort(n=30)
@@ -255,7 +255,7 @@ def test_workflow_learned_rules_small_cohort_under_a_minute(tmp_path):
     import pyarrow as pa
 
     from conftest import REPO, run_snakemake
-    from lotluca.evaluation.submission import read_table, validate_lines
+    from lotluca.evaluate.submission import read_table, validate_lines
     from lotluca.io import write_parquet
 
     for name in ("Snakefile", "config.yaml"):

@@ -4,7 +4,7 @@ Until the evaluation stage's scoring is wired here, the comparison is on line co
 a predicted (non-maintenance) line matches an unmatched gold line of the same person starting within
 30 days; `lotluca` must have at least meng2021's F1 and share of persons with the exact number of lines,
 and a better maintenance-phase F1, on ODH data alone and on the linked ODH + SNDS history (the merge of
-lotluca.linkage with the simulated linkage truth as links). Runs the simulator, both extractions and
+lotluca.link with the simulated linkage truth as links). Runs the simulator, both extractions and
 the merge, so it is marked `workflow`.
 """
 
@@ -44,7 +44,7 @@ def _exact_counts(pred: pd.DataFrame, gold: pd.DataFrame) -> float:
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory, repo):
     simulate = pytest.importorskip("lotluca.simulate")
-    pipeline = pytest.importorskip("lotluca.sources.pipeline")
+    pipeline = pytest.importorskip("lotluca.extract.pipeline")
     cfg = yaml.safe_load((repo / "config.yaml").read_text())
     out = tmp_path_factory.mktemp("sim")
     simulate.simulate_to_files({**cfg["simulate"], "patients": 400}, cfg["study"], cfg["seed"], out, "parquet")
@@ -59,7 +59,7 @@ def cohort(tmp_path_factory, repo):
             None,
         )
     }
-    merge = pytest.importorskip("lotluca.linkage.merge")
+    merge = pytest.importorskip("lotluca.merge.scenarios")
     files = [out / "snds" / f"{t}.parquet" for t in pipeline.SNDS_TABLES]
     snds_paths = pipeline.paths_from_files([str(f) for f in files if f.exists()], pipeline.SNDS_TABLES)
     pipeline.run_snds(snds_paths, out / "extract_snds", {"study": cfg["study"], "extract": cfg["extract"]})

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, LINKS, PERSONS, STAYS, conform
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
-from lotluca.linkage.deterministic import deterministic_links
-from lotluca.linkage.inputs import normalise_dpt, prepare_persons, prepare_stays
-from lotluca.linkage.merge import dedup_exposures, merge_scenario, run_merge
-from lotluca.linkage.pipeline import LinkageParams, link_records, resolve_links, run_linkage, score_candidates
-from lotluca.linkage.quality import linkage_quality
-from lotluca.linkage.resolve import one_to_one
-from lotluca.linkage.synthetic import Noise, synthetic_linkage_inputs
+from lotluca.link.deterministic import deterministic_links
+from lotluca.link.inputs import normalise_dpt, prepare_persons, prepare_stays
+from lotluca.link.pipeline import LinkageParams, link_records, resolve_links, run_linkage, score_candidates
+from lotluca.link.quality import linkage_quality
+from lotluca.link.resolve import one_to_one
+from lotluca.link.synthetic import Noise, synthetic_linkage_inputs
+from lotluca.merge.scenarios import dedup_exposures, merge_scenario, run_merge
 
 D = dt.date
 FAST = LinkageParams(u_max_pairs=1e5, em_max_odh_patients=1000)

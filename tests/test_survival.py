@@ -1,4 +1,4 @@
-"""lotluca.survival: endpoints on hand-written persons, KM against lifelines, Cox against lifelines,
+"""lotluca.effectiveness: endpoints on hand-written persons, KM against lifelines, Cox against lifelines,
 log-rank, the bias of gold vs itself, and the effectiveness/bias steps end to end on small tables."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi, load_waltons
 
+from lotluca.effectiveness import DAYS_PER_MONTH, compute_endpoints, endpoints_long, fit_cox, km_median, km_tables
+from lotluca.effectiveness.bias import bias_table
 from lotluca.errors import InputError
-from lotluca.survival import DAYS_PER_MONTH, compute_endpoints, endpoints_long, fit_cox, km_median, km_tables
-from lotluca.survival.bias import bias_table
 
 D = pd.Timestamp
 
@@ -246,7 +246,7 @@ def test_fit_cox_drops_a_level_without_events():
 
 
 def test_bias_ranking_compares_algorithms_on_common_cells():
-    from lotluca.survival.bias import bias_ranking
+    from lotluca.effectiveness.bias import bias_ranking
 
     b = pd.DataFrame(
         {

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from lotluca.effectiveness import cli
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
-from lotluca.survival import cli
 from test_survival import synthetic_cohort
 
 EXPORT_COUNTS = {
@@ -108,7 +108,7 @@ def test_algorithm_lines_with_foreign_ids_are_refused(study, tmp_path):
 
 
 def test_readme_block_is_generated_from_the_bias_summary(study, tmp_path):
-    from lotluca.survival.readme import BEGIN, END, render, update_readme
+    from lotluca.effectiveness.readme import BEGIN, END, render, update_readme
 
     tmp, _ = study
     block = render(tmp / "export" / "bias")

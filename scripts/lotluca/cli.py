@@ -18,12 +18,12 @@ from lotluca.steps import configure_logging
 # stage modules providing a sub-command, in the order of the study
 STAGE_MODULES = [
     "lotluca.simulate.cli",
-    "lotluca.sources.cli",
-    "lotluca.linkage.cli",
+    "lotluca.extract.cli",
+    "lotluca.link.cli",
     "lotluca.lines.cli",
     "lotluca.learned.cli",
-    "lotluca.evaluation.cli",
-    "lotluca.survival.cli",
+    "lotluca.evaluate.cli",
+    "lotluca.effectiveness.cli",
     "lotluca.concomitant.cli",
 ]
 

@@ -1,5 +1,5 @@
 # Real-world effectiveness (rwTTNT, rwTTD, rwOS) on gold and algorithm lines, and the bias of each algorithm.
-# Wiring only: the analyses live in lotluca.survival, the disclosure control in lotluca.privacy.
+# Wiring only: the analyses live in lotluca.effectiveness, the disclosure control in lotluca.privacy.
 
 
 EFFECTIVENESS_REPORT = "6. Effectiveness and bias"

@@ -1,5 +1,5 @@
 # Evaluation of every algorithm x data-source scenario against the gold standard (test split).
-# Wiring only: matching, metrics and bootstrap live in lotluca.evaluation. The per-person part
+# Wiring only: matching, metrics and bootstrap live in lotluca.evaluate. The per-person part
 # (matching, per-person statistics, per-patient rows) runs per patient shard (score_shard, temp
 # tables under results/shards/n{N}/evaluation/); `evaluate` gathers them (sorted by person) and
 # computes strata, metrics and bootstrap CIs, identical for any number of shards.
@@ -30,7 +30,7 @@ rule score_shard:
     conda:
         "../../envs/evaluate.yaml"
     params:
-        evaluation=config["evaluation"],
+        evaluation=config["evaluate"],
         seed=config["seed"],
         n_shards=N_SHARDS,
         pairs=EVALUATED_PAIRS,
@@ -72,7 +72,7 @@ rule evaluate:
     conda:
         "../../envs/evaluate.yaml"
     params:
-        evaluation=config["evaluation"],
+        evaluation=config["evaluate"],
         seed=config["seed"],
         scenarios=config["scenarios"],
         algorithms=evaluated_algorithms(),

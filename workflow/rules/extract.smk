@@ -2,7 +2,7 @@
 # one job per patient shard (config `shards`), gathered into results/extract/{source}/: the gathered
 # files are identical for any N. Each shard's raw tables (raw_shard_files): the simulator's shard
 # (simulate.enabled), else the user's files (shards: 1), else the split of the user's files by person
-# (rule shard_raw_{source}, lotluca.sources.split). Per-shard outputs are temp().
+# (rule shard_raw_{source}, lotluca.extract.split). Per-shard outputs are temp().
 include: "extract_common.smk"
 
 

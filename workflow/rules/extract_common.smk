@@ -5,7 +5,7 @@ EXTRACT_OUTPUTS = {
     "odh": ["persons", "exposures", "stays", "rejects"],
 }
 SOURCE_TABLES = {"snds": SNDS_TABLES, "odh": ODH_TABLES}
-# split shards keep CSV / Parquet as they are; SAS tables become Parquet (lotluca.sources.split)
+# split shards keep CSV / Parquet as they are; SAS tables become Parquet (lotluca.extract.split)
 SPLIT_EXT = FMT if FMT in ("parquet", "csv") else "parquet"
 
 

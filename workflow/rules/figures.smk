@@ -86,7 +86,7 @@ rule figure_pathways:
     params:
         figures=config["figures"],
         privacy=config["privacy"],
-        split=config["evaluation"]["split"],
+        split=config["evaluate"]["split"],
     script:
         "../../scripts/figure_pathways.py"
 
@@ -137,7 +137,7 @@ rule figure_swimmer:
         figures=config["figures"],
         privacy=config["privacy"],
         seed=config["seed"],
-        split=config["evaluation"]["split"],
+        split=config["evaluate"]["split"],
     script:
         "../../scripts/figure_swimmer.py"
 
@@ -185,7 +185,7 @@ rule table_baseline:
     params:
         figures=config["figures"],
         privacy=config["privacy"],
-        split=config["evaluation"]["split"],
+        split=config["evaluate"]["split"],
         era_start_years=config["effectiveness"]["cox"]["era_start_years"],
     script:
         "../../scripts/table_baseline.py"

@@ -30,7 +30,7 @@ rule learned_train:
         rule_overrides=config["lines"]["overrides"].get(
             config["learned"]["rule_preset"], {}
         ),
-        tolerance_days=config["evaluation"]["tolerance_days"],
+        tolerance_days=config["evaluate"]["tolerance_days"],
     script:
         "../../scripts/train_xgboost.py"
 

@@ -1,5 +1,5 @@
 # ODH <-> SNDS record linkage, then the merged history of each data-source scenario.
-# Wiring only: the logic lives in lotluca.linkage.
+# Wiring only: the logic lives in lotluca.link.
 
 
 rule link:
@@ -27,9 +27,9 @@ rule link:
         "results/benchmarks/link.tsv"
     conda:
         "../../envs/link.yaml"
-    threads: config["linkage"]["threads"]
+    threads: config["link"]["threads"]
     params:
-        linkage=config["linkage"],
+        linkage=config["link"],
         seed=config["seed"],
     script:
         "../../scripts/link.py"
@@ -57,7 +57,7 @@ rule merge:
     conda:
         "../../envs/link.yaml"
     params:
-        drop_sessions_covered_by_odh=config["linkage"]["drop_sessions_covered_by_odh"],
-        merge_day_tolerance=config["linkage"]["merge_day_tolerance"],
+        drop_sessions_covered_by_odh=config["merge"]["drop_sessions_covered_by_odh"],
+        merge_day_tolerance=config["merge"]["merge_day_tolerance"],
     script:
         "../../scripts/merge.py"

@@ -2,7 +2,7 @@
 
 `windows`: exposure of each line to a drug class in a window around its start (days covered, proportion
 of days covered, boundary days included). `models`: cohorts per line type and Cox models of the line's
-endpoints (`lotluca.survival.endpoints`) with the exposure and the usual covariates. `stage`: the
+endpoints (`lotluca.effectiveness.endpoints`) with the exposure and the usual covariates. `stage`: the
 `concomitant` step (gold lines and every algorithm's lines; suppressed table; forest plot).
 """
 

@@ -3,7 +3,7 @@
 Line types from the regimen (ingredients joined by "+", classes from the drug reference): `egfr_tki`
 (an EGFR TKI in the regimen), `io` (a PD-1/PD-L1 inhibitor), `any`. For each exposure (config
 `concomitant.exposures`: drug classes, window, min_pdc, line type) the cohort is the analysable lines of
-that type (endpoints from `lotluca.survival.endpoints.compute_endpoints`, rows with an exclusion
+that type (endpoints from `lotluca.effectiveness.endpoints.compute_endpoints`, rows with an exclusion
 reason are left out and counted), the exposure is `windows.line_exposure`, and a Cox model
 (lifelines CoxPHFitter, Efron ties) of each endpoint is fitted with the exposure and the covariates:
 age per 10 years, sex, histology, PD-L1 class, era of line start, line group (1, 2, 3+), regimen

@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca.concomitant.models import design_levels, exposure_cohort, fit_exposure_models
+from lotluca.effectiveness.endpoints import compute_endpoints
 from lotluca.errors import InputError
 from lotluca.io import read_parquet, write_parquet
 from lotluca.privacy import pseudonym_key, pseudonymise, suppress_counts, write_export
-from lotluca.survival.endpoints import compute_endpoints
 
 log = logging.getLogger(__name__)
 GOLD = "gold"

@@ -1,7 +1,7 @@
 """Fig 2 (accuracy of each algorithm by data-source scenario), Table 2, and the choice of the "best"
 algorithm shown next to gold in the other figures.
 
-Input: the tidy evaluation metrics (`lotluca.evaluation.scoring.METRIC_COLUMNS`: scenario, algorithm,
+Input: the tidy evaluation metrics (`lotluca.evaluate.scoring.METRIC_COLUMNS`: scenario, algorithm,
 metric, stratum, estimate, ci_low, ci_high, n).
 """
 

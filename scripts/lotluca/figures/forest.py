@@ -1,6 +1,6 @@
 """Fig 6: forest plot of the bias that line reconstruction puts on effectiveness estimates.
 
-Input: the bias export table (`lotluca.survival.bias.bias_table`, suppressed by the bias step):
+Input: the bias export table (`lotluca.effectiveness.bias.bias_table`, suppressed by the bias step):
 per algorithm x scenario x endpoint x line group, the difference of KM medians (algorithm - gold,
 months) with its paired-bootstrap CI and, in first line, the ratio of the adjusted hazard ratios
 (algorithm / gold) with its CI. Top row: median differences (0 = no bias); bottom row: HR ratios on a

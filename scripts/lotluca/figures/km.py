@@ -1,8 +1,8 @@
 """Fig 4: Kaplan-Meier curves of rwTTNT and rwOS by line, gold standard vs one algorithm, with the
 number at risk under each axis.
 
-Inputs are the effectiveness engineer's export tables (`lotluca.survival.km.km_tables`, suppressed by
-`lotluca.survival.stage.export_tables`): km_curves (survival and CI on a monthly grid, cut where fewer
+Inputs are the effectiveness engineer's export tables (`lotluca.effectiveness.km.km_tables`, suppressed by
+`lotluca.effectiveness.stage.export_tables`): km_curves (survival and CI on a monthly grid, cut where fewer
 than min_cell lines remain at risk) and at_risk (number at risk at the report months, small counts
 blanked). Nothing is recomputed here, so the figure shows exactly the exported, suppressed numbers.
 """

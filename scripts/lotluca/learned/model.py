@@ -3,7 +3,7 @@
 Classes: 0 no boundary, 1 line start, 2 maintenance start (`multi:softprob`, `tree_method=hist`,
 seeded). Folds: train persons shuffled with the seed and dealt into `folds` groups (a person's days are
 never split across folds). For every hyperparameter set of the grid, out-of-fold (OOF) probabilities
-are turned into lines (`build_lines`) for each candidate threshold and scored with lotluca.evaluation
+are turned into lines (`build_lines`) for each candidate threshold and scored with lotluca.evaluate
 against the train gold (line F1, no bootstrap); the set and threshold with the best OOF line F1 win
 (ties: the earlier grid entry, the lower threshold). The final model is refit on every train person.
 Train persons are later predicted with their OOF probabilities, everyone else with the final model:
@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from lotluca.evaluation import Settings as EvalSettings
-from lotluca.evaluation import evaluate
-from lotluca.evaluation.submission import validate_lines
+from lotluca.evaluate import Settings as EvalSettings
+from lotluca.evaluate import evaluate
+from lotluca.evaluate.submission import validate_lines
 from lotluca.learned.build_lines import build_lines, decide
 from lotluca.learned.candidates import Days
 
@@ -107,7 +107,7 @@ def subset_days(days: Days, rows: np.ndarray) -> Days:
 
 def line_f1(days: Days, proba: np.ndarray, threshold: float, gold: pd.DataFrame, tolerance: int,
             regimen_window_days: int) -> float:  # fmt: skip
-    """Line F1 (lotluca.evaluation, no bootstrap) of the lines built from `proba` at `threshold`."""
+    """Line F1 (lotluca.evaluate, no bootstrap) of the lines built from `proba` at `threshold`."""
     first = np.ones(len(days.table), bool)
     pc = days.table["pcode"].to_numpy()
     first[1:] = pc[1:] != pc[:-1]

@@ -71,7 +71,7 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
         "## Cross-validation (train split only)",
         "",
         f"{s['folds']} folds grouped by person (seeded). Threshold grid {s['thresholds']}; choice by "
-        "out-of-fold line F1 (lotluca.evaluation, no bootstrap).",
+        "out-of-fold line F1 (lotluca.evaluate, no bootstrap).",
         "",
     ]
     keys = sorted(ch["point"])

@@ -63,7 +63,7 @@ def train(exposures, persons, chemo_sessions, gold: pd.DataFrame, s: LearnedSett
             "gold_lines", "no train person has a treatment day in the merged exposures", column="person_id"
         )
     assert not pid.iloc[train_rows].isin(test_ids).any()  # split_persons guarantees it
-    from lotluca.evaluation.submission import validate_lines
+    from lotluca.evaluate.submission import validate_lines
 
     gtrain = validate_lines(gold_train.drop(columns=["split"]), "gold_lines (train)")
     cv = cross_validate(days, X, y, train_rows, gtrain, s, eval_tolerance)

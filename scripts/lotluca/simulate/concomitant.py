@@ -22,7 +22,7 @@ Exposure model (per line, drawn when the line is decided, before its time to pro
   window classify the truth exactly and wider windows show realistic misclassification.
 
 Effect on the truth (proportional hazards on the line's rwTTNT, `rwttnt_factor`): the quantity an
-analysis measures is rwTTNT, line start -> start of the next line or death (`lotluca.survival.endpoints`),
+analysis measures is rwTTNT, line start -> start of the next line or death (`lotluca.effectiveness.endpoints`),
 so that is where the configured HR acts, exactly. Every line is first drawn unexposed: time to
 progression, death on the line (a fraction of it, or an early death), toxicity stop, then the next line
 (progression + a gap) or, without one, death under best supportive care; its baseline time to next

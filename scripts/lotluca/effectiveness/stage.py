@@ -13,14 +13,14 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca.contracts import GOLD_LINES
+from lotluca.effectiveness.bias import GOLD, bias_ranking, bias_table
+from lotluca.effectiveness.cox import cox_data, cox_table
+from lotluca.effectiveness.endpoints import compute_endpoints, endpoints_long
+from lotluca.effectiveness.km import km_tables, logrank_tables
 from lotluca.errors import InputError
 from lotluca.io import read_parquet, write_parquet
 from lotluca.privacy import pseudonym_key, pseudonymise, suppress_counts, write_export
 from lotluca.privacy.suppress import complementary_suppress
-from lotluca.survival.bias import GOLD, bias_ranking, bias_table
-from lotluca.survival.cox import cox_data, cox_table
-from lotluca.survival.endpoints import compute_endpoints, endpoints_long
-from lotluca.survival.km import km_tables, logrank_tables
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ import pyarrow as pa
 from lotluca.contracts import LINKS, PERSONS, STAYS
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
-from lotluca.linkage.deterministic import deterministic_links
-from lotluca.linkage.inputs import prepare_persons, prepare_stays, read_table
-from lotluca.linkage.probabilistic import stay_key_records, train_and_predict
-from lotluca.linkage.quality import linkage_quality, quality_table
-from lotluca.linkage.resolve import one_to_one
+from lotluca.link.deterministic import deterministic_links
+from lotluca.link.inputs import prepare_persons, prepare_stays, read_table
+from lotluca.link.probabilistic import stay_key_records, train_and_predict
+from lotluca.link.quality import linkage_quality, quality_table
+from lotluca.link.resolve import one_to_one
 
 log = logging.getLogger(__name__)
 

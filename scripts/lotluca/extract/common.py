@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 
 from lotluca import contracts
 from lotluca.errors import InputError
-from lotluca.sources import drug_matching as dm
-from lotluca.sources import readers
-from lotluca.sources.accounting import Ledger, Tracker
-from lotluca.sources.readers import arrow_series, to_arrow
+from lotluca.extract import drug_matching as dm
+from lotluca.extract import readers
+from lotluca.extract.accounting import Ledger, Tracker
+from lotluca.extract.readers import arrow_series, to_arrow
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,14 @@ Everything is computed from one row of *sufficient statistics per person* (count
 and matched lines, regimen matches, sums of start-date errors, maintenance counts, the person's cell of
 the line-count confusion matrix, ...). A metric is a function of the column sums over the persons of a
 stratum, so the point estimate and every bootstrap replicate (a weighted sum over persons, see
-`lotluca.evaluation.bootstrap`) use the same code, vectorised over replicates. The only metric that is
+`lotluca.evaluate.bootstrap`) use the same code, vectorised over replicates. The only metric that is
 not a ratio of sums, the median absolute start-date error, is a weighted median over matched pairs.
 
 Definitions (the "Scoring kit" section of README.md repeats them):
 
 - A *line* is a row with is_maintenance false; a *maintenance phase* is a row with is_maintenance true.
 - Line level: predicted and gold lines of a person are matched one-to-one when their starts differ by at
-  most tolerance_days (`lotluca.evaluation.matching`: optimal, order-preserving). precision = matched /
+  most tolerance_days (`lotluca.evaluate.matching`: optimal, order-preserving). precision = matched /
   predicted lines, recall = matched / gold lines, F1 = 2 matched / (predicted + gold).
 - Among matched lines: regimen exact match (same ingredient set, order and case ignored), regimen-class
   match, start-date error pred - gold in days (mean signed, mean absolute, median absolute).
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from lotluca.drugs import regimen_class
-from lotluca.evaluation.matching import match_starts
+from lotluca.evaluate.matching import match_starts
 
 # metric name -> (description, what `n` counts); the order is the reporting order
 METRICS: dict[str, tuple[str, str]] = {
@@ -78,13 +78,13 @@ class Settings:
 
     def __post_init__(self):
         if self.tolerance_days < 0:
-            raise ValueError(f"evaluation.tolerance_days must be >= 0, got {self.tolerance_days}")
+            raise ValueError(f"evaluate.tolerance_days must be >= 0, got {self.tolerance_days}")
         if self.kappa_weights not in ("linear", "quadratic"):
             raise ValueError(f"evaluation.kappa_weights must be linear or quadratic, got {self.kappa_weights!r}")
         if self.kappa_max_lines < 1:
             raise ValueError(f"evaluation.kappa_max_lines must be >= 1, got {self.kappa_max_lines}")
         if self.bootstrap < 0 or not 0 < self.ci_level < 1:
-            raise ValueError("evaluation.bootstrap must be >= 0 and ci_level in (0, 1)")
+            raise ValueError("evaluate.bootstrap must be >= 0 and ci_level in (0, 1)")
 
 
 def base_columns(max_lines: int) -> list[str]:

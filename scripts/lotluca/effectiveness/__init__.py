@@ -5,10 +5,10 @@ Modules: `endpoints` (per-line endpoints), `km` (Kaplan-Meier, log-rank), `cox` 
 model), `bias` (paired patient bootstrap of gold vs algorithm), `stage` (file-level steps), `cli`.
 """
 
-from lotluca.survival.bias import bias_ranking, bias_table
-from lotluca.survival.cox import cox_table, fit_cox
-from lotluca.survival.endpoints import DAYS_PER_MONTH, ENDPOINTS, compute_endpoints, endpoints_long
-from lotluca.survival.km import km_median, km_tables, logrank_tables
+from lotluca.effectiveness.bias import bias_ranking, bias_table
+from lotluca.effectiveness.cox import cox_table, fit_cox
+from lotluca.effectiveness.endpoints import DAYS_PER_MONTH, ENDPOINTS, compute_endpoints, endpoints_long
+from lotluca.effectiveness.km import km_median, km_tables, logrank_tables
 
 __all__ = [
     "DAYS_PER_MONTH",

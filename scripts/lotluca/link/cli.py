@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 from lotluca.cliargs import read_config
-from lotluca.linkage.merge import SCENARIOS, run_merge
-from lotluca.linkage.pipeline import LinkageParams, run_linkage
+from lotluca.link.pipeline import LinkageParams, run_linkage
+from lotluca.merge.scenarios import SCENARIOS, run_merge
 
 
 def _link(args) -> int:
     cfg = read_config(args.config)
-    params = LinkageParams.from_config(cfg.get("linkage"), cfg.get("seed"))
+    params = LinkageParams.from_config(cfg.get("link"), cfg.get("seed"))
     if args.threshold is not None:
         params = LinkageParams(**{**params.__dict__, "match_probability_threshold": args.threshold})
     truth = args.truth if args.truth is not None else cfg.get("inputs", {}).get("linkage_truth", "")
@@ -39,8 +39,8 @@ def _link(args) -> int:
 
 def _merge(args) -> int:
     cfg = read_config(args.config)
-    drop = (cfg.get("linkage") or {}).get("drop_sessions_covered_by_odh", True)
-    tol = (cfg.get("linkage") or {}).get("merge_day_tolerance", 0)
+    drop = (cfg.get("merge") or {}).get("drop_sessions_covered_by_odh", True)
+    tol = (cfg.get("merge") or {}).get("merge_day_tolerance", 0)
     odh, snds = Path(args.odh_dir), Path(args.snds_dir)
     files = {
         "odh_persons": odh / "persons.parquet",
@@ -88,7 +88,7 @@ def register(subparsers) -> None:
         default=None,
         help="linkage truth Parquet (odh_patient_id, ben_idt_ano); '' for none; default from the config",
     )
-    p.add_argument("--threshold", type=float, default=None, help="override linkage.match_probability_threshold")
+    p.add_argument("--threshold", type=float, default=None, help="override link.match_probability_threshold")
     p.add_argument(
         "--out",
         default="results/linkage",
@@ -105,7 +105,7 @@ def register(subparsers) -> None:
     m.add_argument("--snds-dir", default="results/extract/snds")
     m.add_argument("--links", default="results/linkage/links.parquet")
     m.add_argument(
-        "--config", default="config.yaml", help="study config (scenarios:, linkage.drop_sessions_covered_by_odh)"
+        "--config", default="config.yaml", help="study config (scenarios:, merge.drop_sessions_covered_by_odh)"
     )
     m.add_argument(
         "--scenario", action="append", choices=SCENARIOS, help="scenario(s) to build; default: config scenarios"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from lotluca.sources import pipeline
-from lotluca.sources.accounting import format_summary
+from lotluca.extract import pipeline
+from lotluca.extract.accounting import format_summary
 
 
 def register(subparsers) -> None:

@@ -6,7 +6,7 @@ an outcome (`Ledger.check`), so rows read = rows used + rows rejected + rows fil
 Rejected rows also go to the `rejects` table (table, row_key, rule, detail); filtered rows are only
 counted (they are removed by a documented cleaning rule, e.g. `dpn_qlf_71`).
 `row_key` is the 1-based data row of the file ("row 12"), which the user can find in any format.
-When the file read is one patient shard of a larger file (`lotluca.sources.split`), the tracker is
+When the file read is one patient shard of a larger file (`lotluca.extract.split`), the tracker is
 given the row numbers of its rows in the whole file (`labels`, strictly increasing): `_row` values,
 row keys and messages then name the rows of the user's file, identical for any number of shards.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lotluca.cliargs import line_sources, read_config
-from lotluca.survival.stage import run_bias, run_effectiveness
+from lotluca.effectiveness.stage import run_bias, run_effectiveness
 
 EXPORT = ("km_summary", "km_curves", "at_risk", "logrank", "cox")
 

@@ -5,7 +5,7 @@ Table files are found by their SNDS / ODH names (`IR_BEN_R.csv`, `ER_PHA_F.parqu
 case-insensitively. Outputs of a source go to one folder: persons, exposures, (chemo_sessions,)
 stays, rejects as Parquet, accounting.csv (source, table, outcome, rule, rows) and unknown_codes.csv
 (drug codes or labels missing from the reference, with their row counts). Tables are written in
-their canonical row order (`lotluca.sources.gather.sort_output`), so a run per patient shard, once
+their canonical row order (`lotluca.extract.gather.sort_output`), so a run per patient shard, once
 gathered, gives the same files as one run over the whole extract.
 """
 
@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from lotluca.errors import InputError
+from lotluca.extract import odh, snds
+from lotluca.extract.common import ROW_NUMBERS_SUFFIX, ExtractSettings
+from lotluca.extract.gather import sort_output
+from lotluca.extract.readers import FORMATS
 from lotluca.io import write_parquet
-from lotluca.sources import odh, snds
-from lotluca.sources.common import ROW_NUMBERS_SUFFIX, ExtractSettings
-from lotluca.sources.gather import sort_output
-from lotluca.sources.readers import FORMATS
 
 log = logging.getLogger(__name__)
 

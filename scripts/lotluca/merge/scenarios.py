@@ -23,7 +23,7 @@ import pyarrow as pa
 from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, EXPOSURES_OPTIONAL, LINKS, PERSONS, conform
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
-from lotluca.linkage.inputs import read_table
+from lotluca.link.inputs import read_table
 
 log = logging.getLogger(__name__)
 

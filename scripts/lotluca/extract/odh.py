@@ -28,9 +28,9 @@ import pandas as pd
 
 from lotluca import contracts
 from lotluca.errors import InputError
-from lotluca.sources import drug_matching as dm
-from lotluca.sources.accounting import Ledger, Tracker
-from lotluca.sources.common import (
+from lotluca.extract import drug_matching as dm
+from lotluca.extract.accounting import Ledger, Tracker
+from lotluca.extract.common import (
     ExtractSettings,
     check_unique,
     exposure_frame,
@@ -214,7 +214,7 @@ def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None
     """Extract canonical tables from ODH table files (`paths`: ODH table name -> file path).
 
     `row_numbers` (table name -> row-number file): the files are one patient shard of whole tables
-    (`lotluca.sources.split`); rows are then named by their row in the whole file."""
+    (`lotluca.extract.split`); rows are then named by their row in the whole file."""
     missing = [t for t in REQUIRED_TABLES if t not in paths]
     if missing:
         raise InputError(

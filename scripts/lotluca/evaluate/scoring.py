@@ -12,9 +12,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from lotluca.evaluation.bootstrap import derive_seed
-from lotluca.evaluation.metrics import HEADLINE, METRICS, Settings
-from lotluca.evaluation.persons import METRIC_COLUMNS, evaluate_persons_many, metrics_from_persons, score_persons
+from lotluca.evaluate.bootstrap import derive_seed
+from lotluca.evaluate.metrics import HEADLINE, METRICS, Settings
+from lotluca.evaluate.persons import METRIC_COLUMNS, evaluate_persons_many, metrics_from_persons, score_persons
 
 __all__ = ["METRIC_COLUMNS", "evaluate", "evaluate_many", "settings_from_config", "summary"]
 

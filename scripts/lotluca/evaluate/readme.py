@@ -1,7 +1,7 @@
 """Render the evaluation metrics (metrics.csv) as the README's Markdown table, and splice it into README.md.
 
 Rows: algorithms; columns: for each data-source scenario, line F1 and full-sequence exact match (stratum
-"all") with their CIs. `python -m lotluca.evaluation.readme METRICS.csv [--output FILE]
+"all") with their CIs. `python -m lotluca.evaluate.readme METRICS.csv [--output FILE]
 [--readme README.md]` writes the table and, with --readme, replaces the text between the markers
 `<!-- evaluation-table:begin -->` and `<!-- evaluation-table:end -->` of the README.
 """
@@ -48,7 +48,7 @@ def readme_table(metrics: pd.DataFrame, scenarios: list[str] | None = None, algo
     persons = f"{int(n.max())} gold test persons" if len(n) else "no scored persons"
     lines.append("")
     lines.append(
-        f"Estimates with patient-bootstrap 95% CIs; {persons}. Generated from results/evaluation/metrics.csv by lotluca.evaluation.readme_table."
+        f"Estimates with patient-bootstrap 95% CIs; {persons}. Generated from results/evaluation/metrics.csv by lotluca.evaluate.readme_table."
     )
     return "\n".join(lines) + "\n"
 

@@ -2,7 +2,7 @@
 
 A bootstrap replicate draws the scored persons with replacement; it is represented by the number of
 times each person is drawn (a multinomial weight vector, B x N in chunks). Since every metric is a
-function of per-person sums (`lotluca.evaluation.metrics`), a replicate's sums are a matrix product
+function of per-person sums (`lotluca.evaluate.metrics`), a replicate's sums are a matrix product
 weights @ per-person statistics: no Python work per replicate or per person. The median start-date
 error uses the same weights on the matched pairs of each person. Confidence intervals are percentile
 intervals (NaN replicates, e.g. no matched line in a replicate, are ignored). The same seed gives the
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from lotluca.evaluation.metrics import (
+from lotluca.evaluate.metrics import (
     METRICS,
     Scored,
     Settings,

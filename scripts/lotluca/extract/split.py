@@ -1,7 +1,7 @@
 """Split a user's raw SNDS or ODH tables into patient shards, so that extraction can run once per shard.
 
 Every raw row goes to exactly one shard, and all the rows the extraction puts together land in the same
-shard, so extracting each shard and gathering (`lotluca.sources.gather`) equals extracting the whole.
+shard, so extracting each shard and gathering (`lotluca.extract.gather`) equals extracting the whole.
 The shard of a row is `lotluca.sharding.shard_of` of its person key:
 
 - ODH: `odh_patient_id` of each table;
@@ -37,11 +37,11 @@ import pyarrow.parquet as pq
 
 from lotluca import contracts, snds_schema
 from lotluca.errors import InputError
+from lotluca.extract import odh, readers, snds
+from lotluca.extract.accounting import Ledger
+from lotluca.extract.common import ExtractSettings, KeyIndex, check_unique, join_key, row_numbers_file
 from lotluca.io import write_parquet
 from lotluca.sharding import shard_of
-from lotluca.sources import odh, readers, snds
-from lotluca.sources.accounting import Ledger
-from lotluca.sources.common import ExtractSettings, KeyIndex, check_unique, join_key, row_numbers_file
 
 log = logging.getLogger(__name__)
 

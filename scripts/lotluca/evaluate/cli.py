@@ -8,10 +8,10 @@ import json
 import sys
 from pathlib import Path
 
-from lotluca.evaluation.bootstrap import derive_seed
-from lotluca.evaluation.metrics import HEADLINE, METRICS, Settings
-from lotluca.evaluation.scoring import evaluate
-from lotluca.evaluation.submission import load_gold, load_submission
+from lotluca.evaluate.bootstrap import derive_seed
+from lotluca.evaluate.metrics import HEADLINE, METRICS, Settings
+from lotluca.evaluate.scoring import evaluate
+from lotluca.evaluate.submission import load_gold, load_submission
 
 DEFAULT_SEED = 20261123  # the study's default master seed (config.yaml `seed`)
 

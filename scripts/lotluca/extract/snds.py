@@ -29,7 +29,7 @@ Rules (each named as it appears in the accounting and the rejects table):
   (`missing_drug_code`), dates outside [study start - lookback, study end] (`date_out_of_study_period`)
   and values that cannot be parsed (`unparseable_value`) are quarantined in rejects.
 Structural problems (missing table or columns, wrong types, empty core tables, duplicate keys) raise
-InputError. Every raw row read is accounted for (lotluca.sources.accounting).
+InputError. Every raw row read is accounted for (lotluca.extract.accounting).
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ import pyarrow.compute as pc
 
 from lotluca import contracts, snds_schema
 from lotluca.errors import InputError
-from lotluca.sources import drug_matching as dm
-from lotluca.sources.accounting import Ledger, Tracker
-from lotluca.sources.common import (
+from lotluca.extract import drug_matching as dm
+from lotluca.extract.accounting import Ledger, Tracker
+from lotluca.extract.common import (
     FILTERED,
     REJECTED,
     ExtractSettings,
@@ -63,7 +63,7 @@ from lotluca.sources.common import (
     text,
     to_table,
 )
-from lotluca.sources.readers import arrow_series
+from lotluca.extract.readers import arrow_series
 
 log = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     """Extract canonical tables from SNDS table files (`paths`: SNDS table name -> file path).
 
     `row_numbers` (table name -> row-number file): the files are one patient shard of whole tables
-    (`lotluca.sources.split`); rows are then named by their row in the whole file."""
+    (`lotluca.extract.split`); rows are then named by their row in the whole file."""
     missing = [t for t in REQUIRED_TABLES if t not in paths]
     if missing:
         raise InputError(

@@ -1,6 +1,6 @@
 """Generate the README's bias table and its "closest to the gold standard" sentence from the bias outputs.
 
-    python -m lotluca.survival.readme results/export/bias --readme README.md
+    python -m lotluca.effectiveness.readme results/export/bias --readme README.md
 
 replaces the text between `<!-- bias-table:begin -->` and `<!-- bias-table:end -->` in README.md (or
 prints it without --readme). The sentence is computed from `bias_summary.csv`, never written by hand.

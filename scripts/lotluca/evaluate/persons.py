@@ -1,7 +1,7 @@
 """The per-person part of the evaluation as a table: scored per patient shard, gathered, turned into metrics.
 
 Every metric and every bootstrap replicate is a function of per-person statistics
-(`lotluca.evaluation.metrics`), so the evaluation splits into
+(`lotluca.evaluate.metrics`), so the evaluation splits into
 
 - `score_persons(pred, gold, settings)` (scatter side, one shard of persons or all of them): matching of
   predicted to gold lines and every per-person statistic, one row per scored (gold) person, as an Arrow
@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lotluca.errors import InputError
-from lotluca.evaluation.bootstrap import bootstrap_metrics
-from lotluca.evaluation.metrics import Scored, Settings, prepare_lines, score, strata, sufficient_stats
-from lotluca.evaluation.submission import load_gold, read_table, validate_lines
+from lotluca.evaluate.bootstrap import bootstrap_metrics
+from lotluca.evaluate.metrics import Scored, Settings, prepare_lines, score, strata, sufficient_stats
+from lotluca.evaluate.submission import load_gold, read_table, validate_lines
 from lotluca.io import read_parquet, write_parquet
 from lotluca.sharding import concat_shards, shard_of
 

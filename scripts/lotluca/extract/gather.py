@@ -1,10 +1,10 @@
 """Gather the per-shard extraction outputs of one source into the cohort's files, identical for any N.
 
 An extraction run per patient shard (config `shards`) writes, for each shard, the same files as an
-unsharded run (`lotluca.sources.pipeline`): persons, exposures, (chemo_sessions,) stays, rejects as
+unsharded run (`lotluca.extract.pipeline`): persons, exposures, (chemo_sessions,) stays, rejects as
 Parquet, accounting.csv and unknown_codes.csv. Every row of those tables depends on one person's raw
 rows only (or on one raw row, for rejects), and raw rows are named by their row in the user's file
-(`lotluca.sources.split` writes the row numbers), so the union of the shards is the unsharded output.
+(`lotluca.extract.split` writes the row numbers), so the union of the shards is the unsharded output.
 Gathering:
 
 - tables: concatenated, then sorted canonically (`sort_output`: person first, then every column),

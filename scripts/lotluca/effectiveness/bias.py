@@ -3,7 +3,7 @@
 On the same persons (the gold cohort) and the same vital status, for each algorithm x scenario x
 endpoint x line group: the KM median from the gold lines and from the algorithm's lines and their
 difference (algorithm - gold, months); in first line, the adjusted hazard ratio of chemo + IO vs chemo
-alone (`lotluca.survival.cox`) from both and their ratio (algorithm / gold).
+alone (`lotluca.effectiveness.cox`) from both and their ratio (algorithm / gold).
 
 95% CIs by a paired patient bootstrap: each replicate draws persons with replacement (multinomial
 case weights over the cohort, seeded) and recomputes gold and every algorithm on that same draw, so
@@ -18,9 +18,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from lotluca.survival.cox import cox_data, design, fit_cox
-from lotluca.survival.endpoints import ENDPOINTS
-from lotluca.survival.km import km_median
+from lotluca.effectiveness.cox import cox_data, design, fit_cox
+from lotluca.effectiveness.endpoints import ENDPOINTS
+from lotluca.effectiveness.km import km_median
 
 log = logging.getLogger(__name__)
 GOLD = "gold"

@@ -8,16 +8,16 @@ sufficient statistics, metric definitions, strata), `bootstrap` (seeded patient 
 `cli` (`lotluca evaluate`).
 """
 
-from lotluca.evaluation.metrics import METRICS, Settings
-from lotluca.evaluation.scoring import evaluate, evaluate_many, settings_from_config, summary
+from lotluca.evaluate.metrics import METRICS, Settings
+from lotluca.evaluate.scoring import evaluate, evaluate_many, settings_from_config, summary
 
 __all__ = ["METRICS", "Settings", "evaluate", "evaluate_many", "readme_table", "settings_from_config", "summary"]
 
 
 def __getattr__(name):
-    # lazy, so that `python -m lotluca.evaluation.readme` does not import its own module twice
+    # lazy, so that `python -m lotluca.evaluate.readme` does not import its own module twice
     if name == "readme_table":
-        from lotluca.evaluation.readme import readme_table
+        from lotluca.evaluate.readme import readme_table
 
         return readme_table
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
