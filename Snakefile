@@ -9,7 +9,7 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, "scripts/lotluca/data/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"

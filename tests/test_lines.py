@@ -485,7 +485,7 @@ def test_config_schema_lists_every_tunable_parameter(repo):
 
     from lotluca.lines import LineParams
 
-    schema = yaml.safe_load((repo / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load((repo / "scripts" / "lotluca" / "data" / "config.schema.yaml").read_text())
     overrides = schema["properties"]["lines"]["properties"]["overrides"]
     allowed = set(overrides["additionalProperties"]["propertyNames"]["enum"])
     fields = {f.name for f in dataclasses.fields(LineParams)} - {"name", "description", "reference"}

@@ -313,7 +313,7 @@ def test_knobs_switch_traps_off_and_on():
 
 
 def test_config_schema_defaults_match_the_settings_dataclass():
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "scripts" / "lotluca" / "data" / "config.schema.yaml").read_text())
     sim = schema["properties"]["simulate"]["properties"]
     s = SimSettings()
     for name, spec in sim.items():

@@ -31,3 +31,7 @@ class InputError(LotlucaError, ValueError):
         if expected:
             parts.append(f"expected {expected}")
         super().__init__("; ".join(parts))
+
+
+class ConfigError(LotlucaError, ValueError):
+    """A study configuration that the schema or a stage's settings reject (the key and why)."""
