@@ -1,17 +1,19 @@
-"""Evaluation of reconstructed lines of therapy against the gold standard (BRIEF section 5).
+"""Evaluation of reconstructed lines of therapy against the gold standard (docs/evaluate.md).
 
-`matching` (optimal one-to-one matching of line starts within a tolerance), `metrics` (per-person
-sufficient statistics, metric definitions, strata), `bootstrap` (seeded patient bootstrap, vectorised),
-`submission` (reading and validating line tables: the scoring kit's format and errors), `persons`
-(the per-person table: scored per patient shard, gathered, turned into metrics), `scoring`
-(orchestration: tidy metrics, per-patient table, JSON summary), `readme` (the README table: `readme_table`),
-`cli` (`lotluca evaluate`).
+`settings` (the `evaluate` config block: `EvaluateSettings`), `matching` (optimal one-to-one matching of
+line starts within a tolerance), `metrics` (per-person sufficient statistics, metric definitions,
+strata), `bootstrap` (seeded patient bootstrap, vectorised), `submission` (reading and validating line
+tables: the scoring kit's format and errors), `persons` (the per-person table: scored per patient
+shard, gathered, turned into metrics), `scoring` (tidy metrics, per-patient table, JSON summary),
+`readme` (the README table: `readme_table`), `steps` (the rules `evaluate_shard` and `evaluate`),
+`cli` (`lotluca evaluate`, the scoring kit).
 """
 
-from lotluca.evaluate.metrics import METRICS, Settings
-from lotluca.evaluate.scoring import evaluate, evaluate_many, settings_from_config, summary
+from lotluca.evaluate.metrics import METRICS
+from lotluca.evaluate.scoring import evaluate, evaluate_many, summary
+from lotluca.evaluate.settings import EvaluateSettings, bootstrap_seed
 
-__all__ = ["METRICS", "Settings", "evaluate", "evaluate_many", "readme_table", "settings_from_config", "summary"]
+__all__ = ["METRICS", "EvaluateSettings", "bootstrap_seed", "evaluate", "evaluate_many", "readme_table", "summary"]
 
 
 def __getattr__(name):

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from lotluca.evaluate.metrics import (
-    METRICS,
-    Scored,
-    Settings,
-    metric_denominators,
-    metrics_from_sums,
-    weighted_median,
-)
+from lotluca.evaluate.metrics import METRICS, Scored, metric_denominators, metrics_from_sums, weighted_median
+
+if TYPE_CHECKING:
+    from lotluca.evaluate.settings import EvaluateSettings
 
 CHUNK = 200  # replicates drawn per block at most
 MAX_CELLS = 2e7  # and at most this many (replicate x person-or-pair) cells per block (memory bound)
@@ -47,7 +44,7 @@ def replicate_weights(n: int, replicates: int, seed: int, chunk: int = CHUNK) ->
         yield rng.multinomial(n, p, size=b).astype(np.float64) if n else np.zeros((b, 0))
 
 
-def bootstrap_metrics(scored: Scored, masks: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def bootstrap_metrics(scored: Scored, masks: pd.DataFrame, settings: EvaluateSettings) -> pd.DataFrame:
     """Tidy table stratum, metric, estimate, ci_low, ci_high, n for every stratum of `masks` (persons x
     strata, same person order as scored.stats) and every metric of METRICS."""
     S = scored.stats.to_numpy(dtype=np.float64)

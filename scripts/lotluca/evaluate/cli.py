@@ -1,19 +1,30 @@
 """`lotluca evaluate`: the scoring kit. Validates a submission, scores it against the gold standard,
-writes every metric with its bootstrap CI to a JSON file and prints the headline metrics."""
+writes every metric with its bootstrap CI to a JSON file and prints the headline metrics.
+
+Scoring options left out come from the `evaluate` block (and the master `seed`) of `--config`, or of the
+schema's defaults without it (docs/evaluate.md)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from lotluca.evaluate.bootstrap import derive_seed
-from lotluca.evaluate.metrics import HEADLINE, METRICS, Settings
-from lotluca.evaluate.scoring import evaluate
+from lotluca.config import load_config
+from lotluca.evaluate.metrics import HEADLINE
+from lotluca.evaluate.scoring import evaluate, metric_definitions, settings_json
+from lotluca.evaluate.settings import EvaluateSettings, bootstrap_seed
 from lotluca.evaluate.submission import load_gold, load_submission
 
-DEFAULT_SEED = 20261123  # the study's default master seed (config.yaml `seed`)
+# command-line option -> key of the config block `evaluate`
+OPTIONS = {
+    "tolerance_days": "tolerance_days",
+    "split": "split",
+    "bootstrap": "bootstrap",
+    "ci_level": "ci_level",
+    "kappa_weights": "kappa_weights",
+    "kappa_max_lines": "kappa_max_lines",
+}
 
 
 def register(subparsers) -> None:
@@ -21,7 +32,6 @@ def register(subparsers) -> None:
         "evaluate",
         help="score predicted lines against the gold standard (the scoring kit)",
         description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
         "--pred", required=True, help="predicted lines, CSV (ISO dates) or Parquet, columns of `lotluca lines` output"
@@ -31,21 +41,31 @@ def register(subparsers) -> None:
     p.add_argument(
         "--tolerance-days",
         type=int,
-        default=30,
-        help="a predicted line matches a gold line starting within +/- this many days",
+        help="a predicted line matches a gold line starting within +/- this many days (config evaluate.tolerance_days)",
     )
     p.add_argument(
         "--split",
-        default="test",
-        help="gold split to score (ignored when the gold file has no split column); 'all' scores every person",
+        help="gold split to score (ignored when the gold file has no split column); 'all' scores every person "
+        "(config evaluate.split)",
     )
-    p.add_argument("--bootstrap", type=int, default=1000, help="patient-bootstrap replicates for the CIs (0: no CI)")
-    p.add_argument("--ci-level", type=float, default=0.95, help="confidence level of the percentile intervals")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="master seed; the bootstrap seed derives from it")
     p.add_argument(
-        "--kappa-weights", choices=["linear", "quadratic"], default="linear", help="weights of the line-count kappa"
+        "--bootstrap", type=int, help="patient-bootstrap replicates for the CIs, 0: no CI (config evaluate.bootstrap)"
     )
-    p.add_argument("--kappa-max-lines", type=int, default=4, help="line counts >= this form one kappa category")
+    p.add_argument(
+        "--ci-level", type=float, help="confidence level of the percentile intervals (config evaluate.ci_level)"
+    )
+    p.add_argument("--seed", type=int, help="master seed; the bootstrap seed derives from it (config seed)")
+    p.add_argument(
+        "--kappa-weights",
+        choices=["linear", "quadratic"],
+        help="weights of the line-count kappa (config evaluate.kappa_weights)",
+    )
+    p.add_argument(
+        "--kappa-max-lines",
+        type=int,
+        help="line counts >= this form one kappa category (config evaluate.kappa_max_lines)",
+    )
+    p.add_argument("--config", help="study config.yaml giving the options left out (default: the schema's defaults)")
     p.add_argument(
         "--ignore-unknown-persons",
         action="store_true",
@@ -54,16 +74,19 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def settings_from_args(args) -> EvaluateSettings:
+    """The scoring settings: the options given, the config's `evaluate` block (and `seed`) for the others."""
+    cfg = load_config(args.config)
+    block = dict(cfg["evaluate"])
+    block.update({key: getattr(args, opt) for opt, key in OPTIONS.items() if getattr(args, opt) is not None})
+    seed = cfg["seed"] if args.seed is None else args.seed
+    return EvaluateSettings.from_config(block, seed=bootstrap_seed(seed))
+
+
 def run(args) -> int:
-    settings = Settings(
-        tolerance_days=args.tolerance_days,
-        kappa_weights=args.kappa_weights,
-        kappa_max_lines=args.kappa_max_lines,
-        bootstrap=args.bootstrap,
-        ci_level=args.ci_level,
-        seed=derive_seed(args.seed, "evaluation"),
-    )
-    gold, gold_persons = load_gold(args.gold, None if args.split == "all" else args.split)
+    settings = settings_from_args(args)
+    split = settings.split
+    gold, gold_persons = load_gold(args.gold, None if split == "all" else split)
     pred = load_submission(args.pred, None if args.ignore_unknown_persons else gold_persons)
     unknown = ~pred["person_id"].isin(gold_persons)
     if unknown.any():
@@ -77,16 +100,13 @@ def run(args) -> int:
     out = {
         "pred": str(args.pred),
         "gold": str(args.gold),
-        "split": args.split,
+        "split": split,
         "n_persons": n_persons,
         "n_predicted_rows_scored": int(pred["person_id"].isin(gold["person_id"]).sum()),
-        "settings": {
-            "tolerance_days": settings.tolerance_days, "bootstrap": settings.bootstrap, "ci_level": settings.ci_level,
-            "seed": settings.seed, "kappa_weights": settings.kappa_weights, "kappa_max_lines": settings.kappa_max_lines,
-        },
-        "metric_definitions": {m: {"definition": d, "n": u} for m, (d, u) in METRICS.items()},
+        "settings": settings_json(settings),
+        "metric_definitions": metric_definitions(),
         "metrics": {},
-    }  # fmt: skip
+    }
     for r in metrics.itertuples():
         out["metrics"].setdefault(r.stratum, {})[r.metric] = {
             "estimate": _num(r.estimate),
@@ -98,7 +118,7 @@ def run(args) -> int:
     Path(args.output).write_text(json.dumps(out, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
     level = round(100 * settings.ci_level)
-    print(f"{args.pred}: {n_persons} gold persons (split {args.split}), tolerance +/- {settings.tolerance_days} days")
+    print(f"{args.pred}: {n_persons} gold persons (split {split}), tolerance +/- {settings.tolerance_days} days")
     for m in HEADLINE:
         v = out["metrics"]["all"][m]
         ci = "" if v["ci_low"] is None else f"  ({level}% CI {v['ci_low']:.3f}-{v['ci_high']:.3f})"

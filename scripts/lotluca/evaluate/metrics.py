@@ -1,4 +1,4 @@
-"""Agreement metrics of predicted lines with the gold standard (BRIEF section 5), from per-person sums.
+"""Agreement metrics of predicted lines with the gold standard (docs/evaluate.md), from per-person sums.
 
 Everything is computed from one row of *sufficient statistics per person* (counts of gold, predicted
 and matched lines, regimen matches, sums of start-date errors, maintenance counts, the person's cell of
@@ -7,7 +7,7 @@ stratum, so the point estimate and every bootstrap replicate (a weighted sum ove
 `lotluca.evaluate.bootstrap`) use the same code, vectorised over replicates. The only metric that is
 not a ratio of sums, the median absolute start-date error, is a weighted median over matched pairs.
 
-Definitions (the "Scoring kit" section of README.md repeats them):
+Definitions (docs/evaluate.md repeats them):
 
 - A *line* is a row with is_maintenance false; a *maintenance phase* is a row with is_maintenance true.
 - Line level: predicted and gold lines of a person are matched one-to-one when their starts differ by at
@@ -25,12 +25,16 @@ Definitions (the "Scoring kit" section of README.md repeats them):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lotluca.drugs import regimen_class
 from lotluca.evaluate.matching import match_starts
+
+if TYPE_CHECKING:
+    from lotluca.evaluate.settings import EvaluateSettings
 
 # metric name -> (description, what `n` counts); the order is the reporting order
 METRICS: dict[str, tuple[str, str]] = {
@@ -63,28 +67,6 @@ HEADLINE = (
     "count_kappa_weighted",
     "sequence_exact",
 )
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Scoring parameters (config.yaml `evaluation:`)."""
-
-    tolerance_days: int = 30
-    kappa_weights: str = "linear"  # linear | quadratic
-    kappa_max_lines: int = 4  # line counts >= this form one category of the kappa
-    bootstrap: int = 1000
-    ci_level: float = 0.95
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.tolerance_days < 0:
-            raise ValueError(f"evaluate.tolerance_days must be >= 0, got {self.tolerance_days}")
-        if self.kappa_weights not in ("linear", "quadratic"):
-            raise ValueError(f"evaluation.kappa_weights must be linear or quadratic, got {self.kappa_weights!r}")
-        if self.kappa_max_lines < 1:
-            raise ValueError(f"evaluation.kappa_max_lines must be >= 1, got {self.kappa_max_lines}")
-        if self.bootstrap < 0 or not 0 < self.ci_level < 1:
-            raise ValueError("evaluate.bootstrap must be >= 0 and ci_level in (0, 1)")
 
 
 def base_columns(max_lines: int) -> list[str]:
@@ -143,7 +125,7 @@ def _bincount(idx: np.ndarray, n: int, weights=None) -> np.ndarray:
     return np.bincount(idx, weights=weights, minlength=n).astype(np.int64) if len(idx) else np.zeros(n, dtype=np.int64)
 
 
-def score(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> Scored:
+def score(pred: pd.DataFrame, gold: pd.DataFrame, settings: EvaluateSettings) -> Scored:
     """Per-person sufficient statistics of `pred` against `gold` (both prepared by `prepare_lines`).
 
     The scored persons are those of `gold`; predicted rows of other persons must be removed before.
@@ -203,7 +185,7 @@ COUNT_COLUMNS = (
 )  # fmt: skip
 
 
-def sufficient_stats(counts, persons: pd.Index, settings: Settings) -> pd.DataFrame:
+def sufficient_stats(counts, persons: pd.Index, settings: EvaluateSettings) -> pd.DataFrame:
     """The persons x base_columns statistics from the per-person COUNT_COLUMNS (a mapping of arrays in
     `persons` order): adds persons, count_exact, count_within_1, sequence_exact and the person's cell of
     the line-count confusion matrix (one-hot)."""
@@ -256,7 +238,7 @@ def weighted_kappa(conf: np.ndarray, weights: str = "linear") -> np.ndarray:
         return np.where(expected_d > 0, 1.0 - observed_d / np.where(expected_d > 0, expected_d, 1.0), np.nan)
 
 
-def metrics_from_sums(sums: np.ndarray, settings: Settings) -> dict[str, np.ndarray]:
+def metrics_from_sums(sums: np.ndarray, settings: EvaluateSettings) -> dict[str, np.ndarray]:
     """Every ratio metric of METRICS from column sums `sums` (R, K) in base_columns order -> (R,) arrays.
 
     start_error_median_abs_days is not a ratio: it is added by the caller (`weighted_median`).
@@ -283,7 +265,7 @@ def metrics_from_sums(sums: np.ndarray, settings: Settings) -> dict[str, np.ndar
     }
 
 
-def metric_denominators(sums: np.ndarray, settings: Settings) -> dict[str, float]:
+def metric_denominators(sums: np.ndarray, settings: EvaluateSettings) -> dict[str, float]:
     """The `n` of each metric (see METRICS) from one row of column sums."""
     cols = base_columns(settings.kappa_max_lines)
     S = {k: float(sums[i]) for i, k in enumerate(cols) if not k.startswith("conf_")}

@@ -13,7 +13,7 @@ Every metric and every bootstrap replicate is a function of per-person statistic
   depend on how the persons were split.
 
 `scoring.evaluate` (the scoring kit, `lotluca evaluate`) is `metrics_from_persons(score_persons(...))`,
-so the kit and the sharded workflow (rules `score_shard` + `evaluate`) give the same numbers.
+so the kit and the sharded workflow (rules `evaluate_shard` + `evaluate`) give the same numbers.
 Person ids are compared as given (stripped text); no id is mapped here (the merge re-keys every
 scenario's lines to the ODH patient id of the gold standard).
 """
@@ -31,7 +31,8 @@ import pyarrow.compute as pc
 
 from lotluca.errors import InputError
 from lotluca.evaluate.bootstrap import bootstrap_metrics
-from lotluca.evaluate.metrics import Scored, Settings, prepare_lines, score, strata, sufficient_stats
+from lotluca.evaluate.metrics import Scored, prepare_lines, score, strata, sufficient_stats
+from lotluca.evaluate.settings import EvaluateSettings
 from lotluca.evaluate.submission import load_gold, read_table, validate_lines
 from lotluca.io import read_parquet, write_parquet
 from lotluca.sharding import concat_shards, shard_of
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
 
-# per-patient error-analysis columns (results/private/evaluation/per_patient.parquet, after scenario, algorithm)
+# per-patient error-analysis columns (the private per_patient.parquet, after scenario, algorithm)
 PER_PATIENT = pa.schema(
     [
         ("person_id", pa.string()),
@@ -108,7 +109,7 @@ def restrict_to_shard(
     return df[keep].reset_index(drop=True)
 
 
-def score_persons(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> pa.Table:
+def score_persons(pred: pd.DataFrame, gold: pd.DataFrame, settings: EvaluateSettings) -> pa.Table:
     """The per-person table (PERSON_SCORES, sorted by person_id) of `pred` (validated line table) against
     `gold` (validated, restricted to the scored split and, when sharded, to the shard). Predicted rows
     of persons outside `gold` are not scored (their number is logged)."""
@@ -167,20 +168,18 @@ def score_shard_file(
     lines_path: str | Path,
     gold_path: str | Path,
     output: str | Path,
-    settings: Settings,
-    split: str | None,
+    settings: EvaluateSettings,
     shard: int = 0,
     n_shards: int = 1,
-    lines_sharded: bool = False,
 ) -> pa.Table:
     """Write the per-person table (PERSON_SCORES) of the predicted lines `lines_path` against the gold
-    standard `gold_path` (its `split`), for the persons of `shard` of `n_shards` (both tables restricted
-    to it by the person hash); `lines_sharded`: `lines_path` is already that shard of the lines step
-    (a row of another shard is an InputError), otherwise it is the whole prediction."""
-    gold, _ = load_gold(gold_path, split)
+    standard `gold_path` (its split `settings.split`), for the persons of `shard` of `n_shards` (the gold
+    standard restricted to it by the person hash). `lines_path` is that shard of the lines step: a row
+    of another shard is an InputError."""
+    gold, _ = load_gold(gold_path, settings.split)
     gold = restrict_to_shard(gold, shard, n_shards, str(gold_path))
     pred = validate_lines(read_table(lines_path), lines_path)
-    pred = restrict_to_shard(pred, shard, n_shards, str(lines_path), strict=lines_sharded)
+    pred = restrict_to_shard(pred, shard, n_shards, str(lines_path), strict=True)
     table = score_persons(pred, gold, settings)
     write_parquet(table, output)
     log.info(
@@ -189,13 +188,18 @@ def score_shard_file(
     return table
 
 
-def group_shard_files(paths: Iterable[str | Path]) -> dict[tuple[str, str], list[str]]:
-    """Per-person shard files `.../{scenario}/{algorithm}/{shard}.parquet` grouped by (scenario,
-    algorithm), in order of first appearance."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for p in map(Path, paths):
-        groups.setdefault((p.parent.parent.name, p.parent.name), []).append(str(p))
-    return groups
+def group_shard_files(
+    paths: Sequence[str | Path], pairs: Sequence[Sequence[str]], n_shards: int
+) -> dict[tuple[str, str], list[str]]:
+    """Per-person shard files (pair-major, then shard order) grouped by (scenario, algorithm) of `pairs`."""
+    paths = [str(p) for p in paths]
+    if len(paths) != len(pairs) * n_shards:
+        raise InputError(
+            "per-person tables",
+            f"{len(paths)} file(s) for {len(pairs)} (scenario, algorithm) pair(s) x {n_shards} shard(s)",
+            expected="one file per pair and shard, pair-major then shard order",
+        )
+    return {(str(s), str(a)): paths[i * n_shards : (i + 1) * n_shards] for i, (s, a) in enumerate(pairs)}
 
 
 def read_gathered(groups: dict[tuple[str, str], list[str]]) -> Iterator[tuple[tuple[str, str], pa.Table]]:
@@ -221,7 +225,7 @@ def _check_unique(table: pa.Table, source: str) -> None:
         )
 
 
-def metrics_from_persons(table: pa.Table, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+def metrics_from_persons(table: pa.Table, settings: EvaluateSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Metrics (stratum, metric, estimate, ci_low, ci_high, n; bootstrap CIs) and the per-patient table
     from a per-person table (PERSON_SCORES) of one prediction. The rows are sorted by person_id first,
     so the result does not depend on the row order (e.g. on the number of shards)."""
@@ -256,7 +260,7 @@ def metrics_from_persons(table: pa.Table, settings: Settings) -> tuple[pd.DataFr
 
 
 def evaluate_persons_many(
-    items: Iterable[tuple[tuple[str, str], pa.Table]], settings: Settings
+    items: Iterable[tuple[tuple[str, str], pa.Table]], settings: EvaluateSettings
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Metrics of every ((scenario, algorithm), per-person table) of `items` (taken one at a time, so a
     lazy iterable keeps one table in memory): the tidy metrics table (METRIC_COLUMNS), the per-patient

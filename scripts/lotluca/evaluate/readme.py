@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from lotluca.errors import InputError
+from lotluca.layout import path
 
 BEGIN, END = "<!-- evaluation-table:begin -->", "<!-- evaluation-table:end -->"
 COLUMNS = {"line_f1": "line F1", "sequence_exact": "full sequence"}
@@ -48,7 +49,7 @@ def readme_table(metrics: pd.DataFrame, scenarios: list[str] | None = None, algo
     persons = f"{int(n.max())} gold test persons" if len(n) else "no scored persons"
     lines.append("")
     lines.append(
-        f"Estimates with patient-bootstrap 95% CIs; {persons}. Generated from results/evaluation/metrics.csv by lotluca.evaluate.readme_table."
+        f"Estimates with patient-bootstrap 95% CIs; {persons}. Generated from {path('evaluate.metrics_csv')} by lotluca.evaluate.readme_table."
     )
     return "\n".join(lines) + "\n"
 

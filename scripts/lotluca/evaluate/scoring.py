@@ -12,27 +12,14 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from lotluca.evaluate.bootstrap import derive_seed
-from lotluca.evaluate.metrics import HEADLINE, METRICS, Settings
+from lotluca.evaluate.metrics import HEADLINE, METRICS
 from lotluca.evaluate.persons import METRIC_COLUMNS, evaluate_persons_many, metrics_from_persons, score_persons
+from lotluca.evaluate.settings import EvaluateSettings
 
-__all__ = ["METRIC_COLUMNS", "evaluate", "evaluate_many", "settings_from_config", "summary"]
-
-
-def settings_from_config(evaluation: Mapping, master_seed: int) -> Settings:
-    """Settings from config.yaml's `evaluation:` block (validated, defaults filled by the schema); the
-    bootstrap seed derives from the master seed."""
-    return Settings(
-        tolerance_days=int(evaluation["tolerance_days"]),
-        kappa_weights=str(evaluation["kappa_weights"]),
-        kappa_max_lines=int(evaluation["kappa_max_lines"]),
-        bootstrap=int(evaluation["bootstrap"]),
-        ci_level=float(evaluation["ci_level"]),
-        seed=derive_seed(master_seed, "evaluation"),
-    )
+__all__ = ["METRIC_COLUMNS", "evaluate", "evaluate_many", "summary"]
 
 
-def evaluate(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluate(pred: pd.DataFrame, gold: pd.DataFrame, settings: EvaluateSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score `pred` (validated line table) against `gold` (validated, already restricted to the scored
     split). Predicted rows of persons outside `gold` are not scored (their number is logged).
     Returns (metrics: stratum, metric, estimate, ci_low, ci_high, n; per_patient table).
@@ -43,7 +30,7 @@ def evaluate(pred: pd.DataFrame, gold: pd.DataFrame, settings: Settings) -> tupl
 
 
 def evaluate_many(
-    preds: Mapping[tuple[str, str], pd.DataFrame], gold: pd.DataFrame, settings: Settings
+    preds: Mapping[tuple[str, str], pd.DataFrame], gold: pd.DataFrame, settings: EvaluateSettings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every (scenario, algorithm) -> prediction of `preds` on the same persons and bootstrap
     replicates. Returns the tidy metrics table (METRIC_COLUMNS) and the per-patient table."""
@@ -53,19 +40,27 @@ def evaluate_many(
     return metrics, per_patient
 
 
-def summary(metrics: pd.DataFrame, settings: Settings, n_persons: int) -> dict:
+def settings_json(settings: EvaluateSettings) -> dict:
+    """The scoring settings written into the summary and the scoring kit's JSON (in this key order)."""
+    keys = ("tolerance_days", "bootstrap", "ci_level", "seed", "kappa_weights", "kappa_max_lines")
+    return {k: getattr(settings, k) for k in keys}
+
+
+def metric_definitions() -> dict:
+    """Every metric's definition and what its `n` counts (METRICS), JSON-ready."""
+    return {m: {"definition": d, "n": u} for m, (d, u) in METRICS.items()}
+
+
+def summary(metrics: pd.DataFrame, settings: EvaluateSettings, n_persons: int) -> dict:
     """JSON-ready summary: settings, the metric definitions, and the headline metrics (stratum all) of
     every scenario x algorithm with CIs, plus the best algorithm per scenario by line F1."""
     out = {
-        "settings": {
-            "tolerance_days": settings.tolerance_days, "bootstrap": settings.bootstrap, "ci_level": settings.ci_level,
-            "seed": settings.seed, "kappa_weights": settings.kappa_weights, "kappa_max_lines": settings.kappa_max_lines,
-        },
+        "settings": settings_json(settings),
         "n_persons": int(n_persons),
-        "metric_definitions": {m: {"definition": d, "n": u} for m, (d, u) in METRICS.items()},
+        "metric_definitions": metric_definitions(),
         "results": {},
         "best_by_line_f1": {},
-    }  # fmt: skip
+    }
     allm = metrics[metrics["stratum"] == "all"]
     for (scenario, algorithm), grp in allm.groupby(["scenario", "algorithm"], sort=True):
         out["results"].setdefault(scenario, {})[algorithm] = {

@@ -10,7 +10,7 @@ Methods (config `privacy.method`):
   column names the columns that were changed.
 
 Zero is never a small cell (an empty stratum discloses nobody). Only the count columns named by the
-caller are touched; `assert_exportable` re-checks them before every write under `results/export/`.
+caller are touched; `assert_exportable` re-checks them before every write of an export table.
 """
 
 from __future__ import annotations
