@@ -1,9 +1,18 @@
 # lotluca: lines of therapy of advanced NSCLC from French real-world data (ODH + SNDS).
-# simulate -> extract -> link -> merge -> lines -> evaluate -> effectiveness -> figures, report.
-# Logic lives in the library scripts/lotluca/; rules only wire files to it.
+# simulate -> extract -> link -> merge -> learned / lines -> evaluate -> effectiveness -> concomitant ->
+# figures, report. Rules only wire files to lotluca.<stage>.steps.<rule> (docs/architecture.md); every
+# artefact path is declared in scripts/lotluca/data/layout.yaml.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+
+# the simulator's knobs, then the study config (which wins); --configfile adds the user's on top
+if os.path.exists("config/simulate.yaml"):
+
+    configfile: "config/simulate.yaml"
 
 
 configfile: "config.yaml"
@@ -16,17 +25,30 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/shards_common.smk"
-include: "workflow/rules/shards.smk"
+
+
+wildcard_constraints:
+    shard=r"\d+",
+    source="|".join(SOURCES),
+    scenario="|".join(SCENARIOS),
+    algorithm="|".join(ALGORITHMS),
+
+
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/link.smk"
-include: "workflow/rules/lines.smk"
+include: "workflow/rules/merge.smk"
 include: "workflow/rules/learned.smk"
+include: "workflow/rules/lines.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/effectiveness.smk"
-include: "workflow/rules/figures.smk"
 include: "workflow/rules/concomitant.smk"
+include: "workflow/rules/figures.smk"
+
+
+localrules:
+    all,
+    lines_gather,
 
 
 rule all:

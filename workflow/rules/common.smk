@@ -1,122 +1,237 @@
-# Shared wiring: table lists and input paths derived from the validated config. No study logic here.
-SNDS_TABLES = [
-    "IR_BEN_R",
-    "KI_CCI_R",
-    "ER_PRS_F",
-    "ER_PHA_F",
-    "ER_UCD_F",
-    "ER_ETE_F",
-    "T_MCOaaB",
-    "T_MCOaaC",
-    "T_MCOaaD",
-    "T_MCOaaMED",
-    "T_MCOaaFH",
-]
-ODH_TABLES = [
-    "odh_patients",
-    "odh_administrations",
-    "odh_stays",
-    "odh_prescriptions",
-]
-FMT = config["inputs"]["format"]
+# Shared wiring, included first by the Snakefile. The artefact layout (scripts/lotluca/data/layout.yaml, the one
+# place where paths are declared), the table and algorithm lists, and the targets of the study.
+# No study logic here: every rule runs scripts/step.py, which calls lotluca.<stage>.steps.<rule>.
+import yaml
 
-if config["simulate"]["enabled"] and FMT == "sas7bdat":
+LAYOUT = yaml.safe_load(
+    open(workflow.source_path("../../scripts/lotluca/data/layout.yaml"))
+)
+STEP = "../../scripts/step.py"
+N_SHARDS = config["shards"]
+SHARDS = list(range(N_SHARDS))
+FMT = config["inputs"]["format"]
+SIMULATED = config["simulate"]["enabled"]
+SOURCES = ["snds", "odh"]
+SOURCE_TABLES = {
+    "snds": [
+        "IR_BEN_R",
+        "KI_CCI_R",
+        "ER_PRS_F",
+        "ER_PHA_F",
+        "ER_UCD_F",
+        "ER_ETE_F",
+        "T_MCOaaB",
+        "T_MCOaaC",
+        "T_MCOaaD",
+        "T_MCOaaMED",
+        "T_MCOaaFH",
+    ],
+    "odh": ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"],
+}
+EXTRACTED = ["persons", "exposures", "chemo_sessions", "stays", "rejects"]
+EXTRACT_FILES = [f"{t}.parquet" for t in EXTRACTED] + [
+    "accounting.csv",
+    "unknown_codes.csv",
+]
+MERGED = ["persons", "exposures", "chemo_sessions"]
+TRUTH = [
+    "linkage_truth",
+    "clinical_truth",
+    "concomitant_truth",
+    "persons_truth",
+    "lines_truth",
+]
+SCENARIOS = list(config["scenarios"])
+PRESETS = list(config["lines"]["algorithms"])
+TRAINED = [config["learned"]["algorithm"]] if config["learned"]["enabled"] else []
+ALGORITHMS = PRESETS + TRAINED
+PAIRS = [
+    [s, a] for s in SCENARIOS for a in ALGORITHMS
+]  # evaluated (scenario, algorithm)
+SOURCES_OF_LINES = [[a, s] for s in SCENARIOS for a in ALGORITHMS]  # effectiveness
+FIG_SCENARIO = config["figures"]["scenario"]
+
+if SIMULATED and FMT == "sas7bdat":
     raise ValueError(
         "config.yaml: inputs.format is sas7bdat but simulate.enabled is true; "
         "the simulator writes parquet or csv (set inputs.format accordingly)."
     )
 
 
-def snds_input_files():
-    return [f"{config['inputs']['snds_dir']}/{t}.{FMT}" for t in SNDS_TABLES]
+def path(key, **fields):
+    """The layout path of `key` ("stage.artefact"): given fields and the config constants filled, other
+    {fields} left as wildcards."""
+    node = LAYOUT
+    for part in key.split("."):
+        node = node[part]
+    known = {"n_shards": N_SHARDS, "fmt": FMT, **fields}
+    for name, value in known.items():
+        node = node.replace(f"{{{name}}}", str(value))
+    return node
 
 
-def odh_input_files():
-    return [f"{config['inputs']['odh_dir']}/{t}.{FMT}" for t in ODH_TABLES]
+def paths(key, **lists):
+    """Every path of `key` over the given value lists (other wildcards kept)."""
+    return expand(path(key), **lists, allow_missing=True)
 
 
-def evaluated_algorithms():
-    """Rule presets (lines.algorithms) plus the learned model `xgboost` when learned.enabled."""
-    algorithms = list(config.get("lines", {}).get("algorithms", []))
-    if config.get("learned", {}).get("enabled", False):
-        algorithms.append("xgboost")
-    return algorithms
+def log_file(rule, *wildcards):
+    """Log file of a rule instance, one per value of its wildcards."""
+    return _per_rule("logs", rule, wildcards)
 
 
-def effectiveness_line_sources():
-    """(algorithm, scenario) of every algorithm's lines compared with the gold standard."""
-    algorithms = evaluated_algorithms()
-    scenarios = list(config.get("scenarios", []))
-    return [(a, s) for s in scenarios for a in algorithms]
+def bench_file(rule, *wildcards):
+    return _per_rule("benchmarks", rule, wildcards)
 
 
-def effectiveness_line_files():
-    return [f"results/lines/{s}/{a}.parquet" for a, s in effectiveness_line_sources()]
+def _per_rule(key, rule, wildcards):
+    instance = "_".join(f"{{{w}}}" for w in wildcards) or "all"
+    return LAYOUT[key].replace("{rule}", rule).replace("{instance}", instance)
 
 
-def figure_targets():
-    """Every figure (PNG + PDF) and table (CSV + Markdown) of the paper (rules in figures.smk)."""
-    figs = [
-        "results/export/figures/fig1_cohort_flow",
-        "results/export/figures/fig2_accuracy",
-        "results/export/figures/fig3_pathways",
-        "results/export/figures/fig4_kaplan_meier",
-        "results/private/figures/fig5_swimmer",
-        "results/export/figures/fig6_bias_forest",
-    ]
-    tabs = ["table1_baseline", "table2_accuracy", "table3_medians"]
-    if config["simulate"]["enabled"]:
-        tabs.append("table4_calibration")
-    return [f"{f}.{ext}" for f in figs for ext in ("png", "pdf")] + [
-        f"results/export/tables/{t}.{ext}" for t in tabs for ext in ("csv", "md")
-    ]
+def gold_lines():
+    """The chart-abstracted gold standard: the simulator's, or inputs.gold_lines on real data."""
+    return config["inputs"]["gold_lines"] or path("simulate.gold")
+
+
+def linkage_truth():
+    """The linkage truth when one is known (simulated, or inputs.linkage_truth): 0 or 1 file."""
+    given = config["inputs"]["linkage_truth"]
+    if given:
+        return [given]
+    return [path("simulate.truth", name="linkage_truth")] if SIMULATED else []
+
+
+def raw_tables(source):
+    """The user's raw tables of `source` (real extracts)."""
+    folder = config["inputs"][f"{source}_dir"]
+    return [f"{folder}/{t}.{FMT}" for t in SOURCE_TABLES[source]]
+
+
+def extract_inputs(wc):
+    """Raw tables of one shard of the extraction: the simulator's shard, the user's files (1 shard) or
+    the folder of their split by person (rule extract_split)."""
+    tables = SOURCE_TABLES[wc.source]
+    if SIMULATED:
+        return paths(f"simulate.shard_{wc.source}", table=tables, shard=wc.shard)
+    if N_SHARDS == 1:
+        return raw_tables(wc.source)
+    return [path("extract.split", source=wc.source, shard=wc.shard)]
+
+
+def merged_input(table):
+    """Input of a per-shard step: the scenario's merged table (1 shard) or its shard."""
+    if N_SHARDS == 1:
+        return path("merge.table", table=table)
+    return path("merge.shard", table=table)
+
+
+def lines_files(scenario):
+    """Every algorithm's lines of `scenario`, in ALGORITHMS order."""
+    return paths("lines.lines", scenario=scenario, algorithm=ALGORITHMS)
+
+
+def effectiveness_lines():
+    return [path("lines.lines", algorithm=a, scenario=s) for a, s in SOURCES_OF_LINES]
+
+
+STAGES = [
+    "simulate",
+    "extract",
+    "link",
+    "merge",
+    "learned",
+    "lines",
+    "evaluate",
+    "effectiveness",
+    "concomitant",
+    "figures",
+]
+
+
+def category(stage):
+    """Report category of a stage: its place in the pipeline and its name."""
+    return f"{STAGES.index(stage) + 1}. {stage}"
 
 
 def study_targets():
-    """Final outputs of the study; each stage adds its own."""
-    targets = []
-    if config["simulate"]["enabled"]:
-        targets.append("results/simulated/calibration.csv")
-    targets += expand("results/extract/{source}/accounting.csv", source=["snds", "odh"])
-    targets += ["results/linkage/linkage_quality.csv"]
-    targets += expand(
-        "results/merged/{scenario}/{table}.parquet",
-        scenario=config["scenarios"],
-        table=["persons", "exposures", "chemo_sessions"],
-    )
-    targets += expand(
-        "results/lines/{scenario}/{algorithm}.parquet",
-        scenario=config["scenarios"],
-        algorithm=config["lines"]["algorithms"],
-    )
-    targets += expand(
-        "results/evaluation/{name}",
-        name=[
-            "metrics.csv",
-            "metrics.parquet",
-            "summary.json",
-            "README_table.md",
-        ],
-    )
-    targets.append("results/private/evaluation/per_patient.parquet")
-    if config.get("learned", {}).get("enabled", False):
-        targets += expand(
-            "results/learned/{scenario}/{name}",
-            scenario=config["scenarios"],
-            name=["model.json", "model_card.md"],
-        )
-    targets += expand(
-        "results/export/effectiveness/{name}.csv",
+    """Final outputs of the study."""
+    targets = [path("simulate.calibration")] if SIMULATED else []
+    targets += paths("extract.table", source=SOURCES, name="accounting.csv")
+    targets.append(path("link.quality"))
+    targets += paths("merge.table", scenario=SCENARIOS, table=MERGED)
+    targets += paths("lines.lines", scenario=SCENARIOS, algorithm=ALGORITHMS)
+    targets += paths("learned.card", scenario=SCENARIOS, algorithm=TRAINED)
+    targets += [
+        path(f"evaluate.{k}")
+        for k in ("metrics_csv", "summary", "readme_table", "per_patient")
+    ]
+    targets += paths(
+        "effectiveness.table",
         name=["km_summary", "km_curves", "at_risk", "logrank", "cox"],
     )
-    targets += expand(
-        "results/export/bias/{name}",
-        name=["bias.csv", "bias.parquet", "bias_summary.csv"],
-    )
-    targets += figure_targets()  # paper figures and tables (figures.smk)
-    if config.get("concomitant", {}).get("enabled", True):  # concomitant.smk
-        targets += [
-            "results/export/concomitant/concomitant_hr.csv",
-            "results/export/figures/concomitant_forest.png",
-        ]
+    targets += [path(f"effectiveness.bias_{k}") for k in ("csv", "parquet", "summary")]
+    targets += figure_targets()
+    if config["concomitant"]["enabled"]:
+        targets += [path("concomitant.table"), path("concomitant.figure", ext="png")]
     return targets
+
+
+FIGURES = {
+    "cohort": "fig1_cohort_flow",
+    "accuracy": "fig2_accuracy",
+    "pathways": "fig3_pathways",
+    "km": "fig4_kaplan_meier",
+    "swimmer": "fig5_swimmer",
+    "bias": "fig6_bias_forest",
+}
+TABLES = {
+    "baseline": "table1_baseline",
+    "accuracy": "table2_accuracy",
+    "medians": "table3_medians",
+    "calibration": "table4_calibration",
+}
+PRIVATE_FIGURES = ["swimmer"]  # person-level: results/private/, never exported
+
+
+def figure_file(kind, ext):
+    key = "figures.private_figure" if kind in PRIVATE_FIGURES else "figures.figure"
+    return path(key, name=FIGURES[kind], ext=ext)
+
+
+def table_file(kind, ext):
+    return path("figures.table", name=TABLES[kind], ext=ext)
+
+
+def figure_targets():
+    """Every figure (PNG + PDF) and table (CSV + Markdown) of the paper."""
+    tables = [t for t in TABLES if SIMULATED or t != "calibration"]
+    return [figure_file(k, e) for k in FIGURES for e in ("png", "pdf")] + [
+        table_file(k, e) for k in tables for e in ("csv", "md")
+    ]
+
+
+def figure_outputs(kind, title):
+    """Named outputs of a figure rule: the PNG (a report item) and the PDF."""
+    return {
+        "png": report(
+            figure_file(kind, "png"),
+            caption=f"../report/{FIGURES[kind]}.rst",
+            category=category("figures"),
+            subcategory=title,
+        ),
+        "pdf": figure_file(kind, "pdf"),
+    }
+
+
+def table_outputs(kind, title):
+    """Named outputs of a table rule: the CSV (a report item) and the Markdown."""
+    return {
+        "csv": report(
+            table_file(kind, "csv"),
+            caption=f"../report/{TABLES[kind]}.rst",
+            category=category("figures"),
+            subcategory=title,
+        ),
+        "md": table_file(kind, "md"),
+    }

@@ -1,43 +1,48 @@
-# Concomitant medications (PPI, antibiotics, corticosteroids) and outcomes of each line, on gold and algorithm lines.
-# Wiring only: the analysis lives in lotluca.concomitant, the disclosure control in lotluca.privacy.
-
-
-CONCOMITANT_REPORT = "7. Concomitant medications"
+# concomitant: concomitant medications (PPI, antibiotics, corticosteroids) around each line and the
+# outcomes of the line, on the gold lines and on every algorithm's lines. docs/concomitant.md
 
 
 rule concomitant:
     input:
-        gold=config["inputs"]["gold_lines"],
-        persons=f"results/merged/{config['effectiveness']['vital_status_scenario']}/persons.parquet",
-        exposures=f"results/merged/{config['concomitant']['exposure_scenario']}/exposures.parquet",
-        lines=effectiveness_line_files(),
+        gold=gold_lines(),
+        persons=path(
+            "merge.table",
+            scenario=config["effectiveness"]["vital_status_scenario"],
+            table="persons",
+        ),
+        exposures=path(
+            "merge.table",
+            scenario=config["concomitant"]["exposure_scenario"],
+            table="exposures",
+        ),
+        lines=effectiveness_lines(),
     output:
-        cohorts="results/private/concomitant/cohorts.parquet",
+        cohorts=path("concomitant.cohorts"),
         table=report(
-            "results/export/concomitant/concomitant_hr.csv",
+            path("concomitant.table"),
             caption="../report/concomitant_hr.rst",
-            category=CONCOMITANT_REPORT,
+            category=category("concomitant"),
         ),
         figure_png=report(
-            "results/export/figures/concomitant_forest.png",
+            path("concomitant.figure", ext="png"),
             caption="../report/concomitant_forest.rst",
-            category=CONCOMITANT_REPORT,
+            category=category("concomitant"),
         ),
-        figure_pdf="results/export/figures/concomitant_forest.pdf",
+        figure_pdf=path("concomitant.figure", ext="pdf"),
     log:
-        "results/logs/concomitant.log",
+        log_file("concomitant"),
     benchmark:
-        "results/benchmarks/concomitant.tsv"
+        bench_file("concomitant")
     conda:
         "../../envs/concomitant.yaml"
     params:
-        sources=effectiveness_line_sources(),
+        sources=SOURCES_OF_LINES,
         concomitant=config["concomitant"],
         simulate=config["simulate"],
         privacy=config["privacy"],
         seed=config["seed"],
-        study_end_date=config["study"]["end_date"],
-        era_start_years=config["effectiveness"]["cox"]["era_start_years"],
-        dpi=config["figures"]["dpi"],
+        study=config["study"],
+        effectiveness=config["effectiveness"],
+        figures=config["figures"],
     script:
-        "../../scripts/concomitant.py"
+        STEP

@@ -1,77 +1,62 @@
-# Real-world effectiveness (rwTTNT, rwTTD, rwOS) on gold and algorithm lines, and the bias of each algorithm.
-# Wiring only: the analyses live in lotluca.effectiveness, the disclosure control in lotluca.privacy.
-
-
-EFFECTIVENESS_REPORT = "6. Effectiveness and bias"
+# effectiveness: real-world endpoints (rwTTNT, rwTTD, rwOS) on the gold lines and on every algorithm's
+# lines, Kaplan-Meier, log-rank and Cox; effectiveness_bias: what line errors do to them.
+# docs/effectiveness.md
 
 
 rule effectiveness:
     input:
-        gold=config["inputs"]["gold_lines"],
-        persons=f"results/merged/{config['effectiveness']['vital_status_scenario']}/persons.parquet",
-        lines=effectiveness_line_files(),
+        gold=gold_lines(),
+        persons=path(
+            "merge.table",
+            scenario=config["effectiveness"]["vital_status_scenario"],
+            table="persons",
+        ),
+        lines=effectiveness_lines(),
     output:
-        endpoints="results/private/effectiveness/endpoints.parquet",
-        km_summary=report(
-            "results/export/effectiveness/km_summary.csv",
-            caption="../report/km_summary.rst",
-            category=EFFECTIVENESS_REPORT,
-        ),
-        km_curves=report(
-            "results/export/effectiveness/km_curves.csv",
-            caption="../report/km_curves.rst",
-            category=EFFECTIVENESS_REPORT,
-        ),
-        at_risk=report(
-            "results/export/effectiveness/at_risk.csv",
-            caption="../report/at_risk.rst",
-            category=EFFECTIVENESS_REPORT,
-        ),
-        logrank=report(
-            "results/export/effectiveness/logrank.csv",
-            caption="../report/logrank.rst",
-            category=EFFECTIVENESS_REPORT,
-        ),
-        cox=report(
-            "results/export/effectiveness/cox.csv",
-            caption="../report/cox.rst",
-            category=EFFECTIVENESS_REPORT,
-        ),
+        **{
+            name: report(
+                path("effectiveness.table", name=name),
+                caption=f"../report/{name}.rst",
+                category=category("effectiveness"),
+            )
+            for name in ["km_summary", "km_curves", "at_risk", "logrank", "cox"]
+        },
+        endpoints=path("effectiveness.endpoints"),
     log:
-        "results/logs/effectiveness.log",
+        log_file("effectiveness"),
     benchmark:
-        "results/benchmarks/effectiveness.tsv"
+        bench_file("effectiveness")
     conda:
         "../../envs/effectiveness.yaml"
     params:
-        sources=effectiveness_line_sources(),
+        sources=SOURCES_OF_LINES,
         effectiveness=config["effectiveness"],
         privacy=config["privacy"],
         seed=config["seed"],
-        study_end_date=config["study"]["end_date"],
+        study=config["study"],
     script:
-        "../../scripts/effectiveness.py"
+        STEP
 
 
-rule bias:
+rule effectiveness_bias:
     input:
-        endpoints="results/private/effectiveness/endpoints.parquet",
+        endpoints=path("effectiveness.endpoints"),
     output:
         csv=report(
-            "results/export/bias/bias.csv",
+            path("effectiveness.bias_csv"),
             caption="../report/bias.rst",
-            category=EFFECTIVENESS_REPORT,
+            category=category("effectiveness"),
         ),
-        parquet="results/export/bias/bias.parquet",
+        parquet=path("effectiveness.bias_parquet"),
         summary=report(
-            "results/export/bias/bias_summary.csv",
+            path("effectiveness.bias_summary"),
             caption="../report/bias_summary.rst",
-            category=EFFECTIVENESS_REPORT,
+            category=category("effectiveness"),
         ),
     log:
-        "results/logs/bias.log",
+        log_file("effectiveness_bias"),
     benchmark:
-        "results/benchmarks/bias.tsv"
+        bench_file("effectiveness_bias")
     conda:
         "../../envs/effectiveness.yaml"
     params:
@@ -79,4 +64,4 @@ rule bias:
         privacy=config["privacy"],
         seed=config["seed"],
     script:
-        "../../scripts/bias.py"
+        STEP

@@ -1,80 +1,70 @@
-# Evaluation of every algorithm x data-source scenario against the gold standard (test split).
-# Wiring only: matching, metrics and bootstrap live in lotluca.evaluate. The per-person part
-# (matching, per-person statistics, per-patient rows) runs per patient shard (score_shard, temp
-# tables under results/shards/n{N}/evaluation/); `evaluate` gathers them (sorted by person) and
-# computes strata, metrics and bootstrap CIs, identical for any number of shards.
-EVALUATION_REPORT = "5. Evaluation against the gold standard"
-# (scenario, algorithm) of every evaluated prediction; one score_shard job per shard scores them all
-EVALUATED_PAIRS = [(s, a) for s in config["scenarios"] for a in evaluated_algorithms()]
+# evaluate: every algorithm x scenario against the gold standard (split evaluate.split). The per-person
+# part runs per patient shard (evaluate_shard), `evaluate` gathers it and computes strata, metrics and
+# bootstrap CIs (identical for any number of shards). docs/evaluate.md
 
 
-rule score_shard:
+rule evaluate_shard:
     input:
-        gold=config["inputs"]["gold_lines"],
-        # per scenario x algorithm: a rule preset's lines shard; the learned model's lines are not
-        # sharded (the whole file, filtered to the shard)
-        lines=lambda wc: [
-            (
-                f"results/lines/{s}/xgboost.parquet"
-                if a == "xgboost"
-                else shard_file(f"lines/{s}/{a}").format(shard=wc.shard)
-            )
-            for s, a in EVALUATED_PAIRS
-        ],
+        gold=gold_lines(),
+        lines=[path("lines.shard", scenario=s, algorithm=a) for s, a in PAIRS],
     output:
-        temp([shard_file(f"evaluation/{s}/{a}") for s, a in EVALUATED_PAIRS]),
+        persons=temp(
+            [path("evaluate.shard", scenario=s, algorithm=a) for s, a in PAIRS]
+        ),
     log:
-        "results/logs/score_shard/{shard}.log",
+        log_file("evaluate_shard", "shard"),
     benchmark:
-        "results/benchmarks/score_shard/{shard}.tsv"
+        bench_file("evaluate_shard", "shard")
     conda:
         "../../envs/evaluate.yaml"
     params:
-        evaluation=config["evaluate"],
+        evaluate=config["evaluate"],
         seed=config["seed"],
+        pairs=PAIRS,
+        shard="{shard}",
         n_shards=N_SHARDS,
-        pairs=EVALUATED_PAIRS,
-        lines_sharded=[a != "xgboost" for _, a in EVALUATED_PAIRS],
     script:
-        "../../scripts/score_shard.py"
+        STEP
 
 
 rule evaluate:
     input:
-        persons=expand(
-            shard_files("evaluation/{scenario}/{algorithm}"),
-            scenario=config["scenarios"],
-            algorithm=evaluated_algorithms(),
-        ),
+        persons=[
+            path("evaluate.shard", scenario=s, algorithm=a, shard=k)
+            for s, a in PAIRS
+            for k in SHARDS
+        ],
     output:
         metrics_csv=report(
-            "results/evaluation/metrics.csv",
+            path("evaluate.metrics_csv"),
             caption="../report/evaluation_metrics.rst",
-            category=EVALUATION_REPORT,
+            category=category("evaluate"),
         ),
-        metrics_parquet="results/evaluation/metrics.parquet",
+        metrics_parquet=path("evaluate.metrics_parquet"),
         summary=report(
-            "results/evaluation/summary.json",
+            path("evaluate.summary"),
             caption="../report/evaluation_summary.rst",
-            category=EVALUATION_REPORT,
+            category=category("evaluate"),
         ),
-        # patient-level: private, never in the report (BRIEF privacy rule)
-        per_patient="results/private/evaluation/per_patient.parquet",
+        # person-level: private, never in the report
+        per_patient=path("evaluate.per_patient"),
         readme_table=report(
-            "results/evaluation/README_table.md",
+            path("evaluate.readme_table"),
             caption="../report/evaluation_readme_table.rst",
-            category=EVALUATION_REPORT,
+            category=category("evaluate"),
         ),
     log:
-        "results/logs/evaluate.log",
+        log_file("evaluate"),
     benchmark:
-        "results/benchmarks/evaluate.tsv"
+        bench_file("evaluate")
     conda:
         "../../envs/evaluate.yaml"
     params:
-        evaluation=config["evaluate"],
+        evaluate=config["evaluate"],
         seed=config["seed"],
-        scenarios=config["scenarios"],
-        algorithms=evaluated_algorithms(),
+        pairs=PAIRS,
+        n_shards=N_SHARDS,
+        scenarios=SCENARIOS,
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/evaluate.py"
+        STEP

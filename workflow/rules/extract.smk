@@ -1,138 +1,60 @@
-# Extraction of the SNDS and ODH tables into canonical persons, exposures, chemo sessions and stays,
-# one job per patient shard (config `shards`), gathered into results/extract/{source}/: the gathered
-# files are identical for any N. Each shard's raw tables (raw_shard_files): the simulator's shard
-# (simulate.enabled), else the user's files (shards: 1), else the split of the user's files by person
-# (rule shard_raw_{source}, lotluca.extract.split). Per-shard outputs are temp().
-include: "extract_common.smk"
+# extract: SNDS and ODH tables -> canonical persons, exposures, chemo sessions, stays and rejects, one job
+# per source x patient shard, gathered by extract_gather (identical for any number of shards). Real
+# extracts with shards > 1 are first split by person (extract_split). docs/extract.md
 
 
-rule shard_raw_snds:
+rule extract_split:
     input:
-        tables=snds_input_files(),
+        tables=lambda wc: raw_tables(wc.source),
     output:
-        temp(
-            expand(
-                f"{raw_shard_dir('snds')}/{{table}}.{{ext}}",
-                shard=SHARDS,
-                table=SNDS_TABLES,
-                ext=[SPLIT_EXT, "rows.parquet"],
-            )
-        ),
+        # one folder per shard: {table}.{ext} and {table}.rows.parquet of every raw table
+        shards=[temp(directory(path("extract.split", shard=k))) for k in SHARDS],
     log:
-        f"results/logs/shard_raw/n{N_SHARDS}/snds.log",
+        log_file("extract_split", "source"),
     benchmark:
-        f"results/benchmarks/shard_raw/n{N_SHARDS}/snds.tsv"
+        bench_file("extract_split", "source")
     conda:
         "../../envs/extract.yaml"
     params:
-        source="snds",
-        shard_dirs=[raw_shard_dir("snds").replace("{shard}", str(k)) for k in SHARDS],
         study=config["study"],
         extract=config["extract"],
+        source="{source}",
     script:
-        "../../scripts/shard_raw.py"
+        STEP
 
 
-rule shard_raw_odh:
+rule extract:
     input:
-        tables=odh_input_files(),
+        tables=extract_inputs,
     output:
-        temp(
-            expand(
-                f"{raw_shard_dir('odh')}/{{table}}.{{ext}}",
-                shard=SHARDS,
-                table=ODH_TABLES,
-                ext=[SPLIT_EXT, "rows.parquet"],
-            )
-        ),
+        **{f.split(".")[0]: temp(path("extract.shard", name=f)) for f in EXTRACT_FILES},
     log:
-        f"results/logs/shard_raw/n{N_SHARDS}/odh.log",
+        log_file("extract", "source", "shard"),
     benchmark:
-        f"results/benchmarks/shard_raw/n{N_SHARDS}/odh.tsv"
-    conda:
-        "../../envs/extract.yaml"
-    params:
-        source="odh",
-        shard_dirs=[raw_shard_dir("odh").replace("{shard}", str(k)) for k in SHARDS],
-        study=config["study"],
-        extract=config["extract"],
-    script:
-        "../../scripts/shard_raw.py"
-
-
-rule extract_snds:
-    input:
-        tables=raw_shard_files("snds"),
-    output:
-        **extract_shard_outputs("snds"),
-    log:
-        f"results/logs/extract_snds/n{N_SHARDS}/{{shard}}.log",
-    benchmark:
-        f"results/benchmarks/extract_snds/n{N_SHARDS}/{{shard}}.tsv"
+        bench_file("extract", "source", "shard")
     conda:
         "../../envs/extract.yaml"
     params:
         study=config["study"],
         extract=config["extract"],
+        source="{source}",
         part=N_SHARDS > 1,
-        source="snds",
     script:
-        "../../scripts/extract.py"
+        STEP
 
 
-rule extract_odh:
+rule extract_gather:
     input:
-        tables=raw_shard_files("odh"),
+        shards=paths("extract.shard", name=EXTRACT_FILES, shard=SHARDS),
     output:
-        **extract_shard_outputs("odh"),
+        **{f.split(".")[0]: path("extract.table", name=f) for f in EXTRACT_FILES},
     log:
-        f"results/logs/extract_odh/n{N_SHARDS}/{{shard}}.log",
+        log_file("extract_gather", "source"),
     benchmark:
-        f"results/benchmarks/extract_odh/n{N_SHARDS}/{{shard}}.tsv"
+        bench_file("extract_gather", "source")
     conda:
         "../../envs/extract.yaml"
     params:
-        study=config["study"],
-        extract=config["extract"],
-        part=N_SHARDS > 1,
-        source="odh",
+        source="{source}",
     script:
-        "../../scripts/extract.py"
-
-
-rule gather_extract_snds:
-    input:
-        persons=expand(extract_shard_file("snds", "persons.parquet"), shard=SHARDS),
-        shards=expand(
-            list(extract_shard_files("snds").values()),
-            shard=SHARDS,
-        ),
-    output:
-        **extract_gathered("snds"),
-    log:
-        "results/logs/gather_extract/snds.log",
-    conda:
-        "../../envs/extract.yaml"
-    params:
-        tables=EXTRACT_OUTPUTS["snds"],
-    script:
-        "../../scripts/gather_extract.py"
-
-
-rule gather_extract_odh:
-    input:
-        persons=expand(extract_shard_file("odh", "persons.parquet"), shard=SHARDS),
-        shards=expand(
-            list(extract_shard_files("odh").values()),
-            shard=SHARDS,
-        ),
-    output:
-        **extract_gathered("odh"),
-    log:
-        "results/logs/gather_extract/odh.log",
-    conda:
-        "../../envs/extract.yaml"
-    params:
-        tables=EXTRACT_OUTPUTS["odh"],
-    script:
-        "../../scripts/gather_extract.py"
+        STEP

@@ -1,260 +1,194 @@
-# Paper figures (Figs 1-6) and tables (Tables 1-4) from the stage outputs, each a report() item.
-# Wiring only: plotting and tables live in lotluca.figures (entry points in lotluca.figures.stage).
-# The "best" algorithm shown next to gold is chosen inside the steps from the evaluation metrics
-# (figures.best_algorithm overrides), so every lines file of the figures scenario is an input.
-FIGURES_REPORT = "7. Paper figures"
-TABLES_REPORT = "8. Paper tables"
-FIG_DIR = "results/export/figures"
-TAB_DIR = "results/export/tables"
-FIG_SCENARIO = config["figures"]["scenario"]
-FIG_LINES = expand(
-    "results/lines/{scenario}/{algorithm}.parquet",
-    scenario=FIG_SCENARIO,
-    algorithm=evaluated_algorithms(),
-)
-FIG_METRICS = "results/evaluation/metrics.parquet"
+# figures: the paper's figures (PNG + PDF) and tables (CSV + Markdown), each a report item, suppressed
+# per `privacy` (the person-level swimmer plot stays under results/private/). The algorithm shown next
+# to gold is chosen inside the steps from the evaluation metrics. docs/figures.md
+FIG_LINES = lines_files(FIG_SCENARIO)
+FIG_PERSONS = path("merge.table", scenario=FIG_SCENARIO, table="persons")
+METRICS = path("evaluate.metrics_parquet")
 
 
-rule figure_cohort:
+rule figures_cohort:
     input:
-        snds_persons="results/extract/snds/persons.parquet",
-        links="results/linkage/links.parquet",
-        persons=f"results/merged/{FIG_SCENARIO}/persons.parquet",
-        metrics=FIG_METRICS,
+        snds_persons=path("extract.table", source="snds", name="persons.parquet"),
+        links=path("link.links"),
+        persons=FIG_PERSONS,
+        metrics=METRICS,
         lines=FIG_LINES,
-        gold=config["inputs"]["gold_lines"],
+        gold=gold_lines(),
     output:
-        png=report(
-            f"{FIG_DIR}/fig1_cohort_flow.png",
-            caption="../report/fig1_cohort_flow.rst",
-            category=FIGURES_REPORT,
-            subcategory="Fig 1. Cohort flow",
-        ),
-        pdf=f"{FIG_DIR}/fig1_cohort_flow.pdf",
+        **figure_outputs("cohort", "Fig 1. Cohort flow"),
     log:
-        "results/logs/figures/figure_cohort.log",
+        log_file("figures_cohort"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/figure_cohort.py"
+        STEP
 
 
-rule figure_accuracy:
+rule figures_accuracy:
     input:
-        metrics=FIG_METRICS,
+        metrics=METRICS,
     output:
-        png=report(
-            f"{FIG_DIR}/fig2_accuracy.png",
-            caption="../report/fig2_accuracy.rst",
-            category=FIGURES_REPORT,
-            subcategory="Fig 2. Accuracy",
-        ),
-        pdf=f"{FIG_DIR}/fig2_accuracy.pdf",
+        **figure_outputs("accuracy", "Fig 2. Accuracy"),
     log:
-        "results/logs/figures/figure_accuracy.log",
+        log_file("figures_accuracy"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
-        scenarios=config["scenarios"],
-        algorithms=evaluated_algorithms(),
+        scenarios=SCENARIOS,
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/figure_accuracy.py"
+        STEP
 
 
-rule figure_pathways:
+rule figures_pathways:
     input:
-        metrics=FIG_METRICS,
+        metrics=METRICS,
         lines=FIG_LINES,
-        gold=config["inputs"]["gold_lines"],
+        gold=gold_lines(),
     output:
-        png=report(
-            f"{FIG_DIR}/fig3_pathways.png",
-            caption="../report/fig3_pathways.rst",
-            category=FIGURES_REPORT,
-            subcategory="Fig 3. Treatment pathways",
-        ),
-        pdf=f"{FIG_DIR}/fig3_pathways.pdf",
+        **figure_outputs("pathways", "Fig 3. Treatment pathways"),
     log:
-        "results/logs/figures/figure_pathways.log",
+        log_file("figures_pathways"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
-        split=config["evaluate"]["split"],
+        evaluate=config["evaluate"],
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/figure_pathways.py"
+        STEP
 
 
-rule figure_km:
+rule figures_km:
     input:
-        metrics=FIG_METRICS,
-        km_curves="results/export/effectiveness/km_curves.csv",
-        at_risk="results/export/effectiveness/at_risk.csv",
+        metrics=METRICS,
+        km_curves=path("effectiveness.table", name="km_curves"),
+        at_risk=path("effectiveness.table", name="at_risk"),
     output:
-        png=report(
-            f"{FIG_DIR}/fig4_kaplan_meier.png",
-            caption="../report/fig4_kaplan_meier.rst",
-            category=FIGURES_REPORT,
-            subcategory="Fig 4. Kaplan-Meier",
-        ),
-        pdf=f"{FIG_DIR}/fig4_kaplan_meier.pdf",
+        **figure_outputs("km", "Fig 4. Kaplan-Meier"),
     log:
-        "results/logs/figures/figure_km.log",
+        log_file("figures_km"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
     script:
-        "../../scripts/figure_km.py"
+        STEP
 
 
-rule figure_swimmer:
+rule figures_swimmer:
     input:
-        metrics=FIG_METRICS,
+        metrics=METRICS,
         lines=FIG_LINES,
-        gold=config["inputs"]["gold_lines"],
-        persons=f"results/merged/{FIG_SCENARIO}/persons.parquet",
+        gold=gold_lines(),
+        persons=FIG_PERSONS,
     output:
-        png=report(
-            "results/private/figures/fig5_swimmer.png",
-            caption="../report/fig5_swimmer.rst",
-            category=FIGURES_REPORT,
-            subcategory="Fig 5. Swimmer plot",
-        ),
-        pdf="results/private/figures/fig5_swimmer.pdf",
+        **figure_outputs("swimmer", "Fig 5. Swimmer plot"),
     log:
-        "results/logs/figures/figure_swimmer.log",
+        log_file("figures_swimmer"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
         seed=config["seed"],
-        split=config["evaluate"]["split"],
+        evaluate=config["evaluate"],
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/figure_swimmer.py"
+        STEP
 
 
-rule figure_bias:
+rule figures_bias:
     input:
-        bias="results/export/bias/bias.csv",
+        bias=path("effectiveness.bias_csv"),
     output:
-        png=report(
-            f"{FIG_DIR}/fig6_bias_forest.png",
-            caption="../report/fig6_bias_forest.rst",
-            category=FIGURES_REPORT,
-            subcategory="Fig 6. Bias of effectiveness estimates",
-        ),
-        pdf=f"{FIG_DIR}/fig6_bias_forest.pdf",
+        **figure_outputs("bias", "Fig 6. Bias of effectiveness estimates"),
     log:
-        "results/logs/figures/figure_bias.log",
+        log_file("figures_bias"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
-        scenarios=config["scenarios"],
-        algorithms=evaluated_algorithms(),
+        scenarios=SCENARIOS,
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/figure_bias.py"
+        STEP
 
 
-rule table_baseline:
+rule figures_table_baseline:
     input:
-        persons=f"results/merged/{FIG_SCENARIO}/persons.parquet",
-        gold=config["inputs"]["gold_lines"],
+        persons=FIG_PERSONS,
+        gold=gold_lines(),
     output:
-        csv=report(
-            f"{TAB_DIR}/table1_baseline.csv",
-            caption="../report/table1_baseline.rst",
-            category=TABLES_REPORT,
-            subcategory="Table 1. Baseline characteristics",
-        ),
-        md=f"{TAB_DIR}/table1_baseline.md",
+        **table_outputs("baseline", "Table 1. Baseline characteristics"),
     log:
-        "results/logs/figures/table_baseline.log",
+        log_file("figures_table_baseline"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
-        split=config["evaluate"]["split"],
-        era_start_years=config["effectiveness"]["cox"]["era_start_years"],
+        evaluate=config["evaluate"],
+        effectiveness=config["effectiveness"],
     script:
-        "../../scripts/table_baseline.py"
+        STEP
 
 
-rule table_accuracy:
+rule figures_table_accuracy:
     input:
-        metrics=FIG_METRICS,
+        metrics=METRICS,
     output:
-        csv=report(
-            f"{TAB_DIR}/table2_accuracy.csv",
-            caption="../report/table2_accuracy.rst",
-            category=TABLES_REPORT,
-            subcategory="Table 2. Accuracy",
-        ),
-        md=f"{TAB_DIR}/table2_accuracy.md",
+        **table_outputs("accuracy", "Table 2. Accuracy"),
     log:
-        "results/logs/figures/table_accuracy.log",
+        log_file("figures_table_accuracy"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
-        scenarios=config["scenarios"],
-        algorithms=evaluated_algorithms(),
+        scenarios=SCENARIOS,
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/table_accuracy.py"
+        STEP
 
 
-rule table_medians:
+rule figures_table_medians:
     input:
-        metrics=FIG_METRICS,
-        km_summary="results/export/effectiveness/km_summary.csv",
+        metrics=METRICS,
+        km_summary=path("effectiveness.table", name="km_summary"),
     output:
-        csv=report(
-            f"{TAB_DIR}/table3_medians.csv",
-            caption="../report/table3_medians.rst",
-            category=TABLES_REPORT,
-            subcategory="Table 3. Medians by line and regimen class",
-        ),
-        md=f"{TAB_DIR}/table3_medians.md",
+        **table_outputs("medians", "Table 3. Medians by line and regimen class"),
     log:
-        "results/logs/figures/table_medians.log",
+        log_file("figures_table_medians"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
     script:
-        "../../scripts/table_medians.py"
+        STEP
 
 
-rule table_calibration:
+rule figures_table_calibration:
     input:
-        calibration="results/simulated/calibration.csv",
+        calibration=path("simulate.calibration"),
     output:
-        csv=report(
-            f"{TAB_DIR}/table4_calibration.csv",
-            caption="../report/table4_calibration.rst",
-            category=TABLES_REPORT,
-            subcategory="Table 4. Synthetic-cohort calibration",
-        ),
-        md=f"{TAB_DIR}/table4_calibration.md",
+        **table_outputs("calibration", "Table 4. Synthetic-cohort calibration"),
     log:
-        "results/logs/figures/table_calibration.log",
+        log_file("figures_table_calibration"),
     conda:
         "../../envs/figures.yaml"
     params:
         figures=config["figures"],
         privacy=config["privacy"],
     script:
-        "../../scripts/table_calibration.py"
+        STEP

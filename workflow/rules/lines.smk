@@ -1,26 +1,36 @@
-# Lines of therapy: every algorithm of config lines.algorithms on every data-source scenario, one job
-# per scenario and patient shard (the shard's inputs read once for all algorithms).
-# Wiring only: the rules live in lotluca.lines (presets in scripts/lotluca/lines/presets/*.yaml).
-# Parameter overrides of an algorithm come from config lines.overrides.<algorithm> ({} when none).
+# lines: every line algorithm (rule presets of config lines, and the fitted learned ones) on every
+# data-source scenario, one job per scenario x patient shard (inputs read once), gathered by
+# lines_gather (identical for any number of shards). docs/lines.md
 
 
 rule lines:
     input:
-        exposures=merged_shard("exposures"),
-        chemo_sessions=merged_shard("chemo_sessions"),
-        persons=merged_shard("persons"),
+        **{t: merged_input(t) for t in MERGED},
+        models=paths("learned.model", algorithm=TRAINED),
     output:
-        [shard_output(f"lines/{{scenario}}/{a}") for a in config["lines"]["algorithms"]],
+        lines=temp(paths("lines.shard", algorithm=ALGORITHMS)),
     log:
-        "results/logs/lines/{scenario}/{shard}.log",
+        log_file("lines", "scenario", "shard"),
     benchmark:
-        "results/benchmarks/lines/{scenario}/{shard}.tsv"
-    wildcard_constraints:
-        scenario="|".join(config["scenarios"]),
+        bench_file("lines", "scenario", "shard")
     conda:
         "../../envs/lines.yaml"
     params:
-        algorithms=config["lines"]["algorithms"],
-        overrides=config["lines"].get("overrides", {}),
+        lines=config["lines"],
+        learned=config["learned"],
+        algorithms=ALGORITHMS,
     script:
-        "../../scripts/lines.py"
+        STEP
+
+
+rule lines_gather:
+    input:
+        shards=paths("lines.shard", shard=SHARDS),
+    output:
+        lines=path("lines.lines"),
+    log:
+        log_file("lines_gather", "scenario", "algorithm"),
+    conda:
+        "../../envs/lines.yaml"
+    script:
+        STEP

@@ -1,63 +1,31 @@
-# ODH <-> SNDS record linkage, then the merged history of each data-source scenario.
-# Wiring only: the logic lives in lotluca.link.
+# link: each ODH patient to at most one SNDS person (deterministic, then Splink, then one-to-one).
+# docs/link.md
 
 
 rule link:
     input:
-        odh_persons="results/extract/odh/persons.parquet",
-        odh_stays="results/extract/odh/stays.parquet",
-        snds_persons="results/extract/snds/persons.parquet",
-        snds_stays="results/extract/snds/stays.parquet",
-        truth=lambda wc: (
-            [config["inputs"]["linkage_truth"]]
-            if config["inputs"]["linkage_truth"]
-            else []
-        ),
+        odh_persons=path("extract.table", source="odh", name="persons.parquet"),
+        odh_stays=path("extract.table", source="odh", name="stays.parquet"),
+        snds_persons=path("extract.table", source="snds", name="persons.parquet"),
+        snds_stays=path("extract.table", source="snds", name="stays.parquet"),
+        truth=linkage_truth(),
     output:
-        links="results/linkage/links.parquet",
-        report="results/linkage/linkage_report.json",
+        links=path("link.links"),
+        report=path("link.report"),
         quality=report(
-            "results/linkage/linkage_quality.csv",
+            path("link.quality"),
             caption="../report/linkage_quality.rst",
-            category="2. Linkage",
+            category=category("link"),
         ),
     log:
-        "results/logs/link.log",
+        log_file("link"),
     benchmark:
-        "results/benchmarks/link.tsv"
+        bench_file("link")
     conda:
         "../../envs/link.yaml"
     threads: config["link"]["threads"]
     params:
-        linkage=config["link"],
+        link=config["link"],
         seed=config["seed"],
     script:
-        "../../scripts/link.py"
-
-
-rule merge:
-    input:
-        odh_persons="results/extract/odh/persons.parquet",
-        odh_exposures="results/extract/odh/exposures.parquet",
-        snds_persons="results/extract/snds/persons.parquet",
-        snds_exposures="results/extract/snds/exposures.parquet",
-        snds_chemo_sessions="results/extract/snds/chemo_sessions.parquet",
-        links="results/linkage/links.parquet",
-    output:
-        persons="results/merged/{scenario}/persons.parquet",
-        exposures="results/merged/{scenario}/exposures.parquet",
-        chemo_sessions="results/merged/{scenario}/chemo_sessions.parquet",
-        report="results/merged/{scenario}/merge_report.json",
-    log:
-        "results/logs/merge/{scenario}.log",
-    benchmark:
-        "results/benchmarks/merge/{scenario}.tsv"
-    wildcard_constraints:
-        scenario="|".join(config["scenarios"]),
-    conda:
-        "../../envs/link.yaml"
-    params:
-        drop_sessions_covered_by_odh=config["merge"]["drop_sessions_covered_by_odh"],
-        merge_day_tolerance=config["merge"]["merge_day_tolerance"],
-    script:
-        "../../scripts/merge.py"
+        STEP

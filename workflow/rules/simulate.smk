@@ -1,33 +1,17 @@
-# Synthetic ODH + SNDS + gold-standard cohort (only when simulate.enabled is true), one job per patient
-# shard: shard k draws the simulation blocks b with b mod N = k (lotluca.simulate.blocks), so the cohort
-# is the same for any N. Its SNDS and ODH tables stay in results/simulated/n{N}/{shard}/ (extraction
-# reads them shard by shard); the gold standard and truth tables are gathered into results/simulated/.
+# simulate: the synthetic ODH + SNDS + gold-standard cohort (simulate.enabled), one job per patient shard
+# (shard k draws the simulation blocks b with b mod N = k), gathered by simulate_gather. docs/simulate.md
+
+
 rule simulate:
     output:
-        snds=expand(
-            simulated_shard("snds/{table}.{fmt}"),
-            table=SNDS_TABLES,
-            fmt=FMT,
-            allow_missing=True,
-        ),
-        odh=expand(
-            simulated_shard("odh/{table}.{fmt}"),
-            table=ODH_TABLES,
-            fmt=FMT,
-            allow_missing=True,
-        ),
-        gold=temp(simulated_shard("gold/gold_lines.parquet")),
-        truth=temp(
-            expand(
-                simulated_shard("truth/{name}.parquet"),
-                name=SIMULATED_TRUTH,
-                allow_missing=True,
-            )
-        ),
+        snds=paths("simulate.shard_snds", table=SOURCE_TABLES["snds"]),
+        odh=paths("simulate.shard_odh", table=SOURCE_TABLES["odh"]),
+        gold=temp(path("simulate.shard_gold")),
+        truth=temp(paths("simulate.shard_truth", name=TRUTH)),
     log:
-        f"results/logs/simulate/n{N_SHARDS}/{{shard}}.log",
+        log_file("simulate", "shard"),
     benchmark:
-        f"results/benchmarks/simulate/n{N_SHARDS}/{{shard}}.tsv"
+        bench_file("simulate", "shard")
     conda:
         "../../envs/simulate.yaml"
     params:
@@ -35,34 +19,32 @@ rule simulate:
         study=config["study"],
         seed=config["seed"],
         fmt=FMT,
+        shard="{shard}",
         n_shards=N_SHARDS,
     script:
-        "../../scripts/simulate.py"
+        STEP
 
 
-rule gather_simulated:
+rule simulate_gather:
     input:
-        gold=expand(simulated_shard("gold/gold_lines.parquet"), shard=SHARDS),
-        truth=expand(
-            simulated_shard("truth/{name}.parquet"),
-            name=SIMULATED_TRUTH,
-            shard=SHARDS,
-        ),
+        gold=paths("simulate.shard_gold", shard=SHARDS),
+        truth=paths("simulate.shard_truth", name=TRUTH, shard=SHARDS),
     output:
-        gold="results/simulated/gold/gold_lines.parquet",
-        truth=expand("results/simulated/truth/{name}.parquet", name=SIMULATED_TRUTH),
+        gold=path("simulate.gold"),
+        truth=paths("simulate.truth", name=TRUTH),
         calibration=report(
-            "results/simulated/calibration.csv",
+            path("simulate.calibration"),
             caption="../report/calibration.rst",
-            category="1. Synthetic cohort",
+            category=category("simulate"),
         ),
     log:
-        "results/logs/gather_simulated.log",
+        log_file("simulate_gather"),
+    benchmark:
+        bench_file("simulate_gather")
     conda:
         "../../envs/simulate.yaml"
     params:
         simulate=config["simulate"],
         study=config["study"],
-        shard_dirs=expand(simulated_shard(""), shard=SHARDS),
     script:
-        "../../scripts/gather_simulated.py"
+        STEP
