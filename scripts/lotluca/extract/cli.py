@@ -1,10 +1,10 @@
 """The `lotluca extract` sub-command: extract SNDS and/or ODH folders outside the workflow.
 
-    lotluca extract --snds DIR [--odh DIR] --out DIR [--config config.yaml]
+    lotluca extract --snds DIR [--odh DIR] [--out DIR] [--config config.yaml]
 
-Writes OUT/snds/ and OUT/odh/ (the same files as the workflow's `extract_snds` / `extract_odh` rules,
-which call the same functions), prints the accounting summary, and exits with code 2 and a clear
-message (file, column, rows, what was expected) on structurally bad input.
+Writes OUT/snds/ and OUT/odh/ (default: the workflow's extract folders), the same files as the
+workflow's `extract` rule, which calls the same functions; prints the accounting summary, and exits with
+code 2 and a clear message (file, column, rows, what was expected) on structurally bad input.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
+from lotluca import layout
+from lotluca.config import load_config
 from lotluca.extract import pipeline
 from lotluca.extract.accounting import format_summary
+from lotluca.extract.common import ExtractSettings
 
 
 def register(subparsers) -> None:
@@ -26,7 +27,12 @@ def register(subparsers) -> None:
         "--snds", type=Path, help="folder holding the SNDS table files (IR_BEN_R.csv, ER_PHA_F.parquet, ...)"
     )
     p.add_argument("--odh", type=Path, help="folder holding the ODH table files (odh_patients.csv, ...)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (snds/ and odh/ are created in it)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"output folder (snds/ and odh/ are created in it; default: {_default_folder('{source}')})",
+    )
     p.add_argument(
         "--config",
         type=Path,
@@ -36,14 +42,24 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _default_folder(source: str) -> Path:
+    return Path(layout.path("extract.table", source=source, name="persons.parquet")).parent
+
+
+def _outputs(out: Path | None, source: str) -> dict[str, Path]:
+    return pipeline.output_files(out / source if out is not None else _default_folder(source))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.snds is None and args.odh is None:
         raise SystemExit("lotluca extract: give --snds DIR and/or --odh DIR")
-    config = yaml.safe_load(args.config.read_text(encoding="utf-8")) if args.config else {}
-    if args.snds is not None:
-        acc = pipeline.run_snds(pipeline.find_tables(args.snds, pipeline.SNDS_TABLES), args.out / "snds", config)
-        print(f"SNDS extraction -> {args.out / 'snds'}\n{format_summary(acc)}")
-    if args.odh is not None:
-        acc = pipeline.run_odh(pipeline.find_tables(args.odh, pipeline.ODH_TABLES), args.out / "odh", config)
-        print(f"ODH extraction -> {args.out / 'odh'}\n{format_summary(acc)}")
+    config = load_config(args.config)
+    settings = ExtractSettings.for_study(config["study"], config["extract"])
+    for source, folder in (("snds", args.snds), ("odh", args.odh)):
+        if folder is None:
+            continue
+        outputs = _outputs(args.out, source)
+        paths = pipeline.find_tables(folder, pipeline.SOURCE_TABLES[source])
+        acc = pipeline.extract_source(source, paths, outputs, settings)
+        print(f"{source.upper()} extraction -> {outputs['persons'].parent}\n{format_summary(acc)}")
     return 0

@@ -6,7 +6,9 @@ written once in `snds.py` or `odh.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lotluca import contracts
+from lotluca.config import Settings
 from lotluca.errors import InputError
 from lotluca.extract import drug_matching as dm
 from lotluca.extract import readers
@@ -24,32 +27,50 @@ from lotluca.extract.readers import arrow_series, to_arrow
 
 
 @dataclass(frozen=True)
-class ExtractSettings:
-    """Everything the extraction needs from config.yaml (`study:` and `extract:` blocks)."""
+class ExtractSettings(Settings):
+    """The `extract:` block of the config, plus the study period and whether the tables are one shard.
 
-    study_start: pd.Timestamp = pd.Timestamp("2012-01-01")
-    study_end: pd.Timestamp = pd.Timestamp("2025-12-31")
-    lookback_days: int = 365
-    chemo_session_ghm: tuple[str, ...] = ("28Z07Z",)
-    read: readers.ReadSettings = field(default_factory=readers.ReadSettings)
-    # the tables are one patient shard of a whole extract (config `shards` > 1): a shard may hold no
-    # row of a table, so an empty table is not an error (the whole one is checked by the split)
-    part: bool = False
+    Built by `ExtractSettings.from_config(config["extract"], start_date=..., end_date=..., part=...)`
+    (`start_date` / `end_date`: the `study:` block). `part`: the tables are one patient shard of a whole
+    extract (config `shards` > 1): a shard may hold no row of a table, so an empty table is not an error
+    (the whole one is checked by the split)."""
+
+    csv_separator: str
+    encoding: str
+    date_formats: tuple[str, ...]
+    max_bad_value_fraction: float
+    lookback_days: int
+    chemo_session_ghm: tuple[str, ...]
+    start_date: dt.date
+    end_date: dt.date
+    part: bool = False  # not a config key: whether the tables are one shard
 
     @classmethod
-    def from_config(cls, config: dict) -> ExtractSettings:
-        study = config.get("study", {}) or {}
-        extract = config.get("extract", {}) or {}
-        kw = {"read": readers.ReadSettings.from_config(extract)}
-        if "start_date" in study:
-            kw["study_start"] = pd.Timestamp(study["start_date"])
-        if "end_date" in study:
-            kw["study_end"] = pd.Timestamp(study["end_date"])
-        if "lookback_days" in extract:
-            kw["lookback_days"] = int(extract["lookback_days"])
-        if "chemo_session_ghm" in extract:
-            kw["chemo_session_ghm"] = tuple(extract["chemo_session_ghm"])
-        return cls(**kw)
+    def for_study(cls, study: Mapping, extract: Mapping, part: bool = False) -> ExtractSettings:
+        """The settings of the `study:` and `extract:` blocks (validated, defaults filled)."""
+        return cls.from_config(extract, start_date=study["start_date"], end_date=study["end_date"], part=part)
+
+    def for_split_shard(self) -> ExtractSettings:
+        """The settings of one shard written by the split: empty tables allowed, and no bad-value threshold
+        (the split already checked it on the whole tables)."""
+        return replace(self, part=True, max_bad_value_fraction=1.0)
+
+    @property
+    def read(self) -> readers.ReadSettings:
+        return readers.ReadSettings(
+            csv_separator=self.csv_separator,
+            encoding=self.encoding,
+            date_formats=self.date_formats,
+            max_bad_value_fraction=self.max_bad_value_fraction,
+        )
+
+    @property
+    def study_start(self) -> pd.Timestamp:
+        return pd.Timestamp(self.start_date.isoformat())
+
+    @property
+    def study_end(self) -> pd.Timestamp:
+        return pd.Timestamp(self.end_date.isoformat())
 
     @property
     def period_start(self) -> pd.Timestamp:

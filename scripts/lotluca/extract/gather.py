@@ -1,7 +1,7 @@
 """Gather the per-shard extraction outputs of one source into the cohort's files, identical for any N.
 
 An extraction run per patient shard (config `shards`) writes, for each shard, the same files as an
-unsharded run (`lotluca.extract.pipeline`): persons, exposures, (chemo_sessions,) stays, rejects as
+unsharded run (`lotluca.extract.pipeline`): persons, exposures, chemo_sessions, stays, rejects as
 Parquet, accounting.csv and unknown_codes.csv. Every row of those tables depends on one person's raw
 rows only (or on one raw row, for rejects), and raw rows are named by their row in the user's file
 (`lotluca.extract.split` writes the row numbers), so the union of the shards is the unsharded output.
@@ -102,19 +102,20 @@ def read_unknown_codes(path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={c: str for c in UNKNOWN_KEYS} | {"rows": np.int64})
 
 
-def gather_source(shard_dirs: Sequence[str | Path], outputs: Mapping[str, str | Path], tables: Sequence[str]) -> None:
-    """Gather the per-shard output folders of one source into `outputs` (name -> file).
-
-    `tables`: the Parquet tables of the source (e.g. persons, exposures, stays, rejects);
-    `outputs` also names `accounting` and `unknown_codes` (CSV)."""
-    shard_dirs = [Path(d) for d in shard_dirs]
-    for name in tables:
-        files = [d / f"{name}.parquet" for d in shard_dirs]
+def gather_source(shards: Mapping[str, Sequence[str | Path]], outputs: Mapping[str, str | Path]) -> None:
+    """Gather the per-shard outputs of one source: `shards` maps each output name (persons, ...,
+    accounting, unknown_codes) to its files, one per shard in shard order; `outputs` maps the same names
+    to the gathered files. Parquet tables are every name but accounting and unknown_codes (CSV)."""
+    if set(shards) != set(outputs):
+        raise ValueError(f"shard files of {sorted(shards)} for the outputs {sorted(outputs)}")
+    for name in (n for n in outputs if n not in ("accounting", "unknown_codes")):
+        files = [Path(f) for f in shards[name]]
         out = gather_tables(name, [read_parquet(f) for f in files], [str(f) for f in files])
         write_parquet(out, outputs[name])
         log.info("%s: %d shards -> %d rows", name, len(files), out.num_rows)
-    acc = gather_accounting([read_accounting(d / "accounting.csv") for d in shard_dirs])
+    acc = gather_accounting([read_accounting(f) for f in shards["accounting"]])
     Path(outputs["accounting"]).parent.mkdir(parents=True, exist_ok=True)
     acc.to_csv(outputs["accounting"], index=False)
-    unk = gather_unknown_codes([read_unknown_codes(d / "unknown_codes.csv") for d in shard_dirs])
+    unk = gather_unknown_codes([read_unknown_codes(f) for f in shards["unknown_codes"]])
+    Path(outputs["unknown_codes"]).parent.mkdir(parents=True, exist_ok=True)
     unk.to_csv(outputs["unknown_codes"], index=False)

@@ -1,4 +1,5 @@
-"""ODH (OncoDataHub) extraction: cancer-centre warehouse tables to canonical persons, exposures and stays.
+"""ODH (OncoDataHub) extraction: cancer-centre warehouse tables to canonical persons, exposures and stays
+(docs/extract.md; the tables: docs/contracts.md).
 
 - persons (odh_patients; person_id = odh_patient_id, duplicates are a structural error): sex, birth
   year / month, residence département from the postcode (first 2 digits; 3 for overseas 97x/98x;
@@ -12,7 +13,9 @@
   when the drug has an oral form); labels matched by `drug_matching.match_labels`; "ESSAI CLINIQUE"
   is the trial drug; unknown labels are `unknown_drug_label`, rows of unknown patients
   `unknown_patient`, dates outside the study period `date_out_of_study_period`;
-- stays: odh_stays (hospital = centre_finess).
+- stays: odh_stays (hospital = centre_finess);
+- chemo_sessions: always empty (the warehouse's administrations are exposures; day sessions are PMSI
+  stays), written so that both sources have the same outputs.
 origin = "<table>:<id>" (administration_id, prescription_id, stay_id); duplicate ids are structural.
 """
 
@@ -81,6 +84,7 @@ IDS = {
 class OdhResult:
     persons: object
     exposures: object
+    chemo_sessions: object
     stays: object
     rejects: object
     accounting: pd.DataFrame
@@ -303,6 +307,7 @@ def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None
     return OdhResult(
         persons=to_table(persons.sort_values("person_id", kind="stable"), contracts.PERSONS, "odh persons"),
         exposures=to_table(expo, contracts.EXPOSURES, "odh exposures", optional=contracts.EXPOSURES_OPTIONAL),
+        chemo_sessions=contracts.CHEMO_SESSIONS.empty_table(),
         stays=to_table(
             stays.sort_values(["person_id", "admission_date", "origin"], kind="stable"), contracts.STAYS, "odh stays"
         ),

@@ -1,22 +1,24 @@
-"""Extraction entry points used by both the workflow and the command line: find the files, extract, write.
+"""Extraction of one source from its table files: find the files, extract, write the canonical tables.
 
 Table files are found by their SNDS / ODH names (`IR_BEN_R.csv`, `ER_PHA_F.parquet`,
 `T_MCOaaMED.sas7bdat`, `odh_patients.csv`...), the format from the extension, names matched
-case-insensitively. Outputs of a source go to one folder: persons, exposures, (chemo_sessions,)
-stays, rejects as Parquet, accounting.csv (source, table, outcome, rule, rows) and unknown_codes.csv
-(drug codes or labels missing from the reference, with their row counts). Tables are written in
-their canonical row order (`lotluca.extract.gather.sort_output`), so a run per patient shard, once
-gathered, gives the same files as one run over the whole extract.
+case-insensitively. Both sources write the same outputs (`OUTPUTS`): persons, exposures,
+chemo_sessions (always empty for ODH), stays, rejects as Parquet, accounting.csv (source, table,
+outcome, rule, rows) and unknown_codes.csv (drug codes or labels missing from the reference, with
+their row counts), each to the path it is given. Tables are written in their canonical row order
+(`lotluca.extract.gather.sort_output`), so a run per patient shard, once gathered, gives the same
+files as one run over the whole extract (docs/extract.md).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from lotluca.config import validate
 from lotluca.errors import InputError
 from lotluca.extract import odh, snds
 from lotluca.extract.common import ROW_NUMBERS_SUFFIX, ExtractSettings
@@ -28,6 +30,10 @@ log = logging.getLogger(__name__)
 
 SNDS_TABLES = (*snds.REQUIRED_TABLES, *snds.OPTIONAL_TABLES)
 ODH_TABLES = (*odh.REQUIRED_TABLES, *odh.OPTIONAL_TABLES)
+SOURCE_TABLES = {"snds": SNDS_TABLES, "odh": ODH_TABLES}
+EXTRACTORS = {"snds": snds.extract_snds, "odh": odh.extract_odh}
+TABLES = ("persons", "exposures", "chemo_sessions", "stays", "rejects")  # Parquet outputs of either source
+OUTPUTS = (*TABLES, "accounting", "unknown_codes")  # every output of an extraction (and of the gather)
 
 
 def find_tables(directory: str | Path, names: tuple[str, ...]) -> dict[str, Path]:
@@ -74,57 +80,59 @@ def row_numbers_from_files(files, names: tuple[str, ...]) -> dict[str, Path]:
     return _files_by_table(files, names, lambda f: f.name[:-n] if f.name.lower().endswith(ROW_NUMBERS_SUFFIX) else "")
 
 
-def settings_for(config: dict, row_numbers: dict | None = None, part: bool = False) -> ExtractSettings:
-    """Extraction settings; for one shard (`part`) empty tables are allowed, and when the shard comes
-    from the split (`row_numbers`), the bad-value threshold was already checked on the whole tables."""
-    settings = ExtractSettings.from_config(config)
-    if part or row_numbers:
-        settings = replace(settings, part=True)
+def output_files(out_dir: str | Path) -> dict[str, Path]:
+    """The outputs of an extraction written into one folder (`persons.parquet`, ..., `accounting.csv`)."""
+    out_dir = Path(out_dir)
+    return {name: out_dir / f"{name}.{'parquet' if name in TABLES else 'csv'}" for name in OUTPUTS}
+
+
+def extract_source(
+    source: str,
+    paths: Mapping[str, Path],
+    outputs: Mapping[str, str | Path],
+    settings: ExtractSettings,
+    row_numbers: Mapping[str, Path] | None = None,
+) -> pd.DataFrame:
+    """Extract the tables of `source` ("snds" | "odh"; `paths`: table name -> file) and write each output
+    of `OUTPUTS` to its path in `outputs`; returns the accounting.
+
+    `row_numbers`: the row-number files of a shard written by the split (table name -> file)."""
+    if source not in EXTRACTORS:
+        raise ValueError(f"source must be one of {sorted(EXTRACTORS)}, got {source!r}")
     if row_numbers:
-        settings = replace(settings, read=replace(settings.read, max_bad_value_fraction=1.0))
-    return settings
+        settings = settings.for_split_shard()
+    result = EXTRACTORS[source](dict(paths), settings, dict(row_numbers) if row_numbers else None)
+    for t in TABLES:
+        write_parquet(sort_output(t, getattr(result, t)), outputs[t])
+    for name in ("accounting", "unknown_codes"):
+        Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
+        getattr(result, name).to_csv(outputs[name], index=False)
+    log.info(
+        "%s: %s",
+        source.upper(),
+        ", ".join(f"{getattr(result, t).num_rows} {t.replace('_', ' ')}" for t in TABLES),
+    )
+    return result.accounting
 
 
-def _write(result, out_dir: Path, tables: tuple[str, ...]) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for t in tables:
-        write_parquet(sort_output(t, getattr(result, t)), out_dir / f"{t}.parquet")
-    result.accounting.to_csv(out_dir / "accounting.csv", index=False)
-    result.unknown_codes.to_csv(out_dir / "unknown_codes.csv", index=False)
+def _run(source: str, paths: dict, out_dir, config: Mapping, row_numbers: dict | None, part: bool) -> pd.DataFrame:
+    blocks = validate({k: config[k] for k in ("study", "extract") if k in config}, "study/extract config")
+    settings = ExtractSettings.for_study(blocks["study"], blocks["extract"], part=part)
+    return extract_source(source, paths, output_files(out_dir), settings, row_numbers)
 
 
 def run_snds(
-    paths: dict, out_dir: str | Path, config: dict, row_numbers: dict | None = None, part: bool = False
+    paths: dict, out_dir: str | Path, config: Mapping, row_numbers: dict | None = None, part: bool = False
 ) -> pd.DataFrame:
-    """Extract SNDS tables (`paths`: table name -> file) into `out_dir`; returns the accounting.
+    """Extract SNDS tables (`paths`: table name -> file) into the folder `out_dir`; returns the accounting.
 
-    `part`: the tables are one patient shard; `row_numbers`: the shard's row-number files (split)."""
-    result = snds.extract_snds(paths, settings_for(config, row_numbers, part), row_numbers)
-    _write(result, Path(out_dir), ("persons", "exposures", "chemo_sessions", "stays", "rejects"))
-    log.info(
-        "SNDS: %d persons, %d exposures, %d chemo sessions, %d stays, %d rejects",
-        result.persons.num_rows,
-        result.exposures.num_rows,
-        result.chemo_sessions.num_rows,
-        result.stays.num_rows,
-        result.rejects.num_rows,
-    )
-    return result.accounting
+    `config`: the `study:` and `extract:` blocks (missing keys get the schema's defaults); `part`: the
+    tables are one patient shard; `row_numbers`: the shard's row-number files (split)."""
+    return _run("snds", paths, out_dir, config, row_numbers, part)
 
 
 def run_odh(
-    paths: dict, out_dir: str | Path, config: dict, row_numbers: dict | None = None, part: bool = False
+    paths: dict, out_dir: str | Path, config: Mapping, row_numbers: dict | None = None, part: bool = False
 ) -> pd.DataFrame:
-    """Extract ODH tables (`paths`: table name -> file) into `out_dir`; returns the accounting.
-
-    `part`: the tables are one patient shard; `row_numbers`: the shard's row-number files (split)."""
-    result = odh.extract_odh(paths, settings_for(config, row_numbers, part), row_numbers)
-    _write(result, Path(out_dir), ("persons", "exposures", "stays", "rejects"))
-    log.info(
-        "ODH: %d persons, %d exposures, %d stays, %d rejects",
-        result.persons.num_rows,
-        result.exposures.num_rows,
-        result.stays.num_rows,
-        result.rejects.num_rows,
-    )
-    return result.accounting
+    """Extract ODH tables into the folder `out_dir`, as `run_snds`; returns the accounting."""
+    return _run("odh", paths, out_dir, config, row_numbers, part)

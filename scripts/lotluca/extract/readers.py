@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from lotluca.config import Settings
 from lotluca.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -43,24 +44,13 @@ FALSE_VALUES = frozenset({"0", "false", "f", "n", "no", "non"})
 
 
 @dataclass(frozen=True)
-class ReadSettings:
-    """How to read text extracts; defaults match config.yaml's `extract:` block."""
+class ReadSettings(Settings):
+    """How to read text and SAS extracts: the reading keys of the `extract:` block (see docs/extract.md)."""
 
-    csv_separator: str = "auto"  # "auto" | "," | ";" | any single character
-    encoding: str = "auto"  # "auto" (utf-8, else cp1252) | any Python codec name
-    date_formats: tuple[str, ...] = ("%Y-%m-%d", "%d/%m/%Y", "%d%m%Y", "%d%b%Y:%H:%M:%S", "%d%b%Y", "%Y%m%d")
-    max_bad_value_fraction: float = 0.01
-
-    @classmethod
-    def from_config(cls, extract: dict | None) -> ReadSettings:
-        extract = extract or {}
-        kw = {}
-        for name in ("csv_separator", "encoding", "max_bad_value_fraction"):
-            if name in extract:
-                kw[name] = extract[name]
-        if "date_formats" in extract:
-            kw["date_formats"] = tuple(extract["date_formats"])
-        return cls(**kw)
+    csv_separator: str  # "auto" | "," | ";" | any single character
+    encoding: str  # "auto" (utf-8, else cp1252) | any Python codec name
+    date_formats: tuple[str, ...]  # tried in turn after a column's documented format
+    max_bad_value_fraction: float  # above it, a column's unparseable values are a structural error
 
 
 @dataclass
@@ -352,7 +342,7 @@ def read_table(
     name: str,
     schema: pa.Schema,
     columns: list[str],
-    settings: ReadSettings = ReadSettings(),
+    settings: ReadSettings,
     *,
     column_formats: dict[str, str] | None = None,
     optional: tuple[str, ...] = (),

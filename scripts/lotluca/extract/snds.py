@@ -1,5 +1,5 @@
 """SNDS extraction: the documented cleaning rules, from raw SNDS tables to canonical persons, exposures,
-chemo_sessions and stays (BRIEF sections 4-5).
+chemo_sessions and stays (docs/extract.md; the tables: docs/contracts.md).
 
 Rules (each named as it appears in the accounting and the rejects table):
 - persons through BEN_IDT_ANO: a person may have several BEN_NIR_PSA (IR_BEN_R rows); DCIR rows are

@@ -234,16 +234,21 @@ def write_shards(
     table: str,
     path: str | Path,
     shard: np.ndarray,
-    out_dirs: Sequence[Path],
+    outs: Sequence[str | Path],
     columns: list[str],
     schema: pa.Schema,
     settings: ExtractSettings,
 ) -> list[int]:
-    """Write each shard of raw table `table` (file `path`, shard of each row) and its row numbers
-    (`columns`, `schema`: what the extraction reads, used for SAS tables only)."""
+    """Write shard k of raw table `table` (file `path`, `shard`: the shard of each row) to `outs[k]` and its
+    row numbers next to it (`row_numbers_file`); `columns`, `schema`: what the extraction reads, used for
+    SAS tables only. Returns the rows of each shard."""
     path = Path(path)
     fmt = readers.file_format(path)
-    outs = [Path(d) / shard_file_name(table, path) for d in out_dirs]
+    outs = [Path(p) for p in outs]
+    want = Path(shard_file_name(table, path)).suffix
+    wrong = [str(p) for p in outs if p.suffix.lower() != want]
+    if wrong:
+        raise ValueError(f"{table}: the shards of {path.name} are {want} files, not {wrong}")
     if fmt == "csv":
         _split_csv(path, shard, outs)
     else:
@@ -259,29 +264,37 @@ def write_shards(
 
 
 def split_source(
-    source: str, paths: Mapping[str, str | Path], out_dirs: Sequence[str | Path], config: dict | None = None
+    source: str,
+    paths: Mapping[str, str | Path],
+    outputs: Mapping[str, Sequence[str | Path]],
+    settings: ExtractSettings,
 ) -> dict[str, list[int]]:
-    """Split the raw tables of `source` ("snds" | "odh"; `paths`: table name -> file) into
-    len(out_dirs) patient shards (folder k receives shard k); returns the rows written per shard."""
+    """Split the raw tables of `source` ("snds" | "odh"; `paths`: table name -> file) into patient shards:
+    `outputs[table][k]` receives shard k of the table (`row_numbers_file` of it, its row numbers); every
+    table of `paths` needs its list, all of the same length (the number of shards). Returns the rows
+    written per shard."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-    out_dirs = [Path(d) for d in out_dirs]
-    n = len(out_dirs)
     paths = {name: Path(p) for name, p in paths.items()}
     unknown = [name for name in paths if name not in SPLIT_TABLES[source]]
     if unknown:
         raise ValueError(f"no person key known for {source} tables {unknown}")
-    settings = ExtractSettings.from_config(config or {})
     module = snds if source == "snds" else odh
     missing = [t for t in module.REQUIRED_TABLES if t not in paths]
     if missing:
         raise InputError(", ".join(map(str, paths.values())) or source, f"tables missing: {missing}")
+    if set(outputs) != set(paths):
+        raise ValueError(f"{source}: shard files given for tables {sorted(outputs)}, tables read {sorted(paths)}")
+    sizes = {len(files) for files in outputs.values()}
+    if len(sizes) != 1 or not min(sizes):
+        raise ValueError(f"{source}: every table needs one file per shard, got {sorted(sizes)} files")
+    n = sizes.pop()
     routes = (_snds_routes if source == "snds" else _odh_routes)(paths, settings, n)
     counts = {}
     for name, shard in routes.items():
         schema = snds_schema.arrow_schema(name) if source == "snds" else contracts.ODH_TABLES[name]
         columns = module.COLUMNS[name] if name in module.COLUMNS else schema.names
-        counts[name] = write_shards(name, paths[name], shard, out_dirs, columns, schema, settings)
+        counts[name] = write_shards(name, paths[name], shard, outputs[name], columns, schema, settings)
         assert sum(counts[name]) == shard.size
         log.info("%s %s: %d rows -> %d shards %s", source, name, shard.size, n, counts[name])
     return counts
