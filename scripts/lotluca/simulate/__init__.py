@@ -1,124 +1,13 @@
 """Synthetic cohort generator: a faithful synthetic ODH + SNDS + gold-standard cohort of advanced NSCLC.
 
 The clinical truth is drawn first (`cohort` persons, `treatment` lines, cycles, dispensations,
-progression, death), then rendered per source (`render_odh`, `render_snds`), then the gold standard and
-truth tables (`gold`), the calibration table (`calibration`), and written (`write`). Settings and every
-knob: `params` (config.yaml `simulate:` block). Entry points: `simulate(settings, seed)` returns the
-tables in memory; `simulate_to_files(settings, study, seed, out_dir, fmt)` writes them.
-
-Blocks and shards (`blocks`): the cohort is drawn block by block (`block_size` ODH patients and their
-decoys each), every block from its own random streams and identifier ranges, so the cohort depends on
-the seed and block_size only. `simulate(..., shard=k, n_shards=N)` / `simulate_to_files(...)` draw the
-blocks of shard k (block b -> shard b mod N) and `gather_shards` gathers the gold and truth tables of
-the N shard folders (sorted canonically) and computes the calibration: identical for any N.
-
-Output layout under OUT (default results/simulated; in the workflow one OUT per shard,
-results/simulated/n{N}/{shard}/, the gathered gold/, truth/ and calibration.csv in results/simulated/):
-  snds/{IR_BEN_R,KI_CCI_R,ER_PRS_F,ER_PHA_F,ER_UCD_F,ER_ETE_F,T_MCOaaB,T_MCOaaC,T_MCOaaD,T_MCOaaMED,T_MCOaaFH}.<fmt>
-  odh/{odh_patients,odh_administrations,odh_stays,odh_prescriptions}.<fmt>
-  gold/gold_lines.parquet, truth/linkage_truth.parquet, truth/clinical_truth.parquet, calibration.csv
-  (calibration.csv of a whole cohort only: with n_shards > 1 it is written by gather_shards)
-  truth/persons_truth.parquet (one row per person, decoys included: demographics, tumour, death) and
-  truth/lines_truth.parquet (every true line of every person; the gold standard abstracts a sample);
-  see `calibration.PERSONS_TRUTH` / `LINES_TRUTH`
-  truth/concomitant_truth.parquet (per line: concomitant exposure flags and the hazard ratio applied; all
-  false when simulate.concomitant.enabled is false) (see `concomitant`; its boxes are rendered in ER_PRS_F + ER_PHA_F; the
-  per-box truth stays in memory: simulate()["concomitant"][1])
-
-Clinical truth <-> raw rows (truth/clinical_truth.parquet, one row per true administration or
-dispensation, decoys included):
-  - observed_odh: the event has an ODH row; odh_table = odh_administrations | odh_prescriptions,
-    odh_row_id = its administration_id / prescription_id, odh_date = the ODH date of that row
-    (administration_date; for prescriptions the prescription_date, 0-3 days before the dispensation).
-    odh_extra_keys: "odh_administrations:<id>" of a duplicated copy (noise), else "".
-  - snds_channel: where the SNDS would show it: pharmacy (ER_PRS_F + ER_PHA_F, CIP13), en_sus_pmsi_med
-    (T_MCOaaMED of the stay), en_sus_fh (T_MCOaaFH of a private-clinic stay, plus by default a DCIR copy
-    in ER_UCD_F with UCD_TOP_UCD = 1), session_only (a T_MCOaaB GHM 28Z07Z stay, no drug name), none
-    (trial drugs). en_sus_ucd (retrocession) is not drawn by this version.
-  - snds_table/snds_key: the raw row: ER_PHA_F -> key = DCT_ORD_NUM (unique; the 8 other DCIR keys are
-    those of that ER_PRS_F row); T_MCOaaMED / T_MCOaaFH -> key "ETA_NUM:RSA_NUM" of the stay, the row
-    being the one of that stay with the event's ingredient (one row per ingredient per stay);
-    T_MCOaaB -> "ETA_NUM:RSA_NUM" of the 28Z07Z session stay. snds_date = the date the SNDS shows (care
-    date EXE_SOI_DTD, or stay admission + DELAI / DEL_DAT_ENT), which differs from `date` by one day
-    under date jitter. snds_extra_keys: "ER_UCD_F:<DCT_ORD_NUM>" of the DCIR copy of a private-clinic
-    en-sus drug. Keys are filled whenever a raw row exists; empty when the row is missing (noise).
-  - observed_snds: a correct extractor applying the documented rules keeps a row for the event: the
-    raw row exists and its stay has no return-code error.
-  Several events of one day at one hospital share one stay (one 28Z07Z session).
-  Noise rows with no truth event: pharmacy reversal pairs (+1 then -1 box, same person, care date
-  and CIP13 as a true dispensation), DPN_QLF = 71 information copies, ACE copies of en-sus drugs
-  flagged ETE_IND_TAA = 1 in ER_ETE_F, error stays (GHM 90...), unrelated care (consultations, biology,
-  PPI / corticosteroid / antibiotic boxes when simulate.concomitant is disabled), diagnosis and
-  complication stays. With simulate.concomitant enabled (default) the PPI / corticosteroid / antibiotic
-  boxes are the concomitant dispensations of `concomitant` (their truth per line in
-  truth/concomitant_truth.parquet, with the effect they had on the line's time to next treatment or death).
-
-Rendering conventions (what a reader of the raw tables must know):
-  - SNDS: ER_ETE_F is written too (ETE_IND_TAA lives there, joined to ER_PRS_F on the 9 DCIR keys).
-    DCIR DCT_ORD_NUM is unique per ER_PRS_F row (the 9-key tuple is therefore unique). BEN_RES_DPT is
-    written on 3 characters ("069") in IR_BEN_R / ER_PRS_F, on 2 in KI_CCI_R and T_MCOaaB.BDI_DEP.
-    ER_PRS_F.ETB_PRE_FIN of a dispensed cancer drug = FINESS of the hospital where its line was decided.
-    Chemotherapy sessions: GRG_GHM 28Z07Z, DGN_PAL Z511 (the PMSI coding rule for sessions), DGN_REL
-    = the C34x; diagnosis stays (GHM 04M132) and complication stays carry DGN_PAL C34x; T_MCOaaD holds
-    metastasis codes (C77-C79). Error stays: GHM 90Z0xZ copies of real stays. Return-code errors: one
-    of NIR/SEX/SEJ/FHO/PMS_RET true or NAI/DAT_RET "1". FINESS never start with 0, so the integer
-    ETA_NUM of T_MCOaaB/C and the string ETA_NUM of T_MCOaaD/MED/FH carry the same 9 digits.
-    Parquet has no second-resolution timestamp: EXE_SOI_DTD/DTF read back as timestamp[ms] (same
-    instants); CSV writes them as SAS datetimes (01JAN2020:00:00:00).
-  - ODH: drug_label = an INN or brand stem from drug_codes.csv LABEL rows, upper-case with "450MG" or
-    capitalised with " 450 mg", 10% without dose; trial drugs "ESSAI CLINIQUE" without dose. Protocol
-    label and cycle label filled for a `protocol_label` / `cycle_label` share of line phases (minus 5%
-    of rows); cycle numbers count within the phase, so they restart at C1 when maintenance starts.
-    One HDJ stay per administration day. Oral prescriptions: one per dispensation of a line decided at
-    the centre, dated 0-3 days before it, duration = days of the box.
-  - A line's first administration/dispensation is never removed by missing-record or return-code
-    noise, so every gold line has at least one observed exposure or chemotherapy session.
-
-Assumptions (each with its knob in `params`, defaults in config.yaml; calibration targets and sources
-in `calibration`: ESME-AMLC real-world cohort and IFCT Biomarqueurs-France (Barlesi et al., Lancet
-2016) figures of BRIEF section 5; medians of time to progression from the pivotal trials: KEYNOTE-189
-/ -407 / -024, CheckMate 017/057, FLAURA, ALEX, CROWN, ALTA-1L, PROFILE 1014, REVEL, LUME-Lung 1,
-PARAMOUNT, CodeBreaK 100, VISION, GEOMETRY, as listed in `regimens`):
-  - Persons: ODH patients of `centres` illustrative CLCC, plus `decoy_ratio` x as many SNDS-only
-    lung-cancer beneficiaries (a `decoy_twin` share with identical sex, birth year/month and
-    departement to a patient; `decoy_at_centre` of their lines at a centre's FINESS). Diagnoses
-    uniform over the study period (the last 60 days excluded). 2/3 male, age ~ N(65, 9.5).
-  - Histology 70% non-squamous / 25% squamous / 5% NOS; drivers mutually exclusive, drawn among
-    tested non-squamous (squamous: 5x rarer, tested a third as often); PD-L1 classes 25 / 30 / 45%.
-  - First line: biomarker- and era-driven (osimertinib from 2018 else gefitinib/erlotinib/afatinib;
-    alectinib/brigatinib/lorlatinib from 2018 else crizotinib; crizotinib/entrectinib for ROS1;
-    dabrafenib-trametinib for BRAF; before 2017 platinum doublets +/- bevacizumab with optional
-    pemetrexed continuation maintenance; 2017-2018 pembrolizumab for TPS >= 50%; 2019+
-    platinum-pemetrexed-pembrolizumab (non-squamous), carboplatin-paclitaxel-pembrolizumab
-    (squamous), pembrolizumab alone for TPS >= 50%, a platinum doublet alone for 10-20%
-    (contra-indication)); cisplatin 5x rarer at 75+; `treated` (92%) receive a first line.
-  - Later lines: T790M (`t790m`) -> osimertinib, next ALK TKI, nivolumab / pembrolizumab /
-    atezolizumab if IO-naive (from 2015 / 2017 / 2018), docetaxel (+/- nintedanib / ramucirumab),
-    pemetrexed, platinum re-challenge, gemcitabine, oral vinorelbine, sotorasib / MET inhibitors from
-    2022, amivantamab-carboplatin-pemetrexed from 2024; after a planned stop and progression off
-    treatment, `rechallenge` gives the same regimen again (a new line). A line at the centre is an
-    unnamed clinical trial with probability `clinical_trial`.
-  - Time to progression: lognormal (sigma 1.1) around the regimen's median, x 0.92 per line beyond the
-    second; 20% of immunotherapy lines are durable responders (x 5). Death on a line before
-    progression 15 / 18 / 22% (lines 1 / 2 / 3+), plus `early_death` after one cycle in first line;
-    after progression, the next line with probability next_line[k] after a median 24-day gap, else
-    death after a median 120 days of supportive care. Treatment stops for toxicity (`toxicity_stop`)
-    without ending the line clinically (the next line still starts at progression).
-  - IV cycles every 21 days (nivolumab 14, or 28 from 2019 with `nivolumab_q4w`), day-8 doses of
-    gemcitabine and IV vinorelbine; `dose_delay` of 1-3 weeks, `skipped_cycle`; platinum induction 4
-    (`induction_cycles_6`: 6) cycles then continuation maintenance (always with IO / bevacizumab,
-    `continuation_maintenance` for platinum-pemetrexed) or stop (planned_stop); pembrolizumab /
-    atezolizumab capped at `io_max_cycles`; docetaxel at 8 cycles; `toxicity_drop` of a non-platinum
-    drug, `platinum_swap`, `taxane_swap`, `bevacizumab_cycle2`, `treatment_holiday` (2-4 months, then
-    the same drugs) all stay in the same line. Oral drugs: one box of days_per_pack (drugs.csv) per
-    dispensation (`two_boxes`: two boxes, a two-month supply), the next one when the supply runs out
-    +-3 days, `tki_gap` gaps of 2-6 weeks. Day-hospital administrations falling on
-    a weekend move to the Monday; dispensations falling on a Sunday to the Monday.
-  - Setting: ODH patients' lines at their centre unless `line_elsewhere` (public hospital or, with
-    `private_clinic_share`, private clinic of the home departement); `cycle_elsewhere` single cycles.
-    Oral drugs are dispensed by community pharmacies (prescriptions visible in ODH when the line is
-    decided at the centre). Retrocession (ER_UCD_F UCD_TOP_UCD = 0 without ETE_IND_TAA) is not drawn:
-    the shipped drug reference has no UCD codes for oral drugs.
+progression, death, `concomitant` medications), then rendered per source (`render_odh`, `render_snds`),
+then the gold standard (`gold`), the truth tables and the calibration table (`calibration`), and written
+(`write`), block by block (`blocks`). What is simulated, every knob, the truth <-> raw-row mapping and the
+outputs: docs/simulate.md. Entry points: `simulate(settings, seed)` (tables in memory), `write_shard`
+(one shard to the files it is given), `gather_shards` (the cohort's gold, truth and calibration) and
+`simulate_to_files` (everything under one folder, for the command line); the workflow's steps are in
+`lotluca.simulate.steps`.
 """
 
 from __future__ import annotations
@@ -126,6 +15,7 @@ from __future__ import annotations
 import logging
 import resource
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -133,12 +23,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lotluca.config import default_config
+from lotluca.errors import LotlucaError
 from lotluca.io import read_parquet, write_parquet
 from lotluca.sharding import gather
 from lotluca.simulate import arrowcols as A
 from lotluca.simulate import blocks, calibration, cohort, concomitant, gold, render_odh, render_snds, treatment
 from lotluca.simulate.blocks import Block
-from lotluca.simulate.params import SimSettings, from_config
+from lotluca.simulate.params import SimSettings
 from lotluca.simulate.write import TableAppender, write_table
 
 log = logging.getLogger(__name__)
@@ -270,8 +162,8 @@ def simulate_block(
     lines = treatment.finalise_lines(lines, events, death, s)
     conc = None
     if s.concomitant.enabled:
-        conc = concomitant.draw_dispensations(rng[9], persons, lines, death, cohort.to_days(s.end_date),
-                                              s.concomitant.background_rate)  # fmt: skip
+        end = cohort.to_days(s.end_date)
+        conc = concomitant.draw_dispensations(rng[9], persons, lines, death, end, s.concomitant.background_rate)
     _progress(
         f"block {block.index}: truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0
     )
@@ -292,11 +184,18 @@ def simulate_block(
     persons_t = calibration.persons_truth(persons, death, s.end_date)
     lines_t = calibration.lines_truth(lines, persons)
     conc_t = concomitant.truth_tables(persons, lines, conc, cohort.EPOCH)  # flags all false when disabled
-    out = {"gold": gold_t, "linkage_truth": linkage, "clinical_truth": truth, CONCOMITANT_OUT: conc_t[0],
-           "persons_truth": persons_t, "lines_truth": lines_t}  # fmt: skip
+    out = {
+        "gold": gold_t,
+        "linkage_truth": linkage,
+        "clinical_truth": truth,
+        CONCOMITANT_OUT: conc_t[0],
+        "persons_truth": persons_t,
+        "lines_truth": lines_t,
+    }
     if emit is not None:
-        out = {name: emit("gold" if name == "gold" else "truth", name if name != "gold" else "gold_lines", t)
-               for name, t in out.items()}  # fmt: skip
+        out = {
+            name: emit("gold", "gold_lines", t) if name == "gold" else emit("truth", name, t) for name, t in out.items()
+        }
     _progress(f"block {block.index}: all tables built", t0)
     return {
         "snds": snds_tables,
@@ -388,81 +287,116 @@ def _empty_result(r: dict) -> dict:
     return out
 
 
-def _path(out: Path, group: str, name: str, fmt: str) -> tuple[Path, str]:
-    """File of a table: SNDS and ODH tables in `fmt`, gold and truth tables always Parquet."""
-    if group in ("gold", "truth"):
-        return out / group / f"{name}.parquet", "parquet"
-    return out / group / f"{name}.{fmt}", fmt
+TABLES = [*SNDS_OUT, *ODH_OUT, "gold_lines", *TRUTH_SORT_KEYS]  # every table a shard writes
 
 
-def _write_calibration(calib: pd.DataFrame, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "calibration.csv").write_text(
-        calib.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8"
+def folder_files(out_dir: str | Path, fmt: str) -> dict[str, Path]:
+    """The files of every table under one folder, as the command line writes them: OUT/snds/<T>.<fmt>,
+    OUT/odh/<T>.<fmt>, OUT/gold/gold_lines.parquet, OUT/truth/<T>.parquet."""
+    out = Path(out_dir)
+    files = {n: out / "snds" / f"{n}.{fmt}" for n in SNDS_OUT} | {n: out / "odh" / f"{n}.{fmt}" for n in ODH_OUT}
+    return (
+        files
+        | {"gold_lines": out / "gold" / "gold_lines.parquet"}
+        | {n: out / "truth" / f"{n}.parquet" for n in TRUTH_SORT_KEYS}
     )
 
 
-def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> dict:
-    """Write the in-memory tables of `simulate` under out_dir; returns rows per table."""
+def _format(name: str, fmt: str) -> str:
+    """SNDS and ODH tables are written in `fmt`, gold and truth tables always in Parquet."""
+    return fmt if name in SNDS_OUT or name in ODH_OUT else "parquet"
+
+
+def _check_format(fmt: str) -> None:
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be parquet or csv, got {fmt!r}")
-    out = Path(out_dir)
-    groups = [("snds", n, t) for n, t in result["snds"].items()] + [("odh", n, t) for n, t in result["odh"].items()]
-    groups += [("gold", "gold_lines", result["gold"]), ("truth", "linkage_truth", result["linkage_truth"])]
-    groups += [("truth", "clinical_truth", result["clinical_truth"])]
-    groups += [("truth", CONCOMITANT_OUT, result["concomitant"][0])]
-    groups += [("truth", "persons_truth", result["persons_truth"]), ("truth", "lines_truth", result["lines_truth"])]
-    for group, name, table in groups:
-        path, f = _path(out, group, name, fmt)
-        write_table(table, path, f, snds_table=name if group == "snds" else None)
-    _write_calibration(result["calibration"], out)
-    return {name: table.num_rows for _, name, table in groups}
 
 
-def _calibrate(persons_t: pa.Table, lines_t: pa.Table, s: SimSettings, out: Path) -> None:
-    """Write OUT/calibration.csv of a whole cohort (its truth tables) and log the figures off target."""
+def _write_calibration(calib: pd.DataFrame, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(calib.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8")
+
+
+def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> dict:
+    """Write the in-memory tables of `simulate` under out_dir (`folder_files`, and calibration.csv);
+    returns rows per table."""
+    _check_format(fmt)
+    files = folder_files(out_dir, fmt)
+    tables = {**result["snds"], **result["odh"], "gold_lines": result["gold"]}
+    tables |= {n: result[n] for n in ("linkage_truth", "clinical_truth")}
+    tables |= {CONCOMITANT_OUT: result["concomitant"][0]}
+    tables |= {n: result[n] for n in ("persons_truth", "lines_truth")}
+    for name, table in tables.items():
+        write_table(table, files[name], _format(name, fmt), snds_table=name if name in SNDS_OUT else None)
+    _write_calibration(result["calibration"], Path(out_dir) / "calibration.csv")
+    return {name: table.num_rows for name, table in tables.items()}
+
+
+def _calibrate(persons_t: pa.Table, lines_t: pa.Table, s: SimSettings, path: str | Path) -> None:
+    """Write the calibration table of a whole cohort (its truth tables) and log the figures off target."""
     calib = calibration.from_truth(persons_t, lines_t, s)
-    _write_calibration(calib, out)
+    _write_calibration(calib, path)
     level = logging.WARNING if s.patients >= 2000 else logging.INFO  # small cohorts are too noisy to calibrate
     for _, r in calib[~calib["within"]].iterrows():
-        log.log(level, "calibration: %s = %s outside [%s, %s] (%s)",
-                r["metric"], r["simulated"], r["target_low"], r["target_high"], r["source"])  # fmt: skip
+        log.log(
+            level,
+            "calibration: %s = %s outside [%s, %s] (%s)",
+            r["metric"],
+            r["simulated"],
+            r["target_low"],
+            r["target_high"],
+            r["source"],
+        )
 
 
-def _settings(settings, study) -> SimSettings:
-    """A SimSettings as given, or built from the config's simulate: and study: blocks (dicts)."""
-    return settings if isinstance(settings, SimSettings) else from_config(dict(settings or {}), dict(study or {}))
+def _settings(settings, study=None) -> SimSettings:
+    """A SimSettings as given, or built from the config's simulate and study blocks (dicts; the schema fills
+    the keys they lack)."""
+    if isinstance(settings, SimSettings):
+        return settings
+    cfg = default_config(simulate=dict(settings or {}), study=dict(study or {}))
+    return SimSettings.from_config(cfg["simulate"], study=cfg["study"])
 
 
-def simulate_to_files(
-    settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet", shard: int = 0, n_shards: int = 1
+def write_shard(
+    settings: SimSettings,
+    seed: int,
+    files: Mapping[str, str | Path],
+    fmt: str = "parquet",
+    shard: int = 0,
+    n_shards: int = 1,
+    calibration_csv: str | Path | None = None,
 ) -> dict:
-    """Build settings from the config blocks (dicts) or take a SimSettings, simulate shard `shard` of
-    `n_shards` (the whole cohort by default), write. Returns a summary.
+    """Simulate shard `shard` of `n_shards` and write each table to its file in `files` (table name ->
+    path: the SNDS and ODH tables in `fmt`, gold_lines and the truth tables in Parquet); tables absent
+    from `files` are not written. With `calibration_csv` (a whole cohort: n_shards 1), also the
+    calibration table. Returns a summary (counts and rows per table).
 
     Each block's tables are appended to their files by a background thread as soon as they are built,
     then dropped, so the peak memory is about one block; Arrow releases the GIL while encoding, so
-    writing overlaps with drawing the next tables. The bytes of a file do not depend on timing.
-    calibration.csv (cohort-level figures) is written for the whole cohort (n_shards 1) only; for a
-    sharded run `gather_shards` computes it from the gathered truth tables."""
-    if fmt not in ("parquet", "csv"):
-        raise ValueError(f"format must be parquet or csv, got {fmt!r}")
-    s = _settings(settings, study)
-    out = Path(out_dir)
+    writing overlaps with drawing the next tables. The bytes of a file do not depend on timing."""
+    _check_format(fmt)
+    unknown = sorted(set(files) - set(TABLES))
+    if unknown:
+        raise LotlucaError(f"simulate: no table named {unknown} (tables: {TABLES})")
+    if calibration_csv is not None and n_shards != 1:
+        raise LotlucaError("simulate: the calibration table needs the whole cohort (n_shards 1); gather the shards")
+    s = settings
     rows: dict[str, int] = {}
     writers: dict[str, TableAppender] = {}
-    kept: dict[str, list] = {"persons_truth": [], "lines_truth": []}
+    kept: dict[str, list] = {"persons_truth": [], "lines_truth": []} if calibration_csv is not None else {}
     futures = []
     with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: appends to a file stay in block order
 
         def emit(group, name, table):
-            path, f = _path(out, group, name, fmt)
-            if name not in writers:
-                writers[name] = TableAppender(path, f, name if group == "snds" else None)
             rows[name] = rows.get(name, 0) + table.num_rows
             if name in kept:
                 kept[name].append(table)
-            futures.append(pool.submit(writers[name].append, table))
+            if name in files:
+                if name not in writers:
+                    writers[name] = TableAppender(files[name], _format(name, fmt), name if group == "snds" else None)
+                futures.append(pool.submit(writers[name].append, table))
             return table.num_rows
 
         try:
@@ -474,30 +408,67 @@ def simulate_to_files(
                 fut.cancel()
             for w in writers.values():
                 pool.submit(w.close).result()
-    if n_shards == 1:
-        _calibrate(_concat(kept["persons_truth"]), _concat(kept["lines_truth"]), s, out)
+    if calibration_csv is not None:
+        _calibrate(_concat(kept["persons_truth"]), _concat(kept["lines_truth"]), s, calibration_csv)
     return {**result["counts"], "rows": rows}
 
 
-def gather_shards(shard_dirs: list[str | Path], out_dir: str | Path, settings, study=None) -> dict:
-    """Gather the gold and truth tables of simulated shards into out_dir (gold/, truth/), each sorted
-    canonically so the files do not depend on the number of shards, and compute calibration.csv over the
-    whole cohort. The SNDS and ODH tables stay in their shards (extraction reads them per shard)."""
+def simulate_to_files(
+    settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet", shard: int = 0, n_shards: int = 1
+) -> dict:
+    """Simulate shard `shard` of `n_shards` (the whole cohort by default) and write every table under
+    out_dir (`folder_files`), with OUT/calibration.csv for a whole cohort (n_shards 1; a sharded cohort
+    gets it from `gather_shards`). `settings`: a SimSettings or the config's simulate block (a dict, then
+    with the study block `study`). Returns a summary."""
+    _check_format(fmt)
     s = _settings(settings, study)
-    out = Path(out_dir)
-    dirs = [Path(d) for d in shard_dirs]
-    names = [("gold", "gold_lines", GOLD_SORT_KEYS)] + [("truth", n, k) for n, k in TRUTH_SORT_KEYS.items()]
+    calib = Path(out_dir) / "calibration.csv" if n_shards == 1 else None
+    return write_shard(s, seed, folder_files(out_dir, fmt), fmt, shard, n_shards, calibration_csv=calib)
+
+
+def gather_shards(
+    shard_files: Mapping[str, Sequence[str | Path]],
+    outputs: Mapping[str, str | Path],
+    calibration_csv: str | Path,
+    settings: SimSettings,
+) -> dict:
+    """Gather the gold and truth tables of simulated shards (`shard_files`: table name -> its file in
+    every shard, shard order) into `outputs` (table name -> file), each sorted canonically so the files do
+    not depend on the number of shards, and write the calibration table of the whole cohort. The
+    tables are gold_lines and the truth tables (`TRUTH_SORT_KEYS`); persons_truth and lines_truth are
+    needed for the calibration. The SNDS and ODH tables stay in their shards (extraction reads them per
+    shard). Returns rows per table."""
+    sort_keys = {"gold_lines": GOLD_SORT_KEYS, **TRUTH_SORT_KEYS}
+    unknown = sorted((set(shard_files) | set(outputs)) - set(sort_keys))
+    missing = sorted({"persons_truth", "lines_truth"} - set(shard_files))
+    if unknown or missing or set(outputs) - set(shard_files):
+        raise LotlucaError(
+            f"simulate_gather: tables {sorted(shard_files)} -> {sorted(outputs)}: unknown {unknown}, "
+            f"missing {missing} (every output needs its shard files; the calibration needs persons_truth and "
+            "lines_truth)"
+        )
     kept = {}  # what the calibration needs
     rows = {}
-    for group, name, keys in names:
-        files = [d / group / f"{name}.parquet" for d in dirs]
+    for name, keys in sort_keys.items():
+        if name not in shard_files:
+            continue
+        files = [Path(f) for f in shard_files[name]]
         table = gather([read_parquet(f) for f in files], keys, sources=[str(f) for f in files])
-        write_parquet(table, out / group / f"{name}.parquet")
+        if name in outputs:
+            write_parquet(table, outputs[name])
         if name in ("persons_truth", "lines_truth"):
             kept[name] = table
         rows[name] = table.num_rows
-    _calibrate(kept["persons_truth"], kept["lines_truth"], s, out)
+    _calibrate(kept["persons_truth"], kept["lines_truth"], settings, calibration_csv)
     return rows
 
 
-__all__ = ["SimSettings", "from_config", "gather_shards", "simulate", "simulate_to_files", "write_outputs"]
+__all__ = [
+    "SimSettings",
+    "folder_files",
+    "gather_shards",
+    "simulate",
+    "simulate_to_files",
+    "write_outputs",
+    "write_shard",
+]

@@ -59,6 +59,7 @@ import pyarrow as pa
 from scipy.special import ndtr
 
 from lotluca import drugs
+from lotluca.config import Settings
 
 CLASSES = ("ppi", "antibiotic", "corticosteroid")
 PPI_DAYS, ABX_DAYS, CS_DAYS = 28, 7, 20
@@ -94,35 +95,22 @@ DISPENSATION_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
-class ConcomitantSettings:
-    """The `simulate.concomitant` block of config.yaml (defaults documented there and in the schema)."""
+class ConcomitantSettings(Settings):
+    """The `simulate.concomitant` block (its knobs: docs/simulate.md)."""
 
-    enabled: bool = True  # draw concomitant dispensations and their effect on the truth
-    ppi_egfr_tki: float = 0.30  # per EGFR-TKI line: PPI taken during the line
-    abx_io: float = 0.20  # per immunotherapy line: antibiotics from 60 days before to 42 days after start
-    corticosteroid_line: float = 0.15  # per line: systemic corticosteroids at the start
-    hr_ppi_egfr_tki: float = 1.40  # hazard ratio of rwTTNT of an EGFR-TKI line under PPI
-    hr_abx_io: float = 1.50  # hazard ratio of rwTTNT of an IO line after antibiotics
-    hr_corticosteroid: float = 1.00  # hazard ratio of rwTTNT under corticosteroids (negative control)
-    background_rate: float = 0.05  # per class and person-month: sporadic boxes outside the exposure windows
+    enabled: bool
+    ppi_egfr_tki: float
+    abx_io: float
+    corticosteroid_line: float
+    hr_ppi_egfr_tki: float
+    hr_abx_io: float
+    hr_corticosteroid: float
+    background_rate: float
 
 
-def settings_from_config(block: dict | None) -> ConcomitantSettings:
-    from lotluca.errors import LotlucaError
-
-    block = dict(block or {})
-    known = ConcomitantSettings.__dataclass_fields__
-    unknown = set(block) - set(known)
-    if unknown:
-        raise LotlucaError(f"config.yaml: unknown key(s) in simulate.concomitant: {sorted(unknown)}")
-    out = {}
-    for k, v in block.items():
-        out[k] = bool(v) if k == "enabled" else float(v)
-        if k in ("ppi_egfr_tki", "abx_io", "corticosteroid_line") and not 0 <= out[k] <= 1:
-            raise LotlucaError(f"config.yaml: simulate.concomitant.{k} = {v} is a probability, expected 0..1")
-        if k.startswith("hr_") and out[k] <= 0:
-            raise LotlucaError(f"config.yaml: simulate.concomitant.{k} = {v} must be > 0")
-    return ConcomitantSettings(**out)
+def settings_from_config(block) -> ConcomitantSettings:
+    """Deprecated: `ConcomitantSettings.from_config(block)` (kept while lotluca.concomitant still calls it)."""
+    return ConcomitantSettings.from_config(block)
 
 
 def ttp_days(rng: np.random.Generator, median_days, sigma: float, hr, durable=None, durable_share=None,
@@ -210,7 +198,7 @@ class LineExposure:
     generator are unchanged whether the block is enabled or not, except the moved times to progression)."""
 
     def __init__(self, rng: np.random.Generator, settings, slot_ing: np.ndarray, ing_index: dict):
-        self.s = getattr(settings, "concomitant", None) or ConcomitantSettings(enabled=False)
+        self.s = settings.concomitant
         self.rng = rng.spawn(1)[0]
         self.tki = _regimen_has(slot_ing, ing_index, EGFR_TKI)
         self.io = _regimen_has(slot_ing, ing_index, IO)
@@ -258,7 +246,7 @@ def draw_dispensations(
     lines: pd.DataFrame,
     death: np.ndarray,
     end_day: int,
-    background_rate: float = 0.05,
+    background_rate: float,
 ) -> pd.DataFrame:
     """Concomitant dispensations (one row per box): pid, date, days, cls, cip, ingredient, line_number.
 
