@@ -359,6 +359,12 @@ def _settings(settings, study=None) -> SimSettings:
     return SimSettings.from_config(cfg["simulate"], study=cfg["study"])
 
 
+def from_config(simulate=None, study=None) -> SimSettings:
+    """Deprecated (kept while lotluca.concomitant.truthcheck calls it): `SimSettings.from_config`, or for
+    partial blocks `SimSettings.from_config(default_config(simulate=...)["simulate"], study=...)`."""
+    return _settings(simulate, study)
+
+
 def write_shard(
     settings: SimSettings,
     seed: int,
