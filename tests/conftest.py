@@ -33,7 +33,7 @@ def run_snakemake(args: list[str], cwd: Path = REPO, timeout: int = 900) -> subp
 # --- the tiny study, run once per test session in a scratch copy of the repository ---------------
 TINY_CONFIG = REPO / "tests" / "data" / "tiny_config.yaml"
 # what a run needs from the repository (results/, .snakemake/, caches are left behind)
-RUN_COPY = ["Snakefile", "config.yaml", "workflow", "scripts", "envs", "tests/data"]
+RUN_COPY = ["Snakefile", "config.yaml", "config", "workflow", "scripts", "envs", "tests/data"]
 RUN_IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 import shutil
 import subprocess
@@ -19,23 +20,17 @@ IMPORT_TO_CONDA = {"sklearn": "scikit-learn", "yaml": "pyyaml", "snakemake": "sn
 STDLIB = set(sys.stdlib_module_names)
 
 
-def _rules_with_env_and_script():
-    """(rule file, rule name, env file, script file) for every rule with both directives."""
+def _rules_with_env():
+    """(rule file, rule name, env file, script file) of every rule."""
     out = []
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
-        text = smk.read_text()
-        for block in re.split(r"\n(?=rule |checkpoint )", text):
+        for block in re.split(r"\n(?=rule |checkpoint )", smk.read_text()):
             m = re.match(r"(?:rule|checkpoint) (\w+):", block.strip())
             env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
-            script = re.search(r'script:\s*\n\s*"([^"]+)"', block)
-            if m and env and script:
+            script = re.search(r"script:\s*\n\s*(\S+)", block)
+            if m:
                 out.append(
-                    (
-                        smk.name,
-                        m.group(1),
-                        (smk.parent / env.group(1)).resolve(),
-                        (smk.parent / script.group(1)).resolve(),
-                    )
+                    (smk.name, m.group(1), env and (smk.parent / env.group(1)).resolve(), script and script.group(1))
                 )
     return out
 
@@ -92,17 +87,47 @@ def _third_party_imports(path: Path, seen: set[Path]) -> set[str]:
     return found
 
 
-RULES = _rules_with_env_and_script()
+RULES = _rules_with_env()
 
 
 def test_every_rule_has_log_and_conda():
+    assert len(RULES) >= 20
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
         for block in re.split(r"\n(?=rule )", smk.read_text()):
             m = re.match(r"rule (\w+):", block.strip())
-            if not m or m.group(1) == "all":
+            if not m:
                 continue
             assert "log:" in block, f"{smk.name}: rule {m.group(1)} has no log:"
             assert "conda:" in block, f"{smk.name}: rule {m.group(1)} has no conda:"
+
+
+def _steps_file(rule: str) -> Path:
+    from lotluca.steps import stage_of
+
+    return REPO / "scripts" / "lotluca" / stage_of(rule) / "steps.py"
+
+
+@pytest.mark.parametrize(("smk", "rule", "env", "script"), RULES, ids=[r[1] for r in RULES])
+def test_rule_runs_the_step_function_named_after_it(smk, rule, env, script):
+    """Every rule runs the one dispatcher script, which calls lotluca.<stage>.steps.<rule>: the stage is a
+    prefix of the rule name and its steps module defines a function named exactly after the rule."""
+    from lotluca.steps import step_function
+
+    assert script == "STEP", f"{smk}: rule {rule} runs {script}, not the step dispatcher"
+    assert smk.removesuffix(".smk") in rule, f"rule {rule} is not in the file of its stage ({smk})"
+    func = step_function(rule)
+    assert func.__name__ == rule and func.__module__.endswith(".steps")
+    params = list(inspect.signature(func).parameters)
+    assert params[:2] == ["inputs", "outputs"], f"{rule}: {params}"
+
+
+def test_a_misnamed_rule_is_caught():
+    from lotluca.steps import stage_of, step_function
+
+    with pytest.raises(LookupError):
+        stage_of("gather_lines")
+    with pytest.raises(AttributeError):
+        step_function("lines_predict")
 
 
 @pytest.mark.parametrize(("smk", "rule", "env", "script"), RULES, ids=[r[1] for r in RULES])
@@ -116,7 +141,9 @@ def test_step_imports_declared_in_env(smk, rule, env, script):
             declared |= {re.split(r"[=<> ]", p)[0] for p in dep.get("pip", [])}
         name = dep if isinstance(dep, str) else ""
         assert not name or "=" in name, f"{env.name}: {name!r} is not pinned"
-    needed = {IMPORT_TO_CONDA.get(m, m) for m in _third_party_imports(script, set())}
+    seen: set[Path] = set()
+    found = _third_party_imports(REPO / "scripts" / "step.py", seen) | _third_party_imports(_steps_file(rule), seen)
+    needed = {IMPORT_TO_CONDA.get(m, m) for m in found}
     needed.discard("snakemake-minimal")  # provided by the Snakemake running the rule
     missing = needed - declared
     assert not missing, f"rule {rule} ({smk}): {env.name} lacks {sorted(missing)}"
@@ -147,3 +174,45 @@ def test_python_code_is_ruff_clean(args):
     exe = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     res = subprocess.run([exe, *args, "scripts", "tests", "bench", "tools"], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
+KERNEL = ("scripts/lotluca/lines/engine.py", "_kernel")  # the compiled state machine: one function by nature
+
+
+def test_no_library_function_over_120_lines():
+    long = []
+    for path in sorted((REPO / "scripts").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                where = (str(path.relative_to(REPO)), node.name)
+                if node.end_lineno - node.lineno + 1 > 120 and where != KERNEL:
+                    long.append(f"{where[0]}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long, "functions over 120 lines: " + "; ".join(long)
+
+
+LAYOUT_FILE = REPO / "scripts" / "lotluca" / "data" / "layout.yaml"
+RESULTS_LITERAL = re.compile(r"""["'`(\s]results/""")
+
+
+def _results_literals(paths) -> list[str]:
+    hits = []
+    for path in paths:
+        for k, line in enumerate(path.read_text().splitlines(), 1):
+            if RESULTS_LITERAL.search(line):
+                hits.append(f"{path.relative_to(REPO)}:{k}: {line.strip()}")
+    return hits
+
+
+def test_results_paths_only_in_the_layout_file():
+    files = [REPO / "Snakefile", *(REPO / "workflow").rglob("*.smk"), *(REPO / "scripts").rglob("*.py")]
+    assert not _results_literals(files)
+    assert "results/" in LAYOUT_FILE.read_text()
+
+
+def test_results_literal_check_can_fail(tmp_path):
+    bad = REPO / "scripts" / "lotluca" / "_results_literal_probe.py"
+    try:
+        bad.write_text('OUT = "results/lines/x.parquet"\n')
+        assert _results_literals([bad])
+    finally:
+        bad.unlink()
