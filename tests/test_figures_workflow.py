@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import snakemake_in
+from lotluca.config import load_config
 from lotluca.figures.tables import count_columns
 from lotluca.privacy import assert_exportable
 
@@ -47,8 +47,7 @@ def test_every_figure_and_table_written(tiny_run):
 
 
 def test_tables_respect_suppression(tiny_run):
-    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
-    k = int(cfg["privacy"]["min_cell"])
+    k = int(load_config(tiny_run / "config.yaml")["privacy"]["min_cell"])
     for t in TABLES:
         df = pd.read_csv(tiny_run / f"{t}.csv")
         cols = count_columns(df)
@@ -60,5 +59,5 @@ def test_report_builds(tiny_run):
     res = snakemake_in(tiny_run, ["--report", "results/report.html"])
     assert res.returncode == 0, res.stderr[-4000:]
     html = (tiny_run / "results" / "report.html").read_text(errors="replace")
-    for needle in ("Paper figures", "Paper tables", "fig4_kaplan_meier.png", "table1_baseline.csv"):
+    for needle in ("10. figures", "7. evaluate", "fig4_kaplan_meier.png", "table1_baseline.csv"):
         assert needle in html, needle

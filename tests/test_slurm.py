@@ -23,6 +23,8 @@ import pytest
 import yaml
 
 from conftest import IN_CI, REPO, TINY_CONFIG, copy_repo, run_env, snakemake_exe
+from lotluca.config import load_config
+from lotluca.layout import path
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
@@ -127,9 +129,10 @@ def _table_differences(a: Path, b: Path, label_a: str, label_b: str, only: set[s
 
 def _lines_targets() -> list[str]:
     """The gathered lines tables of every scenario x algorithm of the tiny study."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(yaml.safe_load(TINY_CONFIG.read_text()))
-    return [f"results/lines/{s}/{a}.parquet" for s in config["scenarios"] for a in config["lines"]["algorithms"]]
+    config = load_config(REPO / "config.yaml", yaml.safe_load(TINY_CONFIG.read_text()))
+    return [
+        path("lines.lines", scenario=s, algorithm=a) for s in config["scenarios"] for a in config["lines"]["algorithms"]
+    ]
 
 
 SLURM_ARGS = [
@@ -175,7 +178,7 @@ def test_outputs_identical_local_vs_slurm_and_any_shard_count(slurm_cluster, tin
     slurm_dir = runs["SLURM, 3 shards"][1]
     assert "has been submitted with SLURM jobid" in outs["SLURM, 3 shards"], outs["SLURM, 3 shards"][-3000:]
     submitted = {p.name for p in (slurm_dir / ".snakemake" / "slurm_logs").iterdir()}
-    assert {"rule_simulate", "rule_extract_snds", "rule_lines", "rule_score_shard"} <= submitted, submitted
+    assert {"rule_simulate", "rule_extract", "rule_lines", "rule_evaluate_shard"} <= submitted, submitted
 
     reference = tiny_study / "results"
     tables = _tables(reference)
