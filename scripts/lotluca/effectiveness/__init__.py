@@ -1,8 +1,10 @@
 """Real-world effectiveness from lines of therapy (rwTTNT, rwTTD, rwOS; KM, log-rank, Cox) and the
 bias that line-reconstruction errors put on them (gold lines vs each algorithm's lines).
 
-Modules: `endpoints` (per-line endpoints), `km` (Kaplan-Meier, log-rank), `cox` (first-line Cox
-model), `bias` (paired patient bootstrap of gold vs algorithm), `stage` (file-level steps), `cli`.
+Modules: `settings` (the `effectiveness` config block), `endpoints` (per-line endpoints), `km`
+(Kaplan-Meier, log-rank), `cox` (first-line Cox model), `bias` (paired patient bootstrap of gold vs
+algorithm), `analysis` (endpoints of every lines source, the suppressed export and bias tables),
+`steps` (the rules `effectiveness` and `effectiveness_bias`), `cli`. See docs/effectiveness.md.
 """
 
 from lotluca.effectiveness.bias import bias_ranking, bias_table

@@ -1,8 +1,6 @@
-"""The `effectiveness` and `bias` steps: read the lines and persons files, run the analyses, write
-the private per-line endpoints and the suppressed export tables.
-
-Used by the Snakemake step scripts (scripts/effectiveness.py, scripts/bias.py) and by the
-`lotluca effectiveness` / `lotluca bias` sub-commands.
+"""The analyses of the effectiveness stage on whole tables: the per-line endpoints of every lines source
+(private, pseudonymised), the suppressed export tables (KM, log-rank, Cox) and the suppressed bias
+table with its ranking. The step functions (`lotluca.effectiveness.steps`) read and write the files.
 """
 
 from __future__ import annotations
@@ -17,66 +15,52 @@ from lotluca.effectiveness.bias import GOLD, bias_ranking, bias_table
 from lotluca.effectiveness.cox import cox_data, cox_table
 from lotluca.effectiveness.endpoints import compute_endpoints, endpoints_long
 from lotluca.effectiveness.km import km_tables, logrank_tables
+from lotluca.effectiveness.settings import EffectivenessSettings
 from lotluca.errors import InputError
-from lotluca.io import read_parquet, write_parquet
-from lotluca.privacy import pseudonym_key, pseudonymise, suppress_counts, write_export
+from lotluca.io import read_parquet
+from lotluca.privacy import PrivacySettings, pseudonym_key, pseudonymise, suppress_counts
 from lotluca.privacy.suppress import complementary_suppress
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "gold_splits": ["test"],
-    "ttd_gap_days": 120,
-    "pooled_line_from": 3,
-    "at_risk_months": [0, 3, 6, 12, 18, 24, 36],
-    "curve_step_months": 1.0,
-    "alpha": 0.05,
-    "cox": {
-        "treatment_classes": ["chemo_io", "chemo_io_ctla4"],
-        "reference_classes": ["chemo_doublet", "single_agent_chemo"],
-        "era_start_years": [2012, 2017, 2019],
-        "penalizer": 0.0,
-    },
-    "bootstrap": 200,
-}
-PRIVACY_DEFAULTS = {"min_cell": 10, "method": "suppress", "pseudonym_key_env": "LOTLUCA_PSEUDONYM_KEY"}
 
-
-def _settings(settings: dict | None, privacy: dict | None) -> tuple[dict, dict]:
-    s = {**DEFAULTS, **(settings or {})}
-    s["cox"] = {**DEFAULTS["cox"], **(s.get("cox") or {})}
-    return s, {**PRIVACY_DEFAULTS, **(privacy or {})}
-
-
-def _read(path) -> pa.Table:
+def read_table(path) -> pa.Table:
     try:
         return read_parquet(path)
     except FileNotFoundError as exc:
         raise InputError(path, "file not found") from exc
 
 
-def build_endpoints(gold_path, persons_path, line_files, settings=None, privacy=None, seed=0, study_end_date=None):
+def build_endpoints(
+    gold_path,
+    persons_path,
+    line_files,
+    settings: EffectivenessSettings,
+    privacy: PrivacySettings,
+    seed: int,
+    study_end_date=None,
+) -> pd.DataFrame:
     """Endpoints of the gold lines and of every (algorithm, scenario, path) in `line_files`.
 
     The cohort is the gold persons of the configured splits; every lines source is restricted to it,
     with death and follow-up from `persons_path`. Returns the per-line table with `algorithm`,
-    `scenario` and pseudonymised `person_id` (patient-level: write it only under results/private/).
+    `scenario` and pseudonymised `person_id` (patient-level: write it only to the private folder).
     """
-    s, p = _settings(settings, privacy)
-    gold = _read(gold_path)
+    s = settings
+    gold = read_table(gold_path)
     if "split" not in gold.column_names:
         raise InputError(
             gold_path, "missing column", column="split", expected=f"the gold_lines contract {GOLD_LINES.names}"
         )
     gold_df = gold.to_pandas()
-    cohort = set(gold_df.loc[gold_df["split"].isin(s["gold_splits"]), "person_id"])
+    cohort = set(gold_df.loc[gold_df["split"].isin(s.gold_splits), "person_id"])
     if not cohort:
-        raise InputError(gold_path, f"no person in splits {s['gold_splits']}", column="split")
-    persons = _read(persons_path)
+        raise InputError(gold_path, f"no person in splits {list(s.gold_splits)}", column="split")
+    persons = read_table(persons_path)
     sources = [(GOLD, GOLD, gold_path, gold_df)] + [(a, sc, path, None) for a, sc, path in line_files]
     parts = []
     for alg, scen, path, df in sources:
-        df = _read(path).to_pandas() if df is None else df
+        df = read_table(path).to_pandas() if df is None else df
         n_in = len(df)
         df = df[df["person_id"].isin(cohort)]
         if n_in and df.empty:
@@ -84,23 +68,27 @@ def build_endpoints(gold_path, persons_path, line_files, settings=None, privacy=
                 path, "no line of a gold-cohort person: are person ids ODH patient ids?", column="person_id"
             )
         ep = compute_endpoints(
-            df, persons,
-            ttd_gap_days=s["ttd_gap_days"], pooled_line_from=s["pooled_line_from"],
-            era_start_years=s["cox"]["era_start_years"], study_end_date=study_end_date,
-            lines_name=str(path), persons_name=str(persons_path),
-        )  # fmt: skip
+            df,
+            persons,
+            ttd_gap_days=s.ttd_gap_days,
+            pooled_line_from=s.pooled_line_from,
+            era_start_years=list(s.cox.era_start_years),
+            study_end_date=study_end_date,
+            lines_name=str(path),
+            persons_name=str(persons_path),
+        )
         excl = ep["exclusion"].value_counts().to_dict()
         log.info(
             "%s/%s: %d line rows in, %d of cohort persons -> %d lines (%d persons of %d); excluded: %s",
-            alg, scen, n_in, len(df), len(ep), ep["person_id"].nunique(), len(cohort), excl or "none",
-        )  # fmt: skip
+            *(alg, scen, n_in, len(df), len(ep), ep["person_id"].nunique(), len(cohort), excl or "none"),
+        )
         if ep.empty:
             log.warning("%s/%s: no line for any cohort person (%s): this source has no estimate", alg, scen, path)
         ep.insert(0, "scenario", scen)
         ep.insert(0, "algorithm", alg)
         parts.append(ep)
     out = pd.concat(parts, ignore_index=True)
-    key = pseudonym_key(p["pseudonym_key_env"], seed)
+    key = pseudonym_key(privacy.pseudonym_key_env, seed)
     out["person_id"] = pseudonymise(out["person_id"], key)
     return out
 
@@ -112,13 +100,22 @@ def _blank_estimates(df: pd.DataFrame, count: str, columns, min_cell: int) -> pd
     return df
 
 
-def export_tables(endpoints: pd.DataFrame, settings=None, privacy=None) -> dict[str, pd.DataFrame]:
-    """The suppressed export tables km_summary, km_curves, at_risk, logrank, cox (see README)."""
-    s, p = _settings(settings, privacy)
-    k, method = int(p["min_cell"]), p["method"]
+def export_tables(
+    endpoints: pd.DataFrame, settings: EffectivenessSettings, privacy: PrivacySettings
+) -> dict[str, pd.DataFrame]:
+    """The suppressed export tables km_summary, km_curves, at_risk, logrank, cox (docs/effectiveness.md)."""
+    s = settings
+    k, method = int(privacy.min_cell), privacy.method
     long = endpoints_long(endpoints)
+    summary, curves, at_risk = _km_export(long, s, k, method)
+    logrank, cox = _first_line_export(long, s, k)
+    return {"km_summary": summary, "km_curves": curves, "at_risk": at_risk, "logrank": logrank, "cox": cox}
+
+
+def _km_export(long: pd.DataFrame, s: EffectivenessSettings, k: int, method: str):
+    """KM summary, curves and at-risk tables with small counts suppressed (and the estimates they carry)."""
     summary, curves, at_risk = km_tables(
-        long, times=s["at_risk_months"], curve_step=float(s["curve_step_months"]), alpha=s["alpha"], min_at_risk=k
+        long, times=list(s.at_risk_months), curve_step=float(s.curve_step_months), alpha=s.alpha, min_at_risk=k
     )
     est = [c for c in summary.columns if c.startswith("median")]
     summary = _blank_estimates(summary, "n_lines", est, k)  # no estimate from fewer than min_cell lines
@@ -142,20 +139,23 @@ def export_tables(endpoints: pd.DataFrame, settings=None, privacy=None) -> dict[
     for c in counts:
         summary[c] = summary[c].astype("Int64")
     at_risk["at_risk"] = at_risk["at_risk"].astype("Int64")
+    return summary, curves, at_risk
 
-    cox_cfg = s["cox"]
-    logrank = logrank_tables(long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"])
+
+def _first_line_export(long: pd.DataFrame, s: EffectivenessSettings, k: int):
+    """First-line log-rank and Cox tables: estimates of arms under k lines blanked, counts dropped."""
+    treatment, reference = list(s.cox.treatment_classes), list(s.cox.reference_classes)
+    logrank = logrank_tables(long, treatment, reference)
     logrank = _blank_estimates(logrank, "n_lines", ["statistic", "p_value"], k)
-    cox = cox_table(cox_data(long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"]), alpha=s["alpha"],
-                    penalizer=cox_cfg["penalizer"])  # fmt: skip
-    level = int(round((1 - s["alpha"]) * 100))
+    cox = cox_table(cox_data(long, treatment, reference), alpha=s.alpha, penalizer=s.cox.penalizer)
+    level = int(round((1 - s.alpha) * 100))
     small_arm = cox["n_treatment"].lt(k) | cox["n_reference"].lt(k)
     cox.loc[small_arm, ["hr", f"lower_{level}", f"upper_{level}", "p_value"]] = float("nan")
     # the counts of these two tables are sums of first-line regimen-class strata: exported, they would let
     # a suppressed class count be recovered by subtraction, so arm and event counts are read in km_summary
     logrank = logrank.drop(columns=["n_lines", "n_events"])
     cox = cox.drop(columns=["n_lines", "n_events", "n_treatment", "n_reference"])
-    return {"km_summary": summary, "km_curves": curves, "at_risk": at_risk, "logrank": logrank, "cox": cox}
+    return logrank, cox
 
 
 EXPORT_COUNTS = {
@@ -169,34 +169,24 @@ EXPORT_COUNTS = {
 }
 
 
-def run_effectiveness(
-    gold_path, persons_path, line_files, outputs: dict, settings=None, privacy=None, seed=0, study_end_date=None
-):
-    """Write outputs["endpoints"] (private Parquet) and outputs[name] for each export table (CSV)."""
-    s, p = _settings(settings, privacy)
-    ep = build_endpoints(gold_path, persons_path, line_files, s, p, seed, study_end_date)
-    write_parquet(pa.Table.from_pandas(ep, preserve_index=False), outputs["endpoints"])
-    for name, table in export_tables(ep, s, p).items():
-        write_export(table, outputs[name], EXPORT_COUNTS[name], int(p["min_cell"]))
-
-
-def run_bias(endpoints_path, outputs: dict, settings=None, privacy=None, seed=0):
-    """Write the suppressed bias table (outputs["csv"], outputs["parquet"]) and its ranking (outputs["summary"])."""
-    s, p = _settings(settings, privacy)
-    k = int(p["min_cell"])
-    ep = _read(endpoints_path).to_pandas()
-    long = endpoints_long(ep)
-    cox_cfg = s["cox"]
+def bias_tables(
+    endpoints: pd.DataFrame, settings: EffectivenessSettings, privacy: PrivacySettings, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The suppressed bias table (gold vs each lines source, paired bootstrap CIs; the master `seed`
+    seeds the bootstrap) and its ranking of the algorithms."""
+    k = int(privacy.min_cell)
+    long = endpoints_long(endpoints)
     table = bias_table(
-        long, cox_cfg["treatment_classes"], cox_cfg["reference_classes"],
-        bootstrap=int(s["bootstrap"]), seed=int(seed), alpha=s["alpha"],
-    )  # fmt: skip
+        long,
+        list(settings.cox.treatment_classes),
+        list(settings.cox.reference_classes),
+        bootstrap=int(settings.bootstrap),
+        seed=int(seed),
+        alpha=settings.alpha,
+    )
     est_cols = [c for c in table.columns if c.startswith(("median", "hr"))]
     small = table["n_lines_gold"].lt(k) | table["n_lines_algo"].lt(k)
     table.loc[small, est_cols] = float("nan")  # no comparison on fewer than min_cell lines
     ranking = bias_ranking(table)
-    table = suppress_counts(table, EXPORT_COUNTS["bias"], k, p["method"])
-    for key in ("csv", "parquet"):
-        write_export(table, outputs[key], EXPORT_COUNTS["bias"], k)
-    if "summary" in outputs:
-        write_export(ranking, outputs["summary"], [], k)
+    table = suppress_counts(table, EXPORT_COUNTS["bias"], k, privacy.method)
+    return table, ranking

@@ -1,38 +1,52 @@
-"""`lotluca effectiveness` and `lotluca bias`: the effectiveness and bias steps without Snakemake."""
+"""`lotluca effectiveness` and `lotluca bias`: the effectiveness stage's steps without Snakemake."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from lotluca.cliargs import line_sources, read_config
-from lotluca.effectiveness.stage import run_bias, run_effectiveness
-
-EXPORT = ("km_summary", "km_curves", "at_risk", "logrank", "cox")
+from lotluca.cliargs import line_sources
+from lotluca.config import load_config
+from lotluca.effectiveness import steps
+from lotluca.layout import path
 
 
 def _effectiveness(args) -> int:
-    cfg = read_config(args.config)
+    cfg = load_config(args.config)
     lines = line_sources(args.lines)
-    outputs = {"endpoints": str(Path(args.private_dir) / "endpoints.parquet")}
-    outputs |= {name: str(Path(args.export_dir) / f"{name}.csv") for name in EXPORT}
-    run_effectiveness(
-        args.gold, args.persons, lines, outputs,
-        settings=cfg.get("effectiveness"), privacy=cfg.get("privacy"), seed=cfg.get("seed", 0),
-        study_end_date=(cfg.get("study") or {}).get("end_date"),
-    )  # fmt: skip
+    endpoints = path("effectiveness.endpoints")
+    if args.private_dir:
+        endpoints = str(Path(args.private_dir) / Path(endpoints).name)
+    outputs = {"endpoints": endpoints}
+    outputs |= {
+        name: str(Path(args.export_dir) / f"{name}.csv") if args.export_dir else path("effectiveness.table", name=name)
+        for name in steps.EXPORT_TABLES
+    }
+    steps.effectiveness(
+        {"gold": args.gold, "persons": args.persons, "lines": [p for _, _, p in lines]},
+        outputs,
+        sources=[[a, s] for a, s, _ in lines],
+        effectiveness=cfg["effectiveness"],
+        privacy=cfg["privacy"],
+        seed=cfg["seed"],
+        study=cfg["study"],
+    )
     return 0
 
 
 def _bias(args) -> int:
-    cfg = read_config(args.config)
-    out = Path(args.export_dir)
+    cfg = load_config(args.config)
+    out = Path(args.export_dir) if args.export_dir else None
     outputs = {
-        "csv": str(out / "bias.csv"),
-        "parquet": str(out / "bias.parquet"),
-        "summary": str(out / "bias_summary.csv"),
+        "csv": str(out / "bias.csv") if out else path("effectiveness.bias_csv"),
+        "parquet": str(out / "bias.parquet") if out else path("effectiveness.bias_parquet"),
+        "summary": str(out / "bias_summary.csv") if out else path("effectiveness.bias_summary"),
     }
-    run_bias(
-        args.endpoints, outputs, settings=cfg.get("effectiveness"), privacy=cfg.get("privacy"), seed=cfg.get("seed", 0)
+    steps.effectiveness_bias(
+        {"endpoints": args.endpoints or path("effectiveness.endpoints")},
+        outputs,
+        effectiveness=cfg["effectiveness"],
+        privacy=cfg["privacy"],
+        seed=cfg["seed"],
     )
     return 0
 
@@ -46,12 +60,22 @@ def register(subparsers) -> None:
     p.add_argument(
         "--lines", action="append", help="ALGORITHM:SCENARIO:PATH of an algorithm's lines Parquet (repeatable)"
     )
-    p.add_argument("--config", help="config.yaml (effectiveness, privacy, seed, study blocks)")
-    p.add_argument("--private-dir", default="results/private/effectiveness")
-    p.add_argument("--export-dir", default="results/export/effectiveness")
+    p.add_argument("--config", help="config.yaml (effectiveness, privacy, seed, study blocks; default: the schema's)")
+    p.add_argument(
+        "--private-dir",
+        help=f"folder of the private endpoints.parquet (default {Path(path('effectiveness.endpoints')).parent})",
+    )
+    p.add_argument(
+        "--export-dir", help=f"folder of the export tables (default {Path(path('effectiveness.table')).parent})"
+    )
     p.set_defaults(func=_effectiveness)
     b = subparsers.add_parser("bias", help="bias of effectiveness estimates: gold vs algorithm lines, bootstrap CIs")
-    b.add_argument("--endpoints", required=True, help="endpoints.parquet written by `lotluca effectiveness`")
-    b.add_argument("--config", help="config.yaml (effectiveness, privacy, seed blocks)")
-    b.add_argument("--export-dir", default="results/export/bias")
+    b.add_argument(
+        "--endpoints",
+        help=f"endpoints.parquet written by `lotluca effectiveness` (default {path('effectiveness.endpoints')})",
+    )
+    b.add_argument("--config", help="config.yaml (effectiveness, privacy, seed blocks; default: the schema's)")
+    b.add_argument(
+        "--export-dir", help=f"folder of the bias tables (default {Path(path('effectiveness.bias_csv')).parent})"
+    )
     b.set_defaults(func=_bias)

@@ -1,4 +1,4 @@
-"""Per-line real-world endpoints (BRIEF section 5, "Endpoints"): rwTTNT, rwTTD and rwOS from line start.
+"""Per-line real-world endpoints (docs/effectiveness.md): rwTTNT, rwTTD and rwOS from line start.
 
 One row per (person, line): maintenance phases are folded into the line they continue (start of the
 first phase, end of the last). All times are in months (days / 30.4375), measured from the line start.

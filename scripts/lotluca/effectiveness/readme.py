@@ -1,6 +1,8 @@
 """Generate the README's bias table and its "closest to the gold standard" sentence from the bias outputs.
 
-    python -m lotluca.effectiveness.readme results/export/bias --readme README.md
+    python -m lotluca.effectiveness.readme BIAS_DIR --readme README.md
+
+(BIAS_DIR: the folder of the bias tables, by default the layout's `effectiveness.bias_csv` folder)
 
 replaces the text between `<!-- bias-table:begin -->` and `<!-- bias-table:end -->` in README.md (or
 prints it without --readme). The sentence is computed from `bias_summary.csv`, never written by hand.
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from lotluca.layout import path
 
 BEGIN, END = "<!-- bias-table:begin -->", "<!-- bias-table:end -->"
 
@@ -75,7 +79,7 @@ def render(bias_dir: str | Path, scenario: str = "linked") -> str:
     text += "\n".join(out)
     text += (
         f"\n\nFirst line, scenario `{scenario}`: algorithm - gold difference of medians and algorithm / gold "
-        f"ratio of hazard ratios, with {level}% paired patient-bootstrap CIs (from `results/export/bias/bias.csv`):\n\n"
+        f"ratio of hazard ratios, with {level}% paired patient-bootstrap CIs (from `{path('effectiveness.bias_csv')}`):\n\n"
     )
     return text + "\n".join(rows) + "\n"
 
@@ -91,7 +95,12 @@ def update_readme(readme: str | Path, block: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("bias_dir", help="folder with bias.csv and bias_summary.csv (results/export/bias)")
+    ap.add_argument(
+        "bias_dir",
+        nargs="?",
+        default=str(Path(path("effectiveness.bias_csv")).parent),
+        help="folder with bias.csv and bias_summary.csv (default: %(default)s)",
+    )
     ap.add_argument("--readme", help="README.md to update in place (else print)")
     ap.add_argument("--scenario", default="linked", help="scenario of the headline table")
     args = ap.parse_args(argv)

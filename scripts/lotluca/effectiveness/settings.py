@@ -1,0 +1,32 @@
+"""The `effectiveness` config block as a frozen settings dataclass (endpoints, KM, Cox, bias bootstrap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lotluca.config import Settings
+
+
+@dataclass(frozen=True)
+class CoxSettings(Settings):
+    """Config block `effectiveness.cox`: the first-line Cox model of treatment vs reference classes."""
+
+    treatment_classes: tuple[str, ...]  # regimen classes of the treatment arm
+    reference_classes: tuple[str, ...]  # regimen classes of the reference arm
+    era_start_years: tuple[int, ...]  # first year of each era of line start (a covariate)
+    penalizer: float  # ridge penalty of the lifelines fit
+
+
+@dataclass(frozen=True)
+class EffectivenessSettings(Settings):
+    """Config block `effectiveness` (defaults and descriptions in the config schema; see docs/effectiveness.md)."""
+
+    vital_status_scenario: str  # merged scenario whose persons give death and end of follow-up
+    gold_splits: tuple[str, ...]  # gold-standard splits forming the analysis cohort
+    ttd_gap_days: int  # rwTTD: days without the line's drugs that make a discontinuation
+    pooled_line_from: int  # lines >= this are pooled into one line group ("3+")
+    at_risk_months: tuple[float, ...]  # times of the at-risk table
+    curve_step_months: float  # grid of the exported KM curves
+    alpha: float  # 1 - confidence level of every CI
+    cox: CoxSettings
+    bootstrap: int  # replicates of the paired patient bootstrap of the bias table
