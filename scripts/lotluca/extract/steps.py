@@ -10,11 +10,19 @@ from pathlib import Path
 from lotluca.extract.common import ROW_NUMBERS_SUFFIX, ExtractSettings, row_numbers_file
 from lotluca.extract.gather import gather_source
 from lotluca.extract.pipeline import OUTPUTS, SOURCE_TABLES, extract_source, paths_from_files, row_numbers_from_files
-from lotluca.extract.split import SPLIT_TABLES, split_source
+from lotluca.extract.split import SPLIT_TABLES, shard_file_name, split_source
 
 
 def _files(value: str | Sequence[str]) -> list[str]:
-    return [value] if isinstance(value, str | Path) else list(value)
+    """A named input or output as a list of files; a folder (a shard of the split) stands for its files."""
+    out = []
+    for f in [value] if isinstance(value, str | Path) else value:
+        out += sorted(map(str, Path(f).iterdir())) if Path(f).is_dir() else [str(f)]
+    return out
+
+
+def _files_or_folders(value: str | Sequence[str]) -> list[str]:
+    return [str(value)] if isinstance(value, str | Path) else [str(v) for v in value]
 
 
 def _name(path: str | Path) -> str:
@@ -35,12 +43,22 @@ def _shard_tables(files: Sequence[str | Path]) -> dict[str, list[Path]]:
     return dict(tables)
 
 
+def _shard_folders(folders: Sequence[str | Path], paths: Mapping[str, Path]) -> dict[str, list[Path]]:
+    """The shard files of each table when the outputs are one folder per shard (shard order)."""
+    return {t: [Path(d) / shard_file_name(t, p) for d in folders] for t, p in paths.items()}
+
+
 def extract_split(inputs: Mapping, outputs: Mapping, *, study: Mapping, extract: Mapping, source: str) -> None:
-    """Split the user's raw tables of `source` (inputs `tables`) into the patient shards of outputs `tables`
-    (for every shard, each table's file and its `.rows.parquet`; the files of shard k in one folder)."""
+    """Split the user's raw tables of `source` (inputs `tables`) into patient shards: outputs `tables`
+    (for every shard, each table's file and its `.rows.parquet`, the files of shard k in one folder, in
+    shard order), or outputs `shards` (one folder per shard, in shard order, receiving those files)."""
     paths = paths_from_files(_files(inputs["tables"]), tuple(SPLIT_TABLES[source]))
     settings = ExtractSettings.for_study(study, extract)
-    split_source(source, paths, _shard_tables(_files(outputs["tables"])), settings)
+    if "tables" in outputs:
+        shards = _shard_tables(_files(outputs["tables"]))
+    else:
+        shards = _shard_folders(_files_or_folders(outputs["shards"]), paths)
+    split_source(source, paths, shards, settings)
 
 
 def extract(inputs: Mapping, outputs: Mapping, *, study: Mapping, extract: Mapping, source: str, part: bool) -> None:

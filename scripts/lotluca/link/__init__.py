@@ -1,7 +1,8 @@
-"""ODH <-> SNDS record linkage and the merged exposure history of the study population.
+"""ODH <-> SNDS record linkage: each ODH patient to at most one SNDS person (docs/link.md).
 
 Deterministic linkage first (`deterministic`), then probabilistic linkage of the rest with Splink
-(`probabilistic`), one-to-one resolution (`resolve`), quality against a known truth (`quality`), the
-per-scenario merged tables (`merge`); `pipeline` runs the whole stage from files, `cli` exposes it as
-`lotluca link` / `lotluca merge`, `synthetic` draws canonical inputs for tests and benchmarks.
+(`probabilistic`), one-to-one resolution (`resolve`), quality against a known truth (`quality`);
+`inputs` reads and checks the canonical tables, `pipeline` runs the whole stage from files, `steps`
+is the workflow's `link` rule, `cli` is `lotluca link`, `synthetic` draws canonical inputs for tests
+and benchmarks. The merged tables of each scenario are the next stage (`lotluca.merge`).
 """

@@ -1,7 +1,7 @@
-"""The linkage stage end to end: persons + stays of both sources -> links table and quality report.
+"""The link stage end to end: persons + stays of both sources -> links table and quality report.
 
 `link_records` works on frames (library use); `run_linkage` reads the canonical Parquet files, writes
-`links.parquet` (contracts.LINKS), the JSON report and the CSV quality table.
+`links.parquet` (contracts.LINKS), the JSON report and the CSV quality table (docs/link.md).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lotluca.config import Settings
 from lotluca.contracts import LINKS, PERSONS, STAYS
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
@@ -31,34 +32,33 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class LinkageParams:
-    """The `linkage:` block of config.yaml (see the comments there)."""
+class LinkSettings(Settings):
+    """The `link:` block of the config (docs/link.md), and the master seed (`from_config(block, seed=...)`)."""
 
-    match_probability_threshold: float = 0.5
-    deterministic_day_tolerance: int = 1
-    deterministic_min_stays: int = 2
-    probabilistic_day_window: int = 3
-    ambiguity_margin: float = 1.0
-    u_max_pairs: float = 1e6
-    em_max_odh_patients: int = 3000
-    threads: int = 2
-    require_event_evidence: bool = True
-    m_floor: float = 0.001
-    seed: int = 20261123
-
-    @classmethod
-    def from_config(cls, block: dict | None, seed: int | None = None) -> LinkageParams:
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in (block or {}).items() if k in names}
-        if seed is not None:
-            kw["seed"] = int(seed)
-        return cls(**kw)
+    deterministic_min_stays: int
+    deterministic_day_tolerance: int
+    probabilistic_day_window: int
+    match_probability_threshold: float
+    require_event_evidence: bool
+    m_floor: float
+    ambiguity_margin: float
+    u_max_pairs: int | float  # kept as written (the report shows it so)
+    em_max_odh_patients: int
+    threads: int
+    seed: int
 
 
 def score_candidates(
-    odh_persons, odh_stays, snds_persons, snds_stays, params: LinkageParams, files: dict | None = None
+    odh_persons,
+    odh_stays,
+    snds_persons,
+    snds_stays,
+    params: LinkSettings,
+    files: dict | None = None,
+    threads: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Deterministic links and the Splink-scored pairs of the records it left.
+    """Deterministic links and the Splink-scored pairs of the records it left (DuckDB runs on `threads`
+    threads, by default `params.threads`).
 
     Returns (deterministic links: odh_id, snds_id, n_stays; scored pairs: odh_id, snds_id,
     match_probability, match_weight, stay_weight; statistics).
@@ -78,7 +78,7 @@ def score_candidates(
     os_ = prepare_stays(odh_stays, files.get("odh_stays", "odh stays"), "ODH", default_hospital=centre_of)
     ss = prepare_stays(snds_stays, files.get("snds_stays", "snds stays"), "SNDS")
     con = duckdb.connect()
-    con.execute(f"SET threads TO {int(params.threads)}").fetchall()
+    con.execute(f"SET threads TO {int(threads or params.threads)}").fetchall()
 
     det, det_stats = deterministic_links(
         op, os_, sp, ss, params.deterministic_day_tolerance, params.deterministic_min_stays, con
@@ -163,14 +163,20 @@ def resolve_links(
 
 
 def link_records(
-    odh_persons, odh_stays, snds_persons, snds_stays, params: LinkageParams, files: dict | None = None
+    odh_persons,
+    odh_stays,
+    snds_persons,
+    snds_stays,
+    params: LinkSettings,
+    files: dict | None = None,
+    threads: int | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Link ODH patients to SNDS persons. Inputs: canonical persons/stays (Arrow tables or frames).
 
     Returns (links as a frame with contracts.LINKS columns, stage statistics).
     """
     t0 = time.perf_counter()
-    det, pairs, stats = score_candidates(odh_persons, odh_stays, snds_persons, snds_stays, params, files)
+    det, pairs, stats = score_candidates(odh_persons, odh_stays, snds_persons, snds_stays, params, files, threads)
     links, rstats = resolve_links(
         det, pairs, params.match_probability_threshold, params.ambiguity_margin, params.require_event_evidence
     )
@@ -223,19 +229,21 @@ def _clean(obj):
 def run_linkage(
     files: dict[str, str | Path],
     truth_path: str | None,
-    params: LinkageParams,
+    params: LinkSettings,
     links_out: str | Path,
     report_out: str | Path,
     quality_csv: str | Path,
+    threads: int | None = None,
 ) -> dict:
     """Read the canonical tables, link, write links / report JSON / quality CSV; return the report.
 
-    `files` maps odh_persons, odh_stays, snds_persons, snds_stays to canonical Parquet files.
+    `files` maps odh_persons, odh_stays, snds_persons, snds_stays to canonical Parquet files; `threads`:
+    DuckDB's threads (default `params.threads`; the report shows the configured `params`).
     """
     files = {k: Path(files[k]) for k in ("odh_persons", "odh_stays", "snds_persons", "snds_stays")}
     tables = {k: read_table(f, PERSONS if k.endswith("persons") else STAYS, k) for k, f in files.items()}
     links, stats = link_records(
-        tables["odh_persons"], tables["odh_stays"], tables["snds_persons"], tables["snds_stays"], params, files
+        tables["odh_persons"], tables["odh_stays"], tables["snds_persons"], tables["snds_stays"], params, files, threads
     )
     truth = None
     if truth_path:

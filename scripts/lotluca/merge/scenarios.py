@@ -1,12 +1,12 @@
-"""Merged history of the study population (the ODH patients) per data-source scenario.
+"""Merged history of the study population (the ODH patients) per data-source scenario (docs/merge.md).
 
 Scenarios (person_id is always the ODH patient id, so the gold standard keyed by ODH id applies):
 - `odh_only`: ODH persons and exposures; no chemo sessions.
 - `snds_only`: the SNDS exposures and chemo sessions of the linked BEN_IDT_ANO re-keyed to the ODH id;
   death and end of follow-up from SNDS; unlinked ODH patients keep their row but have no SNDS data.
 - `linked`: both; the same ingredient on the same day seen by ODH and SNDS is counted once (or within
-  `dedup_day_tolerance` days, 0 by default: the same day; the ODH row is kept, the origins of every merged row joined by "|", end_date the latest of the group); SNDS
-  death fills ODH gaps; end of follow-up = death when known, else the later of the two sources; SNDS
+  `merge_day_tolerance` days; the ODH row is kept, the origins of every merged row joined by "|",
+  end_date the latest of the group); SNDS death fills ODH gaps; end of follow-up = death when known, else the later of the two sources; SNDS
   chemo sessions on a day with an ODH exposure of the person are dropped when configured (counted).
 Nothing is dropped silently: every step counts rows in the merge report.
 """
@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
+from lotluca.config import Settings, default_config
 from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, EXPOSURES_OPTIONAL, LINKS, PERSONS, conform
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
@@ -29,6 +31,14 @@ log = logging.getLogger(__name__)
 
 SCENARIOS = ("odh_only", "snds_only", "linked")
 KEY = ["person_id", "ingredient", "date"]
+
+
+@dataclass(frozen=True)
+class MergeSettings(Settings):
+    """The `merge:` block of the config (docs/merge.md)."""
+
+    drop_sessions_covered_by_odh: bool  # linked: drop SNDS chemo sessions on a day with an ODH exposure
+    merge_day_tolerance: int  # linked: an SNDS exposure joins the ODH row of its ingredient within this many days
 
 
 def _df(t: pa.Table) -> pd.DataFrame:
@@ -74,7 +84,7 @@ def _matched_odh_day(odh: pd.DataFrame, snds: pd.DataFrame, tolerance_days: int)
     return matched.reindex(snds.index).fillna(own)
 
 
-def dedup_exposures(odh: pd.DataFrame, snds: pd.DataFrame, tolerance_days: int = 0) -> tuple[pd.DataFrame, int]:
+def dedup_exposures(odh: pd.DataFrame, snds: pd.DataFrame, tolerance_days: int) -> tuple[pd.DataFrame, int]:
     """ODH + SNDS exposures, the same (person, ingredient, day) from both sources kept once.
 
     With `tolerance_days` > 0, an SNDS row also joins the nearest ODH row of the same ingredient within
@@ -126,8 +136,7 @@ def merge_scenario(
     snds_exposures: pa.Table,
     snds_sessions: pa.Table,
     links: pa.Table,
-    drop_sessions_covered_by_odh: bool = True,
-    dedup_day_tolerance: int = 0,
+    settings: MergeSettings,
 ) -> tuple[dict[str, pa.Table], dict]:
     """Merged persons / exposures / chemo_sessions of one scenario, and its counts."""
     if scenario not in SCENARIOS:
@@ -174,9 +183,9 @@ def merge_scenario(
     elif scenario == "snds_only":
         exposures, sessions = se, ss
     else:
-        exposures, n_merged = dedup_exposures(oe, se, dedup_day_tolerance)
+        exposures, n_merged = dedup_exposures(oe, se, settings.merge_day_tolerance)
         stats["exposure_rows_merged_across_sources"] = n_merged
-        if drop_sessions_covered_by_odh and len(ss):
+        if settings.drop_sessions_covered_by_odh and len(ss):
             covered = pd.MultiIndex.from_frame(ss[["person_id", "date"]]).isin(
                 pd.MultiIndex.from_frame(oe[["person_id", "date"]])
             )
@@ -203,13 +212,13 @@ def run_merge(
     files: dict[str, str | Path],
     out: dict[str, str | Path],
     report_path,
-    drop_sessions_covered_by_odh: bool = True,
-    dedup_day_tolerance: int = 0,
+    settings: MergeSettings | None = None,
 ) -> dict:
     """Read the extracts and links, write the scenario's tables and its report.
 
     `files` maps odh_persons, odh_exposures, snds_persons, snds_exposures, snds_chemo_sessions, links
-    to Parquet files; `out` maps persons, exposures, chemo_sessions to output files.
+    to Parquet files; `out` maps persons, exposures, chemo_sessions to output files; `settings`: the
+    `merge:` block (None: the schema's defaults).
     """
     t = {
         "odh_persons": read_table(files["odh_persons"], PERSONS, "persons"),
@@ -219,12 +228,8 @@ def run_merge(
         "snds_sessions": read_table(files["snds_chemo_sessions"], CHEMO_SESSIONS, "chemo_sessions"),
         "links": read_table(files["links"], LINKS, "links"),
     }
-    tables, stats = merge_scenario(
-        scenario,
-        *t.values(),
-        drop_sessions_covered_by_odh=drop_sessions_covered_by_odh,
-        dedup_day_tolerance=dedup_day_tolerance,
-    )
+    settings = settings or MergeSettings.from_config(default_config()["merge"])
+    tables, stats = merge_scenario(scenario, *t.values(), settings)
     for name, table in tables.items():
         write_parquet(table, out[name])
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
