@@ -1,8 +1,11 @@
-"""Canonical tables shared by every stage (BRIEF section 4): their Arrow schemas and a conformance check.
+"""Canonical tables shared by every stage: their Arrow schemas and a conformance check.
 
 Every stage reads and writes these tables as Parquet with exactly these columns and types (dates are
 date32). Optional columns may be absent in a producer's output and are then added as nulls by
 `conform`. The SNDS raw tables follow `lotluca.snds_schema`; the ODH raw tables are defined here.
+
+The comment above each schema and beside each column is its documentation: docs/contracts.md is
+generated from them (python tools/make_docs.py), so keep one comment per column.
 """
 
 from __future__ import annotations
@@ -17,27 +20,30 @@ F64 = pa.float64()
 BOOL = pa.bool_()
 
 # --- canonical, source-independent tables -------------------------------------------------------
+# One row per person of a source (extract) or of a data-source scenario (merge): demographics, disease,
+# death and end of follow-up.
 PERSONS = pa.schema(
     [
         ("person_id", STR),  # study person: ODH patient id, or BEN_IDT_ANO for SNDS-only persons
         ("sex", STR),  # "M" | "F"
-        ("birth_year", I16),
+        ("birth_year", I16),  # year of birth
         ("birth_month", I16),  # 1..12, null when unknown
         ("residence_dpt", STR),  # departement of residence (2-3 chars), used by linkage
-        ("death_date", DATE),
-        ("diagnosis_date", DATE),  # diagnosis of advanced / metastatic disease
+        ("death_date", DATE),  # date of death, null when alive or unknown
+        ("diagnosis_date", DATE),  # diagnosis of advanced / metastatic disease (null in the SNDS)
         ("histology", STR),  # "non_squamous" | "squamous" | "nos"
-        ("egfr", STR),  # "mutated" | "wild_type" | "unknown" (same for alk)
-        ("alk", STR),
+        ("egfr", STR),  # EGFR status: "mutated" | "wild_type" | "unknown"
+        ("alk", STR),  # ALK status: "mutated" | "wild_type" | "unknown"
         ("pdl1", STR),  # "<1%" | "1-49%" | ">=50%" | "unknown"
         ("centre", STR),  # FINESS of the cancer centre following the person (null for SNDS)
         ("end_of_followup", DATE),  # death or end of data
     ]
 )
 
+# One row per drug administration or dispensation: what was given, when, by which route and from which source.
 EXPOSURES = pa.schema(
     [
-        ("person_id", STR),
+        ("person_id", STR),  # study person (persons.person_id)
         ("date", DATE),  # administration or dispensation date
         ("end_date", DATE),  # administration: = date; dispensation: date + days of supply - 1
         ("ingredient", STR),  # lower-case INN from drugs.csv; "trial_drug" for unnamed trial drugs
@@ -53,116 +59,126 @@ EXPOSURES = pa.schema(
 )
 EXPOSURES_OPTIONAL = ("hospital", "protocol_label", "cycle_number")
 
+# One row per PMSI chemotherapy day session (GHM extract.chemo_session_ghm, 28Z07Z), seen without a drug name.
 CHEMO_SESSIONS = pa.schema(
     [
-        ("person_id", STR),
-        ("date", DATE),
+        ("person_id", STR),  # study person (persons.person_id)
+        ("date", DATE),  # day of the session
         ("hospital", STR),  # FINESS (ETA_NUM)
-        ("origin", STR),
+        ("origin", STR),  # key of the raw row ("TABLE:key")
     ]
 )
 
+# One row per hospital stay (PMSI in the SNDS, centre stays in ODH), used by the linkage.
 STAYS = pa.schema(
     [
-        ("person_id", STR),
+        ("person_id", STR),  # study person (persons.person_id)
         ("hospital", STR),  # FINESS
-        ("admission_date", DATE),
-        ("discharge_date", DATE),
+        ("admission_date", DATE),  # first day of the stay
+        ("discharge_date", DATE),  # last day of the stay
         ("ghm", STR),  # GRG_GHM for PMSI stays; null in ODH
         ("main_diagnosis", STR),  # ICD-10
-        ("origin", STR),
+        ("origin", STR),  # key of the raw row ("TABLE:key")
     ]
 )
 
+# One row per line of therapy, or per maintenance phase (is_maintenance true, same line_number as its line).
 LINES = pa.schema(
     [
-        ("person_id", STR),
-        ("line_number", I16),
-        ("start_date", DATE),
-        ("end_date", DATE),
+        ("person_id", STR),  # study person (persons.person_id; the ODH patient id in every scenario)
+        ("line_number", I16),  # 1, 2, ...; a maintenance phase repeats the number of its line
+        ("start_date", DATE),  # first treatment day of the line (or of the maintenance phase)
+        ("end_date", DATE),  # last treatment day (end of supply for oral drugs)
         ("regimen", STR),  # sorted ingredients joined by "+"
         ("regimen_class", STR),  # lotluca.drugs.regimen_class vocabulary
-        ("is_maintenance", BOOL),
-        ("end_reason", STR),  # documented vocabulary of the lines engine
-        ("algorithm", STR),
+        ("is_maintenance", BOOL),  # true for a maintenance phase of the line
+        ("end_reason", STR),  # why the line ended: the lines engine's vocabulary (docs/lines.md)
+        ("algorithm", STR),  # algorithm that produced the line ("gold" in the gold standard)
     ]
 )
 
-GOLD_LINES = LINES.append(pa.field("split", STR))  # "train" | "test"
+# The chart-abstracted gold standard: the lines columns, plus the split of the person.
+GOLD_LINES = LINES.append(pa.field("split", STR))  # "train" | "test": the learned model trains on train
 
+# One row per raw row quarantined by the extraction, with the named rule (docs/extract.md).
 REJECTS = pa.schema(
     [
         ("table", STR),  # raw table the row came from
         ("row_key", STR),  # key or row number of the raw row
         ("rule", STR),  # named rule or reason
-        ("detail", STR),
+        ("detail", STR),  # the offending value or a short explanation
     ]
 )
 
+# One row per ODH patient linked to an SNDS person (at most one each way).
 LINKS = pa.schema(
     [
-        ("odh_patient_id", STR),
+        ("odh_patient_id", STR),  # ODH patient (odh_patients.odh_patient_id)
         ("snds_person_id", STR),  # BEN_IDT_ANO
         ("method", STR),  # "deterministic" | "probabilistic"
-        ("match_probability", F64),
+        ("match_probability", F64),  # Splink match probability (1.0 for deterministic links)
     ]
 )
 
 # --- ODH (OncoDataHub) raw tables, as the cancer-centre warehouse exports them ---------------------
+# One row per patient of the cancer centre: demographics, diagnosis, biomarkers, vital status.
 ODH_PATIENTS = pa.schema(
     [
         ("odh_patient_id", STR),  # the centre's own patient id
         ("centre_finess", STR),  # FINESS of the centre (9 chars)
         ("sex", STR),  # "M" | "F"
-        ("birth_date", DATE),
+        ("birth_date", DATE),  # date of birth
         ("postcode", STR),  # 5 chars
         ("diagnosis_date", DATE),  # advanced / metastatic diagnosis
         ("histology", STR),  # free-text histology as coded by the centre
         ("egfr_status", STR),  # "muté" | "non muté" | null (not tested)
         ("alk_status", STR),  # "réarrangé" | "non réarrangé" | null
-        ("ros1_status", STR),
-        ("kras_status", STR),
-        ("braf_status", STR),
-        ("met_status", STR),
+        ("ros1_status", STR),  # free text as coded by the centre, null if not tested
+        ("kras_status", STR),  # free text as coded by the centre, null if not tested
+        ("braf_status", STR),  # free text as coded by the centre, null if not tested
+        ("met_status", STR),  # free text as coded by the centre, null if not tested
         ("pdl1_tps", F64),  # percentage of tumour cells, null if not tested
         ("death_date", DATE),  # known to the centre only sometimes
-        ("last_contact_date", DATE),
+        ("last_contact_date", DATE),  # last time the centre saw the patient
     ]
 )
 
+# One row per drug administered at the centre (prescription software).
 ODH_ADMINISTRATIONS = pa.schema(
     [
-        ("administration_id", STR),
-        ("odh_patient_id", STR),
-        ("stay_id", STR),
-        ("administration_date", DATE),
+        ("administration_id", STR),  # unique id of the administration
+        ("odh_patient_id", STR),  # patient (odh_patients.odh_patient_id)
+        ("stay_id", STR),  # stay of the administration (odh_stays.stay_id)
+        ("administration_date", DATE),  # day the drug was given
         ("drug_label", STR),  # prescription-software free text: "CARBOPLATINE 450MG", "Keytruda", "ESSAI CLINIQUE"
-        ("dose_mg", F64),
+        ("dose_mg", F64),  # dose given, in mg
         ("route", STR),  # "IV" | "PO" | "SC"
         ("protocol_label", STR),  # e.g. "CARBOPLATINE-PEMETREXED J1=J21", often null
         ("cycle_label", STR),  # e.g. "C3", often null
     ]
 )
 
+# One row per stay or visit at the centre.
 ODH_STAYS = pa.schema(
     [
-        ("stay_id", STR),
-        ("odh_patient_id", STR),
-        ("centre_finess", STR),
-        ("admission_date", DATE),
-        ("discharge_date", DATE),
+        ("stay_id", STR),  # unique id of the stay
+        ("odh_patient_id", STR),  # patient (odh_patients.odh_patient_id)
+        ("centre_finess", STR),  # FINESS of the centre
+        ("admission_date", DATE),  # first day of the stay
+        ("discharge_date", DATE),  # last day of the stay
         ("stay_type", STR),  # "HDJ" (day hospital) | "HC" (full hospitalisation) | "CONSULT"
         ("main_diagnosis", STR),  # ICD-10
     ]
 )
 
+# One row per oral drug prescribed at the centre (dispensed by a community pharmacy).
 ODH_PRESCRIPTIONS = pa.schema(
     [
-        ("prescription_id", STR),
-        ("odh_patient_id", STR),
-        ("prescription_date", DATE),
-        ("drug_label", STR),
-        ("duration_days", I32),
+        ("prescription_id", STR),  # unique id of the prescription
+        ("odh_patient_id", STR),  # patient (odh_patients.odh_patient_id)
+        ("prescription_date", DATE),  # day of the prescription
+        ("drug_label", STR),  # prescription-software free text, as in odh_administrations
+        ("duration_days", I32),  # days of treatment prescribed
     ]
 )
 
