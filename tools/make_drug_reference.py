@@ -1,6 +1,6 @@
 """Regenerate scripts/lotluca/data/drugs.csv and drug_codes.csv (the shipped drug reference).
 
-The ingredient / ATC-7 / class rows follow the WHO ATC index 2026 (BRIEF section 5). The CIP13 and
+The ingredient / ATC-7 / class rows follow the WHO ATC index 2026 (see docs/limits.md on the codes). The CIP13 and
 UCD13 codes are *format-valid illustrative codes* (prefix 34009 / 3400893 and a valid EAN-13 check
 digit), generated deterministically from the ingredient name: no network reaches the official BDPM
 (base de donnees publique des medicaments) from our build machines. On the secure platform, append
