@@ -1,47 +1,20 @@
 """Reconstruct lines of therapy from exposures with the rules of a `LineParams` (one compiled state machine).
 
-Pipeline (vectorised except the per-person state machine, which is compiled with numba):
-1. keep antineoplastic exposures (`drugs.ANTINEOPLASTIC_CLASSES`; PPIs, steroids... are ignored) on or
-   after the advanced diagnosis minus `diagnosis_lookback_days`;
-2. encode persons as sorted integer codes and ingredients as bits of an int64 mask;
-3. sort once by (person, date) and reduce the rows of each treatment day to one "day" (OR of the
-   ingredient bits, latest end of supply, cycle number, protocol label), so duplicated rows and input
-   order cannot change the result; chemotherapy sessions without a drug name become days with no drug;
-4. run `_kernel` (numba `@njit`) over all days at once, person boundaries given by offsets, writing
-   line rows into preallocated arrays.
-
-Line rules applied per treatment day, in this order (each one switched or tuned by `LineParams`):
-gap (> gap_days since the end of the line's last supply, unless the line holds a gap-exempt drug or has
-fewer than gap_min_cycles days) -> new line; day within regimen_window_days of the line start -> the
-drugs join the regimen; new drugs after the window -> accepted when a substitution of a line drug, a
-late addition, or (protocol signals) given under the line's protocol at cycle >= 2; otherwise a switch
-maintenance when all the day's drugs are maintenance drugs; otherwise a new line. A day holding only a
-part of the regimen starts a new line only when drop_advances. Continuation maintenance is found when
-the line closes: the days after the last day with a non-maintenance drug form the maintenance phase.
-Chemotherapy sessions without a drug name (use_chemo_sessions) continue a line holding an IV drug; with
-session_lines, sessions no drug of the current line explains (its drugs all have a name in SNDS, or no
-line is running, or after a gap) open, from the second one, a line of regimen "unnamed_chemotherapy"
-(cheap IV chemotherapy given elsewhere), which takes the name of the session-only drugs (carboplatin,
-docetaxel...) named later in it. Sessions within same_day_tolerance_days of a treatment day are ignored.
-
-`end_reason` vocabulary (END_REASONS):
-- new_drug: the next line starts because a drug outside the regimen appeared;
-- gap: the next line starts after a pause longer than gap_days;
-- drug_dropped: the next regimen starts because a regimen drug stopped (drop_advances only);
-- maintenance: the induction phase ends because its maintenance phase (next row, same line) starts;
-- death: last line, death within death_window_days of its last treatment;
-- end_of_data: last line, follow-up ends within gap_days of its last treatment (censored);
-- discontinued: last line, treatment stopped while the person was still followed (no death);
-- restart: the next line gives this line's drugs again: induction drugs after a maintenance phase
-  (maintenance_reinduction_advances) or the same drugs restarting at cycle 1 (use_protocol_signals).
-
-Dates: start_date = first treatment day; end_date = end of the last supply (or the last administration),
-cut the day before the next line starts and at death (never before the line's last treatment day).
+`reconstruct_with_assignment` runs the documented steps of docs/lines.md ("How a reconstruction runs"):
+keep the antineoplastic exposures of the study period, encode persons and ingredients as integers,
+reduce the rows of each (person, date) to one treatment day, merge days closer than the same-day
+tolerance, add the chemotherapy sessions as days without a drug, then run the compiled per-person state
+machine `_kernel` over all days at once. The kernel's inputs are three records: `KernelDays` (per-day
+and per-person arrays), `KernelRules` (the preset's parameters as integers and ingredient bit masks) and
+`KernelOut` (the preallocated line rows). The line rules and the `end_reason` vocabulary (END_REASONS)
+are specified in docs/lines.md.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -62,56 +35,128 @@ NONE = np.int64(-(1 << 40))  # "no date" inside the kernel
 FAR = np.int64(1 << 40)  # "infinite" number of days
 DATE_BITS = 20  # sort key = person code << DATE_BITS | days since the earliest date
 UNNAMED_CHEMO = "unnamed_chemotherapy"  # regimen of a line seen only as 28Z07Z sessions (session_lines)
+NO_CYCLE = np.int32(np.iinfo(np.int32).max)  # "no cycle number" of a day
+
+
+# ------------------------------------------------------------------------------------------------
+# the kernel's records (numba-compatible named tuples)
+# ------------------------------------------------------------------------------------------------
+class KernelDays(NamedTuple):
+    """Treatment days of every person, sorted by (person, date): the kernel's per-day and per-person input."""
+
+    off: np.ndarray  # int64, persons + 1: the days of person p are off[p]:off[p + 1]
+    dday: np.ndarray  # int64 day number (days since 1970-01-01)
+    dmask: np.ndarray  # int64 ingredient bits of the day (0: a chemotherapy session without a drug name)
+    dend: np.ndarray  # int64 end of the day's supply
+    div: np.ndarray  # bool: an IV drug on the day
+    dcycle: np.ndarray  # int32 lowest ODH cycle number (NO_CYCLE: none)
+    dproto: np.ndarray  # int32 protocol label code (-1: none)
+    death: np.ndarray  # int64 per person: death day (NONE: alive)
+    eof: np.ndarray  # int64 per person: end of follow-up (NONE: unknown)
+
+
+class KernelRules(NamedTuple):
+    """The rules of a `LineParams` as the kernel reads them (days as int64, drug lists as ingredient bit masks)."""
+
+    window: np.int64  # regimen_window_days
+    gap: np.int64  # gap_days (FAR: none)
+    gap_min_cycles: np.int64
+    exempt: np.int64  # gap_exempt_drugs
+    sub_partner: np.ndarray  # int64 per ingredient bit: the bits of its substitution partners
+    maint_on: bool  # maintenance
+    cont_mask: np.int64  # continuation_maintenance_drugs
+    switch_mask: np.int64  # switch_maintenance_drugs
+    maint_min: np.int64  # maintenance_min_cycles
+    maint_max_gap: np.int64  # maintenance_max_gap_days (FAR: none)
+    drop_adv: bool  # drop_advances
+    late_mask: np.int64  # late_addition_drugs
+    late_max: np.int64  # late_addition_max_cycle
+    use_sessions: bool  # use_chemo_sessions
+    use_proto: bool  # use_protocol_signals
+    death_window: np.int64  # death_window_days
+    chemo_mask: np.int64  # cytotoxic chemotherapy ingredients (and the unnamed-chemotherapy bit)
+    chemo_gap: np.int64  # chemo_gap_days (FAR: none)
+    reinduction: bool  # maintenance_reinduction_advances
+    session_lines: bool  # use_chemo_sessions and session_lines
+    hidden_mask: np.int64  # drugs given in day sessions without a name in SNDS
+    u_mask: np.int64  # the unnamed-chemotherapy bit (0: session_lines off)
+
+
+class KernelOut(NamedTuple):
+    """Line rows written by the kernel (capacity 2 rows per day + 1) and the row of each day."""
+
+    person: np.ndarray  # int64 person code
+    line: np.ndarray  # int16 line number
+    start: np.ndarray  # int64 day number
+    end: np.ndarray  # int64 day number
+    mask: np.ndarray  # int64 regimen ingredient bits
+    maint: np.ndarray  # bool: a maintenance phase row
+    reason: np.ndarray  # int8 END_REASONS code
+    day_row: np.ndarray  # int64 per day: its line row (-1: none)
+
+    @classmethod
+    def empty(cls, n_days: int) -> KernelOut:
+        cap = 2 * n_days + 1
+        return cls(np.empty(cap, np.int64), np.empty(cap, np.int16), np.empty(cap, np.int64), np.empty(cap, np.int64),
+                   np.empty(cap, np.int64), np.empty(cap, np.bool_), np.empty(cap, np.int8),
+                   np.full(n_days, -1, np.int64))  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
 # the compiled state machine
 # ------------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k, k_end, dday,
-          out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row, n_rows):  # fmt: skip
-    """Write the row(s) of one closed line and assign its days to them; return the new row count."""
+def _emit(out, n_rows, dday, first_k, k_end, row, phase):
+    """Write the row(s) of one closed line and assign its days first_k:k_end to them; return the new row count.
+
+    row: (person, line number, start, end, regimen mask, end reason); phase: (split into induction and
+    maintenance rows, end of the induction supply, maintenance start, maintenance mask).
+    """
+    p, line_no, start, end, regimen, reason = row
+    split, ind_end, maint_start, mmask = phase
     if split:
         e1 = min(ind_end, maint_start - 1)
         if e1 < start:
             e1 = start
         a = n_rows
         b = n_rows + 1
-        out_person[a] = p
-        out_line[a] = line_no
-        out_start[a] = start
-        out_end[a] = e1
-        out_mask[a] = regimen
-        out_maint[a] = False
-        out_reason[a] = R_MAINT
-        out_person[b] = p
-        out_line[b] = line_no
-        out_start[b] = maint_start
-        out_end[b] = max(end, maint_start)
-        out_mask[b] = mmask
-        out_maint[b] = True
-        out_reason[b] = reason
+        out.person[a] = p
+        out.line[a] = line_no
+        out.start[a] = start
+        out.end[a] = e1
+        out.mask[a] = regimen
+        out.maint[a] = False
+        out.reason[a] = R_MAINT
+        out.person[b] = p
+        out.line[b] = line_no
+        out.start[b] = maint_start
+        out.end[b] = max(end, maint_start)
+        out.mask[b] = mmask
+        out.maint[b] = True
+        out.reason[b] = reason
         for j in range(first_k, k_end):
-            day_row[j] = a if dday[j] < maint_start else b
+            out.day_row[j] = a if dday[j] < maint_start else b
         return n_rows + 2
-    out_person[n_rows] = p
-    out_line[n_rows] = line_no
-    out_start[n_rows] = start
-    out_end[n_rows] = end
-    out_mask[n_rows] = regimen
-    out_maint[n_rows] = False
-    out_reason[n_rows] = reason
+    out.person[n_rows] = p
+    out.line[n_rows] = line_no
+    out.start[n_rows] = start
+    out.end[n_rows] = end
+    out.mask[n_rows] = regimen
+    out.maint[n_rows] = False
+    out.reason[n_rows] = reason
     for j in range(first_k, k_end):
-        day_row[j] = n_rows
+        out.day_row[j] = n_rows
     return n_rows + 1
 
 
 @njit(cache=True)
-def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
-            window, gap, gap_min_cycles, exempt, sub_partner, maint_on, cont_mask, switch_mask, maint_min,
-            maint_max_gap, drop_adv, late_mask, late_max, use_sessions, use_proto, death_window,
-            chemo_mask, chemo_gap, reinduction, session_lines, hidden_mask, u_mask,
-            out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row):  # fmt: skip
+def _kernel(days, rules, out):
+    """Run the line rules over every person's days (`KernelDays`) with `KernelRules`, writing line rows
+    into `KernelOut`; return the number of rows written."""
+    off, dday, dmask, dend, div, dcycle, dproto, death, eof = days
+    (window, gap, gap_min_cycles, exempt, sub_partner, maint_on, cont_mask, switch_mask, maint_min, maint_max_gap,
+     drop_adv, late_mask, late_max, use_sessions, use_proto, death_window, chemo_mask, chemo_gap, reinduction,
+     session_lines, hidden_mask, u_mask) = rules  # fmt: skip
     n_rows = 0
     n_persons = off.shape[0] - 1
     for p in range(n_persons):
@@ -246,9 +291,15 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                     and last_nonmaint != NONE
                     and (forced or (n_ind >= maint_min and maint_start - ind_end <= maint_max_gap))
                 )
-                n_rows = _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k,
-                               open_k, dday, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason,
-                               day_row, n_rows)  # fmt: skip
+                n_rows = _emit(
+                    out,
+                    n_rows,
+                    dday,
+                    first_k,
+                    open_k,
+                    (p, line_no, start, end, regimen, reason),
+                    (split, ind_end, maint_start, mmask),
+                )
                 opening = True
             if opening:
                 active = True
@@ -325,9 +376,15 @@ def _kernel(off, dday, dmask, dend, div, dcycle, dproto, death, eof,
                 and last_nonmaint != NONE
                 and (forced or (n_ind >= maint_min and maint_start - ind_end <= maint_max_gap))
             )
-            n_rows = _emit(p, line_no, start, end, regimen, reason, split, ind_end, maint_start, mmask, first_k, e,
-                           dday, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason,
-                           day_row, n_rows)  # fmt: skip
+            n_rows = _emit(
+                out,
+                n_rows,
+                dday,
+                first_k,
+                e,
+                (p, line_no, start, end, regimen, reason),
+                (split, ind_end, maint_start, mmask),
+            )
     return n_rows
 
 
@@ -414,23 +471,12 @@ def _norm(values) -> list[str]:
     return [" ".join(str(v).strip().lower().split()) for v in values]
 
 
-def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, params: LineParams | None = None,
-                                names: tuple[str, str, str] = ("exposures", "persons", "chemo_sessions")):  # fmt: skip
-    """Lines (contracts.LINES) and, for each input exposure row, the index of its line row (-1: not used).
-
-    An exposure is not used when its drug is not antineoplastic or it precedes the advanced diagnosis by
-    more than `diagnosis_lookback_days` (both logged with counts).
-    """
-    if params is None:
-        raise ValueError("params is required (see lotluca.lines.load_params)")
-    ename, pname, sname = names
-    exp = _as_table(exposures, ename)
-    _require(exp, ("person_id", "date", "ingredient"), ename)
-    for col in ("person_id", "date", "ingredient"):
-        _null_rows(exp, col, ename)
-    n_in = exp.num_rows
-
-    # ingredients: distinct names, normalised once; antineoplastic filter by drug_class (else reference)
+# ------------------------------------------------------------------------------------------------
+# the reconstruction, step by step
+# ------------------------------------------------------------------------------------------------
+def _antineoplastic(exp: pa.Table, ename: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Step 1a: the distinct ingredient names (normalised), each row's index into them, and which rows are
+    antineoplastic (by drug_class, else the drugs.csv reference; unknown ingredients are kept)."""
     ing_vals, iidx = _codes(exp.column("ingredient").cast(pa.string()))
     inames = _norm(ing_vals.to_pylist())
     ref_class = drugs.ingredient_class()
@@ -449,23 +495,34 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     if unknown:
         log.warning("%s: ingredient names not in drugs.csv (kept as antineoplastic unless their drug_class says otherwise): %s",
                     ename, unknown[:20])  # fmt: skip
-    n_not_anti = int(n_in - keep.sum())
+    return inames, iidx, keep
 
-    # persons: sorted codes over the exposures' ids
-    ses = None
-    if params.use_chemo_sessions and chemo_sessions is not None:
-        ses = _as_table(chemo_sessions, sname)
-        _require(ses, ("person_id", "date"), sname)
-        _null_rows(ses, "date", sname)
-        _null_rows(ses, "person_id", sname)
+
+def _sessions(chemo_sessions, params: LineParams, sname: str) -> pa.Table | None:
+    """The chemotherapy sessions when the preset uses them (validated), else None."""
+    if not (params.use_chemo_sessions and chemo_sessions is not None):
+        return None
+    ses = _as_table(chemo_sessions, sname)
+    _require(ses, ("person_id", "date"), sname)
+    _null_rows(ses, "date", sname)
+    _null_rows(ses, "person_id", sname)
+    return ses
+
+
+def _person_codes(exp: pa.Table, ses: pa.Table | None, params: LineParams) -> tuple[pa.Array, np.ndarray]:
+    """Step 2a: sorted distinct person ids (of the exposures, and of the sessions with session_lines) and
+    each exposure row's person code."""
     exp_pid = exp.column("person_id").cast(pa.string())
     if ses is not None and params.session_lines:
         # persons seen only through sessions can have (unnamed chemotherapy) lines too
         both = pa.chunked_array(exp_pid.chunks + ses.column("person_id").cast(pa.string()).chunks, type=pa.string())
         uniq, _ = _codes(both, sort=True)
-        pcode = pc.index_in(exp_pid, value_set=uniq).to_numpy().astype(np.int32)
-    else:
-        uniq, pcode = _codes(exp_pid, sort=True)
+        return uniq, pc.index_in(exp_pid, value_set=uniq).to_numpy().astype(np.int32)
+    return _codes(exp_pid, sort=True)
+
+
+def _person_dates(persons, uniq: pa.Array, pname: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2b: diagnosis, death and end-of-follow-up day of each person code (NONE when unknown)."""
     n_persons = len(uniq)
     diag = np.full(n_persons, NONE, dtype=np.int64)
     death = np.full(n_persons, NONE, dtype=np.int64)
@@ -483,8 +540,13 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         for col, target in (("diagnosis_date", diag), ("death_date", death), ("end_of_followup", eof)):
             if col in per.column_names:
                 target[ppos[ok]] = _days(per.column(col), pname, col)[ok]
+    return diag, death, eof
 
-    date = _days32(exp.column("date"), ename, "date")
+
+def _after_diagnosis(date: np.ndarray, pcode: np.ndarray, diag: np.ndarray, keep: np.ndarray, params: LineParams,
+                     ename: str) -> np.ndarray:  # fmt: skip
+    """Step 1b: the rows kept (antineoplastic and not before the advanced diagnosis minus the lookback)."""
+    n_in, n_not_anti = len(keep), int(len(keep) - keep.sum())
     if params.diagnosis_lookback_days is not None:
         dg = diag[pcode]
         before = (dg != NONE) & (date < dg - params.diagnosis_lookback_days)
@@ -497,10 +559,12 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     if n_not_anti or n_before:
         log.info("%s: %d of %d rows used; %d not antineoplastic, %d before the advanced diagnosis", ename,
                  int(keep.sum()), n_in, n_not_anti, n_before)  # fmt: skip
+    return np.flatnonzero(keep)
 
-    rows = np.flatnonzero(keep)
-    del keep
-    # ingredient bits: sorted used names -> bit numbers (independent of the input order)
+
+def _ingredient_bits(inames: list[str], iidx: np.ndarray, rows: np.ndarray, ename: str):
+    """Step 2c: sorted used ingredient names -> bit numbers (independent of the input order), and the bit of
+    each distinct ingredient value (0 when unused)."""
     used = np.zeros(len(inames) + 1, dtype=bool)
     used[iidx[rows]] = True
     used_names = sorted({inames[i] for i in np.flatnonzero(used[:-1])})
@@ -509,8 +573,26 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
                          expected=f"at most {MAX_INGREDIENTS}")  # fmt: skip
     bit_of = {n: b for b, n in enumerate(used_names)}
     val_bit = np.array([np.int64(1) << bit_of[n] if n in bit_of else 0 for n in inames] + [0], dtype=np.int64)
+    return used_names, bit_of, val_bit
 
-    # one sort by (person, date), then one "day" per (person, date)
+
+@dataclass
+class _Days:
+    """Treatment days under construction: sort keys (person code << DATE_BITS | day - dmin) and per-day values."""
+
+    key: np.ndarray
+    mask: np.ndarray
+    end: np.ndarray
+    iv: np.ndarray
+    cycle: np.ndarray
+    proto: np.ndarray
+    dmin: int  # the earliest date (day number) of the keys
+    srows: np.ndarray  # the used exposure rows, sorted by (person, date)
+    exp_day: np.ndarray  # the day of each sorted used row
+
+
+def _sort_key(date, pcode, rows, ses: pa.Table | None, ename: str, sname: str) -> tuple[np.ndarray, int]:
+    """Step 3a: the sort key of each used row and the earliest date (of the used rows and the sessions)."""
     dmin = int(date[rows].min()) if len(rows) else 0
     if ses is not None and ses.num_rows:
         sd = _days32(ses.column("date"), sname, "date")
@@ -518,11 +600,15 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         del sd
     if len(rows) and int(date[rows].max()) - dmin >= (1 << DATE_BITS):
         raise InputError(ename, "dates span more than 2,800 years", column="date")
-    key = (pcode[rows].astype(np.int64) << DATE_BITS) | (date[rows] - dmin)
-    del pcode
+    return (pcode[rows].astype(np.int64) << DATE_BITS) | (date[rows] - dmin), dmin
+
+
+def _treatment_days(exp: pa.Table, rows, key, dmin: int, date, iidx, val_bit, params: LineParams,
+                    ename: str) -> _Days:  # fmt: skip
+    """Step 3b: one sort by (person, date), then the rows of each (person, date) reduced to one day: OR of the
+    ingredient bits, latest end of supply, any IV route, lowest cycle number, protocol label code."""
     order = np.argsort(key, kind="stable")
     srows = rows[order]
-    del rows
     skey = key[order]
     del key, order
     n = len(skey)
@@ -541,7 +627,6 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         return ufunc.reduceat(values[srows], starts)
 
     dmask = reduce(val_bit[iidx], np.bitwise_or, np.int64) if n else np.zeros(0, np.int64)
-    del iidx
     if params.use_days_supply and "end_date" in exp.column_names:
         e = _days32(exp.column("end_date"), ename, "end_date")
         back = (e != NA32) & (e < date)
@@ -553,7 +638,7 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
     else:
         end = date
     dend = reduce(end, np.maximum, np.int32)
-    del end, date
+    del end
     if "route" in exp.column_names:
         r_vals, ridx = _codes(exp.column("route").cast(pa.string()))
         iv_of = np.array([v == "iv" for v in _norm(r_vals.to_pylist())] + [False])
@@ -561,12 +646,11 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
         del ridx
     else:
         div = np.zeros(len(dkey), np.bool_)
-    big = np.iinfo(np.int32).max
-    dcyc = np.full(len(dkey), big, np.int32)
+    dcyc = np.full(len(dkey), NO_CYCLE, np.int32)
     dproto = np.full(len(dkey), -1, np.int32)
     if params.use_protocol_signals:
         if "cycle_number" in exp.column_names:
-            cyc = exp.column("cycle_number").cast(pa.int32()).fill_null(big).to_numpy()
+            cyc = exp.column("cycle_number").cast(pa.int32()).fill_null(NO_CYCLE).to_numpy()
             dcyc = reduce(np.asarray(cyc, np.int32), np.minimum, np.int32)
         if "protocol_label" in exp.column_names:
             l_vals, lidx = _codes(exp.column("protocol_label").cast(pa.string()))
@@ -574,121 +658,161 @@ def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, pa
             canon = sorted(set(labels))
             code = np.array([canon.index(v) for v in labels] + [-1], dtype=np.int32)
             dproto = reduce(code[lidx], np.maximum, np.int32)
+    return _Days(dkey, dmask, dend, div, dcyc, dproto, dmin, srows, exp_day)
 
-    # treatment days closer than same_day_tolerance_days form one day (date jitter between sources)
-    tol = params.same_day_tolerance_days
-    raw_dkey = dkey
-    if tol > 0 and len(dkey) > 1:
-        dp, dd = dkey >> DATE_BITS, dkey & ((1 << DATE_BITS) - 1)
-        new = np.ones(len(dkey), dtype=bool)
-        new[1:] = (dp[1:] != dp[:-1]) | (dd[1:] - dd[:-1] > tol)
-        if not new.all():
-            cstart = np.flatnonzero(new)
-            exp_day = (np.cumsum(new) - 1)[exp_day]
-            dkey = dkey[cstart]
-            dmask = np.bitwise_or.reduceat(dmask, cstart)
-            dend = np.maximum.reduceat(dend, cstart)
-            div = np.logical_or.reduceat(div, cstart)
-            dcyc = np.minimum.reduceat(dcyc, cstart)
-            dproto = np.maximum.reduceat(dproto, cstart)
-        del dp, dd, new
 
-    # chemotherapy sessions as days without a drug (only when the preset uses them); a session within
-    # the tolerance of a treatment day is that day's (already counted)
-    n_exp_days = len(dkey)
-    if ses is not None and ses.num_rows:
-        spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1)
-        spos = np.asarray(
-            spos.to_numpy() if isinstance(spos, pa.ChunkedArray) else spos.to_numpy(zero_copy_only=False), np.int64
-        )
-        sdate = _days32(ses.column("date"), sname, "date").astype(np.int64)
-        ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
-        if params.diagnosis_lookback_days is not None:
-            sdiag = diag[np.maximum(spos, 0)]
-            ok &= (sdiag == NONE) | (sdate >= sdiag - params.diagnosis_lookback_days)
-        skeys = np.sort((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
-        skeys = skeys[np.r_[True, skeys[1:] != skeys[:-1]]] if len(skeys) else skeys
-        for shift in range(-tol, tol + 1):
-            skeys = skeys[~_in_sorted(skeys + shift, raw_dkey)]
-        if len(skeys):
-            allkey = np.concatenate([dkey, skeys])
-            dorder = np.argsort(allkey, kind="stable")
-            pos_of = np.empty(len(allkey), dtype=np.int64)
-            pos_of[dorder] = np.arange(len(allkey))
-            exp_day = pos_of[:n_exp_days][exp_day]
-            k = len(skeys)
-            dkey = allkey[dorder]
-            dmask = np.concatenate([dmask, np.zeros(k, np.int64)])[dorder]
-            dend = np.concatenate([dend, ((skeys & ((1 << DATE_BITS) - 1)) + dmin).astype(dend.dtype)])[dorder]
-            div = np.concatenate([div, np.zeros(k, np.bool_)])[dorder]
-            dcyc = np.concatenate([dcyc, np.full(k, big, np.int32)])[dorder]
-            dproto = np.concatenate([dproto, np.full(k, -1, np.int32)])[dorder]
+def _merge_close_days(days: _Days, tol: int) -> None:
+    """Step 4: treatment days of a person at most `tol` days apart form one day (date jitter between sources)."""
+    dkey = days.key
+    if tol <= 0 or len(dkey) <= 1:
+        return
+    dp, dd = dkey >> DATE_BITS, dkey & ((1 << DATE_BITS) - 1)
+    new = np.ones(len(dkey), dtype=bool)
+    new[1:] = (dp[1:] != dp[:-1]) | (dd[1:] - dd[:-1] > tol)
+    if new.all():
+        return
+    cstart = np.flatnonzero(new)
+    days.exp_day = (np.cumsum(new) - 1)[days.exp_day]
+    days.key = dkey[cstart]
+    days.mask = np.bitwise_or.reduceat(days.mask, cstart)
+    days.end = np.maximum.reduceat(days.end, cstart)
+    days.iv = np.logical_or.reduceat(days.iv, cstart)
+    days.cycle = np.minimum.reduceat(days.cycle, cstart)
+    days.proto = np.maximum.reduceat(days.proto, cstart)
 
-    dday = (dkey & ((1 << DATE_BITS) - 1)) + dmin
-    dperson = dkey >> DATE_BITS
-    off = np.searchsorted(dperson, np.arange(n_persons + 1)).astype(np.int64)
-    del dperson, dkey
 
+def _add_sessions(days: _Days, raw_key: np.ndarray, ses: pa.Table | None, uniq: pa.Array, diag: np.ndarray,
+                  params: LineParams, sname: str) -> None:  # fmt: skip
+    """Step 5: chemotherapy sessions as days without a drug (only when the preset uses them); a session
+    within the same-day tolerance of a treatment day (keys `raw_key`, before merging) is that day's."""
+    if ses is None or not ses.num_rows:
+        return
+    dmin, tol = days.dmin, params.same_day_tolerance_days
+    spos = pc.index_in(ses.column("person_id").cast(pa.string()), value_set=uniq).fill_null(-1)
+    spos = np.asarray(
+        spos.to_numpy() if isinstance(spos, pa.ChunkedArray) else spos.to_numpy(zero_copy_only=False), np.int64
+    )
+    sdate = _days32(ses.column("date"), sname, "date").astype(np.int64)
+    ok = (spos >= 0) & (sdate >= dmin) & (sdate - dmin < (1 << DATE_BITS))
+    if params.diagnosis_lookback_days is not None:
+        sdiag = diag[np.maximum(spos, 0)]
+        ok &= (sdiag == NONE) | (sdate >= sdiag - params.diagnosis_lookback_days)
+    skeys = np.sort((spos[ok] << DATE_BITS) | (sdate[ok] - dmin))
+    skeys = skeys[np.r_[True, skeys[1:] != skeys[:-1]]] if len(skeys) else skeys
+    for shift in range(-tol, tol + 1):
+        skeys = skeys[~_in_sorted(skeys + shift, raw_key)]
+    if not len(skeys):
+        return
+    n_exp_days, k = len(days.key), len(skeys)
+    allkey = np.concatenate([days.key, skeys])
+    dorder = np.argsort(allkey, kind="stable")
+    pos_of = np.empty(len(allkey), dtype=np.int64)
+    pos_of[dorder] = np.arange(len(allkey))
+    days.exp_day = pos_of[:n_exp_days][days.exp_day]
+    days.key = allkey[dorder]
+    days.mask = np.concatenate([days.mask, np.zeros(k, np.int64)])[dorder]
+    days.end = np.concatenate([days.end, ((skeys & ((1 << DATE_BITS) - 1)) + dmin).astype(days.end.dtype)])[dorder]
+    days.iv = np.concatenate([days.iv, np.zeros(k, np.bool_)])[dorder]
+    days.cycle = np.concatenate([days.cycle, np.full(k, NO_CYCLE, np.int32)])[dorder]
+    days.proto = np.concatenate([days.proto, np.full(k, -1, np.int32)])[dorder]
+
+
+def _kernel_days(days: _Days, n_persons: int, death: np.ndarray, eof: np.ndarray) -> KernelDays:
+    """Step 6a: the kernel's day record (day numbers, person offsets)."""
+    dday = (days.key & ((1 << DATE_BITS) - 1)) + days.dmin
+    off = np.searchsorted(days.key >> DATE_BITS, np.arange(n_persons + 1)).astype(np.int64)
+    return KernelDays(off, dday.astype(np.int64), days.mask.astype(np.int64), days.end.astype(np.int64),
+                      days.iv.astype(np.bool_), days.cycle.astype(np.int32), days.proto.astype(np.int32), death,
+                      eof)  # fmt: skip
+
+
+def _kernel_rules(params: LineParams, bit_of: dict[str, int], used_names: list[str], ename: str) -> KernelRules:
+    """Step 6b: the kernel's rule record; with session_lines, adds the unnamed-chemotherapy bit to `bit_of`."""
     sub_partner = np.zeros(64, dtype=np.int64)
     for a, b in params.substitutions:
         if a in bit_of and b in bit_of:
             sub_partner[bit_of[a]] |= np.int64(1) << bit_of[b]
             sub_partner[bit_of[b]] |= np.int64(1) << bit_of[a]
-    chemo_mask = _mask_of([n for n in used_names if ref_class.get(n) in drugs.CHEMO_CLASSES], bit_of)
+    chemo_mask = _mask_of([n for n in used_names if drugs.ingredient_class().get(n) in drugs.CHEMO_CLASSES], bit_of)
     # drugs given in day sessions without a name in SNDS (drugs.csv snds_visibility "session")
     ref = drugs.drugs()
     hidden_mask = _mask_of(set(ref.loc[ref["snds_visibility"] == "session", "ingredient"]), bit_of)
     u_mask = np.int64(0)
     if params.use_chemo_sessions and params.session_lines:
         if len(bit_of) >= MAX_INGREDIENTS:
-            raise InputError(
-                ename,
-                "too many distinct antineoplastic ingredients",
-                column="ingredient",
-                expected=f"at most {MAX_INGREDIENTS - 1}",
-            )
+            raise InputError(ename, "too many distinct antineoplastic ingredients", column="ingredient",
+                             expected=f"at most {MAX_INGREDIENTS - 1}")  # fmt: skip
         bit_of[UNNAMED_CHEMO] = len(bit_of)
         u_mask = np.int64(1) << bit_of[UNNAMED_CHEMO]
         chemo_mask |= u_mask
-    nd = len(dday)
-    cap = 2 * nd + 1
-    out_person = np.empty(cap, np.int64)
-    out_line = np.empty(cap, np.int16)
-    out_start = np.empty(cap, np.int64)
-    out_end = np.empty(cap, np.int64)
-    out_mask = np.empty(cap, np.int64)
-    out_maint = np.empty(cap, np.bool_)
-    out_reason = np.empty(cap, np.int8)
-    day_row = np.full(nd, -1, np.int64)
-    far = int(FAR)
-    n_rows = _kernel(
-        off, dday.astype(np.int64), dmask.astype(np.int64), dend.astype(np.int64), div.astype(np.bool_),
-        dcyc.astype(np.int32), dproto.astype(np.int32), death, eof,
-        np.int64(params.regimen_window_days), np.int64(far if params.gap_days is None else params.gap_days),
-        np.int64(params.gap_min_cycles), _mask_of(params.gap_exempt_drugs, bit_of), sub_partner,
-        bool(params.maintenance), _mask_of(params.continuation_maintenance_drugs, bit_of),
-        _mask_of(params.switch_maintenance_drugs, bit_of), np.int64(params.maintenance_min_cycles),
-        np.int64(far if params.maintenance_max_gap_days is None else params.maintenance_max_gap_days),
-        bool(params.drop_advances), _mask_of(params.late_addition_drugs, bit_of), np.int64(params.late_addition_max_cycle),
-        bool(params.use_chemo_sessions), bool(params.use_protocol_signals), np.int64(params.death_window_days),
-        chemo_mask, np.int64(far if params.chemo_gap_days is None else params.chemo_gap_days),
-        bool(params.maintenance_reinduction_advances), bool(params.use_chemo_sessions and params.session_lines),
-        hidden_mask, u_mask,
-        out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason, day_row,
+
+    def days_or_far(value):
+        return np.int64(int(FAR) if value is None else value)
+
+    return KernelRules(
+        window=np.int64(params.regimen_window_days), gap=days_or_far(params.gap_days),
+        gap_min_cycles=np.int64(params.gap_min_cycles), exempt=_mask_of(params.gap_exempt_drugs, bit_of),
+        sub_partner=sub_partner, maint_on=bool(params.maintenance),
+        cont_mask=_mask_of(params.continuation_maintenance_drugs, bit_of),
+        switch_mask=_mask_of(params.switch_maintenance_drugs, bit_of),
+        maint_min=np.int64(params.maintenance_min_cycles), maint_max_gap=days_or_far(params.maintenance_max_gap_days),
+        drop_adv=bool(params.drop_advances), late_mask=_mask_of(params.late_addition_drugs, bit_of),
+        late_max=np.int64(params.late_addition_max_cycle), use_sessions=bool(params.use_chemo_sessions),
+        use_proto=bool(params.use_protocol_signals), death_window=np.int64(params.death_window_days),
+        chemo_mask=chemo_mask, chemo_gap=days_or_far(params.chemo_gap_days),
+        reinduction=bool(params.maintenance_reinduction_advances),
+        session_lines=bool(params.use_chemo_sessions and params.session_lines), hidden_mask=hidden_mask,
+        u_mask=u_mask,
     )  # fmt: skip
 
+
+def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, params: LineParams | None = None,
+                                names: tuple[str, str, str] = ("exposures", "persons", "chemo_sessions")):  # fmt: skip
+    """Lines (contracts.LINES) and, for each input exposure row, the index of its line row (-1: not used).
+
+    An exposure is not used when its drug is not antineoplastic or it precedes the advanced diagnosis by
+    more than `diagnosis_lookback_days` (both logged with counts). Steps: see the module docstring.
+    """
+    if params is None:
+        raise ValueError("params is required (see lotluca.lines.load_params)")
+    ename, pname, sname = names
+    exp = _as_table(exposures, ename)
+    _require(exp, ("person_id", "date", "ingredient"), ename)
+    for col in ("person_id", "date", "ingredient"):
+        _null_rows(exp, col, ename)
+    n_in = exp.num_rows
+
+    inames, iidx, keep = _antineoplastic(exp, ename)  # 1. antineoplastic rows of the study period
+    ses = _sessions(chemo_sessions, params, sname)
+    uniq, pcode = _person_codes(exp, ses, params)  # 2. persons and ingredients as integers
+    diag, death, eof = _person_dates(persons, uniq, pname)
+    date = _days32(exp.column("date"), ename, "date")
+    rows = _after_diagnosis(date, pcode, diag, keep, params, ename)
+    del keep
+    used_names, bit_of, val_bit = _ingredient_bits(inames, iidx, rows, ename)
+    key, dmin = _sort_key(date, pcode, rows, ses, ename, sname)  # 3. one day per (person, date)
+    del pcode
+    days = _treatment_days(exp, rows, key, dmin, date, iidx, val_bit, params, ename)
+    del rows, key, date, iidx
+    raw_key = days.key
+    _merge_close_days(days, params.same_day_tolerance_days)  # 4. days closer than the tolerance merged
+    _add_sessions(days, raw_key, ses, uniq, diag, params, sname)  # 5. sessions as days without a drug
+    del raw_key
+    kdays = _kernel_days(days, len(uniq), death, eof)  # 6. the compiled state machine
+    rules = _kernel_rules(params, bit_of, used_names, ename)
+    out = KernelOut.empty(len(kdays.dday))
+    n_rows = _kernel(kdays, rules, out)
+
     assignment = np.full(n_in, -1, dtype=np.int64)
-    if n:
-        assignment[srows] = day_row[exp_day]
-    table = _lines_table(
-        uniq, bit_of, params.name, n_rows, out_person, out_line, out_start, out_end, out_mask, out_maint, out_reason
-    )
-    return table, assignment
+    if len(days.srows):
+        assignment[days.srows] = out.day_row[days.exp_day]
+    return _lines_table(uniq, bit_of, params.name, n_rows, out), assignment
 
 
-def _lines_table(uniq, bit_of, algorithm, n, person, line, start, end, mask, maint, reason) -> pa.Table:
+def _lines_table(uniq: pa.Array, bit_of: dict[str, int], algorithm: str, n: int, out: KernelOut) -> pa.Table:
+    """Step 7: the contracts.LINES table of the first `n` kernel rows (regimen names from the bit masks)."""
     names_by_bit = {b: name for name, b in bit_of.items()}
-    masks, inv = np.unique(mask[:n], return_inverse=True)
+    masks, inv = np.unique(out.mask[:n], return_inverse=True)
     reg_name, reg_class = [], []
     for m in masks.tolist():
         ingr = [names_by_bit[b] for b in range(MAX_INGREDIENTS) if (m >> b) & 1]
@@ -701,14 +825,14 @@ def _lines_table(uniq, bit_of, algorithm, n, person, line, start, end, mask, mai
     inv_a = pa.array(inv.astype(np.int32))
     reasons = pa.array(list(END_REASONS), pa.string())
     cols = {
-        "person_id": uniq.take(pa.array(person[:n])),
-        "line_number": pa.array(line[:n], pa.int16()),
-        "start_date": pa.array(start[:n].astype(np.int32), pa.int32()).cast(pa.date32()),
-        "end_date": pa.array(end[:n].astype(np.int32), pa.int32()).cast(pa.date32()),
+        "person_id": uniq.take(pa.array(out.person[:n])),
+        "line_number": pa.array(out.line[:n], pa.int16()),
+        "start_date": pa.array(out.start[:n].astype(np.int32), pa.int32()).cast(pa.date32()),
+        "end_date": pa.array(out.end[:n].astype(np.int32), pa.int32()).cast(pa.date32()),
         "regimen": reg_name_a.take(inv_a),
         "regimen_class": reg_class_a.take(inv_a),
-        "is_maintenance": pa.array(maint[:n], pa.bool_()),
-        "end_reason": reasons.take(pa.array(reason[:n].astype(np.int32))),
+        "is_maintenance": pa.array(out.maint[:n], pa.bool_()),
+        "end_reason": reasons.take(pa.array(out.reason[:n].astype(np.int32))),
         "algorithm": pa.array(np.full(n, algorithm, dtype=object), pa.string()) if n else pa.array([], pa.string()),
     }
     return pa.Table.from_arrays([cols[f.name] for f in LINES], schema=LINES)
