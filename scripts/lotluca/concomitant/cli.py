@@ -1,30 +1,39 @@
-"""`lotluca concomitant`: the concomitant-medication analysis without Snakemake."""
+"""`lotluca concomitant`: the concomitant-medication step without Snakemake."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from lotluca.cliargs import line_sources, read_config
-from lotluca.concomitant.stage import reference_hr, run_concomitant
+from lotluca.cliargs import line_sources
+from lotluca.concomitant import steps
+from lotluca.config import load_config
+from lotluca.layout import path
+
+FIGURE = path("concomitant.figure", ext="{ext}")
 
 
 def _concomitant(args) -> int:
-    cfg = read_config(args.config)
+    cfg = load_config(args.config)
     lines = line_sources(args.lines)
-    outputs = {
-        "cohorts": str(Path(args.private_dir) / "cohorts.parquet"),
-        "table": str(Path(args.export_dir) / "concomitant_hr.csv"),
-        "figure_png": str(Path(args.export_dir) / "concomitant_forest.png"),
-        "figure_pdf": str(Path(args.export_dir) / "concomitant_forest.pdf"),
-    }
-    eff = cfg.get("effectiveness") or {}
-    run_concomitant(
-        args.gold, args.persons, args.exposures, lines, outputs,
-        block=cfg.get("concomitant"), privacy=cfg.get("privacy"), seed=cfg.get("seed", 0),
-        study_end_date=(cfg.get("study") or {}).get("end_date"),
-        era_start_years=(eff.get("cox") or {}).get("era_start_years"),
-        reference_hr=reference_hr(cfg.get("simulate")),
-    )  # fmt: skip
+    cohorts, table = path("concomitant.cohorts"), path("concomitant.table")
+    figures = {ext: path("concomitant.figure", ext=ext) for ext in ("png", "pdf")}
+    if args.private_dir:
+        cohorts = str(Path(args.private_dir) / Path(cohorts).name)
+    if args.export_dir:
+        table = str(Path(args.export_dir) / Path(table).name)
+        figures = {ext: str(Path(args.export_dir) / Path(f).name) for ext, f in figures.items()}
+    steps.concomitant(
+        {"gold": args.gold, "persons": args.persons, "exposures": args.exposures, "lines": [p for *_, p in lines]},
+        {"cohorts": cohorts, "table": table, "figure_png": figures["png"], "figure_pdf": figures["pdf"]},
+        sources=[[a, s] for a, s, _ in lines],
+        concomitant=cfg["concomitant"],
+        simulate=cfg["simulate"],
+        privacy=cfg["privacy"],
+        seed=cfg["seed"],
+        study=cfg["study"],
+        effectiveness=cfg["effectiveness"],
+        figures=cfg["figures"],
+    )
     return 0
 
 
@@ -36,7 +45,17 @@ def register(subparsers) -> None:
     p.add_argument(
         "--lines", action="append", help="ALGORITHM:SCENARIO:PATH of an algorithm's lines Parquet (repeatable)"
     )
-    p.add_argument("--config", help="config.yaml (concomitant, privacy, seed, study, effectiveness, simulate blocks)")
-    p.add_argument("--private-dir", default="results/private/concomitant")
-    p.add_argument("--export-dir", default="results/export/concomitant")
+    p.add_argument(
+        "--config",
+        help="config.yaml (concomitant, privacy, seed, study, effectiveness, figures, simulate blocks; "
+        "default: the schema's)",
+    )
+    p.add_argument(
+        "--private-dir", help=f"folder of cohorts.parquet (default {Path(path('concomitant.cohorts')).parent})"
+    )
+    p.add_argument(
+        "--export-dir",
+        help="folder of concomitant_hr.csv and the forest plot (default: "
+        f"{Path(path('concomitant.table')).parent} and {Path(FIGURE).parent})",
+    )
     p.set_defaults(func=_concomitant)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lotluca import drugs
+from lotluca.concomitant.settings import ExposureSettings
 from lotluca.concomitant.windows import line_exposure
 
 LINE_TYPES = ("egfr_tki", "io", "any")
@@ -71,16 +72,17 @@ def _design(df: pd.DataFrame, covariates, levels: dict) -> pd.DataFrame:
     return X
 
 
-def exposure_cohort(endpoints: pd.DataFrame, exposures: pd.DataFrame, name: str, cfg: dict) -> pd.DataFrame:
+def exposure_cohort(endpoints: pd.DataFrame, exposures: pd.DataFrame, name: str, cfg: ExposureSettings) -> pd.DataFrame:
     """Analysable lines of the exposure's line type with `exposed`, `pdc`, `covered_days` (one row per line)."""
     ok = endpoints[endpoints["exclusion"].isna()]
     types = line_types(ok["regimen"])
-    lt = cfg.get("line_type", "any")
+    lt = cfg.line_type
     if lt not in LINE_TYPES:
         raise ValueError(f"concomitant.exposures.{name}.line_type = {lt!r}; expected one of {LINE_TYPES}")
     coh = ok[types[lt].to_numpy()].copy()
-    cov = line_exposure(coh, exposures, cfg["drug_classes"], int(cfg.get("window_before", 30)),
-                        int(cfg.get("window_after", 30)), float(cfg.get("min_pdc", 0.0)))  # fmt: skip
+    cov = line_exposure(
+        coh, exposures, list(cfg.drug_classes), int(cfg.window_before), int(cfg.window_after), float(cfg.min_pdc)
+    )
     coh[EXPOSED] = cov["exposed"].to_numpy().astype(int)
     coh["pdc"] = cov["pdc"].to_numpy()
     coh["covered_days"] = cov["covered_days"].to_numpy()

@@ -1,6 +1,6 @@
 """README block of the concomitant analysis, generated from the exported table (concomitant_hr.csv).
 
-Usage: python -m lotluca.concomitant.readme results/export/concomitant/concomitant_hr.csv [--scenario linked]
+Usage: python -m lotluca.concomitant.readme CONCOMITANT_HR.csv [--scenario linked]
 [--readme README.md]: prints the Markdown (and with --readme replaces the text between the
 `<!-- concomitant-table:begin -->` / `<!-- concomitant-table:end -->` markers)."""
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lotluca.concomitant.stage import GOLD, analyse, settings
+from lotluca.concomitant.analysis import GOLD, analyse
+from lotluca.concomitant.settings import ConcomitantSettings
+from lotluca.config import default_config
 from lotluca.simulate import from_config, simulate
 from lotluca.simulate.cohort import EPOCH, HISTOLOGY, to_days
 
@@ -71,8 +73,8 @@ def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), blo
     HR the truth implies on rwTTNT (`truth_rwTTNT_hr`, `inside_truth`: in the CI, rwTTNT rows)."""
     gold, persons, exposures, s, implied = synthetic_inputs(patients, seed, simulate_block)
     gold = gold[gold["split"].isin(list(splits))]
-    _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings(block),
-                     study_end_date=s.end_date)  # fmt: skip
+    settings = ConcomitantSettings.from_config(default_config(concomitant=dict(block or {}))["concomitant"])
+    _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings, study_end_date=s.end_date)
     c = s.concomitant
     res["simulated_hr"] = res["exposure"].map(
         {"ppi": c.hr_ppi_egfr_tki, "antibiotic": c.hr_abx_io, "corticosteroid": c.hr_corticosteroid}
