@@ -214,24 +214,10 @@ def _drug_rows(df, tracker, table, date_col, patients, settings, unknown) -> tup
     return df, match
 
 
-def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None = None) -> OdhResult:
-    """Extract canonical tables from ODH table files (`paths`: ODH table name -> file path).
-
-    `row_numbers` (table name -> row-number file): the files are one patient shard of whole tables
-    (`lotluca.extract.split`); rows are then named by their row in the whole file."""
-    missing = [t for t in REQUIRED_TABLES if t not in paths]
-    if missing:
-        raise InputError(
-            ", ".join(map(str, paths.values())) or "ODH input",
-            f"ODH tables missing: {missing}",
-            expected=f"files for {list(REQUIRED_TABLES)}",
-        )
-    ledger = Ledger("odh")
-    unknown: list[pd.DataFrame] = []
-    pat, pat_t = _read(paths, "odh_patients", ledger, settings, row_numbers)
-    pat_t.use(pat["_row"].to_numpy())
+def _persons(pat: pd.DataFrame, settings: ExtractSettings) -> pd.DataFrame:
+    """Canonical person rows of the odh_patients rows."""
     death = pat["death_date"]
-    persons = pd.DataFrame(
+    return pd.DataFrame(
         {
             "person_id": pat["odh_patient_id"],
             "sex": pat["sex"].astype(object).where(pat["sex"].isin(["M", "F"]), None),
@@ -248,18 +234,27 @@ def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None
             "end_of_followup": death.where(death.notna() & (death < settings.study_end), settings.study_end),
         }
     )
-    by_id = persons.set_index("person_id")
+
+
+def _exposures(paths, by_id, ledger, settings, row_numbers, unknown) -> list[pd.DataFrame]:
+    """Exposure rows of odh_administrations and (when present) odh_prescriptions."""
     exposures = []
     adm, adm_t = _read(paths, "odh_administrations", ledger, settings, row_numbers)
     adm, match = _drug_rows(adm, adm_t, "odh_administrations", "administration_date", by_id, settings, unknown)
-    route = dm.normalise_route(adm["route"]).fillna(match["route"])
     exposures.append(
         exposure_frame(
-            adm["odh_patient_id"], adm["administration_date"], adm["administration_date"], match["ingredient"], route, "odh_admin",
-            "odh_administrations:" + adm["administration_id"].astype(str), adm["odh_patient_id"].map(by_id["centre"]),
-            adm["protocol_label"], cycle_number(adm["cycle_label"]),
+            adm["odh_patient_id"],
+            adm["administration_date"],
+            adm["administration_date"],
+            match["ingredient"],
+            dm.normalise_route(adm["route"]).fillna(match["route"]),
+            "odh_admin",
+            "odh_administrations:" + adm["administration_id"].astype(str),
+            hospital=adm["odh_patient_id"].map(by_id["centre"]),
+            protocol=adm["protocol_label"],
+            cycle=cycle_number(adm["cycle_label"]),
         )
-    )  # fmt: skip
+    )
     if "odh_prescriptions" in paths:
         pre, pre_t = _read(paths, "odh_prescriptions", ledger, settings, row_numbers)
         pre, match = _drug_rows(pre, pre_t, "odh_prescriptions", "prescription_date", by_id, settings, unknown)
@@ -268,10 +263,21 @@ def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None
         end = pre["prescription_date"] + pd.to_timedelta(days - 1, unit="D")
         exposures.append(
             exposure_frame(
-                pre["odh_patient_id"], pre["prescription_date"], end, match["ingredient"], route, "odh_prescription",
-                "odh_prescriptions:" + pre["prescription_id"].astype(str), pre["odh_patient_id"].map(by_id["centre"]),
+                pre["odh_patient_id"],
+                pre["prescription_date"],
+                end,
+                match["ingredient"],
+                route,
+                "odh_prescription",
+                "odh_prescriptions:" + pre["prescription_id"].astype(str),
+                hospital=pre["odh_patient_id"].map(by_id["centre"]),
             )
-        )  # fmt: skip
+        )
+    return exposures
+
+
+def _stays(paths, by_id, ledger, settings, row_numbers) -> pd.DataFrame:
+    """Canonical stay rows of odh_stays (empty when the extract has none)."""
     stays = pd.DataFrame(columns=contracts.STAYS.names)
     if "odh_stays" in paths:
         st, st_t = _read(paths, "odh_stays", ledger, settings, row_numbers)
@@ -300,6 +306,29 @@ def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None
                 "origin": "odh_stays:" + st["stay_id"].astype(str),
             }
         )
+    return stays
+
+
+def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None = None) -> OdhResult:
+    """Extract canonical tables from ODH table files (`paths`: ODH table name -> file path).
+
+    `row_numbers` (table name -> row-number file): the files are one patient shard of whole tables
+    (`lotluca.extract.split`); rows are then named by their row in the whole file."""
+    missing = [t for t in REQUIRED_TABLES if t not in paths]
+    if missing:
+        raise InputError(
+            ", ".join(map(str, paths.values())) or "ODH input",
+            f"ODH tables missing: {missing}",
+            expected=f"files for {list(REQUIRED_TABLES)}",
+        )
+    ledger = Ledger("odh")
+    unknown: list[pd.DataFrame] = []
+    pat, pat_t = _read(paths, "odh_patients", ledger, settings, row_numbers)
+    pat_t.use(pat["_row"].to_numpy())
+    persons = _persons(pat, settings)
+    by_id = persons.set_index("person_id")
+    exposures = _exposures(paths, by_id, ledger, settings, row_numbers, unknown)
+    stays = _stays(paths, by_id, ledger, settings, row_numbers)
     ledger.check()
     expo = pd.concat(exposures, ignore_index=True).sort_values(
         ["person_id", "date", "ingredient", "origin"], kind="stable"
