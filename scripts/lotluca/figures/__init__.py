@@ -1,4 +1,4 @@
-"""Paper figures and tables (matplotlib, Agg backend): one module per figure or table family.
+"""Paper figures and tables (matplotlib, Agg backend; docs/figures.md): one module per figure or table family.
 
 - `style`: shared look (labels, regimen-class colours), `save_figure` (PNG at the configured dpi + PDF).
 - `cohort`: Fig 1, cohort flow (counts from the stage outputs, small counts suppressed).
@@ -9,7 +9,9 @@
 - `swimmer`: Fig 5, swimmer plot of seeded random test persons (gold lines above, predicted below).
 - `forest`: Fig 6, forest plot of the bias of effectiveness estimates (median differences, HR ratios).
 - `tables`: Tables 1-4 (baseline characteristics, accuracy, medians, calibration) as CSV + Markdown.
-- `stage`: the file-level entry points used by the step scripts (read inputs, call the above, write).
+- `settings`: the `figures` config block (`FiguresSettings`).
+- `steps`: one step function per rule (`figures_cohort`, ..., `figures_table_calibration`): read the
+  inputs, choose the best algorithm, call the above, write.
 
 Every plotting function takes DataFrames and the output paths and returns the figure; every table
 function takes DataFrames and returns a DataFrame (small counts suppressed with `lotluca.privacy`).

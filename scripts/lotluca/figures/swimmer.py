@@ -2,7 +2,7 @@
 lines (upper bar) and the predicted lines (lower bar) on a common time axis from the advanced
 diagnosis, coloured by regimen class, maintenance phases hatched, deaths marked.
 
-This figure is patient-level: the step writes it under results/private/ and persons are shown by a
+This figure is patient-level: the step writes it to the private folder and persons are shown by a
 sequence number only (never an identifier).
 """
 
