@@ -18,12 +18,14 @@ sys.path.insert(0, str(Path(__file__).parent / "data"))
 import extract_raw as R  # noqa: E402
 
 from lotluca import contracts  # noqa: E402
+from lotluca.config import default_config  # noqa: E402
 from lotluca.errors import InputError  # noqa: E402
 from lotluca.extract import accounting, odh, pipeline, snds  # noqa: E402
 from lotluca.extract.common import ExtractSettings  # noqa: E402
 
 D = dt.date
-SETTINGS = ExtractSettings()
+CONFIG = default_config()
+SETTINGS = ExtractSettings.for_study(CONFIG["study"], CONFIG["extract"])
 
 
 def run_snds(tmp_path, rows=None, fmt="parquet", **kw):
@@ -323,9 +325,13 @@ def test_sas_numeric_dates_and_text(tmp_path):
     )
     write_xpt(df, tmp_path / "T_MCOaaC.xpt")
     raw = readers.read_table(
-        tmp_path / "T_MCOaaC.xpt", "T_MCOaaC", snds_schema.arrow_schema("T_MCOaaC"), ["ETA_NUM", "RSA_NUM", "ENT_DAT", "DAT_RET", "NAI_RET"],
+        tmp_path / "T_MCOaaC.xpt",
+        "T_MCOaaC",
+        snds_schema.arrow_schema("T_MCOaaC"),
+        ["ETA_NUM", "RSA_NUM", "ENT_DAT", "DAT_RET", "NAI_RET"],
+        SETTINGS.read,
         column_formats=snds_schema.column_formats("T_MCOaaC"),
-    )  # fmt: skip
+    )
     assert raw.data["ETA_NUM"].tolist() == [750000001, 10000024]
     assert raw.data["ENT_DAT"].iloc[0] == pd.Timestamp("2020-05-12") and pd.isna(raw.data["ENT_DAT"].iloc[1])
     assert raw.data["DAT_RET"].tolist() == ["0", "1"]

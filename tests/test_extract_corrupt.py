@@ -20,13 +20,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 import extract_raw as R  # noqa: E402
 
+from lotluca.config import default_config  # noqa: E402
 from lotluca.errors import InputError  # noqa: E402
 from lotluca.extract import accounting, odh, pipeline, snds  # noqa: E402
 from lotluca.extract.common import ExtractSettings  # noqa: E402
-from lotluca.extract.readers import ReadSettings  # noqa: E402
 
 D = dt.date
-SETTINGS = ExtractSettings()
+CONFIG = default_config()
+SETTINGS = ExtractSettings.for_study(CONFIG["study"], CONFIG["extract"])
 
 
 def extract(folder: Path, settings=SETTINGS, source="snds"):
@@ -143,7 +144,7 @@ def test_table_given_twice(tmp_path):
 
 
 # --- quarantined values ---------------------------------------------------------------------------
-LENIENT = dataclasses.replace(SETTINGS, read=ReadSettings(max_bad_value_fraction=0.5))
+LENIENT = dataclasses.replace(SETTINGS, max_bad_value_fraction=0.5)
 
 
 def test_isolated_unparseable_value_is_quarantined(tmp_path):

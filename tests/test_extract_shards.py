@@ -19,11 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import TINY_CONFIG, copy_repo, run_env, snakemake_exe
-from lotluca.extract import accounting, gather, pipeline, snds, split
+from lotluca.config import default_config
+from lotluca.extract import accounting, pipeline, snds, split, steps
+from lotluca.extract.common import ExtractSettings
 from lotluca.io import write_parquet
 
-TABLES = {"snds": pipeline.SNDS_TABLES, "odh": pipeline.ODH_TABLES}
-RUN = {"snds": pipeline.run_snds, "odh": pipeline.run_odh}
+CONFIG = default_config()
+BLOCKS = {"study": CONFIG["study"], "extract": CONFIG["extract"]}
 
 
 def _edit(path: Path, fn) -> None:
@@ -91,35 +93,41 @@ def raw(request, tmp_path_factory) -> Path:
     return root
 
 
-def _outputs(source: str, folder: Path) -> dict[str, Path]:
-    names = [*gather.SORT_KEYS] if source == "snds" else ["persons", "exposures", "stays", "rejects"]
-    out = {n: folder / f"{n}.parquet" for n in names}
-    return out | {"accounting": folder / "accounting.csv", "unknown_codes": folder / "unknown_codes.csv"}
+def _outputs(folder: Path) -> dict[str, str]:
+    return {name: str(f) for name, f in pipeline.output_files(folder).items()}
+
+
+def _raw_files(root: Path, source: str) -> list[str]:
+    return sorted(str(f) for f in (root / "sim" / source).iterdir())
 
 
 def _sharded(root: Path, source: str, n: int) -> Path:
-    """Split into n shards, extract each, gather; returns the gathered folder."""
+    """Split into n shards, extract each, gather (the step functions, as the workflow runs them);
+    returns the gathered folder."""
     base = root / f"n{n}" / source
     shutil.rmtree(base, ignore_errors=True)
-    paths = pipeline.find_tables(root / "sim" / source, split.SPLIT_TABLES[source])
-    dirs = [base / "raw" / str(k) for k in range(n)]
-    split.split_source(source, paths, dirs)
-    outs = []
-    for k, d in enumerate(dirs):
-        files = sorted(d.iterdir())
-        rows = pipeline.row_numbers_from_files(files, TABLES[source])
-        assert set(rows) == set(pipeline.paths_from_files(files, TABLES[source]))
-        RUN[source](pipeline.paths_from_files(files, TABLES[source]), base / "ex" / str(k), {}, rows, part=n > 1)
-        outs.append(base / "ex" / str(k))
-    tables = [n for n in _outputs(source, base) if n not in ("accounting", "unknown_codes")]
-    gather.gather_source(outs, _outputs(source, base / "gathered"), tables)
+    files = _raw_files(root, source)
+    split_files = [
+        str(base / "raw" / str(k) / name)
+        for k in range(n)
+        for f in map(Path, files)
+        for name in (f.name, f"{f.name.split('.')[0]}.rows.parquet")
+    ]
+    steps.extract_split({"tables": files}, {"tables": split_files}, **BLOCKS, source=source)
+    shard_outputs = []
+    for k in range(n):
+        shard = [f for f in split_files if Path(f).parent.name == str(k)]
+        outputs = _outputs(base / "ex" / str(k))
+        steps.extract({"tables": shard}, outputs, **BLOCKS, source=source, part=n > 1)
+        shard_outputs += outputs.values()
+    steps.extract_gather({"shards": shard_outputs}, _outputs(base / "gathered"), source=source)
     return base / "gathered"
 
 
 def _whole(root: Path, source: str) -> Path:
     out = root / "whole" / source
     if not (out / "accounting.csv").exists():
-        RUN[source](pipeline.find_tables(root / "sim" / source, TABLES[source]), out, {})
+        steps.extract({"tables": _raw_files(root, source)}, _outputs(out), **BLOCKS, source=source, part=False)
     return out
 
 
@@ -127,7 +135,7 @@ def _whole(root: Path, source: str) -> Path:
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_split_extract_gather_equals_whole(raw, source, n):
     whole, got = _whole(raw, source), _sharded(raw, source, n)
-    for name, f in _outputs(source, got).items():
+    for name, f in pipeline.output_files(got).items():
         assert f.read_bytes() == (whole / f.name).read_bytes(), f"{source} {name} differs with {n} shards"
     rejects = pq.read_table(whole / "rejects.parquet").to_pandas()
     assert len(rejects) > 0  # the dirty rows are there and rejected
@@ -162,7 +170,8 @@ def test_unresolvable_row_lands_in_exactly_one_shard(raw):
     src = raw / "sim" / "snds"
     paths = pipeline.find_tables(src, split.SPLIT_TABLES["snds"])
     dirs = [raw / "split_check" / str(k) for k in range(3)]
-    counts = split.split_source("snds", paths, dirs)
+    outputs = {t: [d / split.shard_file_name(t, p) for d in dirs] for t, p in paths.items()}
+    counts = split.split_source("snds", paths, outputs, ExtractSettings.for_study(**BLOCKS))
     for table, per_shard in counts.items():
         rows = np.concatenate([pq.read_table(d / f"{table}.rows.parquet").column("row").to_numpy() for d in dirs])
         assert sorted(rows.tolist()) == list(range(sum(per_shard))), table
@@ -204,6 +213,5 @@ def test_dry_run_three_extract_jobs_per_source(tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    assert counts.get("extract_snds") == 3 and counts.get("extract_odh") == 3, res.stdout
-    assert counts.get("shard_raw_snds") == 1 and counts.get("shard_raw_odh") == 1, res.stdout
-    assert counts.get("gather_extract_snds") == 1 and counts.get("gather_extract_odh") == 1, res.stdout
+    assert counts.get("extract") == 6, res.stdout  # 3 shards x 2 sources
+    assert counts.get("extract_split") == 2 and counts.get("extract_gather") == 2, res.stdout
