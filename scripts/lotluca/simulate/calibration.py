@@ -206,8 +206,13 @@ def calibration_table(persons: pd.DataFrame, lines: pd.DataFrame, death: np.ndar
     dur = (nivo["last"].to_numpy() - nivo["first"].to_numpy() + 1) / MONTH
     add("median_nivolumab_duration_later_lines_months", float(np.median(dur)) if dur.size else np.nan, 1.8, 3.5, ESME)
     dn = death[nivo["pid"].to_numpy()]
-    add("median_os_from_nivolumab_later_lines_months",
-        km((np.minimum(dn, end) - nivo["first"].to_numpy()) / MONTH, dn <= end), 8.0, 12.5, ESME)  # fmt: skip
+    add(
+        "median_os_from_nivolumab_later_lines_months",
+        km((np.minimum(dn, end) - nivo["first"].to_numpy()) / MONTH, dn <= end),
+        8.0,
+        12.5,
+        ESME,
+    )
     out = pd.DataFrame(rows, columns=COLUMNS)
     _ = NEVER
     return out

@@ -113,8 +113,15 @@ def settings_from_config(block) -> ConcomitantSettings:
     return ConcomitantSettings.from_config(block)
 
 
-def ttp_days(rng: np.random.Generator, median_days, sigma: float, hr, durable=None, durable_share=None,
-             durable_factor: float = 5.0) -> np.ndarray:  # fmt: skip
+def ttp_days(
+    rng: np.random.Generator,
+    median_days,
+    sigma: float,
+    hr,
+    durable=None,
+    durable_share=None,
+    durable_factor: float = 5.0,
+) -> np.ndarray:
     """Lognormal time to progression around `median_days` under proportional hazards `hr` (per line; the
     generator calls it with hr = 1 and puts the concomitant effect on rwTTNT instead, `rwttnt_factor`).
 
@@ -210,16 +217,28 @@ class LineExposure:
         tki, io = self.tki[reg], self.io[reg]
         if not s.enabled:
             z = np.zeros(m, bool)
-            return {"egfr_tki_line": tki, "io_line": io, "ppi_exposed": z, "antibiotic_exposed": z,
-                    "corticosteroid_exposed": z, "conc_hr": np.ones(m)}  # fmt: skip
+            return {
+                "egfr_tki_line": tki,
+                "io_line": io,
+                "ppi_exposed": z,
+                "antibiotic_exposed": z,
+                "corticosteroid_exposed": z,
+                "conc_hr": np.ones(m),
+            }
         u = self.rng.random((3, m))
         ppi = tki & (u[0] < s.ppi_egfr_tki)
         abx = io & (u[1] < s.abx_io)
         cs = u[2] < s.corticosteroid_line
         hr = np.where(ppi, s.hr_ppi_egfr_tki, 1.0) * np.where(abx, s.hr_abx_io, 1.0)
         hr = hr * np.where(cs, s.hr_corticosteroid, 1.0)
-        return {"egfr_tki_line": tki, "io_line": io, "ppi_exposed": ppi, "antibiotic_exposed": abx,
-                "corticosteroid_exposed": cs, "conc_hr": hr}  # fmt: skip
+        return {
+            "egfr_tki_line": tki,
+            "io_line": io,
+            "ppi_exposed": ppi,
+            "antibiotic_exposed": abx,
+            "corticosteroid_exposed": cs,
+            "conc_hr": hr,
+        }
 
     def rwttnt_factor(self, t0: np.ndarray, expo: dict) -> np.ndarray:
         """`rwttnt_factor` of the lines drawn by `draw` (their baseline times `t0`), line type = EGFR-TKI,
@@ -264,8 +283,19 @@ def draw_dispensations(
     def add(pids, dates, days, cls, line_number):
         codes, ings = cips[cls]
         pick = rng.integers(0, codes.size, pids.size)
-        parts.append(pd.DataFrame({"pid": pids, "date": dates, "days": days, "cls": cls, "cip": codes[pick],
-                                   "ingredient": ings[pick], "line_number": line_number}))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pid": pids,
+                    "date": dates,
+                    "days": days,
+                    "cls": cls,
+                    "cip": codes[pick],
+                    "ingredient": ings[pick],
+                    "line_number": line_number,
+                }
+            )
+        )
 
     # PPI during exposed EGFR-TKI lines: boxes every 28 days (+0..3) from 0-60 days before the start
     li = np.flatnonzero(lines["ppi_exposed"].to_numpy())
@@ -302,9 +332,11 @@ def draw_dispensations(
     bdays = np.array([PPI_DAYS, ABX_DAYS, CS_DAYS])[bcls]
     bad = np.zeros(bp.size, bool)
     # exclusion windows per unexposed line: PPI [start - 90, stop], others [start - 90, start + 42]
-    for ci, cls, typ, flag in ((0, "ppi", "egfr_tki_line", "ppi_exposed"),
-                               (1, "antibiotic", "io_line", "antibiotic_exposed"),
-                               (2, "corticosteroid", None, "corticosteroid_exposed")):  # fmt: skip
+    for ci, cls, typ, flag in (
+        (0, "ppi", "egfr_tki_line", "ppi_exposed"),
+        (1, "antibiotic", "io_line", "antibiotic_exposed"),
+        (2, "corticosteroid", None, "corticosteroid_exposed"),
+    ):
         sel = ~lines[flag].to_numpy()
         if typ is not None:
             sel &= lines[typ].to_numpy()
@@ -347,23 +379,45 @@ def truth_tables(persons: pd.DataFrame, lines: pd.DataFrame, disp: pd.DataFrame,
     pid = lines["pid"].to_numpy().astype(np.int64)
     tid, ben = _person_ids(persons, pid)
     line_t = pa.Table.from_arrays(
-        [tid, ben, pa.array(lines["line_number"].to_numpy().astype(np.int16)),
-         _date32(lines["first"].to_numpy().astype(np.int64), epoch)]
-        + [pa.array(lines[c].to_numpy().astype(bool)) for c in
-           ("egfr_tki_line", "io_line", "ppi_exposed", "antibiotic_exposed", "corticosteroid_exposed")]
+        [
+            tid,
+            ben,
+            pa.array(lines["line_number"].to_numpy().astype(np.int16)),
+            _date32(lines["first"].to_numpy().astype(np.int64), epoch),
+        ]
+        + [
+            pa.array(lines[c].to_numpy().astype(bool))
+            for c in ("egfr_tki_line", "io_line", "ppi_exposed", "antibiotic_exposed", "corticosteroid_exposed")
+        ]
         + [pa.array(lines["conc_hr"].to_numpy().astype(float))],
         schema=TRUTH_SCHEMA,
-    )  # fmt: skip
+    )
     if disp is None:
-        disp = pd.DataFrame({"pid": [], "date": [], "days": [], "ingredient": [], "cls": [], "cip": [],
-                             "line_number": np.zeros(0, np.int16)})  # fmt: skip
+        disp = pd.DataFrame(
+            {
+                "pid": [],
+                "date": [],
+                "days": [],
+                "ingredient": [],
+                "cls": [],
+                "cip": [],
+                "line_number": np.zeros(0, np.int16),
+            }
+        )
     dp = disp["pid"].to_numpy().astype(np.int64)
     tid, ben = _person_ids(persons, dp)
     d = disp["date"].to_numpy().astype(np.int64)
     disp_t = pa.Table.from_arrays(
-        [tid, ben, _date32(d, epoch), _date32(d + disp["days"].to_numpy() - 1, epoch),
-         pa.array(disp["ingredient"].to_numpy().astype(str)), pa.array(disp["cls"].to_numpy().astype(str)),
-         pa.array(disp["cip"].to_numpy().astype(np.int64)), pa.array(disp["line_number"].to_numpy())],
+        [
+            tid,
+            ben,
+            _date32(d, epoch),
+            _date32(d + disp["days"].to_numpy() - 1, epoch),
+            pa.array(disp["ingredient"].to_numpy().astype(str)),
+            pa.array(disp["cls"].to_numpy().astype(str)),
+            pa.array(disp["cip"].to_numpy().astype(np.int64)),
+            pa.array(disp["line_number"].to_numpy()),
+        ],
         schema=DISPENSATION_SCHEMA,
-    )  # fmt: skip
+    )
     return line_t, disp_t
