@@ -1,4 +1,5 @@
-"""Linkage stage: deterministic and Splink linkage, one-to-one resolution, quality, merge scenarios."""
+"""Link and merge stages: deterministic and Splink linkage, one-to-one resolution, quality, the link step,
+merge scenarios and the merge steps."""
 
 from __future__ import annotations
 
@@ -12,19 +13,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lotluca.config import default_config
 from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, LINKS, PERSONS, STAYS, conform
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
+from lotluca.link import steps as link_steps
 from lotluca.link.deterministic import deterministic_links
 from lotluca.link.inputs import normalise_dpt, prepare_persons, prepare_stays
-from lotluca.link.pipeline import LinkageParams, link_records, resolve_links, run_linkage, score_candidates
+from lotluca.link.pipeline import LinkSettings, link_records, resolve_links, run_linkage, score_candidates
 from lotluca.link.quality import linkage_quality
 from lotluca.link.resolve import one_to_one
 from lotluca.link.synthetic import Noise, synthetic_linkage_inputs
-from lotluca.merge.scenarios import dedup_exposures, merge_scenario, run_merge
+from lotluca.merge import steps as merge_steps
+from lotluca.merge.scenarios import MergeSettings, dedup_exposures, merge_scenario, run_merge
+from lotluca.sharding import shard_of
 
 D = dt.date
-FAST = LinkageParams(u_max_pairs=1e5, em_max_odh_patients=1000)
+CONFIG = default_config()
+FAST = LinkSettings.from_config(
+    {**CONFIG["link"], "u_max_pairs": 1e5, "em_max_odh_patients": 1000}, seed=CONFIG["seed"]
+)
+MERGE = MergeSettings.from_config(CONFIG["merge"])
 
 
 def persons(rows):
@@ -265,8 +274,8 @@ def test_a_person_with_two_ben_nir_psa_is_linked_once(traps):
     assert links["odh_patient_id"].is_unique and links["snds_person_id"].is_unique
 
 
-def test_run_linkage_writes_contract_outputs(tmp_path):
-    d = synthetic_linkage_inputs(300, 900, seed=3)
+def _write_link_inputs(tmp_path, d) -> dict:
+    """The synthetic frames `d` as canonical Parquet files; returns odh/snds persons/stays -> file."""
     for src, p, s in (("odh", "odh_persons", "odh_stays"), ("snds", "snds_persons", "snds_stays")):
         write_parquet(
             conform(pa.Table.from_pandas(d[p], preserve_index=False), PERSONS, p, tuple(PERSONS.names)),
@@ -277,7 +286,12 @@ def test_run_linkage_writes_contract_outputs(tmp_path):
             tmp_path / src / "stays.parquet",
         )
     write_parquet(pa.Table.from_pandas(d["truth"], preserve_index=False), tmp_path / "truth.parquet")
-    files = {f"{src}_{t}": tmp_path / src / f"{t}.parquet" for src in ("odh", "snds") for t in ("persons", "stays")}
+    return {f"{src}_{t}": tmp_path / src / f"{t}.parquet" for src in ("odh", "snds") for t in ("persons", "stays")}
+
+
+def test_run_linkage_writes_contract_outputs(tmp_path):
+    d = synthetic_linkage_inputs(300, 900, seed=3)
+    files = _write_link_inputs(tmp_path, d)
     rep = run_linkage(
         files,
         str(tmp_path / "truth.parquet"),
@@ -448,7 +462,7 @@ def merge_inputs():
 
 
 def test_merge_linked_dedups_keeping_both_origins(merge_inputs):
-    out, stats = merge_scenario("linked", *merge_inputs)
+    out, stats = merge_scenario("linked", *merge_inputs, MERGE)
     e = out["exposures"].to_pandas()
     pem = e[e["ingredient"] == "pembrolizumab"]
     assert (
@@ -469,10 +483,10 @@ def test_merge_linked_dedups_keeping_both_origins(merge_inputs):
 
 
 def test_merge_odh_only_and_snds_only(merge_inputs):
-    out, _ = merge_scenario("odh_only", *merge_inputs)
+    out, _ = merge_scenario("odh_only", *merge_inputs, MERGE)
     assert out["exposures"].num_rows == 3 and out["chemo_sessions"].num_rows == 0
     assert out["persons"].column("person_id").to_pylist() == ["A", "B", "U"]
-    out, stats = merge_scenario("snds_only", *merge_inputs)
+    out, stats = merge_scenario("snds_only", *merge_inputs, MERGE)
     e = out["exposures"].to_pandas()
     assert e["person_id"].tolist() == ["A", "A"] and set(e["source"]) == {"snds_en_sus", "snds_pharmacy"}
     assert out["chemo_sessions"].num_rows == 2 and stats["snds_exposure_rows_of_unlinked_persons"] == 1
@@ -480,7 +494,7 @@ def test_merge_odh_only_and_snds_only(merge_inputs):
     assert p.loc["B", "death_date"] == D(2021, 1, 3)  # SNDS death wins in snds_only
     assert pd.isna(p.loc["U", "death_date"]) and len(p) == 3
     with pytest.raises(InputError, match="scenario"):
-        merge_scenario("both", *merge_inputs)
+        merge_scenario("both", *merge_inputs, MERGE)
 
 
 def test_dedup_exposures_counts_each_cross_source_pair_once():
@@ -495,7 +509,7 @@ def test_dedup_exposures_counts_each_cross_source_pair_once():
         ],
         columns=cols,
     )
-    out, n = dedup_exposures(odh, snds)
+    out, n = dedup_exposures(odh, snds, 0)
     assert n == 2 and out["origin"].tolist() == ["o1|s1|s2", "s3"]
     assert out["end_date"].iloc[0] == t("2020-01-10")
 
@@ -535,3 +549,61 @@ def test_dedup_tolerance_absorbs_a_day_of_jitter_but_not_more():
     assert n0 == 0 and len(out0) == 4
     out1, n1 = dedup_exposures(odh, snds, 1)
     assert n1 == 1 and out1["origin"].tolist() == ["o1|s1", "s3", "s2"]
+
+
+# --- step functions -------------------------------------------------------------------------------
+def test_link_step_writes_exactly_the_given_paths(tmp_path):
+    files = _write_link_inputs(tmp_path / "in", synthetic_linkage_inputs(200, 600, seed=5))
+    block = {**CONFIG["link"], "u_max_pairs": 1e5, "em_max_odh_patients": 1000}
+    outputs = {"links": tmp_path / "out/l.pq", "report": tmp_path / "out/r.json", "quality": tmp_path / "out/q.csv"}
+    truth = [str(tmp_path / "in" / "truth.parquet")]
+    link_steps.link({**files, "truth": truth}, outputs, link=block, seed=CONFIG["seed"], threads=1)
+    assert {p for p in (tmp_path / "out").iterdir()} == set(outputs.values())
+    report = json.loads(outputs["report"].read_text())
+    assert report["params"]["seed"] == CONFIG["seed"] and report["params"]["threads"] == CONFIG["link"]["threads"]
+    assert report["quality"]["overall"]["precision"] > 0.9
+    again = {k: tmp_path / "lib" / v.name for k, v in outputs.items()}
+    run_linkage(files, truth[0], FAST, again["links"], again["report"], again["quality"], threads=1)
+    for name in outputs:  # the step is the library function: same bytes
+        assert outputs[name].read_bytes() == again[name].read_bytes(), name
+
+
+def _write_merge_inputs(tmp_path, merge_inputs) -> dict:
+    odh_p, odh_e, snds_p, snds_e, sess, links = merge_inputs
+    tables = {
+        "odh_persons": odh_p,
+        "odh_exposures": odh_e,
+        "snds_persons": snds_p,
+        "snds_exposures": snds_e,
+        "snds_chemo_sessions": sess,
+        "links": links,
+    }
+    for name, table in tables.items():
+        write_parquet(table, tmp_path / f"{name}.parquet")
+    return {name: str(tmp_path / f"{name}.parquet") for name in tables}
+
+
+def test_merge_step_writes_exactly_the_given_paths(tmp_path, merge_inputs):
+    inputs = _write_merge_inputs(tmp_path / "in", merge_inputs)
+    names = ("persons", "exposures", "chemo_sessions")
+    outputs = {t: str(tmp_path / "out" / f"linked_{t}.pq") for t in names} | {"report": str(tmp_path / "out/r.json")}
+    merge_steps.merge(inputs, outputs, merge=CONFIG["merge"], scenario="linked")
+    assert {str(p) for p in (tmp_path / "out").iterdir()} == set(outputs.values())
+    assert json.loads((tmp_path / "out/r.json").read_text())["exposure_rows_merged_across_sources"] == 1
+    tables, _ = merge_scenario("linked", *merge_inputs, MERGE)
+    for t in names:
+        assert pa.parquet.read_table(outputs[t]).equals(tables[t]), t
+
+
+def test_merge_split_shards_each_table_by_person(tmp_path, merge_inputs):
+    inputs = _write_merge_inputs(tmp_path / "in", merge_inputs)
+    merged = {t: str(tmp_path / f"{t}.parquet") for t in ("persons", "exposures", "chemo_sessions")}
+    merge_steps.merge(inputs, merged | {"report": str(tmp_path / "r.json")}, merge=CONFIG["merge"], scenario="linked")
+    n = 3
+    outputs = {t: [str(tmp_path / "shards" / t / f"{k}.parquet") for k in range(n)] for t in merged}
+    merge_steps.merge_split(merged, outputs)
+    for t, files in outputs.items():
+        parts = [pa.parquet.read_table(f) for f in files]
+        assert sum(p.num_rows for p in parts) == pa.parquet.read_table(merged[t]).num_rows
+        for k, part in enumerate(parts):
+            assert (shard_of(part.column("person_id"), n) == k).all(), (t, k)
