@@ -26,7 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from lotluca.evaluate import Settings, evaluate  # noqa: E402
+from lotluca.config import default_config  # noqa: E402
+from lotluca.evaluate import EvaluateSettings, evaluate  # noqa: E402
+
+EVALUATE = default_config()["evaluate"]  # the schema's defaults of the `evaluate` block
+
+
+def eval_settings(seed: int = 0, **block) -> EvaluateSettings:
+    """EvaluateSettings of the default `evaluate` block updated by `block`, bootstrap seed `seed`."""
+    return EvaluateSettings.from_config({**EVALUATE, **block}, seed=seed)
+
 
 REGIMENS = np.array(["carboplatin+pemetrexed", "docetaxel", "nivolumab", "osimertinib", "pembrolizumab"])
 
@@ -70,9 +79,11 @@ def main() -> None:
     args = ap.parse_args()
     pred, gold = cohort(args.persons)
     small = gold["person_id"].isin(gold["person_id"].head(20))
-    evaluate(pred[pred["person_id"].isin(gold.loc[small, "person_id"])], gold[small], Settings(bootstrap=10))  # warm-up
+    evaluate(
+        pred[pred["person_id"].isin(gold.loc[small, "person_id"])], gold[small], eval_settings(bootstrap=10)
+    )  # warm-up
     t = time.perf_counter()
-    metrics, _ = evaluate(pred, gold, Settings(bootstrap=args.bootstrap, seed=1))
+    metrics, _ = evaluate(pred, gold, eval_settings(bootstrap=args.bootstrap, seed=1))
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

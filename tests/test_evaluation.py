@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import cohen_kappa_score
 
-from lotluca.evaluate import Settings, evaluate
+from lotluca.config import default_config
+from lotluca.evaluate import EvaluateSettings, evaluate
 from lotluca.evaluate.bootstrap import bootstrap_metrics, derive_seed, replicate_weights
 from lotluca.evaluate.matching import match_starts
 from lotluca.evaluate.metrics import (
@@ -24,7 +25,15 @@ from lotluca.evaluate.metrics import (
     weighted_median,
 )
 
-NO_CI = Settings(bootstrap=0)
+EVALUATE = default_config()["evaluate"]  # the schema's defaults of the `evaluate` block
+
+
+def eval_settings(seed: int = 0, **block) -> EvaluateSettings:
+    """EvaluateSettings of the default `evaluate` block updated by `block`, bootstrap seed `seed`."""
+    return EvaluateSettings.from_config({**EVALUATE, **block}, seed=seed)
+
+
+NO_CI = eval_settings(bootstrap=0)
 
 
 def lines(rows, end_reasons=None):
@@ -138,8 +147,10 @@ def test_start_shift_at_and_beyond_tolerance(shift, matched):
 def test_tolerance_is_configurable():
     pred = GOLD.copy()
     pred.loc[3, "start_date"] += pd.Timedelta(days=10)
-    assert est(evaluate(pred, GOLD, Settings(tolerance_days=10, bootstrap=0))[0], "line_recall") == 1.0
-    assert est(evaluate(pred, GOLD, Settings(tolerance_days=9, bootstrap=0))[0], "line_recall") == pytest.approx(2 / 3)
+    assert est(evaluate(pred, GOLD, eval_settings(tolerance_days=10, bootstrap=0))[0], "line_recall") == 1.0
+    assert est(evaluate(pred, GOLD, eval_settings(tolerance_days=9, bootstrap=0))[0], "line_recall") == pytest.approx(
+        2 / 3
+    )
 
 
 def test_wrong_regimen():
@@ -267,7 +278,7 @@ def test_kappa_of_evaluate_equals_sklearn_on_line_counts():
         gold_rows += [(f"p{k}", i + 1, f"2020-{i + 1:02d}-01", "docetaxel", False) for i in range(ng)]
         pred_rows += [(f"p{k}", i + 1, f"2021-{i + 1:02d}-01", "docetaxel", False) for i in range(npred)]
     gold, pred = lines(gold_rows), lines(pred_rows)
-    s = Settings(bootstrap=0, kappa_weights="linear", kappa_max_lines=4)
+    s = eval_settings(bootstrap=0, kappa_weights="linear", kappa_max_lines=4)
     m, pp = evaluate(pred, gold, s)
     g, p = np.minimum(pp["n_gold_lines"], 4), np.minimum(pp["n_pred_lines"], 4)
     assert est(m, "count_kappa_weighted") == pytest.approx(
@@ -316,7 +327,7 @@ def noisy_cohort(n=150, seed=11):
 
 def test_bootstrap_ci_covers_estimate_and_is_deterministic():
     pred, gold = noisy_cohort()
-    s = Settings(bootstrap=300, seed=derive_seed(20261123))
+    s = eval_settings(bootstrap=300, seed=derive_seed(20261123))
     m1, _ = evaluate(pred, gold, s)
     m2, _ = evaluate(pred, gold, s)
     pd.testing.assert_frame_equal(m1, m2)
@@ -326,7 +337,7 @@ def test_bootstrap_ci_covers_estimate_and_is_deterministic():
         assert r["ci_low"] <= r["estimate"] <= r["ci_high"], name
         if name in ("line_f1", "line_recall", "sequence_exact"):
             assert r["ci_low"] < r["ci_high"], name  # the data vary: a real interval
-    other = evaluate(pred, gold, Settings(bootstrap=300, seed=derive_seed(1)))[0]
+    other = evaluate(pred, gold, eval_settings(bootstrap=300, seed=derive_seed(1)))[0]
     assert not np.allclose(other["ci_low"].fillna(0), m1["ci_low"].fillna(0))
     assert derive_seed(20261123) == derive_seed(20261123) != derive_seed(20261124)
 
@@ -334,7 +345,7 @@ def test_bootstrap_ci_covers_estimate_and_is_deterministic():
 def test_bootstrap_replicate_equals_scoring_the_resampled_persons():
     """The vectorised replicate (weights @ per-person sums) equals re-scoring a resampled cohort."""
     pred, gold = noisy_cohort(n=40, seed=2)
-    s = Settings(bootstrap=0)
+    s = eval_settings(bootstrap=0)
     g, p = prepare_lines(gold), prepare_lines(pred)
     scored = score(p, g, s)
     w = next(replicate_weights(len(scored.persons), 1, seed=7)).astype(int)[0]
@@ -367,9 +378,9 @@ def test_strata_masks_from_gold_only():
 def test_bootstrap_metrics_table_shape():
     pred, gold = noisy_cohort(n=30)
     g, p = prepare_lines(gold), prepare_lines(pred)
-    scored = score(p, g, Settings(bootstrap=20, seed=1))
+    scored = score(p, g, eval_settings(bootstrap=20, seed=1))
     masks = strata(g, scored.persons)
-    out = bootstrap_metrics(scored, masks, Settings(bootstrap=20, seed=1))
+    out = bootstrap_metrics(scored, masks, eval_settings(bootstrap=20, seed=1))
     assert list(out.columns) == ["stratum", "metric", "estimate", "ci_low", "ci_high", "n"]
     assert len(out) == masks.shape[1] * len(METRICS)
 
@@ -378,14 +389,14 @@ def test_bootstrap_does_not_depend_on_the_block_size(monkeypatch):
     from lotluca.evaluate import bootstrap
 
     pred, gold = noisy_cohort(n=60, seed=4)
-    s = Settings(bootstrap=45, seed=9)
+    s = eval_settings(bootstrap=45, seed=9)
     ref = evaluate(pred, gold, s)[0]
     monkeypatch.setattr(bootstrap, "CHUNK", 7)
     pd.testing.assert_frame_equal(evaluate(pred, gold, s)[0], ref)
 
 
 def test_empty_prediction_scores_zero_recall():
-    m, pp = evaluate(GOLD.iloc[0:0], GOLD, Settings(bootstrap=20, seed=1))
+    m, pp = evaluate(GOLD.iloc[0:0], GOLD, eval_settings(bootstrap=20, seed=1))
     assert est(m, "line_recall") == 0.0 and np.isnan(est(m, "line_precision"))
     assert est(m, "count_exact") == 0.0 and est(m, "sequence_exact") == 0.0
     assert (pp["first_disagreement"] == "missing_line").all() and pp["end_reason"].isna().all()

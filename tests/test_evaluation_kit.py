@@ -8,13 +8,13 @@ import json
 import pandas as pd
 import pyarrow as pa
 import pytest
-import yaml
 
 import lotluca.cli
 from conftest import REPO
+from lotluca.config import load_config
 from lotluca.contracts import GOLD_LINES, conform
 from lotluca.errors import InputError
-from lotluca.evaluate import readme_table, settings_from_config
+from lotluca.evaluate import EvaluateSettings, bootstrap_seed, readme_table
 from lotluca.evaluate.readme import BEGIN, END, splice
 from lotluca.evaluate.submission import load_gold, load_submission, validate_lines
 from lotluca.io import write_parquet
@@ -275,14 +275,18 @@ def test_readme_splice_replaces_only_between_markers():
 
 
 def test_settings_from_the_shipped_config():
-    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
-    s = settings_from_config(cfg["evaluate"], cfg["seed"])
-    assert s.tolerance_days == 30 and s.bootstrap >= 200 and cfg["evaluate"]["split"] == "test"
-    assert (
-        s.seed
-        == settings_from_config(cfg["evaluate"], cfg["seed"]).seed
-        != settings_from_config(cfg["evaluate"], cfg["seed"] + 1).seed
-    )
+    cfg = load_config(REPO / "config.yaml")
+    s = EvaluateSettings.from_config(cfg["evaluate"], seed=bootstrap_seed(cfg["seed"]))
+    assert s.tolerance_days == 30 and s.bootstrap >= 200 and s.split == "test"
+    assert s.seed == bootstrap_seed(cfg["seed"]) != bootstrap_seed(cfg["seed"] + 1)
+
+
+def test_bootstrap_seed_keeps_its_label():
+    """The bootstrap seed derives from the master seed with the label "evaluation": changing the label
+    would change every CI of the study."""
+    from lotluca.evaluate.bootstrap import derive_seed
+
+    assert bootstrap_seed(20261123) == derive_seed(20261123, "evaluation")
 
 
 def test_validate_lines_accepts_typed_frames():
@@ -302,66 +306,51 @@ def test_evaluate_subcommand_is_registered():
     assert '"lotluca.evaluate.cli"' in (REPO / "scripts" / "lotluca" / "cli.py").read_text()
 
 
-def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
-    """scripts/score_shard.py then scripts/evaluate.py, run as Snakemake runs them (a `snakemake` object
-    injected), on two scenarios x two algorithms and 2 patient shards (lotluca's lines split into shards
-    as the lines step writes them; meng2021's given whole, as the learned model's); predictions also
-    cover persons outside the test split (not scored)."""
-    import runpy
-    from types import SimpleNamespace
-
+def test_evaluate_steps_write_every_output(tmp_path, gold_file):
+    """The step functions `evaluate_shard` (per shard, every pair) then `evaluate`, on two scenarios x two
+    algorithms and 2 patient shards (every prediction split into shards as the lines step writes them);
+    predictions also cover persons outside the test split (not scored)."""
+    from lotluca.evaluate import steps
     from lotluca.sharding import split_files
 
-    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg = load_config(REPO / "config.yaml")
     evaluation = {**cfg["evaluate"], "bootstrap": 50}
     gold = pd.read_parquet(gold_file)
-    persons = []
-    for scen in ("odh_only", "linked"):
-        for algo in ("lotluca", "meng2021"):
-            pred = gold.drop(columns="split").assign(algorithm=algo, end_reason="gap")
-            if algo == "meng2021":
-                pred = pred[pred["regimen"] != "docetaxel"]
-            path = tmp_path / "lines" / scen / f"{algo}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pred.to_parquet(path)
-            sharded = algo == "lotluca"
-            if sharded:
-                lines_shards = [tmp_path / "lines_shards" / scen / algo / f"{k}.parquet" for k in range(2)]
-                split_files({"lines": path}, {"lines": lines_shards})
-            for k in range(2):
-                shard_out = tmp_path / "shards" / "evaluation" / scen / algo / f"{k}.parquet"
-                smk = SimpleNamespace(
-                    input=SimpleNamespace(gold=str(gold_file), lines=[str(lines_shards[k] if sharded else path)]),
-                    output=[str(shard_out)],
-                    wildcards=SimpleNamespace(scenario=scen, algorithm=algo, shard=str(k)),
-                    params=SimpleNamespace(
-                        evaluation=evaluation,
-                        seed=cfg["seed"],
-                        n_shards=2,
-                        pairs=[(scen, algo)],
-                        lines_sharded=[sharded],
-                    ),
-                    log=[str(tmp_path / f"score_shard_{scen}_{algo}_{k}.log")],
-                    rule="score_shard",
-                )
-                runpy.run_path(str(REPO / "scripts" / "score_shard.py"), init_globals={"snakemake": smk})
-                persons.append(str(shard_out))
+    pairs = [[scen, algo] for scen in ("odh_only", "linked") for algo in ("lotluca", "meng2021")]
+    lines_shards, persons = {}, {}
+    for scen, algo in pairs:
+        pred = gold.drop(columns="split").assign(algorithm=algo, end_reason="gap")
+        if algo == "meng2021":
+            pred = pred[pred["regimen"] != "docetaxel"]
+        path = tmp_path / "lines" / scen / f"{algo}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pred.to_parquet(path)
+        lines_shards[scen, algo] = [tmp_path / "lines_shards" / scen / algo / f"{k}.parquet" for k in range(2)]
+        split_files({"lines": path}, {"lines": lines_shards[scen, algo]})
+        persons[scen, algo] = [str(tmp_path / "shards" / "evaluation" / scen / algo / f"{k}.parquet") for k in range(2)]
+    for k in range(2):
+        steps.evaluate_shard(
+            {"gold": str(gold_file), "lines": [str(lines_shards[s, a][k]) for s, a in pairs]},
+            {"persons": [persons[s, a][k] for s, a in pairs]},
+            evaluate=evaluation,
+            seed=cfg["seed"],
+            pairs=pairs,
+            shard=str(k),
+            n_shards=2,
+        )
     out = tmp_path / "evaluation"
     names = ["metrics_csv", "metrics_parquet", "summary", "per_patient", "readme_table"]
     files = ["metrics.csv", "metrics.parquet", "summary.json", "per_patient.parquet", "README_table.md"]
-    smk = SimpleNamespace(
-        input=SimpleNamespace(persons=persons),
-        output=SimpleNamespace(**{n: str(out / f) for n, f in zip(names, files, strict=True)}),
-        params=SimpleNamespace(
-            evaluation=evaluation,
-            seed=cfg["seed"],
-            scenarios=["odh_only", "linked"],
-            algorithms=["lotluca", "meng2021"],
-        ),
-        log=[str(tmp_path / "evaluate.log")],
-        rule="evaluate",
+    steps.evaluate(
+        {"persons": [f for s, a in pairs for f in persons[s, a]]},
+        {n: str(out / f) for n, f in zip(names, files, strict=True)},
+        evaluate=evaluation,
+        seed=cfg["seed"],
+        pairs=pairs,
+        n_shards=2,
+        scenarios=["odh_only", "linked"],
+        algorithms=["lotluca", "meng2021"],
     )
-    runpy.run_path(str(REPO / "scripts" / "evaluate.py"), init_globals={"snakemake": smk})
     metrics = pd.read_csv(out / "metrics.csv")
     assert list(metrics.columns) == ["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
     pd.testing.assert_frame_equal(metrics, pd.read_parquet(out / "metrics.parquet"), check_exact=False, rtol=1e-5)
@@ -377,14 +366,52 @@ def test_evaluate_step_script_writes_every_output(tmp_path, gold_file):
     assert table.startswith("| algorithm | odh_only: line F1 | odh_only: full sequence | linked: line F1")
 
 
+def test_evaluate_step_rejects_files_that_do_not_match_the_pairs(tmp_path):
+    from lotluca.evaluate import steps
+
+    cfg = load_config(REPO / "config.yaml")
+    with pytest.raises(InputError, match="3 file\\(s\\) for 2 \\(scenario, algorithm\\) pair\\(s\\) x 2 shard"):
+        steps.evaluate(
+            {"persons": ["a", "b", "c"]},
+            {},
+            evaluate=cfg["evaluate"],
+            seed=1,
+            pairs=[["linked", "x"], ["linked", "y"]],
+            n_shards=2,
+            scenarios=["linked"],
+            algorithms=["x", "y"],
+        )
+
+
+def test_lines_shard_of_the_learned_algorithm_is_scored_like_any_other(tmp_path, gold_file):
+    """No algorithm is special: every pair's lines come as a shard file, a row of another shard is an error."""
+    from lotluca.evaluate import steps
+
+    cfg = load_config(REPO / "config.yaml")
+    gold = pd.read_parquet(gold_file)
+    path = tmp_path / "xgboost.parquet"
+    gold.drop(columns="split").assign(algorithm="xgboost").to_parquet(path)  # every shard's persons
+    with pytest.raises(InputError, match="hashed to another shard"):
+        for k in range(3):
+            steps.evaluate_shard(
+                {"gold": str(gold_file), "lines": [str(path)]},
+                {"persons": [str(tmp_path / f"{k}.parquet")]},
+                evaluate=cfg["evaluate"],
+                seed=1,
+                pairs=[["linked", "xgboost"]],
+                shard=str(k),
+                n_shards=3,
+            )
+
+
 def test_readme_documents_every_submission_error():
     import re
 
     from lotluca.evaluate import submission
 
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### Scoring kit") :]
-    section = section[: section.index("\n## ")] if "\n## " in section else section
+    page = (REPO / "docs" / "evaluate.md").read_text()
+    section = page[page.index("## Scoring kit") :]
+    section = section[: section.index("\n## ", 3)] if "\n## " in section[3:] else section
     documented = re.findall(r"^\| `([^`]+)`", section, flags=re.M)
     assert len(documented) >= 10
     source = (REPO / "scripts" / "lotluca" / "evaluate" / "submission.py").read_text()

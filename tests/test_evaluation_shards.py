@@ -1,6 +1,6 @@
 """Evaluation per patient shard: scoring each shard's persons and gathering the per-person tables gives
 exactly the one-shot evaluation (metrics, bootstrap CIs, per-patient rows) for any number of shards;
-the step scripts and the scoring kit agree; the workflow scatters `score_shard` over the shards."""
+the step functions and the scoring kit agree; the workflow scatters `evaluate_shard` over the shards."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 import lotluca.cli
 from conftest import REPO, run_snakemake
+from lotluca.config import default_config
 from lotluca.errors import InputError
-from lotluca.evaluate import Settings, evaluate
+from lotluca.evaluate import EvaluateSettings, evaluate
 from lotluca.evaluate.persons import (
     PERSON_SCORES,
     gather_persons,
@@ -32,6 +33,14 @@ from lotluca.evaluate.persons import (
 from lotluca.evaluate.submission import validate_lines
 from lotluca.sharding import shard_of
 
+EVALUATE = default_config()["evaluate"]  # the schema's defaults of the `evaluate` block
+
+
+def eval_settings(seed: int = 0, **block) -> EvaluateSettings:
+    """EvaluateSettings of the default `evaluate` block updated by `block`, bootstrap seed `seed`."""
+    return EvaluateSettings.from_config({**EVALUATE, **block}, seed=seed)
+
+
 REGIMENS = [
     ("carboplatin+pemetrexed", "chemo_doublet"),
     ("pemetrexed", "single_agent_chemo"),
@@ -39,7 +48,7 @@ REGIMENS = [
     ("osimertinib", "egfr_tki"),
     ("pembrolizumab", "immunotherapy"),
 ]
-CI = Settings(bootstrap=40, seed=7)
+CI = eval_settings(bootstrap=40, seed=7)
 
 
 def synthetic(n_persons: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -81,7 +90,7 @@ def test_gold(g: pd.DataFrame) -> pd.DataFrame:
 test_gold.__test__ = False  # a helper, not a test
 
 
-def sharded(pred: pd.DataFrame, gold: pd.DataFrame, n: int, s: Settings):
+def sharded(pred: pd.DataFrame, gold: pd.DataFrame, n: int, s: EvaluateSettings):
     tables = [score_persons(restrict_to_shard(pred, k, n), restrict_to_shard(gold, k, n), s) for k in range(n)]
     return metrics_from_persons(gather_persons(tables), s)
 
@@ -150,8 +159,10 @@ def test_lines_shard_holding_another_shards_person_is_an_error(tmp_path, example
     gold.assign(split="test").to_parquet(gpath)
     pred.to_parquet(lpath)  # the whole prediction, not shard 0 of 3
     with pytest.raises(InputError, match="hashed to another shard than 0 of 3"):
-        score_shard_file(lpath, gpath, tmp_path / "s.parquet", CI, "test", 0, 3, lines_sharded=True)
-    t = score_shard_file(lpath, gpath, tmp_path / "s.parquet", CI, "test", 0, 3, lines_sharded=False)
+        score_shard_file(lpath, gpath, tmp_path / "s.parquet", CI, 0, 3)
+    keep = shard_of(pa.array(pred["person_id"].astype(str).tolist(), pa.string()), 3) == 0
+    pred[keep].to_parquet(lpath)  # shard 0 of 3, as the lines step writes it
+    t = score_shard_file(lpath, gpath, tmp_path / "s.parquet", CI, 0, 3)
     assert (shard_of(t.column("person_id"), 3) == 0).all() and t.num_rows > 0
 
 
@@ -168,7 +179,7 @@ def test_property_any_number_of_shards_gives_the_one_shot_evaluation(n_persons, 
     if gold.empty:
         return
     pred = validate_lines(p, "pred") if len(p) else validate_lines(g.iloc[0:0], "pred")
-    s = Settings(tolerance_days=tol, bootstrap=15, seed=seed)
+    s = eval_settings(tolerance_days=tol, bootstrap=15, seed=seed)
     m0, pp0 = evaluate(pred, gold, s)
     m, pp = sharded(pred, gold, n, s)
     pd.testing.assert_frame_equal(m, m0, check_exact=True)
@@ -176,50 +187,43 @@ def test_property_any_number_of_shards_gives_the_one_shot_evaluation(n_persons, 
 
 
 def run_steps(tmp_path, gold_path, preds: dict, n: int, evaluation: dict, seed: int):
-    """scripts/score_shard.py per shard (rule presets' lines pre-split as the lines step writes them,
-    xgboost given whole) then scripts/evaluate.py, as Snakemake runs them; returns the output folder."""
-    import runpy
-    from types import SimpleNamespace
-
+    """The step functions as the workflow runs them: every prediction split into shards as the lines step
+    writes them, `evaluate_shard` per shard (every pair at once), then `evaluate`; returns the output folder."""
+    from lotluca.evaluate import steps
     from lotluca.sharding import split_files
 
-    persons = []
+    pairs = [list(k) for k in preds]
+    shard_lines = {}
     for (scen, algo), path in preds.items():
-        sharded_lines = algo != "xgboost"
-        if sharded_lines:
-            parts = [tmp_path / f"n{n}" / "lines" / scen / algo / f"{k}.parquet" for k in range(n)]
-            split_files({"lines": path}, {"lines": parts})
-        for k in range(n):
-            out = tmp_path / f"n{n}" / "evaluation" / scen / algo / f"{k}.parquet"
-            smk = SimpleNamespace(
-                input=SimpleNamespace(gold=str(gold_path), lines=[str(parts[k] if sharded_lines else path)]),
-                output=[str(out)],
-                wildcards=SimpleNamespace(scenario=scen, algorithm=algo, shard=str(k)),
-                params=SimpleNamespace(
-                    evaluation=evaluation, seed=seed, n_shards=n, pairs=[(scen, algo)], lines_sharded=[sharded_lines]
-                ),
-                log=[str(tmp_path / f"n{n}" / "logs" / f"{scen}_{algo}_{k}.log")],
-                rule="score_shard",
-            )
-            runpy.run_path(str(REPO / "scripts" / "score_shard.py"), init_globals={"snakemake": smk})
-            persons.append(str(out))
-    persons.sort(key=lambda f: int(f.rsplit("/", 1)[1].split(".")[0]))  # Snakemake's order: shard first
+        parts = [tmp_path / f"n{n}" / "lines" / scen / algo / f"{k}.parquet" for k in range(n)]
+        split_files({"lines": path}, {"lines": parts})
+        shard_lines[(scen, algo)] = parts
+    persons = {
+        key: [tmp_path / f"n{n}" / "evaluation" / key[0] / key[1] / f"{k}.parquet" for k in range(n)] for key in preds
+    }
+    for k in range(n):
+        steps.evaluate_shard(
+            {"gold": str(gold_path), "lines": [str(shard_lines[key][k]) for key in preds]},
+            {"persons": [str(persons[key][k]) for key in preds]},
+            evaluate=evaluation,
+            seed=seed,
+            pairs=pairs,
+            shard=str(k),
+            n_shards=n,
+        )
     out = tmp_path / f"n{n}" / "results"
     names = ["metrics_csv", "metrics_parquet", "summary", "per_patient", "readme_table"]
     files = ["metrics.csv", "metrics.parquet", "summary.json", "per_patient.parquet", "README_table.md"]
-    smk = SimpleNamespace(
-        input=SimpleNamespace(persons=persons),
-        output=SimpleNamespace(**{a: str(out / f) for a, f in zip(names, files, strict=True)}),
-        params=SimpleNamespace(
-            evaluation=evaluation,
-            seed=seed,
-            scenarios=sorted({s for s, _ in preds}, reverse=True),
-            algorithms=sorted({a for _, a in preds}),
-        ),
-        log=[str(tmp_path / f"n{n}" / "evaluate.log")],
-        rule="evaluate",
+    steps.evaluate(
+        {"persons": [str(f) for key in preds for f in persons[key]]},  # pair-major, then shard order
+        {a: str(out / f) for a, f in zip(names, files, strict=True)},
+        evaluate=evaluation,
+        seed=seed,
+        pairs=pairs,
+        n_shards=n,
+        scenarios=sorted({s for s, _ in preds}, reverse=True),
+        algorithms=sorted({a for _, a in preds}),
     )
-    runpy.run_path(str(REPO / "scripts" / "evaluate.py"), init_globals={"snakemake": smk})
     return out
 
 
@@ -236,10 +240,7 @@ def step_runs(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         p[rng.random(len(p)) >= drop].assign(algorithm=algo).to_parquet(path)
         preds[(scen, algo)] = path
-    evaluation = {
-        "split": "test", "tolerance_days": 30, "bootstrap": 30, "ci_level": 0.9,
-        "kappa_weights": "linear", "kappa_max_lines": 4,
-    }  # fmt: skip
+    evaluation = {**EVALUATE, "split": "test", "tolerance_days": 30, "bootstrap": 30, "ci_level": 0.9}
     return {n: run_steps(tmp, gold_path, preds, n, evaluation, seed=5) for n in (1, 3)}, gold_path, preds
 
 
@@ -259,8 +260,9 @@ def test_step_outputs_are_identical_for_1_and_3_shards(step_runs):
     assert metrics["ci_low"].notna().any()
 
 
-def test_scoring_kit_gives_the_workflow_numbers(step_runs, tmp_path):
+def test_scoring_kit_gives_the_workflow_numbers(step_runs, tmp_path, monkeypatch):
     """`lotluca evaluate` on one prediction = the evaluate step's metrics and CIs (3 shards)."""
+    monkeypatch.setattr(lotluca.cli, "STAGE_MODULES", ["lotluca.evaluate.cli"])  # other stages may be mid-work
     runs, gold_path, preds = step_runs
     out = tmp_path / "kit.json"
     argv = ["evaluate", "--pred", str(preds[("odh_only", "xgboost")]), "--gold", str(gold_path)]
@@ -284,6 +286,6 @@ def test_workflow_scatters_scoring_over_the_shards():
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     n_algos = len(cfg["lines"]["algorithms"]) + bool(cfg["learned"]["enabled"])
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout + res.stderr, flags=re.M))
-    assert int(counts["score_shard"]) == 3  # one job per shard scores every scenario x algorithm
+    assert int(counts["evaluate_shard"]) == 3  # one job per shard scores every scenario x algorithm
     assert n_algos * len(cfg["scenarios"]) > 3
     assert int(counts["evaluate"]) == 1
