@@ -4,7 +4,7 @@
 
 `--cohort DIR` reuses an already simulated folder (DIR/snds, DIR/odh) instead of simulating.
 `--jobs 2` (default) runs the SNDS and the ODH extraction in two processes at once, as
-`snakemake --cores 2` runs the independent rules extract_snds and extract_odh; `--jobs 1` runs them
+`snakemake --cores 2` runs the two independent jobs of rule extract (one per source); `--jobs 1` runs them
 one after the other. Prints one JSON line: patients, format, jobs, seconds (wall-clock of reading,
 cleaning and writing both sources), seconds_snds, seconds_odh, cpu_seconds (all processes), raw rows
 read, output rows, peak_rss_mb (largest process).
@@ -26,17 +26,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import pandas as pd  # noqa: E402
 
-from lotluca.extract import pipeline  # noqa: E402
+from lotluca.config import default_config  # noqa: E402
+from lotluca.extract import pipeline, steps  # noqa: E402
+
+# the tables counted in rows_out (ODH's chemo_sessions, always empty, is left out as before)
+ROWS_OUT = {
+    "snds": ("persons", "exposures", "chemo_sessions", "stays", "rejects"),
+    "odh": ("persons", "exposures", "stays", "rejects"),
+}
 
 
 def _extract(source: str, cohort: str, out: str) -> tuple[str, float, float, pd.DataFrame, float]:
     t0, c0 = time.perf_counter(), time.process_time()
-    if source == "snds":
-        acc = pipeline.run_snds(
-            pipeline.find_tables(Path(cohort) / "snds", pipeline.SNDS_TABLES), Path(out) / "snds", {}
-        )
-    else:
-        acc = pipeline.run_odh(pipeline.find_tables(Path(cohort) / "odh", pipeline.ODH_TABLES), Path(out) / "odh", {})
+    cfg = default_config()
+    outputs = pipeline.output_files(Path(out) / source)
+    tables = [str(f) for f in sorted((Path(cohort) / source).iterdir())]
+    steps.extract({"tables": tables}, outputs, study=cfg["study"], extract=cfg["extract"], source=source, part=False)
+    acc = pd.read_csv(outputs["accounting"])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return source, time.perf_counter() - t0, time.process_time() - c0, acc, rss
 
@@ -70,16 +76,28 @@ def main(argv=None) -> int:
         wall = time.perf_counter() - t0
         by = {r[0]: r for r in results}
         acc = pd.concat([r[3] for r in results])
-        rows_out = {f"{src}/{t}": pd.read_parquet(out / src / f"{t}.parquet", columns=[]).shape[0]
-                    for src, tables in (("snds", ("persons", "exposures", "chemo_sessions", "stays", "rejects")), ("odh", ("persons", "exposures", "stays", "rejects")))
-                    for t in tables}  # fmt: skip
+        rows_out = {
+            f"{src}/{t}": pd.read_parquet(out / src / f"{t}.parquet", columns=[]).shape[0]
+            for src, tables in ROWS_OUT.items()
+            for t in tables
+        }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"patients": None if args.cohort else args.patients, "format": args.format, "jobs": args.jobs, "seconds": round(wall, 1),
-                      "seconds_snds": round(by["snds"][1], 1), "seconds_odh": round(by["odh"][1], 1),
-                      "cpu_seconds": round(by["snds"][2] + by["odh"][2], 1), "cpu_snds": round(by["snds"][2], 1), "cpu_odh": round(by["odh"][2], 1),
-                      "rows_read": int(acc.loc[acc["outcome"] == "read", "rows"].sum()), "rows_out": rows_out,
-                      "peak_rss_mb": round(max(r[4] for r in results))}))  # fmt: skip
+    summary = {
+        "patients": None if args.cohort else args.patients,
+        "format": args.format,
+        "jobs": args.jobs,
+        "seconds": round(wall, 1),
+        "seconds_snds": round(by["snds"][1], 1),
+        "seconds_odh": round(by["odh"][1], 1),
+        "cpu_seconds": round(by["snds"][2] + by["odh"][2], 1),
+        "cpu_snds": round(by["snds"][2], 1),
+        "cpu_odh": round(by["odh"][2], 1),
+        "rows_read": int(acc.loc[acc["outcome"] == "read", "rows"].sum()),
+        "rows_out": rows_out,
+        "peak_rss_mb": round(max(r[4] for r in results)),
+    }
+    print(json.dumps(summary))
     return 0
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from lotluca.link.pipeline import LinkageParams, link_records  # noqa: E402
+from lotluca.config import default_config  # noqa: E402
+from lotluca.link.pipeline import LinkSettings, link_records  # noqa: E402
 from lotluca.link.quality import linkage_quality  # noqa: E402
 from lotluca.link.synthetic import synthetic_linkage_inputs  # noqa: E402
 
@@ -38,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     d = synthetic_linkage_inputs(args.odh, args.snds, seed=args.seed)
     t1 = time.perf_counter()
-    links, stats = link_records(
-        d["odh_persons"], d["odh_stays"], d["snds_persons"], d["snds_stays"], LinkageParams(threads=args.threads)
-    )
+    cfg = default_config()
+    params = LinkSettings.from_config({**cfg["link"], "threads": args.threads}, seed=cfg["seed"])
+    links, stats = link_records(d["odh_persons"], d["odh_stays"], d["snds_persons"], d["snds_stays"], params)
     t2 = time.perf_counter()
     q = linkage_quality(links, d["odh_persons"]["person_id"], d["truth"])
     out = {
