@@ -1,4 +1,4 @@
-"""Lines of therapy (contracts.LINES, algorithm `xgboost`) from predicted boundary days (vectorised).
+"""Lines of therapy (contracts.LINES) of the learned model from predicted boundary days (vectorised).
 
 `decide(proba, threshold, first_day)`: a day is a boundary when P(line start) + P(maintenance start)
 >= threshold; its kind is the more likely of the two. A person's first treatment day always starts
@@ -9,7 +9,7 @@ the current line. Regimen = the drugs of the row's days within `regimen_window_d
 (all its days if none; "unnamed_chemotherapy" for rows of chemotherapy sessions only). Dates: start =
 first day; end = end of the last supply, cut the day before the next row and at death, never before
 the row's last day. end_reason (END_REASONS vocabulary): maintenance (a maintenance row follows), gap
-(next line after more than `gap_days` without supply), new_drug (the next line holds a drug this row
+(next line after more than GAP_DAYS without supply), new_drug (the next line holds a drug this row
 never had), restart (otherwise), and for the last row death / end_of_data / discontinued as the engine.
 """
 
@@ -24,7 +24,6 @@ from lotluca.contracts import LINES
 from lotluca.learned.candidates import LINE, MAINT, Days
 
 UNNAMED = "unnamed_chemotherapy"
-ALGORITHM = "xgboost"
 
 
 def decide(proba: np.ndarray, threshold: float, first_day: np.ndarray) -> np.ndarray:
@@ -45,15 +44,14 @@ def _or_by(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def build_lines(
-    days: Days,
-    decision: np.ndarray,
-    regimen_window_days: int = 28,
-    gap_days: int = 120,
-    death_window_days: int = 120,
-    algorithm: str = ALGORITHM,
-) -> pa.Table:
-    """contracts.LINES table from the boundary class of each day of `days.table` (see module docstring)."""
+GAP_DAYS = 120  # end_reason "gap": the next line starts after more than this many days without supply
+DEATH_WINDOW_DAYS = 120  # end_reason "death": death within this many days of the last row's end
+
+
+def build_lines(days: Days, decision: np.ndarray, *, regimen_window_days: int, algorithm: str) -> pa.Table:
+    """contracts.LINES table (algorithm `algorithm`) from the boundary class of each day of `days.table`
+    (see the module docstring)."""
+    gap_days, death_window_days = GAP_DAYS, DEATH_WINDOW_DAYS
     t = days.table
     n = len(t)
     if n == 0:

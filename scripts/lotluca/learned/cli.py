@@ -1,41 +1,53 @@
-"""`lotluca learn`: train the xgboost line-boundary model on one scenario's merged tables (gold train
-split only) and write the model, its training summary, out-of-fold probabilities and the predicted lines."""
+"""`lotluca learn`: fit the learned line algorithm on one scenario's merged tables (gold train split only),
+save its model file and write its predicted lines. Settings come from the study config (`--config`,
+blocks learned, lines, evaluate and the master seed); paths default to the study layout."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from lotluca.config import load_config
+from lotluca.io import read_parquet, write_parquet
+from lotluca.layout import path
+from lotluca.learned.estimator import LearnedLines
 from lotluca.learned.model import LearnedSettings
-from lotluca.learned.pipeline import predict_files, train_files
 
-DEFAULT_SEED = 20261123  # the study's default master seed (config.yaml `seed`)
+TABLES = ("exposures", "chemo_sessions", "persons")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "learn",
-        help="train the learned line model (xgboost) and predict lines",
+        help="fit the learned line algorithm and predict lines",
         description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--merged-dir", required=True, help="folder with exposures, persons, chemo_sessions .parquet")
-    p.add_argument("--gold", required=True, help="gold_lines Parquet with the split column (train | test)")
-    p.add_argument("--out-dir", required=True, help="folder for model.json, training.json, oof_predictions.parquet")
-    p.add_argument("--lines", required=True, help="predicted lines Parquet to write (algorithm xgboost)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="model and fold seed")
-    p.add_argument("--rule-preset", default="lotluca", help="rule preset whose decisions are features")
-    p.add_argument("--folds", type=int, default=5, help="grouped-by-person CV folds on the train split")
-    p.add_argument("--threads", type=int, default=1, help="xgboost threads")
-    p.add_argument("--tolerance-days", type=int, default=30, help="evaluation tolerance used to choose the threshold")
+    p.add_argument("--config", help="study config.yaml (default: the schema's defaults)")
+    p.add_argument("--scenario", default="linked", help="data-source scenario (default paths)")
+    p.add_argument("--merged-dir", help="folder with exposures, persons, chemo_sessions .parquet (default: layout)")
+    p.add_argument("--gold", help="gold_lines Parquet with the split column (default: config inputs.gold_lines)")
+    p.add_argument("--model", help="model file to write (default: layout learned.model)")
+    p.add_argument("--lines", help="predicted lines Parquet to write (default: layout lines.lines)")
+    p.add_argument("--seed", type=int, help="model and fold seed (default: learned.seed, else the master seed)")
+    p.add_argument("--folds", type=int, help="grouped-by-person CV folds on the train split (default: config)")
+    p.add_argument("--threads", type=int, help="xgboost threads (default: config)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    s = LearnedSettings(rule_preset=args.rule_preset, folds=args.folds, threads=args.threads, seed=args.seed)
-    m, out = Path(args.merged_dir), Path(args.out_dir)
-    files = [m / f"{t}.parquet" for t in ("exposures", "persons", "chemo_sessions")]
-    train_files(*files, args.gold, out / "model.json", out / "training.json", out / "oof_predictions.parquet", s,
-                args.tolerance_days)  # fmt: skip
-    predict_files(*files, out / "model.json", out / "training.json", out / "oof_predictions.parquet", args.lines, s)
+    config = load_config(args.config)
+    learned = dict(config["learned"])
+    for key in ("seed", "folds", "threads"):
+        if getattr(args, key) is not None:
+            learned[key] = getattr(args, key)
+    s = LearnedSettings.from_blocks(learned, config["lines"], config["evaluate"], config["seed"])
+    where = {"scenario": args.scenario, "algorithm": s.algorithm}
+    merged = Path(args.merged_dir) if args.merged_dir else None
+    files = [merged / f"{t}.parquet" if merged else path("merge.table", table=t, **where) for t in TABLES]
+    frames = [read_parquet(f).to_pandas() for f in files]
+    gold = read_parquet(args.gold or config["inputs"]["gold_lines"]).to_pandas()
+    estimator = LearnedLines(s).fit(*frames, gold)
+    estimator.save(args.model or path("learned.model", **where))
+    write_parquet(estimator.predict(*frames), args.lines or path("lines.lines", **where))
     return 0

@@ -12,17 +12,18 @@ no prediction ever comes from a model that saw the person, and test persons are 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from lotluca.evaluate import Settings as EvalSettings
-from lotluca.evaluate import evaluate
+from lotluca.config import Settings, default_config
+from lotluca.evaluate import EvaluateSettings, evaluate
 from lotluca.evaluate.submission import validate_lines
 from lotluca.learned.build_lines import build_lines, decide
 from lotluca.learned.candidates import Days
@@ -32,34 +33,45 @@ N_CLASSES = 3
 
 
 @dataclass(frozen=True)
-class LearnedSettings:
-    """config.yaml `learned:` block (validated, defaults filled by the schema)."""
+class LearnedSettings(Settings):
+    """config.yaml `learned:` block (validated, defaults filled by the schema), plus the values the learned
+    model takes from other blocks: `rule_overrides` (config lines.overrides of rule_preset) and
+    `tolerance_days` (config evaluate.tolerance_days, used to choose the threshold). `seed`: the model seed
+    (pass the master seed when the block's is null, see `from_blocks`)."""
 
-    rule_preset: str = "lotluca"
-    label_tolerance_days: int = 30
-    recent_days: int = 90
-    regimen_window_days: int = 28
-    folds: int = 5
-    grid: Mapping = field(default_factory=lambda: {"max_depth": [3, 5], "learning_rate": [0.1], "n_estimators": [200]})
-    thresholds: tuple = (0.3, 0.4, 0.5, 0.6, 0.7)
-    min_child_weight: float = 1.0
-    subsample: float = 1.0
-    threads: int = 1
-    seed: int = 0
-    rule_overrides: Mapping = field(default_factory=dict)  # config lines.overrides of rule_preset
+    enabled: bool
+    algorithm: str
+    rule_preset: str
+    label_tolerance_days: int
+    recent_days: int
+    regimen_window_days: int
+    folds: int
+    grid: dict[str, tuple]
+    thresholds: tuple[float, ...]
+    min_child_weight: float
+    subsample: float
+    threads: int
+    seed: int
+    rule_overrides: dict
+    tolerance_days: int
 
     @classmethod
-    def from_config(cls, learned: Mapping, seed: int, rule_overrides: Mapping | None = None) -> LearnedSettings:
-        keys = ("rule_preset", "label_tolerance_days", "recent_days", "regimen_window_days", "folds",
-                "min_child_weight", "subsample", "threads")  # fmt: skip
-        kw = {k: learned[k] for k in keys if k in learned}
-        if "grid" in learned:
-            kw["grid"] = {k: list(v) for k, v in sorted(dict(learned["grid"]).items())}
-        if "thresholds" in learned:
-            kw["thresholds"] = tuple(float(x) for x in learned["thresholds"])
-        if rule_overrides:
-            kw["rule_overrides"] = dict(rule_overrides)
-        return cls(seed=int(learned.get("seed") if learned.get("seed") is not None else seed), **kw)
+    def from_blocks(cls, learned: Mapping, lines: Mapping, evaluate: Mapping, seed: int, **extra) -> LearnedSettings:
+        """The settings of the config blocks `learned`, `lines` and `evaluate` and the master seed."""
+        return cls.from_config(
+            learned,
+            seed=int(learned["seed"] if learned["seed"] is not None else seed),
+            rule_overrides=dict(lines["overrides"].get(learned["rule_preset"], {})),
+            tolerance_days=int(evaluate["tolerance_days"]),
+            **extra,
+        )
+
+    def to_dict(self) -> dict:
+        """The settings as JSON values (saved with the model; `from_config` reads them back)."""
+        d = dataclasses.asdict(self)
+        d["grid"] = {k: list(v) for k, v in sorted(self.grid.items())}
+        d["thresholds"] = list(self.thresholds)
+        return d
 
     def grid_points(self) -> list[dict]:
         keys = sorted(self.grid)
@@ -105,21 +117,28 @@ def subset_days(days: Days, rows: np.ndarray) -> Days:
     return Days(table=t, vocab=days.vocab, persons=days.persons, exposure_day=np.zeros(0, np.int64))
 
 
-def line_f1(days: Days, proba: np.ndarray, threshold: float, gold: pd.DataFrame, tolerance: int,
-            regimen_window_days: int) -> float:  # fmt: skip
-    """Line F1 (lotluca.evaluate, no bootstrap) of the lines built from `proba` at `threshold`."""
+def _f1_settings(tolerance: int) -> EvaluateSettings:
+    """Scoring settings of the threshold choice: the schema's `evaluate` block, `tolerance`, no bootstrap."""
+    block = {**default_config()["evaluate"], "tolerance_days": int(tolerance), "bootstrap": 0}
+    return EvaluateSettings.from_config(block, seed=0)
+
+
+def line_f1(days: Days, proba: np.ndarray, threshold: float, gold: pd.DataFrame, s: LearnedSettings) -> float:
+    """Line F1 (lotluca.evaluate, no bootstrap, tolerance s.tolerance_days) of the lines built from `proba`
+    at `threshold`."""
     first = np.ones(len(days.table), bool)
     pc = days.table["pcode"].to_numpy()
     first[1:] = pc[1:] != pc[:-1]
-    lines = build_lines(days, decide(proba, threshold, first), regimen_window_days=regimen_window_days)
-    pred = validate_lines(lines.to_pandas(), "xgboost (out-of-fold)")
-    m, _ = evaluate(pred, gold, EvalSettings(tolerance_days=tolerance, bootstrap=0))
+    lines = build_lines(days, decide(proba, threshold, first), regimen_window_days=s.regimen_window_days,
+                        algorithm=s.algorithm)  # fmt: skip
+    pred = validate_lines(lines.to_pandas(), f"{s.algorithm} (out-of-fold)")
+    m, _ = evaluate(pred, gold, _f1_settings(s.tolerance_days))
     row = m[(m["stratum"] == "all") & (m["metric"] == "line_f1")]
     return float(row["estimate"].iloc[0]) if len(row) else float("nan")
 
 
 def cross_validate(days: Days, X: pd.DataFrame, y: np.ndarray, train_rows: np.ndarray, gold_train: pd.DataFrame,
-                   s: LearnedSettings, eval_tolerance: int) -> dict:  # fmt: skip
+                   s: LearnedSettings) -> dict:  # fmt: skip
     """Grid x threshold search by grouped CV on the train rows. Returns the CV table, the chosen point and
     threshold, and the OOF probabilities of the chosen point (rows `train_rows`)."""
     persons = days.table["person_id"].to_numpy(object)[train_rows]
@@ -137,7 +156,7 @@ def cross_validate(days: Days, X: pd.DataFrame, y: np.ndarray, train_rows: np.nd
             oof[va] = predict_proba(fit(Xt[tr], yt[tr], point, s), Xt[va], s.threads)
         eps = 1e-12
         logloss = float(-np.mean(np.log(np.clip(oof[np.arange(len(yt)), yt.astype(int)], eps, 1))))
-        f1s = {thr: line_f1(sub, oof, thr, gold_train, eval_tolerance, s.regimen_window_days) for thr in s.thresholds}
+        f1s = {thr: line_f1(sub, oof, thr, gold_train, s) for thr in s.thresholds}
         best_thr = max(s.thresholds, key=lambda t: (f1s[t], -t))
         results.append({"grid_index": gi, **point, "oof_logloss": logloss, "threshold": best_thr,
                         "oof_line_f1": f1s[best_thr], "oof_line_f1_by_threshold": f1s})  # fmt: skip

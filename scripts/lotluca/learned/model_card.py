@@ -1,9 +1,9 @@
 """The model card of the learned line model (generated Markdown) of one data-source scenario.
 
 Sections: data (persons, days, labels), features, cross-validation on the train split (hyperparameter
-grid, threshold), test scores with CIs (from the evaluation metrics table, xgboost next to every rule
-preset of the scenario, and per stratum against the best preset), feature importance (total gain and
-mean |SHAP| contribution from xgboost `pred_contribs`), known failure modes.
+grid, threshold), test scores with CIs (from the evaluation metrics table, the learned algorithm next to
+every rule preset of the scenario, and per stratum against the best preset), feature importance (total
+gain and mean |SHAP| contribution from xgboost `pred_contribs`), known failure modes (docs/learned.md).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ def _cell(r) -> str:
     return f"{r['estimate']:.3f} ({r['ci_low']:.3f}-{r['ci_high']:.3f})"
 
 
-def best_rule(metrics: pd.DataFrame, scenario: str, algorithm: str = "xgboost", metric: str = "line_f1") -> str | None:
-    """The rule algorithm with the highest `metric` (stratum all) in `scenario` (ties: name order)."""
+def best_rule(metrics: pd.DataFrame, scenario: str, algorithm: str, metric: str = "line_f1") -> str | None:
+    """The algorithm other than `algorithm` with the highest `metric` (stratum all) in `scenario` (ties: name
+    order)."""
     m = metrics[(metrics["scenario"] == scenario) & (metrics["stratum"] == "all") & (metrics["metric"] == metric)]
     m = m[m["algorithm"] != algorithm].dropna(subset=["estimate"])
     if not len(m):
@@ -32,9 +33,10 @@ def best_rule(metrics: pd.DataFrame, scenario: str, algorithm: str = "xgboost", 
 
 
 def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: int = 20) -> str:
-    """Markdown model card (see the module docstring)."""
+    """Markdown model card (see the module docstring) of the fitted model's `summary`."""
     d, s, ch = summary["data"], summary["settings"], summary["chosen"]
-    out = [f"# Model card: learned line-boundary model (`xgboost`), scenario `{scenario}`", ""]
+    algo = summary["algorithm"]
+    out = [f"# Model card: learned line-boundary model (`{algo}`), scenario `{scenario}`", ""]
     out += [
         "## Model",
         "",
@@ -84,19 +86,19 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
     out += ["", "## Test scores (gold test split, patient-bootstrap CIs)", ""]
     m = metrics[metrics["scenario"] == scenario]
     allm = m[m["stratum"] == "all"]
-    algos = ["xgboost"] + sorted(a for a in allm["algorithm"].unique() if a != "xgboost")
+    algos = [algo] + sorted(a for a in allm["algorithm"].unique() if a != algo)
     cells = {(r["algorithm"], r["metric"]): _cell(r) for _, r in allm.iterrows()}
     out.append("| algorithm | " + " | ".join(HEADLINE) + " |")
     out.append("|---|" + "---:|" * len(HEADLINE))
     for a in algos:
         out.append(f"| `{a}` | " + " | ".join(cells.get((a, k), "") for k in HEADLINE) + " |")
-    best = best_rule(metrics, scenario)
-    if best is not None and ("xgboost", "line_f1") in cells:
-        xs = m[m["algorithm"] == "xgboost"].set_index(["metric", "stratum"])
+    best = best_rule(metrics, scenario, algo)
+    if best is not None and (algo, "line_f1") in cells:
+        xs = m[m["algorithm"] == algo].set_index(["metric", "stratum"])
         bs = m[m["algorithm"] == best].set_index(["metric", "stratum"])
-        out += ["", f"Per stratum, `xgboost` versus the best rule set by line F1 (`{best}`): difference of the "
+        out += ["", f"Per stratum, `{algo}` versus the best rule set by line F1 (`{best}`): difference of the "
                 "estimates; `*` when the two CIs do not overlap.", ""]  # fmt: skip
-        out.append("| stratum | metric | xgboost | " + best + " | difference |")
+        out.append(f"| stratum | metric | {algo} | " + best + " | difference |")
         out.append("|---|---|---:|---:|---:|")
         for metric, stratum in sorted(xs.index.intersection(bs.index)):
             if metric not in ("line_f1", "regimen_exact", "maintenance_f1", "sequence_exact"):
@@ -124,10 +126,10 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
         "- Boundaries on days without any exposure or session (a line started elsewhere and unseen) cannot be "
         "predicted; a gold start further than the tolerance from every treatment day is unreachable.",
         "- Rare patterns (re-challenge after a pause, T790M sequences, trial drugs) have few training "
-        "examples; their errors are in results/private/evaluation/per_patient.parquet (algorithm xgboost).",
+        f"examples; their errors are in the evaluation's per-patient table (algorithm {algo}).",
         "- It leans on the rule engine's features (see importance): a change of the rule preset changes the model.",
         "",
-        f"Generated by lotluca.learned.model_card from results/learned/{scenario}/training.json and "
-        "results/evaluation/metrics.csv.",
+        f"Generated by lotluca.learned.model_card from the fitted model file of `{algo}` (scenario `{scenario}`) "
+        "and the evaluation metrics (metrics.csv).",
     ]
     return "\n".join(out) + "\n"

@@ -1,7 +1,8 @@
-"""The `lotluca lines` sub-command and the file-level entry point shared with the Snakemake step.
+"""The `lotluca lines` sub-command and the file-level helpers shared with the step functions (reading the
+inputs, running an algorithm, writing lines as Parquet or CSV).
 
     lotluca lines --input FILE --input-format {exposures,merck} --algorithm NAME --output FILE.{csv,parquet}
-                  [--persons FILE] [--chemo-sessions FILE] [--set KEY=VALUE ...] [--omop-dir DIR]
+                  [--persons FILE] [--chemo-sessions FILE] [--config FILE] [--set KEY=VALUE ...] [--omop-dir DIR]
 
 `exposures` input: canonical exposures as Parquet or CSV (ISO dates); `merck`: the Merck reference CSV
 (PATIENT_ID, MED_START, MED_END, MED_NAME). CSV output columns: person_id, line_number, start_date,
@@ -18,13 +19,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import yaml
 
+from lotluca.config import load_config
 from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, LINES, PERSONS
 from lotluca.errors import InputError
 from lotluca.io import read_parquet, write_parquet
+from lotluca.lines.algorithms import Algorithm, LineInputs
 from lotluca.lines.engine import reconstruct_with_assignment
 from lotluca.lines.merck import read_merck
 from lotluca.lines.omop import to_omop
-from lotluca.lines.params import available_presets, load_params
+from lotluca.lines.params import LinesSettings, available_presets, load_params
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,9 @@ def write_lines(table: pa.Table, path: str | Path) -> None:
         raise InputError(path, "unknown output file type", expected=".parquet or .csv")
 
 
-def _read_inputs(input_path, input_format: str = "exposures", persons_path=None, sessions_path=None):
-    """(exposures, persons or None, chemo sessions or None, the three file names for messages)."""
+def read_inputs(input_path, input_format: str = "exposures", persons_path=None, sessions_path=None) -> LineInputs:
+    """The inputs of a line algorithm from files: exposures (canonical or Merck CSV), persons and chemo
+    sessions (optional)."""
     if input_format == "merck":
         exposures = read_merck(input_path)
     elif input_format == "exposures":
@@ -70,43 +74,34 @@ def _read_inputs(input_path, input_format: str = "exposures", persons_path=None,
         raise InputError("--input-format", f"unknown input format {input_format!r}", expected="exposures or merck")
     persons = read_table(persons_path, PERSONS) if persons_path else None
     sessions = read_table(sessions_path, CHEMO_SESSIONS) if sessions_path else None
-    return exposures, persons, sessions, (str(input_path), str(persons_path), str(sessions_path))
+    return LineInputs(exposures, sessions, persons, (str(input_path), str(persons_path), str(sessions_path)))
 
 
-def _reconstruct_and_write(inputs, params, output_path):
-    """Lines with `params` on `inputs` (of `_read_inputs`), written to output_path; (lines, assignment)."""
-    exposures, persons, sessions, names = inputs
+def run_algorithm(name: str, algorithm: Algorithm, inputs: LineInputs, output_path) -> pa.Table:
+    """Lines of `algorithm` on `inputs`, written to output_path (logged with counts and time)."""
     t0 = time.perf_counter()
-    lines, assignment = reconstruct_with_assignment(exposures, persons, sessions, params, names=names)
+    lines = algorithm(inputs)
     write_lines(lines, output_path)
-    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", names[0], exposures.num_rows, lines.num_rows,
-             params.name, time.perf_counter() - t0)  # fmt: skip
-    return lines, assignment
+    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", inputs.names[0], inputs.exposures.num_rows,
+             lines.num_rows, name, time.perf_counter() - t0)  # fmt: skip
+    return lines
 
 
 def run_lines(input_path, algorithm: str, output_path, input_format: str = "exposures", persons_path=None,
               sessions_path=None, overrides: dict | None = None, omop_dir=None) -> pa.Table:  # fmt: skip
-    """Read the inputs, reconstruct the lines with `algorithm` (+ overrides), write them; return them."""
+    """Read the inputs, reconstruct the lines with the preset `algorithm` (+ overrides), write them; return them."""
     params = load_params(algorithm, overrides)
-    inputs = _read_inputs(input_path, input_format, persons_path, sessions_path)
-    lines, assignment = _reconstruct_and_write(inputs, params, output_path)
+    inputs = read_inputs(input_path, input_format, persons_path, sessions_path)
+    t0 = time.perf_counter()
+    lines, assignment = reconstruct_with_assignment(inputs.exposures, inputs.persons, inputs.chemo_sessions, params,
+                                                    names=inputs.names)  # fmt: skip
+    write_lines(lines, output_path)
+    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", inputs.names[0], inputs.exposures.num_rows,
+             lines.num_rows, params.name, time.perf_counter() - t0)  # fmt: skip
     if omop_dir:
-        for name, table in to_omop(lines, assignment, inputs[0]).items():
+        for name, table in to_omop(lines, assignment, inputs.exposures).items():
             write_parquet(table, Path(omop_dir) / f"{name}.parquet")
     return lines
-
-
-def run_lines_many(exposures_path, outputs: dict, persons_path=None, sessions_path=None,
-                   overrides: dict | None = None) -> dict[str, int]:  # fmt: skip
-    """Reconstruct the lines of several algorithms on the same canonical inputs, read once: `outputs`
-    maps each algorithm to its output file, `overrides` each algorithm to its parameter overrides.
-    Returns the line rows written per algorithm."""
-    inputs = _read_inputs(exposures_path, "exposures", persons_path, sessions_path)
-    rows = {}
-    for algorithm, output_path in outputs.items():
-        params = load_params(algorithm, (overrides or {}).get(algorithm))
-        rows[algorithm] = _reconstruct_and_write(inputs, params, output_path)[0].num_rows
-    return rows
 
 
 def _parse_set(items) -> dict:
@@ -120,8 +115,12 @@ def _parse_set(items) -> dict:
 
 
 def _main(args) -> int:
+    overrides = {}
+    if args.config:
+        overrides = dict(LinesSettings.from_config(load_config(args.config)["lines"]).overrides.get(args.algorithm, {}))
+    overrides.update(_parse_set(args.set))
     run_lines(args.input, args.algorithm, args.output, args.input_format, args.persons, args.chemo_sessions,
-              _parse_set(args.set), args.omop_dir)  # fmt: skip
+              overrides, args.omop_dir)  # fmt: skip
     return 0
 
 
@@ -133,6 +132,7 @@ def register(subparsers) -> None:
     p.add_argument("--output", required=True, help="lines output, .csv or .parquet")
     p.add_argument("--persons", help="persons table (diagnosis_date, death_date, end_of_followup)")
     p.add_argument("--chemo-sessions", help="chemo_sessions table (28Z07Z sessions without a drug name)")
+    p.add_argument("--config", help="study config.yaml: the algorithm's lines.overrides apply (before --set)")
     p.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a preset parameter (YAML value), repeatable"
     )
@@ -142,4 +142,4 @@ def register(subparsers) -> None:
     p.set_defaults(func=_main)
 
 
-__all__ = ["read_table", "register", "run_lines", "write_lines"]
+__all__ = ["read_inputs", "read_table", "register", "run_algorithm", "run_lines", "write_lines"]
