@@ -41,8 +41,24 @@ PROPERTIES = list(_walk(lconfig.schema()))
 
 def test_schema_has_every_block():
     top = set(lconfig.schema()["properties"])
-    assert {"seed", "study", "inputs", "simulate", "scenarios", "shards", "extract", "link", "merge", "lines",
-            "learned", "evaluate", "effectiveness", "concomitant", "figures", "privacy"} <= top  # fmt: skip
+    assert {
+        "seed",
+        "study",
+        "inputs",
+        "simulate",
+        "scenarios",
+        "shards",
+        "extract",
+        "link",
+        "merge",
+        "lines",
+        "learned",
+        "evaluate",
+        "effectiveness",
+        "concomitant",
+        "figures",
+        "privacy",
+    } <= top
     assert len(PROPERTIES) > 180
 
 
@@ -95,8 +111,18 @@ def test_simulate_yaml_holds_every_simulator_knob_and_config_yaml_none():
 def test_config_yaml_order_is_what_a_user_sets_first():
     main = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     assert list(main)[:6] == ["seed", "study", "inputs", "simulate", "scenarios", "shards"]
-    stages = ["extract", "link", "merge", "lines", "learned", "evaluate", "effectiveness", "concomitant", "figures",
-              "privacy"]  # fmt: skip
+    stages = [
+        "extract",
+        "link",
+        "merge",
+        "lines",
+        "learned",
+        "evaluate",
+        "effectiveness",
+        "concomitant",
+        "figures",
+        "privacy",
+    ]
     assert list(main)[6:] == stages
 
 
