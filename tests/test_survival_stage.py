@@ -1,4 +1,5 @@
-"""The effectiveness and bias steps end to end on small Parquet files (through the `lotluca` sub-commands):
+"""The effectiveness and bias steps end to end on small Parquet files (through the `lotluca` sub-commands and the
+step functions):
 outputs written, no small count and no source id in anything exported, clear errors on bad input."""
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ def study(tmp_path_factory):
     cfg = {"seed": 3, "effectiveness": {"gold_splits": ["train", "test"], "bootstrap": 15}, "privacy": {"min_cell": 10}}
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
     common = ["--config", str(tmp / "config.yaml")]
-    _run(["effectiveness", "--gold", str(paths["gold"]), "--persons", str(paths["persons"]),
-          "--lines", f"meng2021:linked:{paths['algo']}", "--private-dir", str(tmp / "private"),
-          "--export-dir", str(tmp / "export" / "effectiveness"), *common])  # fmt: skip
+    lines = f"meng2021:linked:{paths['algo']}"
+    _run(
+        ["effectiveness", "--gold", str(paths["gold"]), "--persons", str(paths["persons"]), "--lines", lines]
+        + ["--private-dir", str(tmp / "private"), "--export-dir", str(tmp / "export" / "effectiveness"), *common]
+    )
     _run(
         [
             "bias",
@@ -102,9 +105,11 @@ def test_algorithm_lines_with_foreign_ids_are_refused(study, tmp_path):
     algo = gold.drop(columns="split").assign(person_id=lambda d: "BEN" + d["person_id"])
     write_parquet(pa.Table.from_pandas(algo, preserve_index=False), tmp_path / "algo.parquet")
     with pytest.raises(InputError, match="person ids"):
-        _run(["effectiveness", "--gold", str(tmp / "gold.parquet"), "--persons", str(tmp / "persons.parquet"),
-              "--lines", f"x:linked:{tmp_path / 'algo.parquet'}", "--private-dir", str(tmp_path / "p"),
-              "--export-dir", str(tmp_path / "e"), "--config", str(tmp / "config.yaml")])  # fmt: skip
+        _run(
+            ["effectiveness", "--gold", str(tmp / "gold.parquet"), "--persons", str(tmp / "persons.parquet")]
+            + ["--lines", f"x:linked:{tmp_path / 'algo.parquet'}", "--private-dir", str(tmp_path / "p")]
+            + ["--export-dir", str(tmp_path / "e"), "--config", str(tmp / "config.yaml")]
+        )
 
 
 def test_readme_block_is_generated_from_the_bias_summary(study, tmp_path):
@@ -118,3 +123,73 @@ def test_readme_block_is_generated_from_the_bias_summary(study, tmp_path):
     update_readme(readme, block)
     text = readme.read_text()
     assert "PLACEHOLDER" not in text and block in text and text.startswith("intro") and text.endswith("rest\n")
+
+
+def test_step_functions_write_what_the_commands_write(study, tmp_path):
+    """lotluca.effectiveness.steps, called as the workflow calls them (whole config blocks), gives the
+    files of the `lotluca effectiveness` / `lotluca bias` commands byte for byte."""
+    from lotluca.config import load_config
+    from lotluca.effectiveness import steps
+
+    tmp, _ = study
+    cfg = load_config(tmp / "config.yaml")
+    outputs = {"endpoints": str(tmp_path / "endpoints.parquet")}
+    outputs |= {name: str(tmp_path / f"{name}.csv") for name in steps.EXPORT_TABLES}
+    steps.effectiveness(
+        {
+            "gold": str(tmp / "gold.parquet"),
+            "persons": str(tmp / "persons.parquet"),
+            "lines": [str(tmp / "algo.parquet")],
+        },
+        outputs,
+        sources=[["meng2021", "linked"]],
+        effectiveness=cfg["effectiveness"],
+        privacy=cfg["privacy"],
+        seed=cfg["seed"],
+        study=cfg["study"],
+    )
+    for name in steps.EXPORT_TABLES:
+        assert (tmp_path / f"{name}.csv").read_bytes() == (tmp / f"export/effectiveness/{name}.csv").read_bytes()
+    bias = {
+        "csv": tmp_path / "bias.csv",
+        "parquet": tmp_path / "bias.parquet",
+        "summary": tmp_path / "bias_summary.csv",
+    }
+    steps.effectiveness_bias(
+        {"endpoints": outputs["endpoints"]},
+        {k: str(v) for k, v in bias.items()},
+        effectiveness=cfg["effectiveness"],
+        privacy=cfg["privacy"],
+        seed=cfg["seed"],
+    )
+    for key, path in bias.items():
+        assert path.read_bytes() == (tmp / "export/bias" / path.name).read_bytes(), key
+
+
+def test_step_refuses_lines_files_that_do_not_match_the_sources(study, tmp_path):
+    from lotluca.config import default_config
+    from lotluca.effectiveness import steps
+
+    tmp, _ = study
+    cfg = default_config()
+    with pytest.raises(InputError, match="1 lines file\\(s\\) for 2 source\\(s\\)"):
+        steps.effectiveness(
+            {"gold": str(tmp / "gold.parquet"), "persons": str(tmp / "persons.parquet"), "lines": ["a.parquet"]},
+            {},
+            sources=[["a", "linked"], ["b", "linked"]],
+            effectiveness=cfg["effectiveness"],
+            privacy=cfg["privacy"],
+            seed=1,
+            study=cfg["study"],
+        )
+
+
+def test_settings_from_the_default_config():
+    from lotluca.config import default_config
+    from lotluca.effectiveness.settings import EffectivenessSettings
+    from lotluca.privacy import PrivacySettings
+
+    cfg = default_config()
+    s = EffectivenessSettings.from_config(cfg["effectiveness"])
+    assert s.cox.era_start_years == (2012, 2017, 2019) and s.gold_splits == ("test",) and s.ttd_gap_days == 120
+    assert PrivacySettings.from_config(cfg["privacy"]).min_cell == 10
