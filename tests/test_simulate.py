@@ -3,6 +3,7 @@ determinism, calibration, gold-standard consistency, knobs, the truth <-> raw-ro
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import asdict, replace
@@ -14,16 +15,16 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from conftest import REPO
 from lotluca import contracts, drugs, snds_schema
+from lotluca.config import default_config, load_config
+from lotluca.errors import ConfigError
 from lotluca.simulate import (
     CLINICAL_TRUTH,
     SNDS_OUT,
     calibration,
     cohort,
-    from_config,
     simulate,
     simulate_to_files,
     treatment,
@@ -34,9 +35,15 @@ DCIR_KEYS = snds_schema.primary_key("ER_PRS_F")  # the 9 DCIR join keys
 SMALL = {"patients": 400}
 
 
+def sim_settings(study=None, **sim) -> SimSettings:
+    """SimSettings of the schema's defaults, the given simulate keys (and study block) changed."""
+    cfg = default_config(simulate=sim, study=study or {})
+    return SimSettings.from_config(cfg["simulate"], study=cfg["study"])
+
+
 @pytest.fixture(scope="module")
 def small():
-    return simulate(from_config(SMALL, {}), 7)
+    return simulate(sim_settings(**SMALL), 7)
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +235,7 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
 
 # --- calibration ---------------------------------------------------------------------------------------------------
 def test_calibration_within_stated_tolerances_on_a_large_cohort():
-    s = from_config({"patients": 20000, "decoy_ratio": 0}, {})
+    s = sim_settings(patients=20000, decoy_ratio=0)
     rng = [np.random.default_rng(x) for x in np.random.SeedSequence(20261123).spawn(9)]
     persons = cohort.assign_identifiers(rng[2], cohort.draw_persons(rng[0], s), s)
     lines, death = treatment.draw_lines(rng[4], persons, s)
@@ -292,9 +299,10 @@ def test_gold_has_the_traps(small):
 
 # --- knobs ---------------------------------------------------------------------------------------------------------
 def test_knobs_switch_traps_off_and_on():
-    base = from_config({"patients": 300}, {})
-    quiet = replace(base, traps=replace(base.traps, clinical_trial=0.0, line_elsewhere=0.0, cycle_elsewhere=0.0, platinum_swap=1.0),
-                    noise=Noise(**{k: 0.0 for k in asdict(Noise())}), decoy_ratio=0.0)  # fmt: skip
+    base = sim_settings(patients=300)
+    traps = replace(base.traps, clinical_trial=0.0, line_elsewhere=0.0, cycle_elsewhere=0.0, platinum_swap=1.0)
+    noise = replace(base.noise, **{k: 0.0 for k in asdict(base.noise)})
+    quiet = replace(base, traps=traps, noise=noise, decoy_ratio=0.0)
     r = simulate(quiet, 5)
     t = _pd(r["clinical_truth"])
     assert (t["ingredient"] != "trial_drug").all()
@@ -312,35 +320,41 @@ def test_knobs_switch_traps_off_and_on():
     assert (S["ER_PHA_F"]["PHA_ACT_QSN"] > 0).all() and (S["ER_PRS_F"]["DPN_QLF"] == 0).all()
 
 
-def test_config_schema_defaults_match_the_settings_dataclass():
-    schema = yaml.safe_load((REPO / "scripts" / "lotluca" / "data" / "config.schema.yaml").read_text())
-    sim = schema["properties"]["simulate"]["properties"]
-    s = SimSettings()
-    for name, spec in sim.items():
-        if name in ("enabled", "traps", "noise", "concomitant"):
-            continue
-        want = getattr(s, name)
-        assert (tuple(spec["default"]) if isinstance(want, tuple) else spec["default"]) == want, name
+def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
+    """No default in the code: the fields are the keys of the simulate block (and sub-blocks), the values
+    the schema's defaults; the study period comes from the study block."""
+    from lotluca.config import schema
     from lotluca.simulate.concomitant import ConcomitantSettings
 
+    sim = schema()["properties"]["simulate"]["properties"]
+    fields = {f.name for f in dataclasses.fields(SimSettings)} - {"study"}
+    assert fields == set(sim)
     for group, cls in (("traps", Traps), ("noise", Noise), ("concomitant", ConcomitantSettings)):
-        props = sim[group]["properties"]
-        assert set(props) == set(asdict(cls())), group
-        for name, spec in props.items():
-            assert spec["default"] == getattr(cls(), name), (group, name)
-    cfg = yaml.safe_load((REPO / "config.yaml").read_text())["simulate"]
-    assert from_config(cfg, {}) == replace(SimSettings(), patients=cfg["patients"])
+        assert {f.name for f in dataclasses.fields(cls)} == set(sim[group]["properties"]), group
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), group
+    s = sim_settings()
+    for name, spec in sim.items():
+        if "default" in spec and name not in ("traps", "noise", "concomitant"):
+            want = tuple(spec["default"]) if isinstance(spec["default"], list) else spec["default"]
+            assert getattr(s, name) == want, name
+    for group in ("traps", "noise", "concomitant"):
+        for name, spec in sim[group]["properties"].items():
+            assert getattr(getattr(s, group), name) == spec["default"], (group, name)
+    study = default_config()["study"]
+    assert (str(s.start_date), str(s.end_date)) == (study["start_date"], study["end_date"])
+    cfg = load_config(REPO / "config.yaml")  # config/simulate.yaml merged under it
+    assert SimSettings.from_config(cfg["simulate"], study=cfg["study"]) == s
 
 
 def test_bad_settings_give_clear_errors():
-    from lotluca.errors import LotlucaError
-
-    with pytest.raises(LotlucaError, match="unknown key"):
-        from_config({"patientz": 3}, {})
-    with pytest.raises(LotlucaError, match="probability"):
-        from_config({"traps": {"dose_delay": 1.5}}, {})
-    with pytest.raises(LotlucaError, match="end_date"):
-        from_config({}, {"start_date": "2020-01-01", "end_date": "2019-01-01"})
+    with pytest.raises(ConfigError, match="patientz"):
+        sim_settings(patientz=3)
+    with pytest.raises(ConfigError, match="dose_delay"):
+        sim_settings(traps={"dose_delay": 1.5})
+    with pytest.raises(ConfigError, match="end_date"):
+        sim_settings(study={"start_date": "2020-01-01", "end_date": "2019-01-01"})
+    with pytest.raises(ConfigError, match="missing config key"):
+        SimSettings.from_config({"patients": 3}, study=default_config()["study"])
 
 
 def test_cli_writes_the_cohort(tmp_path):
@@ -355,7 +369,7 @@ def test_streamed_and_in_memory_writing_give_the_same_files(tmp_path):
     from lotluca.simulate import write_outputs
 
     simulate_to_files({"patients": 80}, {}, 4, tmp_path / "stream", "parquet")
-    write_outputs(simulate(from_config({"patients": 80}, {}), 4), tmp_path / "memory", "parquet")
+    write_outputs(simulate(sim_settings(patients=80), 4), tmp_path / "memory", "parquet")
     assert _digest(tmp_path / "stream") == _digest(tmp_path / "memory")
 
 
@@ -375,24 +389,24 @@ def test_regimen_choice_follows_biomarkers_and_era():
     year = np.where(np.arange(n) < n // 2, 2015, 2022)
     egfr = np.full(n, 1, np.int8)
     none = np.zeros(n, np.int8)
-    args = dict(hist=np.zeros(n, np.int8), g12c=np.zeros(n, bool), pdl1=np.full(n, 2, np.int8), age=np.full(n, 60.0),
-                prev=np.full(n, -1, np.int16), io_seen=np.zeros(n, bool), plat_seen=np.zeros(n, bool),
-                pem_seen=np.zeros(n, bool), tki_seen=np.zeros(n, bool))  # fmt: skip
+    z = np.zeros(n, bool)
+    args = dict(hist=np.zeros(n, np.int8), g12c=z, pdl1=np.full(n, 2, np.int8), age=np.full(n, 60.0))
+    args |= dict(prev=np.full(n, -1, np.int16), io_seen=z, plat_seen=z, pem_seen=z, tki_seen=z)
     from lotluca.simulate import regimens as R
 
     keys = np.array([r.key for r in R.REGIMENS])
-    r_egfr = keys[treatment.choose_regimen(rng, 1, year, driver=egfr, **args)]
+    r_egfr = keys[treatment.choose_regimen(rng, 1, treatment.Candidates(year, driver=egfr, **args), 0.5)]
     assert set(r_egfr[year == 2015]) <= {"gefitinib", "erlotinib", "afatinib"}
     assert (r_egfr[year == 2022] == "osimertinib").mean() > 0.8
-    r_none = keys[treatment.choose_regimen(rng, 1, year, driver=none, **args)]
+    r_none = keys[treatment.choose_regimen(rng, 1, treatment.Candidates(year, driver=none, **args), 0.5)]
     assert not np.isin(
         r_none[year == 2015], ["pembro", "carbo_pem_pembro", "cis_pem_pembro"]
     ).any()  # no IO before 2017
     assert (r_none[year == 2022] == "pembro").mean() > 0.35  # PD-L1 >= 50%: pembrolizumab alone often
 
 
-_trap_probs = [f for f, v in asdict(Traps()).items() if isinstance(v, float)]
-_noise_probs = [f for f, v in asdict(Noise()).items() if isinstance(v, float) and f != "other_care"]
+_trap_probs = [f.name for f in dataclasses.fields(Traps) if f.type == "float"]
+_noise_probs = [f.name for f in dataclasses.fields(Noise) if f.type == "float" and f.name != "other_care"]
 
 
 @pytest.mark.filterwarnings("ignore")
@@ -407,7 +421,7 @@ def test_property_any_seed_and_knobs_give_a_consistent_cohort():
         noise=st.fixed_dictionaries({k: st.floats(0, 1) for k in _noise_probs}),
     )
     def check(seed, traps, noise):
-        r = simulate(from_config({"patients": 40, "traps": traps, "noise": noise}, {}), seed)
+        r = simulate(sim_settings(patients=40, traps=traps, noise=noise), seed)
         g = _pd(r["gold"])
         t = _pd(r["clinical_truth"])
         main = g[~g["is_maintenance"]].sort_values(["person_id", "line_number"])
