@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from lotluca.concomitant.analysis import export_table, reference_hr
 from lotluca.concomitant.models import exposure_cohort, line_types
-from lotluca.concomitant.stage import export_table, reference_hr
+from lotluca.concomitant.settings import ExposureSettings
 from lotluca.concomitant.windows import line_exposure, window_coverage
+from lotluca.config import default_config
 from lotluca.errors import InputError
 from lotluca.simulate.concomitant import ttp_days
 
@@ -102,8 +106,8 @@ def test_cohort_keeps_only_analysable_lines_of_the_type():
                        "regimen": ["osimertinib", "osimertinib", "docetaxel"],
                        "exclusion": [None, "starts_after_death", None]})  # fmt: skip
     disp = _disp(("a", "2019-12-20", "2020-01-16", "ppi"))
-    coh = exposure_cohort(ep, disp, "ppi", {"drug_classes": ["ppi"], "line_type": "egfr_tki", "window_before": 30,
-                                            "window_after": 30, "min_pdc": 0.3})  # fmt: skip
+    cfg = {"drug_classes": ["ppi"], "line_type": "egfr_tki", "window_before": 30, "window_after": 30, "min_pdc": 0.3}
+    coh = exposure_cohort(ep, disp, "ppi", ExposureSettings.from_config(cfg))
     assert coh["person_id"].tolist() == ["a"] and coh["exposed"].tolist() == [1]
     assert coh["covered_days"].tolist() == [28]
 
@@ -120,9 +124,12 @@ def test_export_blanks_small_arms_and_suppresses_counts():
 
 
 def test_reference_hr_only_for_simulated_data():
-    assert reference_hr({"enabled": False}) is None
-    assert reference_hr({"enabled": True, "concomitant": {"enabled": False}}) is None
-    assert reference_hr({"enabled": True, "concomitant": {"hr_abx_io": 2.0}})["antibiotic"] == 2.0
+    def simulate(simulated, **concomitant):
+        return default_config(simulate={"enabled": simulated, "concomitant": concomitant})["simulate"]
+
+    assert reference_hr(simulate(False)) is None
+    assert reference_hr(simulate(True, enabled=False)) is None
+    assert reference_hr(simulate(True, hr_abx_io=2.0)) == {"ppi": 1.4, "antibiotic": 2.0, "corticosteroid": 1.0}
 
 
 # --- generator ----------------------------------------------------------------------------------------------------------
@@ -209,9 +216,56 @@ def test_readme_block_shows_each_algorithm_shift_relative_to_gold(tmp_path):
     assert "stale text" not in readme.read_text() and block in readme.read_text()
 
 
-def test_cli_subcommand_is_registered():
+def test_cli_subcommand_is_registered(monkeypatch):
+    import lotluca.cli
     from lotluca.cli import build_parser
 
+    monkeypatch.setattr(lotluca.cli, "STAGE_MODULES", ["lotluca.concomitant.cli"])  # other stages may be mid-work
     args = build_parser().parse_args(["concomitant", "--gold", "g.parquet", "--persons", "p.parquet",
                                       "--exposures", "e.parquet", "--lines", "lotluca:linked:l.parquet"])  # fmt: skip
     assert args.func.__module__ == "lotluca.concomitant.cli" and args.lines == ["lotluca:linked:l.parquet"]
+
+
+def test_step_function_writes_the_private_cohorts_the_suppressed_table_and_the_forest_plot(tmp_path):
+    """lotluca.concomitant.steps.concomitant as the workflow calls it (whole config blocks), on hand-made
+    gold lines, persons and corticosteroid dispensations at the start of some lines."""
+    from lotluca.concomitant import steps
+    from test_survival import synthetic_cohort
+
+    gold, persons = synthetic_cohort(400, seed=5)
+    gold["algorithm"] = "gold"
+    rng = np.random.default_rng(2)
+    first = gold[gold["line_number"] == 1]
+    given = first[rng.random(len(first)) < 0.4]
+    start = pd.to_datetime(given["start_date"])
+    exposures = pd.DataFrame(
+        {"person_id": given["person_id"].to_numpy(), "date": start, "end_date": start + pd.Timedelta(days=9)}
+    ).assign(drug_class="corticosteroid")
+    paths = {name: tmp_path / f"{name}.parquet" for name in ("gold", "persons", "exposures", "algo")}
+    gold.to_parquet(paths["gold"])
+    persons.to_parquet(paths["persons"])
+    exposures.to_parquet(paths["exposures"])
+    gold.drop(columns="split").assign(algorithm="x").to_parquet(paths["algo"])
+    cfg = default_config(concomitant={"gold_splits": ["train", "test"]}, simulate={"enabled": False})
+    outputs = {
+        "cohorts": str(tmp_path / "private" / "cohorts.parquet"),
+        "table": str(tmp_path / "export" / "concomitant_hr.csv"),
+        "figure_png": str(tmp_path / "export" / "forest.png"),
+        "figure_pdf": str(tmp_path / "export" / "forest.pdf"),
+    }
+    steps.concomitant(
+        {k: str(paths[k]) for k in ("gold", "persons", "exposures")} | {"lines": [str(paths["algo"])]},
+        outputs,
+        sources=[["x", "linked"]],
+        **{k: cfg[k] for k in ("concomitant", "simulate", "privacy", "seed", "study", "effectiveness", "figures")},
+    )
+    table = pd.read_csv(outputs["table"])
+    cortico = table[(table["exposure"] == "corticosteroid")].set_index(["algorithm", "endpoint"])
+    assert set(cortico.index.get_level_values("algorithm")) == {"gold", "x"} and "simulated_hr" not in table
+    assert cortico.loc[("gold", "rwTTNT"), "hr"] == cortico.loc[("x", "rwTTNT"), "hr"]  # the same lines
+    for c in ("n_lines", "n_exposed", "n_events", "n_events_exposed"):
+        assert not table[c].dropna().between(1, 9).any(), c
+    private = pd.read_parquet(outputs["cohorts"])
+    assert private["person_id"].str.match(r"^P[0-9a-f]{16}$").all()
+    assert not private["person_id"].isin(set(gold["person_id"])).any()
+    assert all(Path(outputs[k]).stat().st_size > 0 for k in ("figure_png", "figure_pdf"))
