@@ -309,11 +309,13 @@ def test_hand_written_history(case, preset):
     assert run(preset, rows, death) == _expected(case, preset)
 
 
-def test_presets_shipped_and_reasons_documented():
+def test_presets_shipped_and_reasons_documented(repo):
     assert set(PRESETS) <= set(available_presets())
-    doc = __import__("lotluca.lines.engine", fromlist=["x"]).__doc__
+    doc = (repo / "docs" / "lines.md").read_text(encoding="utf-8")
     for reason in END_REASONS:
-        assert f"- {reason}:" in doc
+        assert f"- `{reason}`:" in doc
+    for preset in available_presets():
+        assert f"`{preset}`" in doc
 
 
 # ---- lotluca-only signals ------------------------------------------------------------------------
@@ -444,11 +446,28 @@ def test_unknown_parameter_and_algorithm_are_input_errors():
         load_params("meng2021", {"gap_days": -1})
 
 
-def test_yaml_file_preset(tmp_path):
+def test_yaml_file_preset(tmp_path, repo):
+    import yaml
+
+    preset = yaml.safe_load((repo / "scripts" / "lotluca" / "lines" / "presets" / "meng2021.yaml").read_text())
     p = tmp_path / "mine.yaml"
-    p.write_text("name: mine\ngap_days: 10\n")
+    p.write_text(yaml.safe_dump({**preset, "name": "mine", "gap_days": 10}))
     params = load_params(p)
     assert params.name == "mine" and params.gap_days == 10 and params.regimen_window_days == 28
+    # a preset is a whole algorithm definition: every parameter must be set (no defaults in the code)
+    p.write_text("name: mine\ngap_days: 10\n")
+    with pytest.raises(InputError, match="missing"):
+        load_params(p)
+
+
+def test_lines_settings_from_config():
+    from lotluca.config import default_config
+    from lotluca.lines import LinesSettings
+
+    block = {**default_config()["lines"], "overrides": {"meng2021": {"gap_days": 90}}}
+    s = LinesSettings.from_config(block)
+    assert s.algorithms == tuple(default_config()["lines"]["algorithms"])
+    assert s.params("meng2021").gap_days == 90 and s.params("tlcr2020") == load_params("tlcr2020")
 
 
 def test_missing_column_and_null_dates_are_input_errors():

@@ -209,30 +209,65 @@ def test_omop_non_numeric_person_ids_are_mapped(tmp_path):
     assert np.all(omop["episode_event"].column("event_id").to_numpy() >= 1)
 
 
-def test_step_script_runs_with_snakemake_object(tmp_path, repo):
-    """scripts/lines.py wires snakemake.input / wildcards / params to run_lines."""
-    import runpy
-    from types import SimpleNamespace
-
+def _step_inputs(tmp_path):
     exposures = read_merck(write(tmp_path, MERCK))
     write_parquet(exposures, tmp_path / "exposures.parquet")
     write_parquet(pa.table({"person_id": ["1"], "date": pa.array([dt.date(2020, 3, 1)], pa.date32()), "hospital": ["x"], "origin": ["s"]}),
                   tmp_path / "chemo_sessions.parquet")  # fmt: skip
     write_parquet(pa.table({"person_id": ["1", "2", "3"], "end_of_followup": pa.array([dt.date(2025, 1, 1)] * 3, pa.date32())}),
                   tmp_path / "persons.parquet")  # fmt: skip
-    smk = SimpleNamespace(
-        input=SimpleNamespace(exposures=str(tmp_path / "exposures.parquet"), chemo_sessions=str(tmp_path / "chemo_sessions.parquet"),
-                              persons=str(tmp_path / "persons.parquet")),
-        output=[str(tmp_path / "out" / "tlcr2020.parquet"), str(tmp_path / "out" / "meng2021.parquet")],
-        wildcards=SimpleNamespace(scenario="linked", shard="0"),
-        params=SimpleNamespace(algorithms=["tlcr2020", "meng2021"], overrides={"tlcr2020": {"gap_days": 60}}),
-        log=[str(tmp_path / "lines.log")],
-        rule="lines",
-    )  # fmt: skip
-    runpy.run_path(str(repo / "scripts" / "lines.py"), init_globals={"snakemake": smk})
-    got = pq.read_table(tmp_path / "out" / "tlcr2020.parquet")
+    return {t: str(tmp_path / f"{t}.parquet") for t in ("exposures", "chemo_sessions", "persons")}
+
+
+def test_step_lines_every_algorithm_inputs_read_once(tmp_path):
+    """lotluca.lines.steps.lines: one output per algorithm (per-shard paths, in `algorithms` order), the
+    config's overrides applied; lines_gather sorts the shards."""
+    from lotluca.config import default_config
+    from lotluca.lines.steps import lines, lines_gather
+
+    cfg = default_config(lines={"algorithms": ["tlcr2020", "meng2021"], "overrides": {"tlcr2020": {"gap_days": 60}}},
+                         learned={"enabled": False})  # fmt: skip
+    inputs = {**_step_inputs(tmp_path), "models": []}
+    outs = [str(tmp_path / "shards" / a / "0.parquet") for a in ("tlcr2020", "meng2021")]
+    lines(inputs, {"lines": outs}, lines=cfg["lines"], learned=cfg["learned"], algorithms=["tlcr2020", "meng2021"])
+    got = pq.read_table(outs[0])
     assert got.schema == LINES and set(got.column("algorithm").to_pylist()) == {"tlcr2020"}
-    # tlcr2020: person 1 has 2 induction cycles only (no maintenance), person 2 erlotinib then osimertinib
-    assert got.num_rows == 4 and (tmp_path / "lines.log").exists()
-    other = pq.read_table(tmp_path / "out" / "meng2021.parquet")  # same inputs, read once, second algorithm
+    expected = reconstruct(*(lines_cli.read_table(inputs[t]) for t in ("exposures", "persons", "chemo_sessions")),
+                           load_params("tlcr2020", {"gap_days": 60}))  # fmt: skip
+    assert got.equals(expected)
+    other = pq.read_table(outs[1])
     assert set(other.column("algorithm").to_pylist()) == {"meng2021"}
+    # gather: shards concatenated and sorted by person_id, line_number, start_date
+    lines_gather({"shards": [outs[1]]}, {"lines": str(tmp_path / "meng2021.parquet")})
+    gathered = pq.read_table(tmp_path / "meng2021.parquet").to_pandas()
+    assert gathered.equals(gathered.sort_values(["person_id", "line_number", "start_date"]).reset_index(drop=True))
+    assert len(gathered) == other.num_rows
+
+
+def test_step_lines_errors(tmp_path):
+    from lotluca.config import default_config
+    from lotluca.lines.steps import lines
+
+    cfg = default_config()
+    inputs = {**_step_inputs(tmp_path), "models": []}
+    with pytest.raises(InputError, match="1 output file"):
+        lines(inputs, {"lines": [str(tmp_path / "a.parquet")]}, lines=cfg["lines"], learned=cfg["learned"],
+              algorithms=["meng2021", "tlcr2020"])  # fmt: skip
+    algo = cfg["learned"]["algorithm"]
+    with pytest.raises(InputError, match="no model file"):
+        lines(inputs, {"lines": [str(tmp_path / f"{a}.parquet") for a in ("meng2021", algo)]}, lines=cfg["lines"],
+              learned=cfg["learned"], algorithms=["meng2021", algo])  # fmt: skip
+
+
+def test_algorithm_registry_presets_and_overrides(tmp_path):
+    from lotluca.lines.algorithms import LineInputs, algorithms
+
+    inputs = _step_inputs(tmp_path)
+    data = LineInputs(*(lines_cli.read_table(inputs[t]) for t in ("exposures", "chemo_sessions", "persons")))
+    reg = algorithms(["meng2021", "lotluca"], {"lotluca": {"gap_days": 60}})
+    assert list(reg) == ["meng2021", "lotluca"]
+    assert reg["lotluca"].params == load_params("lotluca", {"gap_days": 60})
+    assert reg["meng2021"](data).equals(reconstruct(data.exposures, data.persons, data.chemo_sessions,
+                                                    load_params("meng2021")))  # fmt: skip
+    with pytest.raises(InputError, match="unknown algorithm"):
+        algorithms(["nope"])
