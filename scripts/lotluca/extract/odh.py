@@ -1,22 +1,9 @@
-"""ODH (OncoDataHub) extraction: cancer-centre warehouse tables to canonical persons, exposures and stays
-(docs/extract.md; the tables: docs/contracts.md).
+"""ODH (OncoDataHub) extraction: cancer-centre warehouse tables to canonical persons, exposures, stays and an
+empty chemo_sessions table (the warehouse has no day-session records; both sources write the same outputs).
 
-- persons (odh_patients; person_id = odh_patient_id, duplicates are a structural error): sex, birth
-  year / month, residence département from the postcode (first 2 digits; 3 for overseas 97x/98x;
-  Corsica 200-201 -> 2A, 202-206 -> 2B), diagnosis date, centre, death, end_of_followup =
-  min(death, study end); histology from the free text (`histology_class`), EGFR / ALK status
-  (`biomarker_class`), PD-L1 class from the TPS (<1% | 1-49% | >=50%; unknown when missing or
-  outside 0-100);
-- exposures: odh_administrations (source odh_admin, one row per administration, end_date = date,
-  route from the raw IV / PO / SC, protocol label, cycle number "C3" -> 3, hospital = patient's
-  centre) and odh_prescriptions (source odh_prescription, end_date = date + duration_days - 1, oral
-  when the drug has an oral form); labels matched by `drug_matching.match_labels`; "ESSAI CLINIQUE"
-  is the trial drug; unknown labels are `unknown_drug_label`, rows of unknown patients
-  `unknown_patient`, dates outside the study period `date_out_of_study_period`;
-- stays: odh_stays (hospital = centre_finess);
-- chemo_sessions: always empty (the warehouse's administrations are exposures; day sessions are PMSI
-  stays), written so that both sources have the same outputs.
-origin = "<table>:<id>" (administration_id, prescription_id, stay_id); duplicate ids are structural.
+The rules (persons from odh_patients, exposures from administrations and prescriptions, stays, the
+named quarantine rules) are specified in docs/extract.md ("Cleaning rules"); the tables read and
+written: docs/contracts.md. origin = "<table>:<id>"; duplicate ids are structural errors.
 """
 
 from __future__ import annotations

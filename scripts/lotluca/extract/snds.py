@@ -1,35 +1,10 @@
-"""SNDS extraction: the documented cleaning rules, from raw SNDS tables to canonical persons, exposures,
-chemo_sessions and stays (docs/extract.md; the tables: docs/contracts.md).
+"""SNDS extraction: the documented cleaning rules, from raw SNDS tables (IR_BEN_R, KI_CCI_R, DCIR ER_*_F,
+PMSI T_MCOaa*) to canonical persons, exposures, chemo_sessions and stays.
 
-Rules (each named as it appears in the accounting and the rejects table):
-- persons through BEN_IDT_ANO: a person may have several BEN_NIR_PSA (IR_BEN_R rows); DCIR rows are
-  resolved by BEN_NIR_PSA + BEN_RNG_GEM (falling back to BEN_NIR_PSA when it names one person), PMSI
-  rows by NIR_ANO_17 = BEN_NIR_PSA (`unknown_beneficiary`, `ambiguous_beneficiary` otherwise);
-  sex from BEN_SEX_COD (1 M, 2 F), birth year / month, residence département, death from KI_CCI_R
-  (CépiDc, preferred) else IR_BEN_R.BEN_DCD_DTE; end_of_followup = min(death, study end);
-- DCIR (ER_PRS_F): `dpn_qlf_71` drops information-only rows (DPN_QLF = 71 or PRS_DPN_QLP = 71);
-  `ete_ind_taa_1` drops public-hospital rows already in PMSI (ETE_IND_TAA = 1, from ER_ETE_F when the
-  extract holds it, joined on the 9 DCIR keys); service rows without a pharmacy or UCD line are
-  `no_drug_line`;
-- pharmacy (ER_PHA_F, CIP13): `pharmacy_reversal` nets the signed box counts PHA_ACT_QSN per person,
-  care date and CIP13: a group netting to zero is dropped, a positive group is one dispensation of
-  the net number of boxes (its negative rows are dropped), a negative group is `unmatched_reversal`;
-  end_date = date + boxes x days_per_pack - 1; source snds_pharmacy;
-- UCD lines (ER_UCD_F): UCD_TOP_UCD = 1 en sus (snds_en_sus), 0 hospital-pharmacy retrocession
-  (snds_retrocession), anything else `invalid_top_ucd`;
-- PMSI MCO stays (T_MCOaaB + T_MCOaaC on ETA_NUM + RSA_NUM): `return_code_not_0` keeps only stays whose
-  return codes NIR_RET, NAI_RET, SEX_RET, SEJ_RET, FHO_RET, PMS_RET, DAT_RET are all "0";
-  `ghm_90_error` drops GHM starting "90"; admission date EXE_SOI_DTD (else ENT_DAT);
-  stays with GHM in `chemo_session_ghm` (28Z07Z) are also chemo_sessions (one per stay);
-- en-sus drugs of PMSI stays: T_MCOaaMED (public, date = admission + DELAI) and T_MCOaaFH (private
-  clinics, date = admission + DEL_DAT_ENT): source snds_en_sus, hospital = ETA_NUM, origin
-  "<table>:<ETA_NUM>/<RSA_NUM>/<n>" (n-th line of the stay); rows of filtered stays are filtered by
-  the stay's rule;
-- drug codes unknown to the reference (`unknown_drug_code`), not digits (`invalid_drug_code`) or missing
-  (`missing_drug_code`), dates outside [study start - lookback, study end] (`date_out_of_study_period`)
-  and values that cannot be parsed (`unparseable_value`) are quarantined in rejects.
-Structural problems (missing table or columns, wrong types, empty core tables, duplicate keys) raise
-InputError. Every raw row read is accounted for (lotluca.extract.accounting).
+Each rule is named as it appears in the accounting and the rejects table; the rules, the structural
+errors (InputError) and the columns read are specified in docs/extract.md ("Cleaning rules", "Bad
+input", "Data contract"); the tables written: docs/contracts.md. Every raw row read is accounted for
+(lotluca.extract.accounting).
 """
 
 from __future__ import annotations

@@ -1,27 +1,12 @@
 """Split a user's raw SNDS or ODH tables into patient shards, so that extraction can run once per shard.
 
-Every raw row goes to exactly one shard, and all the rows the extraction puts together land in the same
-shard, so extracting each shard and gathering (`lotluca.extract.gather`) equals extracting the whole.
-The shard of a row is `lotluca.sharding.shard_of` of its person key:
-
-- ODH: `odh_patient_id` of each table;
-- SNDS: the person BEN_IDT_ANO. IR_BEN_R and KI_CCI_R carry it; DCIR ER_PRS_F rows reach it through
-  BEN_NIR_PSA (IR_BEN_R), the DCIR detail tables (ER_PHA_F, ER_UCD_F, ER_ETE_F) through their ER_PRS_F
-  row (the 9 DCIR join keys, the ER_PRS_F primary key), PMSI T_MCOaaC through NIR_ANO_17 = BEN_NIR_PSA
-  and T_MCOaaB / MED / FH through their T_MCOaaC stay (ETA_NUM, RSA_NUM). Persons sharing a
-  BEN_NIR_PSA (twins on one opener's number) are kept together (key: the smallest BEN_IDT_ANO of the
-  group), so a number stays ambiguous in its shard exactly as in the whole extract.
-- A row whose person cannot be resolved (unknown number, orphan line, empty or unreadable key) goes to
-  the shard of the raw key it carries ("NIR:<BEN_NIR_PSA>", "STAY:<ETA_NUM>/<RSA_NUM>", the 9 DCIR keys),
-  else of "<table>#<row>": the extraction of that shard rejects it exactly as the whole one would.
-
-The split first reads every table as the extraction does (`snds._read` / `odh._read`), so a
-structurally bad extract fails here with the unsharded extraction's error (missing columns, types,
-share of unparseable values, duplicate keys), checked on the whole tables. Raw values are written
-untouched: Parquet shards keep the file's schema, CSV shards are the file's own lines (header, encoding
-and separator kept); SAS tables become Parquet shards of the values the reader decoded (text trimmed,
-numeric SAS dates converted as the reader does). Next to each shard table, `<table>.rows.parquet`
-holds each row's 0-based row in the user's file, so row keys and origins name the user's rows.
+Every raw row goes to exactly one shard (`lotluca.sharding.shard_of` of its person key, reached through
+each table's join keys), and all the rows the extraction puts together land in the same shard, so
+extracting each shard and gathering (`lotluca.extract.gather`) equals extracting the whole. Rows whose
+person cannot be resolved go to the shard of the raw key they carry. The whole tables are read and
+checked as the extraction would; raw values are written untouched (CSV lines, Parquet schema; SAS
+becomes Parquet), with `<table>.rows.parquet` beside each shard table: each row's 0-based row in the
+user's file. The routing rules: docs/extract.md ("Sharded extraction").
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
-"""Merged history of the study population (the ODH patients) per data-source scenario (docs/merge.md).
-
-Scenarios (person_id is always the ODH patient id, so the gold standard keyed by ODH id applies):
-- `odh_only`: ODH persons and exposures; no chemo sessions.
-- `snds_only`: the SNDS exposures and chemo sessions of the linked BEN_IDT_ANO re-keyed to the ODH id;
-  death and end of follow-up from SNDS; unlinked ODH patients keep their row but have no SNDS data.
-- `linked`: both; the same ingredient on the same day seen by ODH and SNDS is counted once (or within
-  `merge_day_tolerance` days; the ODH row is kept, the origins of every merged row joined by "|",
-  end_date the latest of the group); SNDS death fills ODH gaps; end of follow-up = death when known, else the later of the two sources; SNDS
-  chemo sessions on a day with an ODH exposure of the person are dropped when configured (counted).
-Nothing is dropped silently: every step counts rows in the merge report.
+"""Merged history of the study population (the ODH patients) per data-source scenario: `odh_only`,
+`snds_only` (the linked SNDS person's rows re-keyed to the ODH id) and `linked` (both, the same exposure
+seen by both sources kept once). The scenarios' rules: docs/merge.md. Nothing is dropped silently:
+every step counts rows in the merge report.
 """
 
 from __future__ import annotations
