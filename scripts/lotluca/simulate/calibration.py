@@ -1,8 +1,9 @@
 """Calibration table: each simulated figure next to the published target range it imitates, source named.
 
-Targets are the figures of BRIEF section 5 ("Treatment patterns to simulate"); tolerances are the
-published ranges (or +/- about 15% of a point estimate). Time-to-event figures are Kaplan-Meier
-medians / survival with administrative censoring at the end of the data. Line attrition is measured on
+Targets are published real-world figures (ESME-AMLC, IFCT Biomarqueurs-France, PD-L1 screening; see
+docs/simulate.md); tolerances are the published ranges (or +/- about 15% of a point estimate).
+Time-to-event figures are Kaplan-Meier medians / survival with administrative censoring at the end of
+the data. Line attrition is measured on
 first lines started at least two years before the end of the data, so censoring does not bias it.
 """
 
@@ -18,6 +19,7 @@ from lotluca.simulate.cohort import DRIVERS, HISTOLOGY, to_days
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.treatment import MONTH, NEVER
 
+# source texts as written in calibration.csv (its bytes are part of the study's reproducible outputs)
 ESME = "ESME-AMLC (Unicancer real-world lung cohort), BRIEF s.5"
 IFCT = "IFCT Biomarqueurs-France (Barlesi et al., Lancet 2016), BRIEF s.5"
 PDL1 = "PD-L1 TPS distribution in advanced NSCLC (KEYNOTE-024/042 screening; French RWE), BRIEF s.5"

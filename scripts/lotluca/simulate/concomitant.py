@@ -1,52 +1,9 @@
-"""Concomitant medications of the synthetic cohort: who takes proton-pump inhibitors (PPI, ATC A02BC),
-systemic corticosteroids (H02AB) or systemic antibiotics (J01) around a treatment line, the effect of
-that exposure on the line's time to next treatment or death (the clinical truth), the pharmacy dispensations that
-render it in DCIR (ER_PRS_F + ER_PHA_F, real CIP13 codes of the drug reference), and the truth table
-`truth/concomitant_truth.parquet` (one row per line: exposure flags and the hazard ratio applied).
-
-Exposure model (per line, drawn when the line is decided, before its time to progression):
-  - PPI during an EGFR-TKI line (gefitinib, erlotinib, afatinib, osimertinib, dacomitinib): probability
-    `ppi_egfr_tki` (default 0.30; PPI use in EGFR-TKI cohorts is reported between ~20% and ~45%).
-    An exposed line has continuous 28-day PPI boxes from 0-60 days before the line start until the line
-    stops (progression, toxicity, death) or the end of data.
-  - Antibiotics from 60 days before to 42 days after the start of an immunotherapy line (any regimen
-    with pembrolizumab, nivolumab or atezolizumab): probability `abx_io` (default 0.20; ~15-30% in the
-    ICI cohorts pooled by Derosa et al. and later meta-analyses). One (70%) or two courses, each one box,
-    dispensed uniformly in [start - 60, start + 42] (and before the line stops).
-  - Systemic corticosteroids at the start of any line: probability `corticosteroid_line` (default 0.15),
-    1-3 consecutive 20-day boxes from 0-30 days before the start. Default hazard ratio 1.0: a negative
-    control (no simulated effect), so an analysis must find no effect.
-  Unexposed lines of each type have no dispensation of that class in [start - 90, stop] (PPI) or
-  [start - 90, start + 42] (antibiotics, corticosteroids); elsewhere every person gets sporadic background boxes of the
-  three classes (`background_rate` per person-month), so exposure definitions that look at the right
-  window classify the truth exactly and wider windows show realistic misclassification.
-
-Effect on the truth (proportional hazards on the line's rwTTNT, `rwttnt_factor`): the quantity an
-analysis measures is rwTTNT, line start -> start of the next line or death (`lotluca.effectiveness.endpoints`),
-so that is where the configured HR acts, exactly. Every line is first drawn unexposed: time to
-progression, death on the line (a fraction of it, or an early death), toxicity stop, then the next line
-(progression + a gap) or, without one, death under best supportive care; its baseline time to next
-treatment or death is t0 = death on the line, else next line, else that death, minus the line start.
-Within the line's type (EGFR-TKI, immunotherapy, both, neither; per line number, as the generator draws
-line k of every person at once), S_0 is the empirical survival of t0 over all lines of the type (exposed
-ones included: their t0 is an unexposed draw), and an exposed line is moved to t = S_0^-1(S_0(t0) ** (1 /
-HR)) (quantile mapping, randomised over tied days), so that S_exposed = S_0 ** HR: proportional hazards
-on the marginal rwTTNT of the line type, durable immunotherapy responders included. The whole timeline of
-the line is then scaled by t / t0 (progression, death, toxicity stop, next line or death), with the order
-of its events decided on the baseline times; the cycles, dispensations, maintenance and the 2-year IO
-cap follow from the scaled dates, and the next line starts at the scaled date. With HR = 1 (or the block
-disabled) nothing moves and no random number is drawn: the cohort is byte-identical. The effect on the
-time to progression and on rwOS is of the same direction but not exactly HR. Default hazard ratios
-(published PFS hazard ratios, used here as rwTTNT hazard ratios), ASSUMPTIONS of the order of published
-estimates, not exact citations:
-  - PPI + EGFR TKI: HR 1.40 (`hr_ppi_egfr_tki`); Chu et al., Clin Lung Cancer 2015 (erlotinib,
-    gastric acid suppression, PFS HR ~1.8) and later meta-analyses of PPI use with EGFR TKIs report
-    pooled PFS hazard ratios of ~1.3-1.5.
-  - Antibiotics + immune checkpoint inhibitors: HR 1.50 (`hr_abx_io`); Derosa et al., Ann Oncol 2018
-    (antibiotics within 30 days of ICI start in NSCLC and RCC, PFS HR ~1.5) and pooled meta-analyses
-    (PFS HR ~1.5, OS HR ~2).
-  - Corticosteroids: HR 1.00 (`hr_corticosteroid`, negative control; Arbour et al., JCO 2018 reported
-    worse outcomes with prednisone >= 10 mg at ICI start, largely confounded by indication).
+"""Concomitant medications of the synthetic cohort: who takes proton-pump inhibitors, systemic
+corticosteroids or systemic antibiotics around a treatment line (`LineExposure`), the effect of that
+exposure on the line's time to next treatment or death (`rwttnt_factor`, quantile mapping under
+proportional hazards), the pharmacy dispensations that render it in DCIR (`draw_dispensations`), and
+the truth table `truth/concomitant_truth.parquet` (`truth_tables`). The exposure model, the windows,
+the effect and the default hazard ratios with their sources: docs/simulate.md, "Concomitant medications".
 """
 
 from __future__ import annotations
