@@ -65,11 +65,6 @@ class ConcomitantSettings(Settings):
     background_rate: float
 
 
-def settings_from_config(block) -> ConcomitantSettings:
-    """Deprecated: `ConcomitantSettings.from_config(block)` (kept while lotluca.concomitant still calls it)."""
-    return ConcomitantSettings.from_config(block)
-
-
 def ttp_days(
     rng: np.random.Generator,
     median_days,
