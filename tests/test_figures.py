@@ -4,10 +4,13 @@ show a count of 1..min_cell-1, the best-algorithm choice and the cohort-flow cou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from lotluca.config import default_config
 from lotluca.figures.accuracy import accuracy_table, best_algorithm, plot_accuracy
 from lotluca.figures.cohort import cohort_flow_counts, plot_cohort_flow, suppress_flow
 from lotluca.figures.forest import plot_bias_forest
@@ -123,9 +126,11 @@ def study():
 @pytest.fixture(scope="module")
 def effectiveness(study):
     """km_curves / at_risk / km_summary / bias made by the effectiveness engineer's code."""
+    from lotluca.effectiveness.analysis import export_tables
     from lotluca.effectiveness.bias import bias_table
     from lotluca.effectiveness.endpoints import compute_endpoints, endpoints_long
-    from lotluca.effectiveness.stage import export_tables
+    from lotluca.effectiveness.settings import EffectivenessSettings
+    from lotluca.privacy import PrivacySettings
 
     parts = []
     for alg, scen, df in [
@@ -138,7 +143,9 @@ def effectiveness(study):
         ep.insert(0, "algorithm", alg)
         parts.append(ep)
     ep = pd.concat(parts, ignore_index=True)
-    tables = export_tables(ep, privacy={"min_cell": MIN_CELL})
+    cfg = default_config(privacy={"min_cell": MIN_CELL})
+    settings = EffectivenessSettings.from_config(cfg["effectiveness"])
+    tables = export_tables(ep, settings, PrivacySettings.from_config(cfg["privacy"]))
     bias = bias_table(endpoints_long(ep), ["chemo_io"], ["chemo_doublet"], bootstrap=8, seed=3)
     return {**tables, "bias": bias}
 
@@ -287,3 +294,81 @@ def test_missing_metric_columns_is_an_input_error():
 
     with pytest.raises(InputError, match="missing column"):
         plot_accuracy(make_metrics().drop(columns=["ci_low"]))
+
+
+def test_every_step_function_writes_its_files(study, effectiveness, tmp_path):
+    """Each rule's step function (lotluca.figures.steps) called as the workflow calls it: whole config
+    blocks, `lines` one file per algorithm of `algorithms`; the best algorithm is chosen inside (meng2021,
+    the highest line F1 in the linked scenario); every exported table passes the privacy guard."""
+    from lotluca.figures import steps
+    from lotluca.figures.tables import count_columns
+
+    cfg = default_config(privacy={"min_cell": MIN_CELL})
+    blocks = {"figures": cfg["figures"], "privacy": cfg["privacy"]}
+    data = tmp_path / "in"
+    data.mkdir()
+    files = {}
+    frames = {"persons": study["persons"], "gold": study["gold"], "snds_persons": study["snds"]}
+    frames |= {"links": study["links"], "metrics": make_metrics()}
+    for name, df in frames.items():
+        files[name] = str(data / f"{name}.parquet")
+        df.to_parquet(files[name])
+    for name in ("km_curves", "at_risk", "km_summary", "bias"):
+        files[name] = str(data / f"{name}.csv")
+        effectiveness[name].to_csv(files[name], index=False)
+    files["calibration"] = str(data / "calibration.csv")
+    pd.DataFrame(
+        {"quantity": ["male share"], "simulated": [0.66], "target": [0.67], "n": [300], "source": ["ESME"]}
+    ).to_csv(files["calibration"], index=False)
+    lines = []
+    for a in ALGORITHMS:  # the figures scenario's lines, one file per algorithm, file stem = algorithm
+        lines.append(str(data / "linked" / f"{a}.parquet"))
+        (data / "linked").mkdir(exist_ok=True)
+        study["pred"].assign(algorithm=a).to_parquet(lines[-1])
+    out = tmp_path / "out"
+
+    def fig(name):
+        return {"png": str(out / f"{name}.png"), "pdf": str(out / f"{name}.pdf")}
+
+    def tab(name):
+        return {"csv": str(out / f"{name}.csv"), "md": str(out / f"{name}.md")}
+
+    def given(*names):
+        return {n: files[n] for n in names}
+
+    runs = [
+        (steps.figures_cohort, given("snds_persons", "links", "persons", "metrics", "gold") | {"lines": lines},
+         fig("fig1"), {"algorithms": ALGORITHMS}),
+        (steps.figures_accuracy, given("metrics"), fig("fig2"), {"scenarios": SCENARIOS, "algorithms": ALGORITHMS}),
+        (steps.figures_pathways, given("metrics", "gold") | {"lines": lines}, fig("fig3"),
+         {"evaluate": cfg["evaluate"], "algorithms": ALGORITHMS}),
+        (steps.figures_km, given("metrics", "km_curves", "at_risk"), fig("fig4"), {}),
+        (steps.figures_swimmer, given("metrics", "gold", "persons") | {"lines": lines}, fig("fig5"),
+         {"seed": 1, "evaluate": cfg["evaluate"], "algorithms": ALGORITHMS}),
+        (steps.figures_bias, given("bias"), fig("fig6"), {"scenarios": SCENARIOS, "algorithms": ALGORITHMS}),
+        (steps.figures_table_baseline, given("persons", "gold"), tab("table1"),
+         {"evaluate": cfg["evaluate"], "effectiveness": cfg["effectiveness"]}),
+        (steps.figures_table_accuracy, given("metrics"), tab("table2"), {"scenarios": SCENARIOS, "algorithms": ALGORITHMS}),
+        (steps.figures_table_medians, given("metrics", "km_summary"), tab("table3"), {}),
+        (steps.figures_table_calibration, given("calibration"), tab("table4"), {}),
+    ]  # fmt: skip
+    for step, inputs, outputs, params in runs:
+        step(inputs, outputs, **blocks, **params)
+        _nonempty([Path(p) for p in outputs.values()], 50)
+    for name in ("table1", "table2", "table3", "table4"):
+        t = pd.read_csv(out / f"{name}.csv")
+        assert_exportable(t, count_columns(t), MIN_CELL, name)
+    assert "meng2021" in (out / "table3.md").read_text()  # the best algorithm, chosen inside the step
+
+
+def test_lines_are_picked_by_the_algorithms_param(study, tmp_path):
+    from lotluca.errors import InputError
+    from lotluca.figures.steps import lines_of
+
+    path = tmp_path / "whatever_name.parquet"
+    study["pred"].to_parquet(path)
+    assert len(lines_of([str(path)], ["meng2021"], "meng2021")) == len(study["pred"])
+    with pytest.raises(InputError, match="no lines file for algorithm 'x'"):
+        lines_of([str(path)], ["meng2021"], "x")
+    with pytest.raises(InputError, match="1 lines file"):
+        lines_of([str(path)], ["a", "b"], "a")
