@@ -1,4 +1,6 @@
-"""Tests of lotluca.learned: candidates, labels, features, lines from boundaries, honest training, determinism."""
+"""Tests of lotluca.learned: candidates, labels, features, lines from boundaries, the estimator (honest
+training, determinism, one model file: fit/save/load/predict round trip, shard = whole-cohort rows), the
+step functions learned_fit, learned_card and lines with the learned algorithm."""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lotluca.config import default_config
 from lotluca.errors import InputError
+from lotluca.learned import LearnedLines, LearnedSettings
 from lotluca.learned.build_lines import UNNAMED, build_lines, decide
 from lotluca.learned.candidates import LINE, MAINT, build_days, label_days
+from lotluca.learned.estimator import split_persons
 from lotluca.learned.features import build_features, feature_names
-from lotluca.learned.model import LearnedSettings, person_folds
+from lotluca.learned.model import person_folds
 from lotluca.learned.model_card import render
-from lotluca.learned.pipeline import predict, split_persons, train
 from lotluca.lines import load_params
 
 D0 = date(2020, 1, 1)
@@ -119,7 +123,8 @@ def test_build_lines_hand_computed():
     ses = pd.DataFrame({"person_id": ["B"], "date": [d(10)]})
     per = _persons(["A", "B"], death={"A": d(230)})
     days = build_days(exp, per, ses)
-    lines = build_lines(days, np.array([LINE, 0, MAINT, 0, LINE, LINE], np.int8)).to_pandas()
+    lines = build_lines(days, np.array([LINE, 0, MAINT, 0, LINE, LINE], np.int8), regimen_window_days=28,
+                        algorithm="xgboost").to_pandas()  # fmt: skip
     assert lines["person_id"].tolist() == ["A", "A", "A", "B"]
     assert lines["line_number"].tolist() == [1, 1, 2, 1]
     assert lines["is_maintenance"].tolist() == [False, True, False, False]
@@ -164,8 +169,19 @@ def _cohort(n: int = 60, seed: int = 0):
     return _exp(exp), _persons(ids), g
 
 
-SMALL = LearnedSettings(folds=3, grid={"max_depth": [2, 3], "learning_rate": [0.3], "n_estimators": [20]},
-                        thresholds=(0.3, 0.5), seed=7)  # fmt: skip
+def _config(**learned):
+    """The schema's defaults with a small, fast learned block."""
+    small = {"folds": 3, "grid": {"max_depth": [2, 3], "learning_rate": [0.3], "n_estimators": [20]},
+             "thresholds": [0.3, 0.5], "seed": 7}  # fmt: skip
+    return default_config(learned={**small, **learned})
+
+
+def _settings(**learned) -> LearnedSettings:
+    cfg = _config(**learned)
+    return LearnedSettings.from_blocks(cfg["learned"], cfg["lines"], cfg["evaluate"], cfg["seed"])
+
+
+SMALL = _settings()
 
 
 def test_split_persons_rejects_overlap():
@@ -181,39 +197,81 @@ def test_person_folds_deterministic_partition():
     assert f1.equals(f2) and len(f1) == 20 and sorted(f1.value_counts().tolist()) == [5, 5, 5, 5]
 
 
-def test_train_is_honest_deterministic_and_fast(tmp_path):
+def test_settings_from_blocks_seed_overrides_and_round_trip():
+    cfg = default_config(lines={"overrides": {"lotluca": {"gap_days": 90}}})
+    s = LearnedSettings.from_blocks(cfg["learned"], cfg["lines"], cfg["evaluate"], cfg["seed"])
+    assert s.seed == cfg["seed"] and s.algorithm == cfg["learned"]["algorithm"]  # learned.seed null: master seed
+    assert s.rule_overrides == {"gap_days": 90} and s.tolerance_days == cfg["evaluate"]["tolerance_days"]
+    assert LearnedSettings.from_config(s.to_dict()) == s
+    s2 = LearnedSettings.from_blocks({**cfg["learned"], "seed": 3}, cfg["lines"], cfg["evaluate"], cfg["seed"])
+    assert s2.seed == 3
+
+
+def test_estimator_is_honest_deterministic_and_fast(tmp_path):
     exp, per, gold = _cohort()
     t0 = time.perf_counter()
-    booster, summary, oof = train(exp, per, NO_SESSIONS, gold, SMALL, eval_tolerance=30)
-    lines = predict(exp, per, NO_SESSIONS, booster, summary, oof, SMALL)
+    model = LearnedLines(SMALL).fit(exp, NO_SESSIONS, per, gold)
+    lines = model.predict(exp, NO_SESSIONS, per)
     assert time.perf_counter() - t0 < 60
+    oof, summary = model.oof_, model.summary_
     train_ids, test_ids = split_persons(gold)
     # out-of-fold rows are train persons only; no test person was used
     assert set(oof["person_id"]) <= train_ids and not set(oof["person_id"]) & test_ids
     assert summary["data"]["train_persons_gold"] == len(train_ids)
     assert 0 < summary["cv"][summary["chosen"]["grid_index"]]["oof_line_f1"] <= 1
     assert set(lines.column("person_id").to_pylist()) == set(per["person_id"])  # every person gets lines
+    assert set(lines.column("algorithm").to_pylist()) == {SMALL.algorithm}
 
-    # determinism: byte-identical model JSON and lines
-    booster.save_model(tmp_path / "a.json")
-    b2, s2, oof2 = train(exp, per, NO_SESSIONS, gold, SMALL, eval_tolerance=30)
-    b2.save_model(tmp_path / "b.json")
-    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
-    assert predict(exp, per, NO_SESSIONS, b2, s2, oof2, SMALL).equals(lines)
+    # determinism: byte-identical model file and lines
+    model.save(tmp_path / "a.model.json")
+    m2 = LearnedLines(SMALL).fit(exp, NO_SESSIONS, per, gold)
+    m2.save(tmp_path / "b.model.json")
+    assert (tmp_path / "a.model.json").read_bytes() == (tmp_path / "b.model.json").read_bytes()
+    assert m2.predict(exp, NO_SESSIONS, per).equals(lines)
 
     # honesty: changing the test persons' gold changes neither the model nor the train persons' lines
     g3 = gold.copy()
     test_rows = g3["split"] == "test"
     g3.loc[test_rows, "start_date"] = g3.loc[test_rows, "start_date"].map(lambda x: x + timedelta(days=400))
-    b3, s3, oof3 = train(exp, per, NO_SESSIONS, g3, SMALL, eval_tolerance=30)
-    b3.save_model(tmp_path / "c.json")
-    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "c.json").read_bytes()
-    assert oof3.equals(oof)
+    m3 = LearnedLines(SMALL).fit(exp, NO_SESSIONS, per, g3)
+    assert m3.booster_.save_raw("json") == model.booster_.save_raw("json")
+    assert m3.oof_.equals(oof)
+
+
+def test_estimator_save_load_round_trip_and_shards(tmp_path):
+    """One model file; the loaded estimator predicts the same lines; a subset of persons (a shard) gets
+    exactly the rows the whole cohort gives them (train persons from the stored out-of-fold predictions)."""
+    import pyarrow as pa
+
+    from lotluca.sharding import shard_of
+
+    exp, per, gold = _cohort(n=40)
+    model = LearnedLines(SMALL).fit(pa.Table.from_pandas(exp), NO_SESSIONS, per, gold)  # Arrow or pandas
+    whole = model.predict(exp, NO_SESSIONS, per)
+    model.save(tmp_path / "m.model.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.model.json"]
+    back = LearnedLines.load(tmp_path / "m.model.json")
+    assert back.settings == model.settings and back.oof_.equals(model.oof_)
+    assert back.predict(exp, NO_SESSIONS, per).equals(whole)
+    shard = shard_of(per["person_id"], 3)
+    parts = []
+    for k in range(3):
+        ids = set(per.loc[shard == k, "person_id"])
+        got = back.predict(exp[exp["person_id"].isin(ids)], NO_SESSIONS, per[per["person_id"].isin(ids)])
+        want = whole.filter(pa.array([p in ids for p in whole.column("person_id").to_pylist()]))
+        assert got.equals(want), k
+        parts.append(got)
+    assert sum(p.num_rows for p in parts) == whole.num_rows
+    with pytest.raises(RuntimeError, match="fit"):
+        LearnedLines(SMALL).predict(exp, NO_SESSIONS, per)
+    (tmp_path / "bad.json").write_text('{"estimator": "other"}')
+    with pytest.raises(InputError, match="not a learned line model"):
+        LearnedLines.load(tmp_path / "bad.json")
 
 
 def test_model_card_renders_with_metrics():
     exp, per, gold = _cohort(n=30)
-    _, summary, _ = train(exp, per, NO_SESSIONS, gold, SMALL, eval_tolerance=30)
+    summary = LearnedLines(SMALL).fit(exp, NO_SESSIONS, per, gold).summary_
     rows = []
     for algo, f1 in (("xgboost", 0.9), ("lotluca", 0.8), ("meng2021", 0.7)):
         for metric in ("line_f1", "regimen_exact", "sequence_exact"):
@@ -225,56 +283,97 @@ def test_model_card_renders_with_metrics():
     assert "## Known failure modes" in card
 
 
-def test_cli_learn_writes_model_and_lines(tmp_path):
+def _write_cohort(folder, n=30):
     import pyarrow as pa
 
-    from lotluca.cli import main
-    from lotluca.evaluate.submission import read_table, validate_lines
     from lotluca.io import write_parquet
 
-    exp, per, gold = _cohort(n=30)
-    m = tmp_path / "merged"
-    for name, df in (("exposures", exp), ("persons", per), ("chemo_sessions", NO_SESSIONS)):
-        write_parquet(pa.Table.from_pandas(df, preserve_index=False), m / f"{name}.parquet")
-    write_parquet(pa.Table.from_pandas(gold, preserve_index=False), tmp_path / "gold.parquet")
-    out = tmp_path / "learned"
-    rc = main(["learn", "--merged-dir", str(m), "--gold", str(tmp_path / "gold.parquet"), "--out-dir", str(out),
+    exp, per, gold = _cohort(n=n)
+    paths = {}
+    for name, df in (("exposures", exp), ("persons", per), ("chemo_sessions", NO_SESSIONS), ("gold", gold)):
+        paths[name] = str(folder / f"{name}.parquet")
+        write_parquet(pa.Table.from_pandas(df, preserve_index=False), paths[name])
+    return paths, per
+
+
+def test_steps_fit_card_and_lines_with_the_learned_algorithm(tmp_path):
+    """learned_fit writes one model file; learned_card renders it; rule `lines` predicts the learned
+    algorithm from its model file next to a preset, and gives what the estimator gives."""
+    import pyarrow.parquet as pq
+
+    from lotluca.learned.steps import learned_card, learned_fit
+    from lotluca.lines.steps import lines
+
+    paths, per = _write_cohort(tmp_path)
+    cfg = _config(algorithm="boosted")
+    model = tmp_path / "learned" / "boosted.model.json"
+    learned_fit(paths, {"model": str(model)}, learned=cfg["learned"], lines=cfg["lines"], evaluate=cfg["evaluate"],
+                seed=cfg["seed"], algorithm="boosted", threads=1)  # fmt: skip
+    assert [p.name for p in model.parent.iterdir()] == ["boosted.model.json"]
+    est = LearnedLines.load(model)
+    assert est.algorithm == "boosted" and est.settings.seed == 7
+
+    rows = [
+        ("linked", a, "line_f1", "all", f1, f1 - 0.02, f1 + 0.02, 10) for a, f1 in (("boosted", 0.9), ("lotluca", 0.8))
+    ]
+    metrics = pd.DataFrame(
+        rows, columns=["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
+    )
+    metrics.to_csv(tmp_path / "metrics.csv", index=False)
+    card = tmp_path / "card.md"
+    learned_card({"model": str(model), "metrics": str(tmp_path / "metrics.csv")}, {"card": str(card)},
+                 scenario="linked", algorithm="boosted")  # fmt: skip
+    assert "(`boosted`), scenario `linked`" in card.read_text() and "results/" not in card.read_text()
+
+    outs = [str(tmp_path / "shard" / a / "0.parquet") for a in ("meng2021", "boosted")]
+    inputs = {k: paths[k] for k in ("exposures", "chemo_sessions", "persons")}
+    lines({**inputs, "models": [str(model)]}, {"lines": outs}, lines=cfg["lines"], learned=cfg["learned"],
+          algorithms=["meng2021", "boosted"])  # fmt: skip
+    got = pq.read_table(outs[1])
+    assert set(got.column("algorithm").to_pylist()) == {"boosted"}
+    assert got.equals(est.predict(*(pq.read_table(inputs[k]) for k in ("exposures", "chemo_sessions", "persons"))))
+    assert set(pq.read_table(outs[0]).column("algorithm").to_pylist()) == {"meng2021"}
+
+
+def test_cli_learn_writes_model_and_lines(tmp_path):
+    from lotluca.cli import main
+    from lotluca.evaluate.submission import read_table, validate_lines
+
+    paths, per = _write_cohort(tmp_path / "merged")
+    model = tmp_path / "learned" / "xgboost.model.json"
+    rc = main(["learn", "--merged-dir", str(tmp_path / "merged"), "--gold", paths["gold"], "--model", str(model),
                "--lines", str(tmp_path / "xgboost.parquet"), "--folds", "2", "--seed", "5"])  # fmt: skip
     assert rc == 0
-    assert (out / "model.json").stat().st_size > 0 and (out / "training.json").exists()
+    assert model.stat().st_size > 0 and LearnedLines.load(model).settings.folds == 2
     lines = validate_lines(read_table(tmp_path / "xgboost.parquet"), "xgboost.parquet")
     assert set(lines["person_id"]) == set(per["person_id"]) and set(lines["algorithm"]) == {"xgboost"}
 
 
 @pytest.mark.workflow
-def test_workflow_learned_rules_small_cohort_under_a_minute(tmp_path):
-    """learned_train + learned_predict through Snakemake on a small synthetic merged cohort (upstream rules
-    not allowed to run: the merged tables and gold file are given)."""
-    import shutil
-
+def test_workflow_learned_and_lines_rules_small_cohort(tmp_path):
+    """learned_fit, lines and lines_gather through Snakemake on a small synthetic merged cohort (upstream
+    rules not allowed to run: the merged tables and gold file are given); paths from the layout."""
     import pyarrow as pa
 
-    from conftest import REPO, run_snakemake
+    from conftest import copy_repo, run_snakemake
     from lotluca.evaluate.submission import read_table, validate_lines
     from lotluca.io import write_parquet
+    from lotluca.layout import path
 
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    for name in ("workflow", "scripts", "envs"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    copy_repo(tmp_path)
     exp, per, gold = _cohort(n=40)
-    res = tmp_path / "results"
     for name, df in (("exposures", exp), ("persons", per), ("chemo_sessions", NO_SESSIONS)):
-        write_parquet(pa.Table.from_pandas(df, preserve_index=False), res / "merged" / "linked" / f"{name}.parquet")
-    write_parquet(pa.Table.from_pandas(gold, preserve_index=False), res / "simulated" / "gold" / "gold_lines.parquet")
-    t0 = time.perf_counter()
+        write_parquet(pa.Table.from_pandas(df, preserve_index=False),
+                      tmp_path / path("merge.table", scenario="linked", table=name))  # fmt: skip
+    write_parquet(pa.Table.from_pandas(gold, preserve_index=False), tmp_path / path("simulate.gold"))
+    algo = default_config()["learned"]["algorithm"]
+    target = path("lines.lines", scenario="linked", algorithm=algo)
     proc = run_snakemake(
-        ["--cores", "1", "results/lines/linked/xgboost.parquet", "--config", "scenarios=[linked]",
-         "--allowed-rules", "learned_train", "learned_predict"],
+        ["--cores", "1", target, "--config", "scenarios=[linked]", "shards=1",
+         "--allowed-rules", "learned_fit", "lines", "lines_gather"],
         cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert time.perf_counter() - t0 < 60
-    assert (res / "learned" / "linked" / "model.json").exists()
-    lines = validate_lines(read_table(res / "lines" / "linked" / "xgboost.parquet"), "xgboost.parquet")
-    assert set(lines["person_id"]) == set(per["person_id"])
+    assert (tmp_path / path("learned.model", scenario="linked", algorithm=algo)).exists()
+    lines = validate_lines(read_table(tmp_path / target), target)
+    assert set(lines["person_id"]) == set(per["person_id"]) and set(lines["algorithm"]) == {algo}
