@@ -95,5 +95,5 @@ def check_capacity(count: int, stride: int, what: str) -> None:
     if count >= stride:
         raise LotlucaError(
             f"simulate: a block has {count} {what}, more than its identifier range ({stride - 1}); "
-            "lower simulate.block_size in config.yaml"
+            "lower simulate.block_size (config/simulate.yaml)"
         )
