@@ -76,3 +76,14 @@ def test_pseudonyms_are_keyed_stable_and_not_the_source_id():
     assert not p1[:3].str.contains("odh").any() and p1[:3].str.match(r"^P[0-9a-f]{16}$").all()
     assert pseudonymise(ids, b"key-1").equals(p1)
     assert pseudonymise(ids, b"key-2")[0] != p1[0]
+
+
+def test_privacy_settings_from_the_config_block():
+    from lotluca.config import default_config
+    from lotluca.errors import ConfigError
+    from lotluca.privacy import PrivacySettings
+
+    s = PrivacySettings.from_config(default_config()["privacy"])
+    assert (s.min_cell, s.method, s.pseudonym_key_env) == (10, "suppress", "LOTLUCA_PSEUDONYM_KEY")
+    with pytest.raises(ConfigError, match="missing config key"):
+        PrivacySettings.from_config({"min_cell": 5})  # no defaults in the code: the schema fills them
