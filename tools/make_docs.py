@@ -212,7 +212,7 @@ LOAD_KEYS = ["load_avg_1min", "load_average_1min"]
 def _num(value) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return md(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
 def _bench_row(rec: dict) -> str:
@@ -263,7 +263,9 @@ def benchmarks_page(records: list[dict]) -> str:
         "then rendered here by `python tools/make_docs.py`: no number on this page is typed by hand. Wall-clock "
         "seconds depend on what else runs on the machine: the 1-minute load average is shown (from the script "
         "when it prints one, otherwise measured when the run started), and CPU seconds are the steadier figure. "
-        "Sizes are those of synthetic inputs: the speed on real extracts depends on their row counts.",
+        "Sizes are those of synthetic inputs: the speed on real extracts depends on their row counts, and the "
+        "quality figures some scripts print (linkage precision and recall) are properties of the synthetic "
+        "generator, not of real data.",
         "",
     ]
     if not records:
