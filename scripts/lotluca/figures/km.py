@@ -2,7 +2,7 @@
 number at risk under each axis.
 
 Inputs are the effectiveness engineer's export tables (`lotluca.effectiveness.km.km_tables`, suppressed by
-`lotluca.effectiveness.stage.export_tables`): km_curves (survival and CI on a monthly grid, cut where fewer
+`lotluca.effectiveness.analysis.export_tables`): km_curves (survival and CI on a monthly grid, cut where fewer
 than min_cell lines remain at risk) and at_risk (number at risk at the report months, small counts
 blanked). Nothing is recomputed here, so the figure shows exactly the exported, suppressed numbers.
 """
