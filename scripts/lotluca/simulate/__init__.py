@@ -101,7 +101,8 @@ def _progress(what: str, t0: float) -> None:
 
 
 def truth_table(persons: pd.DataFrame, events: pd.DataFrame, snds_cols: dict, odh_cols: dict) -> pa.Table:
-    """truth/clinical_truth: one row per true event with its ODH and SNDS rendering (see module docstring)."""
+    """truth/clinical_truth: one row per true event with its ODH and SNDS rendering (docs/simulate.md,
+    "From the truth to the raw rows")."""
     pid = events["pid"].to_numpy().astype(np.int64)
     m = pid.size
     odh_id = persons["odh_patient_id"].to_numpy()

@@ -5,7 +5,7 @@ A regimen has up to four components (ingredient, route, phase, day offsets): pha
 only: the platinum, a taxane), "maint" (maintenance only) or "both" (given in induction and carried on
 in maintenance). Oral components are dispensed continuously (monthly boxes) from the line start to the
 treatment stop; IV components are given on cycle days. Medians of time to progression (months) follow
-the pivotal trials / French RWE cited in the package docstring.
+the pivotal trials / French RWE listed in docs/simulate.md.
 """
 
 from __future__ import annotations

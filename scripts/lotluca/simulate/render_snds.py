@@ -1,7 +1,7 @@
 """Render the clinical truth as the SNDS observes it: IR_BEN_R, KI_CCI_R, DCIR (ER_PRS_F, ER_PHA_F,
 ER_UCD_F, ER_ETE_F) and PMSI MCO (T_MCOaaB, T_MCOaaC, T_MCOaaD, T_MCOaaMED, T_MCOaaFH), with the data
 noise of `Noise`. Returns Arrow tables with the exact schemas of `lotluca.snds_schema` and, per truth
-event, the raw keys it was rendered to (see the package docstring for the mapping).
+event, the raw keys it was rendered to (the mapping: docs/simulate.md).
 """
 
 from __future__ import annotations
