@@ -62,29 +62,9 @@ def _require(df: pd.DataFrame, cols, name: str) -> None:
             raise InputError(name, "null values", column=c, rows=np.flatnonzero(bad)[:20].tolist())
 
 
-def build_days(
-    exposures: pd.DataFrame,
-    persons: pd.DataFrame,
-    chemo_sessions: pd.DataFrame | None = None,
-    lookback_days: int | None = 30,
-    same_day_tolerance: int = 2,
-    names: tuple[str, str, str] = ("exposures", "persons", "chemo_sessions"),
-) -> Days:
-    """Treatment days of every person of `exposures` / `chemo_sessions` (see the module docstring)."""
-    ename, pname, sname = names
-    _require(exposures, ("person_id", "date", "ingredient"), ename)
-    _require(persons, ("person_id",), pname)
-    exp = exposures.reset_index(drop=True)
-    n_in = len(exp)
-    ingr = exp["ingredient"].astype(str).str.strip().str.lower()
-    ref = drugs.ingredient_class()
-    if "drug_class" in exp.columns:
-        cls = exp["drug_class"].astype("string").str.strip().str.lower()
-        cls = cls.fillna(ingr.map(lambda i: ref.get(i, "trial")))
-    else:
-        cls = ingr.map(lambda i: ref.get(i, "trial"))
-    keep = cls.isin(drugs.ANTINEOPLASTIC_CLASSES).to_numpy()
-
+def _person_info(exp: pd.DataFrame, persons: pd.DataFrame, chemo_sessions, sname: str):
+    """Sorted distinct person ids (of the exposures and sessions), their index, and per person the
+    diagnosis, death and end-of-follow-up days (NaN when unknown)."""
     per = persons.drop_duplicates("person_id").copy()
     per["person_id"] = per["person_id"].astype(str)
     ids = pd.Index(exp["person_id"].astype(str))
@@ -92,24 +72,25 @@ def build_days(
         _require(chemo_sessions, ("person_id", "date"), sname)
         ids = ids.append(pd.Index(chemo_sessions["person_id"].astype(str)))
     uniq = np.array(sorted(set(ids)), dtype=object)
-    pidx = pd.Index(uniq)
     pinfo = pd.DataFrame({"person_id": uniq, "pcode": np.arange(len(uniq), dtype=np.int64)})
     for col, out in (("diagnosis_date", "diagnosis"), ("death_date", "death"), ("end_of_followup", "eof")):
         vals = _days_of(per[col]) if col in per.columns else np.full(len(per), np.nan)
         pinfo[out] = pd.Series(vals, index=per["person_id"].to_numpy()).reindex(uniq).to_numpy()
+    return uniq, pd.Index(uniq), pinfo
 
-    pcode = pidx.get_indexer(exp["person_id"].astype(str))
-    date = _days_of(exp["date"])
-    if np.isnan(date).any():
-        raise InputError(ename, "unparseable dates", column="date", rows=np.flatnonzero(np.isnan(date))[:20].tolist())
-    if lookback_days is not None:
-        diag = pinfo["diagnosis"].to_numpy()[pcode]
-        keep &= ~(~np.isnan(diag) & (date < diag - lookback_days))
-    rows = np.flatnonzero(keep)
+
+def _exposure_events(
+    exp: pd.DataFrame, ingr: pd.Series, rows: np.ndarray, pcode: np.ndarray, date: np.ndarray, ename: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """One event per used exposure row (ingredient bit, end of supply, cycle, protocol code) and the vocabulary."""
     vocab = sorted(set(ingr.to_numpy()[rows]))
     if len(vocab) > MAX_INGREDIENTS:
-        raise InputError(ename, f"{len(vocab)} distinct antineoplastic ingredients", column="ingredient",
-                         expected=f"at most {MAX_INGREDIENTS}")  # fmt: skip
+        raise InputError(
+            ename,
+            f"{len(vocab)} distinct antineoplastic ingredients",
+            column="ingredient",
+            expected=f"at most {MAX_INGREDIENTS}",
+        )
     bit = pd.Series(np.left_shift(1, np.arange(len(vocab), dtype=np.int64)), index=vocab)
     emask = bit.reindex(ingr.to_numpy()[rows]).to_numpy(np.int64)
     if "end_date" in exp.columns:
@@ -133,21 +114,32 @@ def build_days(
         "pcode": pcode[rows].astype(np.int64), "date": date[rows].astype(np.int64), "mask": emask,
         "dend": end.astype(np.int64), "session": False, "cycle": cyc, "proto": proto, "row": rows,
     })  # fmt: skip
-    if chemo_sessions is not None and len(chemo_sessions):
-        sd = _days_of(chemo_sessions["date"])
-        if np.isnan(sd).any():
-            raise InputError(sname, "unparseable dates", column="date", rows=np.flatnonzero(np.isnan(sd))[:20].tolist())
-        sp = pidx.get_indexer(chemo_sessions["person_id"].astype(str))
-        ok = np.ones(len(sd), bool)
-        if lookback_days is not None:
-            diag = pinfo["diagnosis"].to_numpy()[sp]
-            ok = ~(~np.isnan(diag) & (sd < diag - lookback_days))
-        ses = pd.DataFrame({
-            "pcode": sp[ok].astype(np.int64), "date": sd[ok].astype(np.int64), "mask": np.int64(0),
-            "dend": sd[ok].astype(np.int64), "session": True, "cycle": np.nan, "proto": np.int64(-1), "row": -1,
-        })  # fmt: skip
-        ev = pd.concat([ev, ses], ignore_index=True)
-    ev = ev.sort_values(["pcode", "date", "row"], kind="stable").reset_index(drop=True)
+    return ev, vocab
+
+
+def _session_events(
+    chemo_sessions: pd.DataFrame, pidx: pd.Index, pinfo: pd.DataFrame, lookback_days: int | None, sname: str
+) -> pd.DataFrame:
+    """One event per chemotherapy session not earlier than the diagnosis minus the lookback (no drug)."""
+    sd = _days_of(chemo_sessions["date"])
+    if np.isnan(sd).any():
+        raise InputError(sname, "unparseable dates", column="date", rows=np.flatnonzero(np.isnan(sd))[:20].tolist())
+    sp = pidx.get_indexer(chemo_sessions["person_id"].astype(str))
+    ok = np.ones(len(sd), bool)
+    if lookback_days is not None:
+        diag = pinfo["diagnosis"].to_numpy()[sp]
+        ok = ~(~np.isnan(diag) & (sd < diag - lookback_days))
+    return pd.DataFrame({
+        "pcode": sp[ok].astype(np.int64), "date": sd[ok].astype(np.int64), "mask": np.int64(0),
+        "dend": sd[ok].astype(np.int64), "session": True, "cycle": np.nan, "proto": np.int64(-1), "row": -1,
+    })  # fmt: skip
+
+
+def _reduce_days(ev: pd.DataFrame, uniq: np.ndarray, same_day_tolerance: int) -> pd.DataFrame:
+    """Events sorted by (person, date) and reduced to days (events closer than the tolerance: one day);
+    adds each event's `day` to `ev`."""
+    ev.sort_values(["pcode", "date", "row"], kind="stable", inplace=True)
+    ev.reset_index(drop=True, inplace=True)
     key = ev["pcode"].to_numpy() * DAY_SHIFT + ev["date"].to_numpy()
     new = np.ones(len(ev), bool)
     if len(ev) > 1:
@@ -161,11 +153,57 @@ def build_days(
     }).reset_index(drop=True)  # fmt: skip
     table["drug_day"] = table["mask"] != 0
     table.insert(0, "person_id", uniq[table["pcode"].to_numpy()] if len(table) else pd.Series([], dtype=object))
+    return table
+
+
+def build_days(
+    exposures: pd.DataFrame,
+    persons: pd.DataFrame,
+    chemo_sessions: pd.DataFrame | None = None,
+    lookback_days: int | None = 30,
+    same_day_tolerance: int = 2,
+    names: tuple[str, str, str] = ("exposures", "persons", "chemo_sessions"),
+) -> Days:
+    """Treatment days of every person of `exposures` / `chemo_sessions` (see the module docstring)."""
+    ename, pname, sname = names
+    _require(exposures, ("person_id", "date", "ingredient"), ename)
+    _require(persons, ("person_id",), pname)
+    exp = exposures.reset_index(drop=True)
+    n_in = len(exp)
+    ingr = exp["ingredient"].astype(str).str.strip().str.lower()
+    ref = drugs.ingredient_class()
+    if "drug_class" in exp.columns:
+        cls = exp["drug_class"].astype("string").str.strip().str.lower()
+        cls = cls.fillna(ingr.map(lambda i: ref.get(i, "trial")))
+    else:
+        cls = ingr.map(lambda i: ref.get(i, "trial"))
+    keep = cls.isin(drugs.ANTINEOPLASTIC_CLASSES).to_numpy()
+    uniq, pidx, pinfo = _person_info(exp, persons, chemo_sessions, sname)
+
+    pcode = pidx.get_indexer(exp["person_id"].astype(str))
+    date = _days_of(exp["date"])
+    if np.isnan(date).any():
+        raise InputError(ename, "unparseable dates", column="date", rows=np.flatnonzero(np.isnan(date))[:20].tolist())
+    if lookback_days is not None:
+        diag = pinfo["diagnosis"].to_numpy()[pcode]
+        keep &= ~(~np.isnan(diag) & (date < diag - lookback_days))
+    rows = np.flatnonzero(keep)
+    ev, vocab = _exposure_events(exp, ingr, rows, pcode, date, ename)
+    if chemo_sessions is not None and len(chemo_sessions):
+        ev = pd.concat([ev, _session_events(chemo_sessions, pidx, pinfo, lookback_days, sname)], ignore_index=True)
+    table = _reduce_days(ev, uniq, same_day_tolerance)
     exposure_day = np.full(n_in, -1, np.int64)
     used = ev["row"].to_numpy() >= 0
     exposure_day[ev["row"].to_numpy()[used]] = ev["day"].to_numpy()[used]
-    log.info("%s: %d treatment days of %d persons (%d of %d exposure rows used, %d ingredients)", ename,
-             len(table), table["pcode"].nunique(), int(used.sum()), n_in, len(vocab))  # fmt: skip
+    log.info(
+        "%s: %d treatment days of %d persons (%d of %d exposure rows used, %d ingredients)",
+        ename,
+        len(table),
+        table["pcode"].nunique(),
+        int(used.sum()),
+        n_in,
+        len(vocab),
+    )
     return Days(table=table, vocab=vocab, persons=pinfo, exposure_day=exposure_day)
 
 

@@ -73,8 +73,9 @@ class LearnedLines:
     def _prepare(self, exposures, chemo_sessions, persons):
         s = self.settings
         params = load_params(s.rule_preset, dict(s.rule_overrides) or None)
-        days = build_days(exposures, persons, chemo_sessions, params.diagnosis_lookback_days,
-                          params.same_day_tolerance_days)  # fmt: skip
+        days = build_days(
+            exposures, persons, chemo_sessions, params.diagnosis_lookback_days, params.same_day_tolerance_days
+        )
         X = build_features(days, exposures, persons, chemo_sessions, params, recent_days=s.recent_days)
         return days, X
 
@@ -168,8 +169,12 @@ class LearnedLines:
         okey = pcode[here] * DAY_SHIFT + oof["date"].to_numpy(np.int64)[here]
         pos = pd.Index(days.key).get_indexer(okey)
         if (pos < 0).any():
-            raise InputError("oof predictions", f"{int((pos < 0).sum())} out-of-fold days not among the treatment days "
-                             "(the merged tables changed since training)", column="date")  # fmt: skip
+            raise InputError(
+                "oof predictions",
+                f"{int((pos < 0).sum())} out-of-fold days not among the treatment days "
+                "(the merged tables changed since training)",
+                column="date",
+            )
         proba[pos] = oof.loc[here, PROBA_COLUMNS].to_numpy(np.float64)
         log.info("%d days of %d train persons predicted out-of-fold", len(pos), oof.loc[here, "person_id"].nunique())
 
@@ -202,10 +207,13 @@ class LearnedLines:
         est.booster_ = xgb.Booster()
         est.booster_.load_model(bytearray(doc["booster"], "utf-8"))
         o = doc["oof"]
-        est.oof_ = pd.DataFrame({
-            "person_id": pd.Series(o["person_id"], dtype=object), "date": np.asarray(o["date"], np.int64),
-            **{c: np.asarray(o[c], np.float64) for c in PROBA_COLUMNS},
-        })  # fmt: skip
+        est.oof_ = pd.DataFrame(
+            {
+                "person_id": pd.Series(o["person_id"], dtype=object),
+                "date": np.asarray(o["date"], np.int64),
+                **{c: np.asarray(o[c], np.float64) for c in PROBA_COLUMNS},
+            }
+        )
         return est
 
     def save(self, path: str | Path) -> None:

@@ -89,12 +89,17 @@ def person_folds(person_ids, k: int, seed: int) -> pd.Series:
 
 def _booster_params(point: Mapping, s: LearnedSettings) -> dict:
     return {
-        "objective": "multi:softprob", "num_class": N_CLASSES, "tree_method": "hist",
-        "max_depth": int(point.get("max_depth", 4)), "eta": float(point.get("learning_rate", 0.1)),
+        "objective": "multi:softprob",
+        "num_class": N_CLASSES,
+        "tree_method": "hist",
+        "max_depth": int(point.get("max_depth", 4)),
+        "eta": float(point.get("learning_rate", 0.1)),
         "min_child_weight": float(point.get("min_child_weight", s.min_child_weight)),
-        "subsample": float(point.get("subsample", s.subsample)), "seed": int(s.seed), "nthread": int(s.threads),
+        "subsample": float(point.get("subsample", s.subsample)),
+        "seed": int(s.seed),
+        "nthread": int(s.threads),
         "eval_metric": "mlogloss",
-    }  # fmt: skip
+    }
 
 
 def fit(X: pd.DataFrame, y: np.ndarray, point: Mapping, s: LearnedSettings) -> xgb.Booster:
@@ -129,16 +134,18 @@ def line_f1(days: Days, proba: np.ndarray, threshold: float, gold: pd.DataFrame,
     first = np.ones(len(days.table), bool)
     pc = days.table["pcode"].to_numpy()
     first[1:] = pc[1:] != pc[:-1]
-    lines = build_lines(days, decide(proba, threshold, first), regimen_window_days=s.regimen_window_days,
-                        algorithm=s.algorithm)  # fmt: skip
+    lines = build_lines(
+        days, decide(proba, threshold, first), regimen_window_days=s.regimen_window_days, algorithm=s.algorithm
+    )
     pred = validate_lines(lines.to_pandas(), f"{s.algorithm} (out-of-fold)")
     m, _ = evaluate(pred, gold, _f1_settings(s.tolerance_days))
     row = m[(m["stratum"] == "all") & (m["metric"] == "line_f1")]
     return float(row["estimate"].iloc[0]) if len(row) else float("nan")
 
 
-def cross_validate(days: Days, X: pd.DataFrame, y: np.ndarray, train_rows: np.ndarray, gold_train: pd.DataFrame,
-                   s: LearnedSettings) -> dict:  # fmt: skip
+def cross_validate(
+    days: Days, X: pd.DataFrame, y: np.ndarray, train_rows: np.ndarray, gold_train: pd.DataFrame, s: LearnedSettings
+) -> dict:
     """Grid x threshold search by grouped CV on the train rows. Returns the CV table, the chosen point and
     threshold, and the OOF probabilities of the chosen point (rows `train_rows`)."""
     persons = days.table["person_id"].to_numpy(object)[train_rows]
@@ -158,11 +165,25 @@ def cross_validate(days: Days, X: pd.DataFrame, y: np.ndarray, train_rows: np.nd
         logloss = float(-np.mean(np.log(np.clip(oof[np.arange(len(yt)), yt.astype(int)], eps, 1))))
         f1s = {thr: line_f1(sub, oof, thr, gold_train, s) for thr in s.thresholds}
         best_thr = max(s.thresholds, key=lambda t: (f1s[t], -t))
-        results.append({"grid_index": gi, **point, "oof_logloss": logloss, "threshold": best_thr,
-                        "oof_line_f1": f1s[best_thr], "oof_line_f1_by_threshold": f1s})  # fmt: skip
+        results.append(
+            {
+                "grid_index": gi,
+                **point,
+                "oof_logloss": logloss,
+                "threshold": best_thr,
+                "oof_line_f1": f1s[best_thr],
+                "oof_line_f1_by_threshold": f1s,
+            }
+        )
         oof_by_point.append(oof)
-        log.info("grid point %d %s: OOF log-loss %.4f, best threshold %.2f, OOF line F1 %.4f", gi, point, logloss,
-                 best_thr, f1s[best_thr])  # fmt: skip
+        log.info(
+            "grid point %d %s: OOF log-loss %.4f, best threshold %.2f, OOF line F1 %.4f",
+            gi,
+            point,
+            logloss,
+            best_thr,
+            f1s[best_thr],
+        )
     best = max(range(len(results)), key=lambda i: (results[i]["oof_line_f1"], -i))
     return {
         "cv": results,

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-HEADLINE = ["line_precision", "line_recall", "line_f1", "regimen_exact", "maintenance_f1", "count_exact",
-            "sequence_exact"]  # fmt: skip
+HEADLINE = [
+    "line_precision",
+    "line_recall",
+    "line_f1",
+    "regimen_exact",
+    "maintenance_f1",
+    "count_exact",
+    "sequence_exact",
+]
 
 
 def _cell(r) -> str:
@@ -81,8 +88,11 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
     out.append("|---:|" + "---:|" * len(keys) + "---:|---:|---:|")
     for r in summary["cv"]:
         mark = " (chosen)" if r["grid_index"] == ch["grid_index"] else ""
-        out.append(f"| {r['grid_index']}{mark} | " + " | ".join(str(r[k]) for k in keys)
-                   + f" | {r['oof_logloss']:.4f} | {r['threshold']:.2f} | {r['oof_line_f1']:.4f} |")  # fmt: skip
+        out.append(
+            f"| {r['grid_index']}{mark} | "
+            + " | ".join(str(r[k]) for k in keys)
+            + f" | {r['oof_logloss']:.4f} | {r['threshold']:.2f} | {r['oof_line_f1']:.4f} |"
+        )
     out += ["", "## Test scores (gold test split, patient-bootstrap CIs)", ""]
     m = metrics[metrics["scenario"] == scenario]
     allm = m[m["stratum"] == "all"]
@@ -96,8 +106,12 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
     if best is not None and (algo, "line_f1") in cells:
         xs = m[m["algorithm"] == algo].set_index(["metric", "stratum"])
         bs = m[m["algorithm"] == best].set_index(["metric", "stratum"])
-        out += ["", f"Per stratum, `{algo}` versus the best rule set by line F1 (`{best}`): difference of the "
-                "estimates; `*` when the two CIs do not overlap.", ""]  # fmt: skip
+        out += [
+            "",
+            f"Per stratum, `{algo}` versus the best rule set by line F1 (`{best}`): difference of the "
+            "estimates; `*` when the two CIs do not overlap.",
+            "",
+        ]
         out.append(f"| stratum | metric | {algo} | " + best + " | difference |")
         out.append("|---|---|---:|---:|---:|")
         for metric, stratum in sorted(xs.index.intersection(bs.index)):
@@ -107,8 +121,10 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
             if pd.isna(x["estimate"]) or pd.isna(b["estimate"]):
                 continue
             sep = (x["ci_low"] > b["ci_high"]) or (x["ci_high"] < b["ci_low"])
-            out.append(f"| {stratum} | {metric} | {_cell(x)} | {_cell(b)} | "
-                       f"{x['estimate'] - b['estimate']:+.3f}{' *' if sep else ''} |")  # fmt: skip
+            out.append(
+                f"| {stratum} | {metric} | {_cell(x)} | {_cell(b)} | "
+                f"{x['estimate'] - b['estimate']:+.3f}{' *' if sep else ''} |"
+            )
     out += ["", "## Feature importance (final model, train days)", ""]
     out.append("| feature | total gain | mean abs SHAP (boundary classes) |")
     out.append("|---|---:|---:|")

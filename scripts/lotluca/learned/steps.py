@@ -24,8 +24,17 @@ def _frame(path) -> pd.DataFrame:
     return read_parquet(path).to_pandas()
 
 
-def learned_fit(inputs: Mapping, outputs: Mapping, *, learned: Mapping, lines: Mapping, evaluate: Mapping, seed: int,
-                algorithm: str, threads: int) -> None:  # fmt: skip
+def learned_fit(
+    inputs: Mapping,
+    outputs: Mapping,
+    *,
+    learned: Mapping,
+    lines: Mapping,
+    evaluate: Mapping,
+    seed: int,
+    algorithm: str,
+    threads: int,
+) -> None:
     """inputs: exposures, chemo_sessions, persons (one scenario's merged tables), gold (gold lines with the
     split column); outputs: model (ONE file, the fitted estimator).
 
@@ -34,8 +43,9 @@ def learned_fit(inputs: Mapping, outputs: Mapping, *, learned: Mapping, lines: M
     s = LearnedSettings.from_blocks(learned, lines, evaluate, seed, algorithm=algorithm)
     if threads < s.threads:
         log.warning("rule given %d thread(s), the model uses learned.threads = %d", threads, s.threads)
-    estimator = LearnedLines(s).fit(_frame(inputs["exposures"]), _frame(inputs["chemo_sessions"]),
-                                    _frame(inputs["persons"]), _frame(inputs["gold"]))  # fmt: skip
+    estimator = LearnedLines(s).fit(
+        _frame(inputs["exposures"]), _frame(inputs["chemo_sessions"]), _frame(inputs["persons"]), _frame(inputs["gold"])
+    )
     estimator.save(outputs["model"])
 
 

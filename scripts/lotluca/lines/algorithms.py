@@ -43,8 +43,9 @@ def rule_algorithm(params: LineParams) -> Algorithm:
     """The rule engine with `params` (a preset with its overrides)."""
 
     def run(inputs: LineInputs) -> pa.Table:
-        return reconstruct_with_assignment(inputs.exposures, inputs.persons, inputs.chemo_sessions, params,
-                                           names=inputs.names)[0]  # fmt: skip
+        return reconstruct_with_assignment(
+            inputs.exposures, inputs.persons, inputs.chemo_sessions, params, names=inputs.names
+        )[0]
 
     run.params = params
     return run
@@ -77,8 +78,9 @@ def trainable_algorithm(model_path: str | Path) -> Algorithm:
     return run
 
 
-def algorithms(names: Sequence[str], overrides: Mapping[str, Mapping] | None = None,
-               models: Mapping[str, str | Path] | None = None) -> dict[str, Algorithm]:  # fmt: skip
+def algorithms(
+    names: Sequence[str], overrides: Mapping[str, Mapping] | None = None, models: Mapping[str, str | Path] | None = None
+) -> dict[str, Algorithm]:
     """The registry of a run: each name of `names` -> its algorithm: trainable when `models` holds its
     fitted model file, else the rule preset (or preset YAML file) with `overrides[name]`."""
     overrides, models = overrides or {}, models or {}
@@ -91,5 +93,12 @@ def algorithms(names: Sequence[str], overrides: Mapping[str, Mapping] | None = N
     return out
 
 
-__all__ = ["TRAINABLE", "Algorithm", "LineInputs", "algorithms", "load_estimator", "rule_algorithm",
-           "trainable_algorithm"]  # fmt: skip
+__all__ = [
+    "TRAINABLE",
+    "Algorithm",
+    "LineInputs",
+    "algorithms",
+    "load_estimator",
+    "rule_algorithm",
+    "trainable_algorithm",
+]

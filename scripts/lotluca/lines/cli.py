@@ -82,22 +82,43 @@ def run_algorithm(name: str, algorithm: Algorithm, inputs: LineInputs, output_pa
     t0 = time.perf_counter()
     lines = algorithm(inputs)
     write_lines(lines, output_path)
-    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", inputs.names[0], inputs.exposures.num_rows,
-             lines.num_rows, name, time.perf_counter() - t0)  # fmt: skip
+    log.info(
+        "%s: %d exposure rows -> %d line rows (%s) in %.1f s",
+        inputs.names[0],
+        inputs.exposures.num_rows,
+        lines.num_rows,
+        name,
+        time.perf_counter() - t0,
+    )
     return lines
 
 
-def run_lines(input_path, algorithm: str, output_path, input_format: str = "exposures", persons_path=None,
-              sessions_path=None, overrides: dict | None = None, omop_dir=None) -> pa.Table:  # fmt: skip
+def run_lines(
+    input_path,
+    algorithm: str,
+    output_path,
+    input_format: str = "exposures",
+    persons_path=None,
+    sessions_path=None,
+    overrides: dict | None = None,
+    omop_dir=None,
+) -> pa.Table:
     """Read the inputs, reconstruct the lines with the preset `algorithm` (+ overrides), write them; return them."""
     params = load_params(algorithm, overrides)
     inputs = read_inputs(input_path, input_format, persons_path, sessions_path)
     t0 = time.perf_counter()
-    lines, assignment = reconstruct_with_assignment(inputs.exposures, inputs.persons, inputs.chemo_sessions, params,
-                                                    names=inputs.names)  # fmt: skip
+    lines, assignment = reconstruct_with_assignment(
+        inputs.exposures, inputs.persons, inputs.chemo_sessions, params, names=inputs.names
+    )
     write_lines(lines, output_path)
-    log.info("%s: %d exposure rows -> %d line rows (%s) in %.1f s", inputs.names[0], inputs.exposures.num_rows,
-             lines.num_rows, params.name, time.perf_counter() - t0)  # fmt: skip
+    log.info(
+        "%s: %d exposure rows -> %d line rows (%s) in %.1f s",
+        inputs.names[0],
+        inputs.exposures.num_rows,
+        lines.num_rows,
+        params.name,
+        time.perf_counter() - t0,
+    )
     if omop_dir:
         for name, table in to_omop(lines, assignment, inputs.exposures).items():
             write_parquet(table, Path(omop_dir) / f"{name}.parquet")
@@ -119,8 +140,16 @@ def _main(args) -> int:
     if args.config:
         overrides = dict(LinesSettings.from_config(load_config(args.config)["lines"]).overrides.get(args.algorithm, {}))
     overrides.update(_parse_set(args.set))
-    run_lines(args.input, args.algorithm, args.output, args.input_format, args.persons, args.chemo_sessions,
-              overrides, args.omop_dir)  # fmt: skip
+    run_lines(
+        args.input,
+        args.algorithm,
+        args.output,
+        args.input_format,
+        args.persons,
+        args.chemo_sessions,
+        overrides,
+        args.omop_dir,
+    )
     return 0
 
 

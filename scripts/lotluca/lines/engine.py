@@ -97,9 +97,16 @@ class KernelOut(NamedTuple):
     @classmethod
     def empty(cls, n_days: int) -> KernelOut:
         cap = 2 * n_days + 1
-        return cls(np.empty(cap, np.int64), np.empty(cap, np.int16), np.empty(cap, np.int64), np.empty(cap, np.int64),
-                   np.empty(cap, np.int64), np.empty(cap, np.bool_), np.empty(cap, np.int8),
-                   np.full(n_days, -1, np.int64))  # fmt: skip
+        return cls(
+            np.empty(cap, np.int64),
+            np.empty(cap, np.int16),
+            np.empty(cap, np.int64),
+            np.empty(cap, np.int64),
+            np.empty(cap, np.int64),
+            np.empty(cap, np.bool_),
+            np.empty(cap, np.int8),
+            np.full(n_days, -1, np.int64),
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -493,8 +500,11 @@ def _antineoplastic(exp: pa.Table, ename: str) -> tuple[list[str], np.ndarray, n
         keep = anti_by_ref[iidx]
     unknown = sorted({i for i in inames if i not in ref_class})
     if unknown:
-        log.warning("%s: ingredient names not in drugs.csv (kept as antineoplastic unless their drug_class says otherwise): %s",
-                    ename, unknown[:20])  # fmt: skip
+        log.warning(
+            "%s: ingredient names not in drugs.csv (kept as antineoplastic unless their drug_class says otherwise): %s",
+            ename,
+            unknown[:20],
+        )
     return inames, iidx, keep
 
 
@@ -543,8 +553,9 @@ def _person_dates(persons, uniq: pa.Array, pname: str) -> tuple[np.ndarray, np.n
     return diag, death, eof
 
 
-def _after_diagnosis(date: np.ndarray, pcode: np.ndarray, diag: np.ndarray, keep: np.ndarray, params: LineParams,
-                     ename: str) -> np.ndarray:  # fmt: skip
+def _after_diagnosis(
+    date: np.ndarray, pcode: np.ndarray, diag: np.ndarray, keep: np.ndarray, params: LineParams, ename: str
+) -> np.ndarray:
     """Step 1b: the rows kept (antineoplastic and not before the advanced diagnosis minus the lookback)."""
     n_in, n_not_anti = len(keep), int(len(keep) - keep.sum())
     if params.diagnosis_lookback_days is not None:
@@ -557,8 +568,14 @@ def _after_diagnosis(date: np.ndarray, pcode: np.ndarray, diag: np.ndarray, keep
     else:
         n_before = 0
     if n_not_anti or n_before:
-        log.info("%s: %d of %d rows used; %d not antineoplastic, %d before the advanced diagnosis", ename,
-                 int(keep.sum()), n_in, n_not_anti, n_before)  # fmt: skip
+        log.info(
+            "%s: %d of %d rows used; %d not antineoplastic, %d before the advanced diagnosis",
+            ename,
+            int(keep.sum()),
+            n_in,
+            n_not_anti,
+            n_before,
+        )
     return np.flatnonzero(keep)
 
 
@@ -569,8 +586,12 @@ def _ingredient_bits(inames: list[str], iidx: np.ndarray, rows: np.ndarray, enam
     used[iidx[rows]] = True
     used_names = sorted({inames[i] for i in np.flatnonzero(used[:-1])})
     if len(used_names) > MAX_INGREDIENTS:
-        raise InputError(ename, f"{len(used_names)} distinct antineoplastic ingredients", column="ingredient",
-                         expected=f"at most {MAX_INGREDIENTS}")  # fmt: skip
+        raise InputError(
+            ename,
+            f"{len(used_names)} distinct antineoplastic ingredients",
+            column="ingredient",
+            expected=f"at most {MAX_INGREDIENTS}",
+        )
     bit_of = {n: b for b, n in enumerate(used_names)}
     val_bit = np.array([np.int64(1) << bit_of[n] if n in bit_of else 0 for n in inames] + [0], dtype=np.int64)
     return used_names, bit_of, val_bit
@@ -603,8 +624,7 @@ def _sort_key(date, pcode, rows, ses: pa.Table | None, ename: str, sname: str) -
     return (pcode[rows].astype(np.int64) << DATE_BITS) | (date[rows] - dmin), dmin
 
 
-def _treatment_days(exp: pa.Table, rows, key, dmin: int, date, iidx, val_bit, params: LineParams,
-                    ename: str) -> _Days:  # fmt: skip
+def _treatment_days(exp: pa.Table, rows, key, dmin: int, date, iidx, val_bit, params: LineParams, ename: str) -> _Days:
     """Step 3b: one sort by (person, date), then the rows of each (person, date) reduced to one day: OR of the
     ingredient bits, latest end of supply, any IV route, lowest cycle number, protocol label code."""
     order = np.argsort(key, kind="stable")
@@ -631,8 +651,12 @@ def _treatment_days(exp: pa.Table, rows, key, dmin: int, date, iidx, val_bit, pa
         e = _days32(exp.column("end_date"), ename, "end_date")
         back = (e != NA32) & (e < date)
         if back.any():
-            log.warning("%s: %d rows with end_date before date (rows %s...): end_date taken as date", ename,
-                        int(back.sum()), np.flatnonzero(back)[:10].tolist())  # fmt: skip
+            log.warning(
+                "%s: %d rows with end_date before date (rows %s...): end_date taken as date",
+                ename,
+                int(back.sum()),
+                np.flatnonzero(back)[:10].tolist(),
+            )
         end = np.where(e == NA32, date, np.maximum(e, date))
         del e, back
     else:
@@ -681,8 +705,15 @@ def _merge_close_days(days: _Days, tol: int) -> None:
     days.proto = np.maximum.reduceat(days.proto, cstart)
 
 
-def _add_sessions(days: _Days, raw_key: np.ndarray, ses: pa.Table | None, uniq: pa.Array, diag: np.ndarray,
-                  params: LineParams, sname: str) -> None:  # fmt: skip
+def _add_sessions(
+    days: _Days,
+    raw_key: np.ndarray,
+    ses: pa.Table | None,
+    uniq: pa.Array,
+    diag: np.ndarray,
+    params: LineParams,
+    sname: str,
+) -> None:
     """Step 5: chemotherapy sessions as days without a drug (only when the preset uses them); a session
     within the same-day tolerance of a treatment day (keys `raw_key`, before merging) is that day's."""
     if ses is None or not ses.num_rows:
@@ -721,9 +752,17 @@ def _kernel_days(days: _Days, n_persons: int, death: np.ndarray, eof: np.ndarray
     """Step 6a: the kernel's day record (day numbers, person offsets)."""
     dday = (days.key & ((1 << DATE_BITS) - 1)) + days.dmin
     off = np.searchsorted(days.key >> DATE_BITS, np.arange(n_persons + 1)).astype(np.int64)
-    return KernelDays(off, dday.astype(np.int64), days.mask.astype(np.int64), days.end.astype(np.int64),
-                      days.iv.astype(np.bool_), days.cycle.astype(np.int32), days.proto.astype(np.int32), death,
-                      eof)  # fmt: skip
+    return KernelDays(
+        off,
+        dday.astype(np.int64),
+        days.mask.astype(np.int64),
+        days.end.astype(np.int64),
+        days.iv.astype(np.bool_),
+        days.cycle.astype(np.int32),
+        days.proto.astype(np.int32),
+        death,
+        eof,
+    )
 
 
 def _kernel_rules(params: LineParams, bit_of: dict[str, int], used_names: list[str], ename: str) -> KernelRules:
@@ -740,8 +779,12 @@ def _kernel_rules(params: LineParams, bit_of: dict[str, int], used_names: list[s
     u_mask = np.int64(0)
     if params.use_chemo_sessions and params.session_lines:
         if len(bit_of) >= MAX_INGREDIENTS:
-            raise InputError(ename, "too many distinct antineoplastic ingredients", column="ingredient",
-                             expected=f"at most {MAX_INGREDIENTS - 1}")  # fmt: skip
+            raise InputError(
+                ename,
+                "too many distinct antineoplastic ingredients",
+                column="ingredient",
+                expected=f"at most {MAX_INGREDIENTS - 1}",
+            )
         bit_of[UNNAMED_CHEMO] = len(bit_of)
         u_mask = np.int64(1) << bit_of[UNNAMED_CHEMO]
         chemo_mask |= u_mask
@@ -750,24 +793,38 @@ def _kernel_rules(params: LineParams, bit_of: dict[str, int], used_names: list[s
         return np.int64(int(FAR) if value is None else value)
 
     return KernelRules(
-        window=np.int64(params.regimen_window_days), gap=days_or_far(params.gap_days),
-        gap_min_cycles=np.int64(params.gap_min_cycles), exempt=_mask_of(params.gap_exempt_drugs, bit_of),
-        sub_partner=sub_partner, maint_on=bool(params.maintenance),
+        window=np.int64(params.regimen_window_days),
+        gap=days_or_far(params.gap_days),
+        gap_min_cycles=np.int64(params.gap_min_cycles),
+        exempt=_mask_of(params.gap_exempt_drugs, bit_of),
+        sub_partner=sub_partner,
+        maint_on=bool(params.maintenance),
         cont_mask=_mask_of(params.continuation_maintenance_drugs, bit_of),
         switch_mask=_mask_of(params.switch_maintenance_drugs, bit_of),
-        maint_min=np.int64(params.maintenance_min_cycles), maint_max_gap=days_or_far(params.maintenance_max_gap_days),
-        drop_adv=bool(params.drop_advances), late_mask=_mask_of(params.late_addition_drugs, bit_of),
-        late_max=np.int64(params.late_addition_max_cycle), use_sessions=bool(params.use_chemo_sessions),
-        use_proto=bool(params.use_protocol_signals), death_window=np.int64(params.death_window_days),
-        chemo_mask=chemo_mask, chemo_gap=days_or_far(params.chemo_gap_days),
+        maint_min=np.int64(params.maintenance_min_cycles),
+        maint_max_gap=days_or_far(params.maintenance_max_gap_days),
+        drop_adv=bool(params.drop_advances),
+        late_mask=_mask_of(params.late_addition_drugs, bit_of),
+        late_max=np.int64(params.late_addition_max_cycle),
+        use_sessions=bool(params.use_chemo_sessions),
+        use_proto=bool(params.use_protocol_signals),
+        death_window=np.int64(params.death_window_days),
+        chemo_mask=chemo_mask,
+        chemo_gap=days_or_far(params.chemo_gap_days),
         reinduction=bool(params.maintenance_reinduction_advances),
-        session_lines=bool(params.use_chemo_sessions and params.session_lines), hidden_mask=hidden_mask,
+        session_lines=bool(params.use_chemo_sessions and params.session_lines),
+        hidden_mask=hidden_mask,
         u_mask=u_mask,
-    )  # fmt: skip
+    )
 
 
-def reconstruct_with_assignment(exposures, persons=None, chemo_sessions=None, params: LineParams | None = None,
-                                names: tuple[str, str, str] = ("exposures", "persons", "chemo_sessions")):  # fmt: skip
+def reconstruct_with_assignment(
+    exposures,
+    persons=None,
+    chemo_sessions=None,
+    params: LineParams | None = None,
+    names: tuple[str, str, str] = ("exposures", "persons", "chemo_sessions"),
+):
     """Lines (contracts.LINES) and, for each input exposure row, the index of its line row (-1: not used).
 
     An exposure is not used when its drug is not antineoplastic or it precedes the advanced diagnosis by

@@ -20,8 +20,14 @@ from lotluca.config import Settings
 from lotluca.errors import InputError
 
 DRUG_LISTS = ("gap_exempt_drugs", "continuation_maintenance_drugs", "switch_maintenance_drugs", "late_addition_drugs")
-COUNTS = ("regimen_window_days", "gap_min_cycles", "maintenance_min_cycles", "late_addition_max_cycle",
-          "death_window_days", "same_day_tolerance_days")  # fmt: skip
+COUNTS = (
+    "regimen_window_days",
+    "gap_min_cycles",
+    "maintenance_min_cycles",
+    "late_addition_max_cycle",
+    "death_window_days",
+    "same_day_tolerance_days",
+)
 OPTIONAL_DAYS = ("gap_days", "chemo_gap_days", "maintenance_max_gap_days", "diagnosis_lookback_days")
 
 
@@ -88,8 +94,11 @@ class LineParams(Settings):
             raise InputError(source, f"unknown line-engine parameters {unknown}", expected=f"some of {sorted(known)}")
         missing = [k for k in known if k not in data]
         if missing:
-            raise InputError(source, f"line-engine parameters missing: {missing}",
-                             expected="every parameter (see scripts/lotluca/lines/presets/lotluca.yaml)")  # fmt: skip
+            raise InputError(
+                source,
+                f"line-engine parameters missing: {missing}",
+                expected="every parameter (see scripts/lotluca/lines/presets/lotluca.yaml)",
+            )
         kw = dict(data)
         for key in DRUG_LISTS:
             kw[key] = tuple(str(x).strip().lower() for x in (kw[key] or ()))

@@ -29,8 +29,11 @@ def _outputs(paths, algorithms: Sequence[str]) -> dict[str, str]:
     outputs in `algorithms` order, e.g. per-shard files `.../{algorithm}/{shard}.parquet`)."""
     paths = [str(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
     if len(paths) != len(algorithms):
-        raise InputError("lines", f"{len(paths)} output file(s) for {len(algorithms)} algorithm(s) {list(algorithms)}",
-                         expected="one output per algorithm")  # fmt: skip
+        raise InputError(
+            "lines",
+            f"{len(paths)} output file(s) for {len(algorithms)} algorithm(s) {list(algorithms)}",
+            expected="one output per algorithm",
+        )
     by_stem = _by_stem(paths)
     if sorted(by_stem) == sorted(algorithms):
         return by_stem
@@ -49,8 +52,11 @@ def lines(inputs: Mapping, outputs: Mapping, *, lines: Mapping, learned: Mapping
     out = _outputs(outputs["lines"], algorithms)
     trainable = learned["algorithm"] if learned["enabled"] else None
     if trainable in algorithms and trainable not in models:
-        raise InputError("lines", f"no model file for the trainable algorithm {trainable!r}",
-                         expected=f"inputs models holding {trainable}.model.json (rule learned_fit)")  # fmt: skip
+        raise InputError(
+            "lines",
+            f"no model file for the trainable algorithm {trainable!r}",
+            expected=f"inputs models holding {trainable}.model.json (rule learned_fit)",
+        )
     unused = sorted(set(models) - set(algorithms))
     if unused:
         raise InputError("lines", f"model files {unused} of no algorithm of {list(algorithms)}")
