@@ -37,8 +37,16 @@ def _exp(rows):
     for r in rows:
         p, k, ing = r[:3]
         e = r[3] if len(r) > 3 else k
-        out.append({"person_id": p, "date": d(k), "end_date": d(e), "ingredient": ing, "drug_class": cls[ing],
-                    "route": "oral" if ing == "osimertinib" else "iv"})  # fmt: skip
+        out.append(
+            {
+                "person_id": p,
+                "date": d(k),
+                "end_date": d(e),
+                "ingredient": ing,
+                "drug_class": cls[ing],
+                "route": "oral" if ing == "osimertinib" else "iv",
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -123,8 +131,9 @@ def test_build_lines_hand_computed():
     ses = pd.DataFrame({"person_id": ["B"], "date": [d(10)]})
     per = _persons(["A", "B"], death={"A": d(230)})
     days = build_days(exp, per, ses)
-    lines = build_lines(days, np.array([LINE, 0, MAINT, 0, LINE, LINE], np.int8), regimen_window_days=28,
-                        algorithm="xgboost").to_pandas()  # fmt: skip
+    lines = build_lines(
+        days, np.array([LINE, 0, MAINT, 0, LINE, LINE], np.int8), regimen_window_days=28, algorithm="xgboost"
+    ).to_pandas()
     assert lines["person_id"].tolist() == ["A", "A", "A", "B"]
     assert lines["line_number"].tolist() == [1, 1, 2, 1]
     assert lines["is_maintenance"].tolist() == [False, True, False, False]
@@ -171,8 +180,12 @@ def _cohort(n: int = 60, seed: int = 0):
 
 def _config(**learned):
     """The schema's defaults with a small, fast learned block."""
-    small = {"folds": 3, "grid": {"max_depth": [2, 3], "learning_rate": [0.3], "n_estimators": [20]},
-             "thresholds": [0.3, 0.5], "seed": 7}  # fmt: skip
+    small = {
+        "folds": 3,
+        "grid": {"max_depth": [2, 3], "learning_rate": [0.3], "n_estimators": [20]},
+        "thresholds": [0.3, 0.5],
+        "seed": 7,
+    }
     return default_config(learned={**small, **learned})
 
 
@@ -307,8 +320,16 @@ def test_steps_fit_card_and_lines_with_the_learned_algorithm(tmp_path):
     paths, per = _write_cohort(tmp_path)
     cfg = _config(algorithm="boosted")
     model = tmp_path / "learned" / "boosted.model.json"
-    learned_fit(paths, {"model": str(model)}, learned=cfg["learned"], lines=cfg["lines"], evaluate=cfg["evaluate"],
-                seed=cfg["seed"], algorithm="boosted", threads=1)  # fmt: skip
+    learned_fit(
+        paths,
+        {"model": str(model)},
+        learned=cfg["learned"],
+        lines=cfg["lines"],
+        evaluate=cfg["evaluate"],
+        seed=cfg["seed"],
+        algorithm="boosted",
+        threads=1,
+    )
     assert [p.name for p in model.parent.iterdir()] == ["boosted.model.json"]
     est = LearnedLines.load(model)
     assert est.algorithm == "boosted" and est.settings.seed == 7
@@ -321,14 +342,23 @@ def test_steps_fit_card_and_lines_with_the_learned_algorithm(tmp_path):
     )
     metrics.to_csv(tmp_path / "metrics.csv", index=False)
     card = tmp_path / "card.md"
-    learned_card({"model": str(model), "metrics": str(tmp_path / "metrics.csv")}, {"card": str(card)},
-                 scenario="linked", algorithm="boosted")  # fmt: skip
+    learned_card(
+        {"model": str(model), "metrics": str(tmp_path / "metrics.csv")},
+        {"card": str(card)},
+        scenario="linked",
+        algorithm="boosted",
+    )
     assert "(`boosted`), scenario `linked`" in card.read_text() and "results/" not in card.read_text()
 
     outs = [str(tmp_path / "shard" / a / "0.parquet") for a in ("meng2021", "boosted")]
     inputs = {k: paths[k] for k in ("exposures", "chemo_sessions", "persons")}
-    lines({**inputs, "models": [str(model)]}, {"lines": outs}, lines=cfg["lines"], learned=cfg["learned"],
-          algorithms=["meng2021", "boosted"])  # fmt: skip
+    lines(
+        {**inputs, "models": [str(model)]},
+        {"lines": outs},
+        lines=cfg["lines"],
+        learned=cfg["learned"],
+        algorithms=["meng2021", "boosted"],
+    )
     got = pq.read_table(outs[1])
     assert set(got.column("algorithm").to_pylist()) == {"boosted"}
     assert got.equals(est.predict(*(pq.read_table(inputs[k]) for k in ("exposures", "chemo_sessions", "persons"))))
@@ -341,8 +371,23 @@ def test_cli_learn_writes_model_and_lines(tmp_path):
 
     paths, per = _write_cohort(tmp_path / "merged")
     model = tmp_path / "learned" / "xgboost.model.json"
-    rc = main(["learn", "--merged-dir", str(tmp_path / "merged"), "--gold", paths["gold"], "--model", str(model),
-               "--lines", str(tmp_path / "xgboost.parquet"), "--folds", "2", "--seed", "5"])  # fmt: skip
+    rc = main(
+        [
+            "learn",
+            "--merged-dir",
+            str(tmp_path / "merged"),
+            "--gold",
+            paths["gold"],
+            "--model",
+            str(model),
+            "--lines",
+            str(tmp_path / "xgboost.parquet"),
+            "--folds",
+            "2",
+            "--seed",
+            "5",
+        ]
+    )
     assert rc == 0
     assert model.stat().st_size > 0 and LearnedLines.load(model).settings.folds == 2
     lines = validate_lines(read_table(tmp_path / "xgboost.parquet"), "xgboost.parquet")
@@ -363,16 +408,29 @@ def test_workflow_learned_and_lines_rules_small_cohort(tmp_path):
     copy_repo(tmp_path)
     exp, per, gold = _cohort(n=40)
     for name, df in (("exposures", exp), ("persons", per), ("chemo_sessions", NO_SESSIONS)):
-        write_parquet(pa.Table.from_pandas(df, preserve_index=False),
-                      tmp_path / path("merge.table", scenario="linked", table=name))  # fmt: skip
+        write_parquet(
+            pa.Table.from_pandas(df, preserve_index=False),
+            tmp_path / path("merge.table", scenario="linked", table=name),
+        )
     write_parquet(pa.Table.from_pandas(gold, preserve_index=False), tmp_path / path("simulate.gold"))
     algo = default_config()["learned"]["algorithm"]
     target = path("lines.lines", scenario="linked", algorithm=algo)
     proc = run_snakemake(
-        ["--cores", "1", target, "--config", "scenarios=[linked]", "shards=1",
-         "--allowed-rules", "learned_fit", "lines", "lines_gather"],
-        cwd=tmp_path, timeout=300,
-    )  # fmt: skip
+        [
+            "--cores",
+            "1",
+            target,
+            "--config",
+            "scenarios=[linked]",
+            "shards=1",
+            "--allowed-rules",
+            "learned_fit",
+            "lines",
+            "lines_gather",
+        ],
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / path("learned.model", scenario="linked", algorithm=algo)).exists()
     lines = validate_lines(read_table(tmp_path / target), target)

@@ -141,8 +141,21 @@ def test_cli_round_trip_exposures_parquet_with_omop(tmp_path):
     )
     write_parquet(persons, tmp_path / "persons.parquet")
     out = tmp_path / "lines.parquet"
-    argv = ["lines", "--input", str(src), "--algorithm", "lotluca", "--output", str(out), "--persons", str(tmp_path / "persons.parquet"),
-            "--set", "gap_days=60", "--omop-dir", str(tmp_path / "omop")]  # fmt: skip
+    argv = [
+        "lines",
+        "--input",
+        str(src),
+        "--algorithm",
+        "lotluca",
+        "--output",
+        str(out),
+        "--persons",
+        str(tmp_path / "persons.parquet"),
+        "--set",
+        "gap_days=60",
+        "--omop-dir",
+        str(tmp_path / "omop"),
+    ]
     assert _cli(argv) == 0
     got = pq.read_table(out)
     assert got.schema == LINES
@@ -212,10 +225,21 @@ def test_omop_non_numeric_person_ids_are_mapped(tmp_path):
 def _step_inputs(tmp_path):
     exposures = read_merck(write(tmp_path, MERCK))
     write_parquet(exposures, tmp_path / "exposures.parquet")
-    write_parquet(pa.table({"person_id": ["1"], "date": pa.array([dt.date(2020, 3, 1)], pa.date32()), "hospital": ["x"], "origin": ["s"]}),
-                  tmp_path / "chemo_sessions.parquet")  # fmt: skip
-    write_parquet(pa.table({"person_id": ["1", "2", "3"], "end_of_followup": pa.array([dt.date(2025, 1, 1)] * 3, pa.date32())}),
-                  tmp_path / "persons.parquet")  # fmt: skip
+    write_parquet(
+        pa.table(
+            {
+                "person_id": ["1"],
+                "date": pa.array([dt.date(2020, 3, 1)], pa.date32()),
+                "hospital": ["x"],
+                "origin": ["s"],
+            }
+        ),
+        tmp_path / "chemo_sessions.parquet",
+    )
+    write_parquet(
+        pa.table({"person_id": ["1", "2", "3"], "end_of_followup": pa.array([dt.date(2025, 1, 1)] * 3, pa.date32())}),
+        tmp_path / "persons.parquet",
+    )
     return {t: str(tmp_path / f"{t}.parquet") for t in ("exposures", "chemo_sessions", "persons")}
 
 
@@ -225,15 +249,19 @@ def test_step_lines_every_algorithm_inputs_read_once(tmp_path):
     from lotluca.config import default_config
     from lotluca.lines.steps import lines, lines_gather
 
-    cfg = default_config(lines={"algorithms": ["tlcr2020", "meng2021"], "overrides": {"tlcr2020": {"gap_days": 60}}},
-                         learned={"enabled": False})  # fmt: skip
+    cfg = default_config(
+        lines={"algorithms": ["tlcr2020", "meng2021"], "overrides": {"tlcr2020": {"gap_days": 60}}},
+        learned={"enabled": False},
+    )
     inputs = {**_step_inputs(tmp_path), "models": []}
     outs = [str(tmp_path / "shards" / a / "0.parquet") for a in ("tlcr2020", "meng2021")]
     lines(inputs, {"lines": outs}, lines=cfg["lines"], learned=cfg["learned"], algorithms=["tlcr2020", "meng2021"])
     got = pq.read_table(outs[0])
     assert got.schema == LINES and set(got.column("algorithm").to_pylist()) == {"tlcr2020"}
-    expected = reconstruct(*(lines_cli.read_table(inputs[t]) for t in ("exposures", "persons", "chemo_sessions")),
-                           load_params("tlcr2020", {"gap_days": 60}))  # fmt: skip
+    expected = reconstruct(
+        *(lines_cli.read_table(inputs[t]) for t in ("exposures", "persons", "chemo_sessions")),
+        load_params("tlcr2020", {"gap_days": 60}),
+    )
     assert got.equals(expected)
     other = pq.read_table(outs[1])
     assert set(other.column("algorithm").to_pylist()) == {"meng2021"}
@@ -251,12 +279,22 @@ def test_step_lines_errors(tmp_path):
     cfg = default_config()
     inputs = {**_step_inputs(tmp_path), "models": []}
     with pytest.raises(InputError, match="1 output file"):
-        lines(inputs, {"lines": [str(tmp_path / "a.parquet")]}, lines=cfg["lines"], learned=cfg["learned"],
-              algorithms=["meng2021", "tlcr2020"])  # fmt: skip
+        lines(
+            inputs,
+            {"lines": [str(tmp_path / "a.parquet")]},
+            lines=cfg["lines"],
+            learned=cfg["learned"],
+            algorithms=["meng2021", "tlcr2020"],
+        )
     algo = cfg["learned"]["algorithm"]
     with pytest.raises(InputError, match="no model file"):
-        lines(inputs, {"lines": [str(tmp_path / f"{a}.parquet") for a in ("meng2021", algo)]}, lines=cfg["lines"],
-              learned=cfg["learned"], algorithms=["meng2021", algo])  # fmt: skip
+        lines(
+            inputs,
+            {"lines": [str(tmp_path / f"{a}.parquet") for a in ("meng2021", algo)]},
+            lines=cfg["lines"],
+            learned=cfg["learned"],
+            algorithms=["meng2021", algo],
+        )
 
 
 def test_algorithm_registry_presets_and_overrides(tmp_path):
@@ -267,7 +305,8 @@ def test_algorithm_registry_presets_and_overrides(tmp_path):
     reg = algorithms(["meng2021", "lotluca"], {"lotluca": {"gap_days": 60}})
     assert list(reg) == ["meng2021", "lotluca"]
     assert reg["lotluca"].params == load_params("lotluca", {"gap_days": 60})
-    assert reg["meng2021"](data).equals(reconstruct(data.exposures, data.persons, data.chemo_sessions,
-                                                    load_params("meng2021")))  # fmt: skip
+    assert reg["meng2021"](data).equals(
+        reconstruct(data.exposures, data.persons, data.chemo_sessions, load_params("meng2021"))
+    )
     with pytest.raises(InputError, match="unknown algorithm"):
         algorithms(["nope"])
