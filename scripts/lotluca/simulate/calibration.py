@@ -20,9 +20,9 @@ from lotluca.simulate.params import SimSettings
 from lotluca.simulate.treatment import MONTH, NEVER
 
 # source texts as written in calibration.csv (its bytes are part of the study's reproducible outputs)
-ESME = "ESME-AMLC (Unicancer real-world lung cohort), BRIEF s.5"
-IFCT = "IFCT Biomarqueurs-France (Barlesi et al., Lancet 2016), BRIEF s.5"
-PDL1 = "PD-L1 TPS distribution in advanced NSCLC (KEYNOTE-024/042 screening; French RWE), BRIEF s.5"
+ESME = "ESME-AMLC (Unicancer real-world lung cohort)"
+IFCT = "IFCT Biomarqueurs-France (Barlesi et al., Lancet 2016)"
+PDL1 = "PD-L1 TPS distribution in advanced NSCLC (KEYNOTE-024/042 screening; French RWE)"
 COLUMNS = ["metric", "simulated", "target_low", "target_high", "source", "within"]
 
 # truth/persons_truth.parquet: one row per person (decoys included), what the calibration needs
