@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from lotluca.merge.scenarios import MergeSettings, dedup_exposures, merge_scenar
 from lotluca.sharding import shard_of
 
 D = dt.date
+REPO = Path(__file__).resolve().parents[1]
 CONFIG = default_config()
 FAST = LinkSettings.from_config(
     {**CONFIG["link"], "u_max_pairs": 1e5, "em_max_odh_patients": 1000}, seed=CONFIG["seed"]
@@ -607,3 +609,31 @@ def test_merge_split_shards_each_table_by_person(tmp_path, merge_inputs):
         assert sum(p.num_rows for p in parts) == pa.parquet.read_table(merged[t]).num_rows
         for k, part in enumerate(parts):
             assert (shard_of(part.column("person_id"), n) == k).all(), (t, k)
+
+
+# --- command line ---------------------------------------------------------------------------------
+def _run_cli(module, argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    module.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_merge_cli_writes_the_scenario_folders(tmp_path, merge_inputs, capsys):
+    from lotluca.merge import cli
+
+    inputs = _write_merge_inputs(tmp_path / "in", merge_inputs)
+    for src in ("odh", "snds"):
+        (tmp_path / src).mkdir()
+        for name, f in inputs.items():
+            if name.startswith(src + "_"):
+                Path(f).rename(tmp_path / src / f"{name[len(src) + 1 :]}.parquet")
+    argv = ["merge", "--odh-dir", str(tmp_path / "odh"), "--snds-dir", str(tmp_path / "snds")]
+    argv += ["--links", inputs["links"], "--config", str(REPO / "config.yaml"), "--out", str(tmp_path / "out")]
+    assert _run_cli(cli, [*argv, "--scenario", "linked", "--scenario", "odh_only"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["linked", "odh_only"]
+    for name in ("persons.parquet", "exposures.parquet", "chemo_sessions.parquet", "merge_report.json"):
+        assert (tmp_path / "out" / "linked" / name).is_file()
+    assert '"scenario": "linked"' in capsys.readouterr().out
