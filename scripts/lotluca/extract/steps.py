@@ -21,7 +21,8 @@ def _files(value: str | Sequence[str]) -> list[str]:
     return out
 
 
-def _files_or_folders(value: str | Sequence[str]) -> list[str]:
+def _paths(value: str | Sequence[str]) -> list[str]:
+    """A named output as a list of paths (files or folders, as given)."""
     return [str(value)] if isinstance(value, str | Path) else [str(v) for v in value]
 
 
@@ -55,9 +56,9 @@ def extract_split(inputs: Mapping, outputs: Mapping, *, study: Mapping, extract:
     paths = paths_from_files(_files(inputs["tables"]), tuple(SPLIT_TABLES[source]))
     settings = ExtractSettings.for_study(study, extract)
     if "tables" in outputs:
-        shards = _shard_tables(_files(outputs["tables"]))
+        shards = _shard_tables(_paths(outputs["tables"]))
     else:
-        shards = _shard_folders(_files_or_folders(outputs["shards"]), paths)
+        shards = _shard_folders(_paths(outputs["shards"]), paths)
     split_source(source, paths, shards, settings)
 
 
