@@ -27,9 +27,17 @@ log = logging.getLogger(__name__)
 GOLD = "gold"
 EXPORT_COUNTS = ["n_lines", "n_exposed", "n_events", "n_events_exposed"]
 PRIVATE_COLUMNS = [
-    "algorithm", "scenario", "exposure", "person_id", "line_number", "regimen", "start_date", "exposed", "pdc",
+    "algorithm",
+    "scenario",
+    "exposure",
+    "person_id",
+    "line_number",
+    "regimen",
+    "start_date",
+    "exposed",
+    "pdc",
     "covered_days",
-]  # fmt: skip
+]
 
 
 def read_frame(path) -> pd.DataFrame:

@@ -19,13 +19,19 @@ def plot_forest(table: pd.DataFrame, paths, dpi: int = 150):
         raise InputError("concomitant table", "no CI columns lower_<level>/upper_<level>")
     lo, hi = lo[0], hi[0]
     t = table.copy()
-    t["source"] = np.where(t["algorithm"] == "gold", "gold",
-                           t["algorithm"] + " (" + t["scenario"].map(scenario_label) + ")")  # fmt: skip
+    t["source"] = np.where(
+        t["algorithm"] == "gold", "gold", t["algorithm"] + " (" + t["scenario"].map(scenario_label) + ")"
+    )
     sources = ["gold"] + sorted(set(t["source"]) - {"gold"})
     exposures = list(dict.fromkeys(t["exposure"]))
     endpoints = list(dict.fromkeys(t["endpoint"]))
-    fig, axes = plt.subplots(1, len(endpoints), figsize=(4.2 * len(endpoints), 0.9 + 0.28 * len(sources) * len(exposures)),
-                             sharey=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        1,
+        len(endpoints),
+        figsize=(4.2 * len(endpoints), 0.9 + 0.28 * len(sources) * len(exposures)),
+        sharey=True,
+        squeeze=False,
+    )
     cmap = plt.get_cmap("tab20")
     for ax, ep in zip(axes[0], endpoints, strict=True):
         sub = t[t["endpoint"] == ep]
@@ -55,8 +61,12 @@ def plot_forest(table: pd.DataFrame, paths, dpi: int = 150):
         ax.set_yticks(yt, yl)
         ax.set_title(ep)
         ax.set_xlabel("hazard ratio (exposed vs unexposed)")
-    handles = [plt.Line2D([], [], marker="o" if s == "gold" else "s", ls="", color="black" if s == "gold" else cmap(i % 20),
-                          label=s) for i, s in enumerate(sources)]  # fmt: skip
+    handles = [
+        plt.Line2D(
+            [], [], marker="o" if s == "gold" else "s", ls="", color="black" if s == "gold" else cmap(i % 20), label=s
+        )
+        for i, s in enumerate(sources)
+    ]
     handles.append(plt.Line2D([], [], ls="--", color="tab:red", label="simulated HR (rwTTNT)"))
     n_rows = -(-len(handles) // 3)
     fig.tight_layout(rect=(0, 0.02 + 0.022 * n_rows, 1, 1))

@@ -98,9 +98,18 @@ def cox_exposure(df: pd.DataFrame, endpoint: str, covariates, levels: dict, alph
     t = df[f"{endpoint}_months"].to_numpy(float)
     e = df[f"{endpoint}_event"].to_numpy(float)
     x = df[EXPOSED].to_numpy(int)
-    row = {"n_lines": len(df), "n_exposed": int(x.sum()), "n_events": int(np.nansum(e)),
-           "n_events_exposed": int(np.nansum(e[x == 1])), "hr": np.nan, f"lower_{level}": np.nan,
-           f"upper_{level}": np.nan, "p_value": np.nan, "converged": False, "note": ""}  # fmt: skip
+    row = {
+        "n_lines": len(df),
+        "n_exposed": int(x.sum()),
+        "n_events": int(np.nansum(e)),
+        "n_events_exposed": int(np.nansum(e[x == 1])),
+        "hr": np.nan,
+        f"lower_{level}": np.nan,
+        f"upper_{level}": np.nan,
+        "p_value": np.nan,
+        "converged": False,
+        "note": "",
+    }
     X = _design(df, covariates, levels)
     keep = [c for c in X.columns if X[c].nunique() > 1 and X.loc[e == 1, c].nunique() > 1 or c == EXPOSED]
     X = X[keep]
@@ -119,18 +128,29 @@ def cox_exposure(df: pd.DataFrame, endpoint: str, covariates, levels: dict, alph
                 cph = CoxPHFitter(alpha=alpha, penalizer=max(penalizer, RETRY_PENALIZER)).fit(X, "T", "E")
                 row["note"] = f"plain fit did not converge: refitted with penalizer {max(penalizer, RETRY_PENALIZER)}"
         s = cph.summary.loc[EXPOSED]
-        row.update({"hr": float(s["exp(coef)"]), f"lower_{level}": float(s[f"exp(coef) lower {level}%"]),
-                    f"upper_{level}": float(s[f"exp(coef) upper {level}%"]), "p_value": float(s["p"]),
-                    "converged": True})  # fmt: skip
+        row.update(
+            {
+                "hr": float(s["exp(coef)"]),
+                f"lower_{level}": float(s[f"exp(coef) lower {level}%"]),
+                f"upper_{level}": float(s[f"exp(coef) upper {level}%"]),
+                "p_value": float(s["p"]),
+                "converged": True,
+            }
+        )
     except Exception as exc:  # noqa: BLE001 - a non-estimable model is a result, reported as such
         row["note"] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     return row
 
 
 def fit_exposure_models(
-    cohorts: pd.DataFrame, endpoints, covariates, alpha: float = 0.05, penalizer: float = 0.0,
-    keys=("algorithm", "scenario"), levels: dict | None = None,
-) -> pd.DataFrame:  # fmt: skip
+    cohorts: pd.DataFrame,
+    endpoints,
+    covariates,
+    alpha: float = 0.05,
+    penalizer: float = 0.0,
+    keys=("algorithm", "scenario"),
+    levels: dict | None = None,
+) -> pd.DataFrame:
     """One row per (keys, exposure, endpoint): counts, hr and its CI, p_value, converged, note."""
     keys = [k for k in keys if k in cohorts.columns]
     if levels is None:

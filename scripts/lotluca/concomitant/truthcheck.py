@@ -28,11 +28,20 @@ def truth_implied_hr(r: dict, end_day: int) -> dict:
     ev = np.fmin(np.where(np.isnan(nxt), np.inf, nxt), np.where(death <= end_day, death, np.inf))
     T = np.where(np.isfinite(ev), ev, end_day) - L["first"].to_numpy()
     out = {}
-    for name, flag, typ in (("ppi", "ppi_exposed", "egfr_tki_line"), ("antibiotic", "antibiotic_exposed", "io_line"),
-                            ("corticosteroid", "corticosteroid_exposed", None)):  # fmt: skip
+    for name, flag, typ in (
+        ("ppi", "ppi_exposed", "egfr_tki_line"),
+        ("antibiotic", "antibiotic_exposed", "io_line"),
+        ("corticosteroid", "corticosteroid_exposed", None),
+    ):
         sel = np.ones(len(L), bool) if typ is None else L[typ].to_numpy()
-        f = pd.DataFrame({"T": np.maximum(T[sel], 0.5), "E": np.isfinite(ev[sel]).astype(int),
-                          "x": L[flag].to_numpy()[sel].astype(int), "reg": L["regimen"].to_numpy()[sel]})  # fmt: skip
+        f = pd.DataFrame(
+            {
+                "T": np.maximum(T[sel], 0.5),
+                "E": np.isfinite(ev[sel]).astype(int),
+                "x": L[flag].to_numpy()[sel].astype(int),
+                "reg": L["regimen"].to_numpy()[sel],
+            }
+        )
         out[name] = float(CoxPHFitter().fit(f, "T", "E", strata=["reg"]).summary.loc["x", "exp(coef)"])
     return out
 
@@ -52,17 +61,29 @@ def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = Non
         x = np.asarray(x, np.int64)
         return pd.to_datetime(np.where(x >= 0, EPOCH + x.astype("timedelta64[D]"), np.datetime64("NaT")))
 
-    persons = pd.DataFrame({
-        "person_id": P["odh_patient_id"].to_numpy(), "sex": np.where(P["sex"].to_numpy() == 1, "M", "F"),
-        "birth_year": P["birth_year"].to_numpy().astype(np.int16), "birth_month": P["birth_month"].to_numpy().astype(np.int16),
-        "death_date": day(d), "diagnosis_date": day(P["diag"].to_numpy()),
-        "histology": np.array(HISTOLOGY)[P["histology"].to_numpy()],
-        "pdl1": PDL1[P["pdl1"].to_numpy()], "end_of_followup": day(np.where(d >= 0, d, end)),
-    })[pat].reset_index(drop=True)  # fmt: skip
+    persons = pd.DataFrame(
+        {
+            "person_id": P["odh_patient_id"].to_numpy(),
+            "sex": np.where(P["sex"].to_numpy() == 1, "M", "F"),
+            "birth_year": P["birth_year"].to_numpy().astype(np.int16),
+            "birth_month": P["birth_month"].to_numpy().astype(np.int16),
+            "death_date": day(d),
+            "diagnosis_date": day(P["diag"].to_numpy()),
+            "histology": np.array(HISTOLOGY)[P["histology"].to_numpy()],
+            "pdl1": PDL1[P["pdl1"].to_numpy()],
+            "end_of_followup": day(np.where(d >= 0, d, end)),
+        }
+    )[pat].reset_index(drop=True)
     ben2odh = dict(zip(P["ben_idt_ano"].to_numpy()[pat], P["odh_patient_id"].to_numpy()[pat], strict=True))
     disp = r["concomitant"][1].to_pandas()
-    exposures = pd.DataFrame({"person_id": disp["ben_idt_ano"].map(ben2odh), "date": pd.to_datetime(disp["date"]),
-                              "end_date": pd.to_datetime(disp["end_date"]), "drug_class": disp["drug_class"]})  # fmt: skip
+    exposures = pd.DataFrame(
+        {
+            "person_id": disp["ben_idt_ano"].map(ben2odh),
+            "date": pd.to_datetime(disp["date"]),
+            "end_date": pd.to_datetime(disp["end_date"]),
+            "drug_class": disp["drug_class"],
+        }
+    )
     exposures = exposures[exposures["person_id"].notna()]
     gold = r["gold"].to_pandas()
     return gold, persons, exposures, s, truth_implied_hr(r, end)

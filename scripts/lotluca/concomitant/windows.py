@@ -33,8 +33,14 @@ def window_coverage(lines: pd.DataFrame, dispensations: pd.DataFrame, before: in
         if col not in dispensations.columns:
             raise InputError("exposures", "missing column", column=col)
     start = _days(lines["start_date"])
-    win = pd.DataFrame({"row": np.arange(len(lines)), "person_id": lines["person_id"].to_numpy(),
-                        "ws": start - int(before), "we": start + int(after)})  # fmt: skip
+    win = pd.DataFrame(
+        {
+            "row": np.arange(len(lines)),
+            "person_id": lines["person_id"].to_numpy(),
+            "ws": start - int(before),
+            "we": start + int(after),
+        }
+    )
     d0 = _days(dispensations["date"])
     end = dispensations["end_date"] if "end_date" in dispensations.columns else dispensations["date"]
     d1 = np.where(pd.isna(end).to_numpy(), d0, _days(end.fillna(dispensations["date"])))
@@ -58,10 +64,14 @@ def window_coverage(lines: pd.DataFrame, dispensations: pd.DataFrame, before: in
     ndisp[g.size().index.to_numpy()] = g.size().to_numpy()
     wdays = int(before) + int(after) + 1
     return pd.DataFrame(
-        {"window_days": np.full(len(lines), wdays), "covered_days": covered, "n_dispensations": ndisp,
-         "pdc": covered / wdays},
+        {
+            "window_days": np.full(len(lines), wdays),
+            "covered_days": covered,
+            "n_dispensations": ndisp,
+            "pdc": covered / wdays,
+        },
         index=lines.index,
-    )  # fmt: skip
+    )
 
 
 def line_exposure(

@@ -63,8 +63,45 @@ def bias_table(
     long = long[in_cohort & long["endpoint"].isin(endpoints)]
     groups = sorted(gold["line_group"].unique(), key=lambda g: (len(g), g))
     levels = design(cox_data(gold, treatment_classes, reference_classes))[2]
+    km_cells, cox_cells = _cells(long, persons, endpoints, groups, levels, treatment_classes, reference_classes)
 
-    # per (source, endpoint, group): (t, e, person index); per (source, endpoint): Cox (X, t, e, person index)
+    point = _estimates(km_cells, cox_cells, None)
+    rng = np.random.default_rng(seed)
+    probs = np.full(n_persons, 1.0 / n_persons)
+    reps = []
+    for _ in range(bootstrap):
+        reps.append(_estimates(km_cells, cox_cells, rng.multinomial(n_persons, probs)))
+    log.info("bias: %d bootstrap replicates over %d persons, %d lines sources", bootstrap, n_persons, len(sources))
+
+    rows = []
+    for alg, scen in sources[1:]:
+        for ep in endpoints:
+            for grp in groups:
+                row = _median_row(km_cells, point, reps, (alg, scen, ep, grp), alpha, level)
+                if grp == groups[0]:
+                    row.update(_hr_columns(point, reps, (alg, scen, ep), alpha, level))
+                rows.append(row)
+    out = pd.DataFrame(rows, columns=bias_columns(level))
+    out.attrs["bootstrap"] = bootstrap
+    out.attrs["persons"] = n_persons
+    return out
+
+
+def bias_columns(level: int) -> list[str]:
+    """The columns of the bias table at confidence level `level` (percent)."""
+    return [
+        *("algorithm", "scenario", "endpoint", "line_group"),
+        *("n_lines_gold", "n_events_gold", "n_lines_algo", "n_events_algo"),
+        *("median_gold", "median_algo", "median_diff"),
+        *(f"median_diff_lower_{level}", f"median_diff_upper_{level}", "median_diff_boot_valid"),
+        *("hr_gold", "hr_algo", "hr_ratio"),
+        *(f"hr_ratio_lower_{level}", f"hr_ratio_upper_{level}", "hr_ratio_boot_valid"),
+    ]
+
+
+def _cells(long, persons, endpoints, groups, levels, treatment_classes, reference_classes) -> tuple[dict, dict]:
+    """Per (source, endpoint, group): KM data (t, e, person index); per (source, endpoint): Cox data
+    (X, t, e, person index), the person index pointing into the sorted cohort `persons`."""
     km_cells, cox_cells = {}, {}
     for (alg, scen), src in long.groupby(["algorithm", "scenario"], sort=False):
         pidx_all = np.searchsorted(persons, src["person_id"].to_numpy())
@@ -73,77 +110,82 @@ def bias_table(
             for grp in groups:
                 mm = m & (src["line_group"] == grp).to_numpy()
                 km_cells[(alg, scen, ep, grp)] = (
-                    src["months"].to_numpy(float)[mm], src["event"].to_numpy(float)[mm], pidx_all[mm]
-                )  # fmt: skip
+                    src["months"].to_numpy(float)[mm],
+                    src["event"].to_numpy(float)[mm],
+                    pidx_all[mm],
+                )
             cd = cox_data(src[m], treatment_classes, reference_classes)
             X, _, _ = design(cd, levels)
             cox_cells[(alg, scen, ep)] = (
-                X, cd["months"].to_numpy(float), cd["event"].to_numpy(float),
+                X,
+                cd["months"].to_numpy(float),
+                cd["event"].to_numpy(float),
                 np.searchsorted(persons, cd["person_id"].to_numpy()),
-            )  # fmt: skip
-
-    def estimates(weights: np.ndarray | None) -> dict:
-        out = {}
-        for key, (t, e, p) in km_cells.items():
-            out[("median", *key)] = km_median(t, e, None if weights is None else weights[p])
-        for key, (X, t, e, p) in cox_cells.items():
-            beta, ok = (
-                fit_cox(X, t, e, None if weights is None else weights[p]) if len(t) else (np.array([np.nan]), False)
             )
-            out[("hr", *key)] = float(np.exp(beta[0])) if ok and np.isfinite(beta[0]) else np.nan
-        return out
+    return km_cells, cox_cells
 
-    point = estimates(None)
-    rng = np.random.default_rng(seed)
-    probs = np.full(n_persons, 1.0 / n_persons)
-    reps = []
-    for _ in range(bootstrap):
-        reps.append(estimates(rng.multinomial(n_persons, probs)))
-    log.info("bias: %d bootstrap replicates over %d persons, %d lines sources", bootstrap, n_persons, len(sources))
 
-    def rep_array(kind, alg, scen, ep, grp=None):
-        key = (kind, alg, scen, ep) + ((grp,) if grp is not None else ())
-        return np.array([r.get(key, np.nan) for r in reps], dtype=float)
-
-    rows = []
-    for alg, scen in sources[1:]:
-        for ep in endpoints:
-            for grp in groups:
-                tg, eg, _ = km_cells.get((GOLD, GOLD, ep, grp), (np.array([]), np.array([]), None))
-                ta, ea, _ = km_cells.get((alg, scen, ep, grp), (np.array([]), np.array([]), None))
-                mg, ma = point[("median", GOLD, GOLD, ep, grp)], point.get(("median", alg, scen, ep, grp), np.nan)
-                diff = ma - mg if np.isfinite(ma) and np.isfinite(mg) else np.nan
-                with np.errstate(invalid="ignore"):  # inf - inf (median not reached in both): not a valid replicate
-                    d_b = rep_array("median", alg, scen, ep, grp) - rep_array("median", GOLD, GOLD, ep, grp)
-                d_lo, d_hi, d_n = _percentile_ci(d_b, alpha)
-                row = {
-                    "algorithm": alg, "scenario": scen, "endpoint": ep, "line_group": grp,
-                    "n_lines_gold": len(tg), "n_events_gold": int(eg.sum()),
-                    "n_lines_algo": len(ta), "n_events_algo": int(ea.sum()),
-                    "median_gold": mg, "median_algo": ma, "median_diff": diff,
-                    f"median_diff_lower_{level}": d_lo, f"median_diff_upper_{level}": d_hi,
-                    "median_diff_boot_valid": d_n,
-                }  # fmt: skip
-                if grp == groups[0]:
-                    hg = point[("hr", GOLD, GOLD, ep)]
-                    ha = point.get(("hr", alg, scen, ep), np.nan)
-                    r_b = rep_array("hr", alg, scen, ep) / rep_array("hr", GOLD, GOLD, ep)
-                    r_lo, r_hi, r_n = _percentile_ci(r_b, alpha)
-                    row.update(
-                        {"hr_gold": hg, "hr_algo": ha, "hr_ratio": ha / hg if np.isfinite(ha) and np.isfinite(hg) else np.nan,
-                         f"hr_ratio_lower_{level}": r_lo, f"hr_ratio_upper_{level}": r_hi, "hr_ratio_boot_valid": r_n}
-                    )  # fmt: skip
-                rows.append(row)
-    cols = [
-        "algorithm", "scenario", "endpoint", "line_group", "n_lines_gold", "n_events_gold", "n_lines_algo",
-        "n_events_algo", "median_gold", "median_algo", "median_diff", f"median_diff_lower_{level}",
-        f"median_diff_upper_{level}", "median_diff_boot_valid", "hr_gold", "hr_algo", "hr_ratio",
-        f"hr_ratio_lower_{level}", f"hr_ratio_upper_{level}", "hr_ratio_boot_valid",
-    ]  # fmt: skip
-    out = pd.DataFrame(rows, columns=cols)
-    out.attrs["bootstrap"] = bootstrap
-    out.attrs["persons"] = n_persons
+def _estimates(km_cells: dict, cox_cells: dict, weights: np.ndarray | None) -> dict:
+    """Every KM median and treatment HR under the person case weights `weights` (None: the data as is)."""
+    out = {}
+    for key, (t, e, p) in km_cells.items():
+        out[("median", *key)] = km_median(t, e, None if weights is None else weights[p])
+    for key, (X, t, e, p) in cox_cells.items():
+        beta, ok = fit_cox(X, t, e, None if weights is None else weights[p]) if len(t) else (np.array([np.nan]), False)
+        out[("hr", *key)] = float(np.exp(beta[0])) if ok and np.isfinite(beta[0]) else np.nan
     return out
+
+
+def _replicates(reps: list[dict], key: tuple) -> np.ndarray:
+    return np.array([r.get(key, np.nan) for r in reps], dtype=float)
+
+
+def _median_row(km_cells: dict, point: dict, reps: list[dict], cell: tuple, alpha: float, level: int) -> dict:
+    """The counts and the median difference (with its paired-bootstrap CI) of one (algorithm, scenario,
+    endpoint, line group) against the gold lines."""
+    alg, scen, ep, grp = cell
+    empty = (np.array([]), np.array([]), None)
+    tg, eg, _ = km_cells.get((GOLD, GOLD, ep, grp), empty)
+    ta, ea, _ = km_cells.get(cell, empty)
+    mg, ma = point[("median", GOLD, GOLD, ep, grp)], point.get(("median", *cell), np.nan)
+    diff = ma - mg if np.isfinite(ma) and np.isfinite(mg) else np.nan
+    with np.errstate(invalid="ignore"):  # inf - inf (median not reached in both): not a valid replicate
+        d_b = _replicates(reps, ("median", *cell)) - _replicates(reps, ("median", GOLD, GOLD, ep, grp))
+    d_lo, d_hi, d_n = _percentile_ci(d_b, alpha)
+    return {
+        "algorithm": alg,
+        "scenario": scen,
+        "endpoint": ep,
+        "line_group": grp,
+        "n_lines_gold": len(tg),
+        "n_events_gold": int(eg.sum()),
+        "n_lines_algo": len(ta),
+        "n_events_algo": int(ea.sum()),
+        "median_gold": mg,
+        "median_algo": ma,
+        "median_diff": diff,
+        f"median_diff_lower_{level}": d_lo,
+        f"median_diff_upper_{level}": d_hi,
+        "median_diff_boot_valid": d_n,
+    }
+
+
+def _hr_columns(point: dict, reps: list[dict], cell: tuple, alpha: float, level: int) -> dict:
+    """The first-line HR of one (algorithm, scenario, endpoint), the gold HR and their ratio (with its
+    paired-bootstrap CI)."""
+    _, _, ep = cell
+    hg = point[("hr", GOLD, GOLD, ep)]
+    ha = point.get(("hr", *cell), np.nan)
+    r_b = _replicates(reps, ("hr", *cell)) / _replicates(reps, ("hr", GOLD, GOLD, ep))
+    r_lo, r_hi, r_n = _percentile_ci(r_b, alpha)
+    return {
+        "hr_gold": hg,
+        "hr_algo": ha,
+        "hr_ratio": ha / hg if np.isfinite(ha) and np.isfinite(hg) else np.nan,
+        f"hr_ratio_lower_{level}": r_lo,
+        f"hr_ratio_upper_{level}": r_hi,
+        "hr_ratio_boot_valid": r_n,
+    }
 
 
 def bias_ranking(bias: pd.DataFrame) -> pd.DataFrame:

@@ -199,16 +199,45 @@ def cox_table(
             s = cph.summary
             for term in s.index:
                 out.append(
-                    {**ident, "term": term, "hr": s.loc[term, "exp(coef)"],
-                     f"lower_{level}": s.loc[term, f"exp(coef) lower {level}%"],
-                     f"upper_{level}": s.loc[term, f"exp(coef) upper {level}%"],
-                     "p_value": s.loc[term, "p"], **counts, "converged": True, "note": ""}
-                )  # fmt: skip
+                    {
+                        **ident,
+                        "term": term,
+                        "hr": s.loc[term, "exp(coef)"],
+                        f"lower_{level}": s.loc[term, f"exp(coef) lower {level}%"],
+                        f"upper_{level}": s.loc[term, f"exp(coef) upper {level}%"],
+                        "p_value": s.loc[term, "p"],
+                        **counts,
+                        "converged": True,
+                        "note": "",
+                    }
+                )
         except Exception as exc:  # noqa: BLE001 - a non-estimable model is a result, reported as such
             out.append(
-                {**ident, "term": TREATMENT, "hr": np.nan, f"lower_{level}": np.nan, f"upper_{level}": np.nan,
-                 "p_value": np.nan, **counts, "converged": False, "note": str(exc).splitlines()[0][:200]}
-            )  # fmt: skip
-    cols = [*keys, "endpoint", "term", "hr", f"lower_{level}", f"upper_{level}", "p_value",
-            "n_lines", "n_events", "n_treatment", "n_reference", "converged", "note"]  # fmt: skip
+                {
+                    **ident,
+                    "term": TREATMENT,
+                    "hr": np.nan,
+                    f"lower_{level}": np.nan,
+                    f"upper_{level}": np.nan,
+                    "p_value": np.nan,
+                    **counts,
+                    "converged": False,
+                    "note": str(exc).splitlines()[0][:200],
+                }
+            )
+    cols = [
+        *keys,
+        "endpoint",
+        "term",
+        "hr",
+        f"lower_{level}",
+        f"upper_{level}",
+        "p_value",
+        "n_lines",
+        "n_events",
+        "n_treatment",
+        "n_reference",
+        "converged",
+        "note",
+    ]
     return pd.DataFrame(out, columns=cols)

@@ -206,10 +206,23 @@ def compute_endpoints(
     df["age"] = (start - mid_year).dt.days / 365.25
     df["era"] = era_of(start, era_start_years)
     cols = [
-        "person_id", "line_number", "line_group", "start_date", "end_date", "next_start_date", "regimen",
-        "regimen_class", "has_maintenance", "death_date", "end_of_followup", "age", "sex", "histology",
-        "pdl1", "era",
-    ]  # fmt: skip
+        "person_id",
+        "line_number",
+        "line_group",
+        "start_date",
+        "end_date",
+        "next_start_date",
+        "regimen",
+        "regimen_class",
+        "has_maintenance",
+        "death_date",
+        "end_of_followup",
+        "age",
+        "sex",
+        "histology",
+        "pdl1",
+        "era",
+    ]
     cols += [f"{e}_{k}" for e in ENDPOINTS for k in ("months", "event")] + ["exclusion"]
     return df[cols].reset_index(drop=True)
 
@@ -218,8 +231,16 @@ def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario")) -> p
     """Long format of the analysable lines: one row per (line, endpoint) with `months` and `event`."""
     ok = endpoints[endpoints["exclusion"].isna()]
     base = [k for k in keys if k in ok.columns] + [
-        "person_id", "line_number", "line_group", "regimen_class", "age", "sex", "histology", "pdl1", "era",
-    ]  # fmt: skip
+        "person_id",
+        "line_number",
+        "line_group",
+        "regimen_class",
+        "age",
+        "sex",
+        "histology",
+        "pdl1",
+        "era",
+    ]
     parts = []
     for e in ENDPOINTS:
         part = ok[base].copy()

@@ -162,18 +162,30 @@ def logrank_tables(
         if cls.nunique() >= 2:
             res = multivariate_logrank_test(src["months"], cls, src["event"])
             out.append(
-                {**ident, "comparison": "first_line_regimen_class", "n_lines": len(src),
-                 "n_events": int(src["event"].sum()), "groups": int(cls.nunique()),
-                 "statistic": res.test_statistic, "p_value": res.p_value}
-            )  # fmt: skip
+                {
+                    **ident,
+                    "comparison": "first_line_regimen_class",
+                    "n_lines": len(src),
+                    "n_events": int(src["event"].sum()),
+                    "groups": int(cls.nunique()),
+                    "statistic": res.test_statistic,
+                    "p_value": res.p_value,
+                }
+            )
         a = src[cls.isin(treatment_classes)]
         b = src[cls.isin(reference_classes)]
         if len(a) and len(b):
             res = logrank_test(a["months"], b["months"], a["event"], b["event"])
             out.append(
-                {**ident, "comparison": "first_line_treatment_vs_reference", "n_lines": len(a) + len(b),
-                 "n_events": int(a["event"].sum() + b["event"].sum()), "groups": 2,
-                 "statistic": res.test_statistic, "p_value": res.p_value}
-            )  # fmt: skip
+                {
+                    **ident,
+                    "comparison": "first_line_treatment_vs_reference",
+                    "n_lines": len(a) + len(b),
+                    "n_events": int(a["event"].sum() + b["event"].sum()),
+                    "groups": 2,
+                    "statistic": res.test_statistic,
+                    "p_value": res.p_value,
+                }
+            )
     cols = [*keys, "endpoint", "comparison", "n_lines", "n_events", "groups", "statistic", "p_value"]
     return pd.DataFrame(out, columns=cols)

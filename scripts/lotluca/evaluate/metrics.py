@@ -72,9 +72,21 @@ HEADLINE = (
 def base_columns(max_lines: int) -> list[str]:
     """Names of the per-person sufficient statistics (the confusion cells last)."""
     cols = [
-        "persons", "n_gold", "n_pred", "n_tp", "n_regimen_exact", "n_class_match", "sum_delta",
-        "sum_abs_delta", "n_gold_m", "n_pred_m", "n_tp_m", "count_exact", "count_within_1", "sequence_exact",
-    ]  # fmt: skip
+        "persons",
+        "n_gold",
+        "n_pred",
+        "n_tp",
+        "n_regimen_exact",
+        "n_class_match",
+        "sum_delta",
+        "sum_abs_delta",
+        "n_gold_m",
+        "n_pred_m",
+        "n_tp_m",
+        "count_exact",
+        "count_within_1",
+        "sequence_exact",
+    ]
     c = max_lines + 1
     return cols + [f"conf_{i}_{j}" for i in range(c) for j in range(c)]
 
@@ -180,9 +192,17 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, settings: EvaluateSettings) ->
 
 # the per-person counts that every other sufficient statistic derives from (see sufficient_stats)
 COUNT_COLUMNS = (
-    "n_gold", "n_pred", "n_tp", "n_regimen_exact", "n_class_match", "sum_delta", "sum_abs_delta",
-    "n_gold_m", "n_pred_m", "n_tp_m",
-)  # fmt: skip
+    "n_gold",
+    "n_pred",
+    "n_tp",
+    "n_regimen_exact",
+    "n_class_match",
+    "sum_delta",
+    "sum_abs_delta",
+    "n_gold_m",
+    "n_pred_m",
+    "n_tp_m",
+)
 
 
 def sufficient_stats(counts, persons: pd.Index, settings: EvaluateSettings) -> pd.DataFrame:
@@ -195,9 +215,12 @@ def sufficient_stats(counts, persons: pd.Index, settings: EvaluateSettings) -> p
     s["count_exact"] = (s["n_gold"] == s["n_pred"]).astype(np.int64)
     s["count_within_1"] = (np.abs(s["n_gold"] - s["n_pred"]) <= 1).astype(np.int64)
     s["sequence_exact"] = (
-        (s["n_tp"] == s["n_gold"]) & (s["n_tp"] == s["n_pred"]) & (s["n_regimen_exact"] == s["n_tp"])
-        & (s["n_tp_m"] == s["n_gold_m"]) & (s["n_tp_m"] == s["n_pred_m"])
-    ).astype(np.int64)  # fmt: skip
+        (s["n_tp"] == s["n_gold"])
+        & (s["n_tp"] == s["n_pred"])
+        & (s["n_regimen_exact"] == s["n_tp"])
+        & (s["n_tp_m"] == s["n_gold_m"])
+        & (s["n_tp_m"] == s["n_pred_m"])
+    ).astype(np.int64)
     c = settings.kappa_max_lines + 1
     cell = np.minimum(s["n_gold"], c - 1) * c + np.minimum(s["n_pred"], c - 1)
     conf = np.zeros((n, c * c), dtype=np.int64)
@@ -270,9 +293,13 @@ def metric_denominators(sums: np.ndarray, settings: EvaluateSettings) -> dict[st
     cols = base_columns(settings.kappa_max_lines)
     S = {k: float(sums[i]) for i, k in enumerate(cols) if not k.startswith("conf_")}
     what = {
-        "predicted lines": S["n_pred"], "gold lines": S["n_gold"], "matched lines": S["n_tp"],
-        "predicted maintenance phases": S["n_pred_m"], "gold maintenance phases": S["n_gold_m"], "persons": S["persons"],
-    }  # fmt: skip
+        "predicted lines": S["n_pred"],
+        "gold lines": S["n_gold"],
+        "matched lines": S["n_tp"],
+        "predicted maintenance phases": S["n_pred_m"],
+        "gold maintenance phases": S["n_gold_m"],
+        "persons": S["persons"],
+    }
     return {m: what[unit] for m, (_, unit) in METRICS.items()}
 
 
@@ -357,9 +384,14 @@ def per_patient_table(persons, stats, gold, p_line, g_line, p_main, g_main, pred
         if len(miss):
             active = pd.merge_asof(
                 miss.sort_values("start_date"),
-                pred_all[["person_id", "start_date", "line_number", "end_reason"]].rename(columns={"start_date": "pstart"}).sort_values("pstart"),
-                left_on="start_date", right_on="pstart", by="person_id", direction="backward",
-            ).rename(columns={"line_number": "pred_line_number"})  # fmt: skip
+                pred_all[["person_id", "start_date", "line_number", "end_reason"]]
+                .rename(columns={"start_date": "pstart"})
+                .sort_values("pstart"),
+                left_on="start_date",
+                right_on="pstart",
+                by="person_id",
+                direction="backward",
+            ).rename(columns={"line_number": "pred_line_number"})
             active["kind"] = kind
             events.append(
                 active[["person_id", "start_date", "kind", "gold_line_number", "pred_line_number", "end_reason"]]

@@ -56,8 +56,15 @@ def best_algorithm(
     return str(m["algorithm"].iloc[0])
 
 
-def plot_accuracy(metrics: pd.DataFrame, paths=(), dpi: int = 150, scenarios=None, algorithms=None, stratum: str = "all",
-                  min_cell: int = 10):  # fmt: skip
+def plot_accuracy(
+    metrics: pd.DataFrame,
+    paths=(),
+    dpi: int = 150,
+    scenarios=None,
+    algorithms=None,
+    stratum: str = "all",
+    min_cell: int = 10,
+):
     """Dot-and-whisker panels (one per metric of FIG_METRICS): algorithms on the y axis, one marker per
     scenario (colour) with its bootstrap CI. No estimate is drawn from fewer than `min_cell` units."""
     check_metrics(metrics)
@@ -77,8 +84,17 @@ def plot_accuracy(metrics: pd.DataFrame, paths=(), dpi: int = 150, scenarios=Non
             lo = est - sub["ci_low"].to_numpy(float)
             hi = sub["ci_high"].to_numpy(float) - est
             err = np.clip(np.vstack([np.nan_to_num(lo), np.nan_to_num(hi)]), 0, None)
-            ax.errorbar(est, ys + offs[j], xerr=err, fmt="o", ms=4, capsize=2, lw=1,
-                        color=SCENARIO_COLOURS.get(s, f"C{j}"), label=scenario_label(s))  # fmt: skip
+            ax.errorbar(
+                est,
+                ys + offs[j],
+                xerr=err,
+                fmt="o",
+                ms=4,
+                capsize=2,
+                lw=1,
+                color=SCENARIO_COLOURS.get(s, f"C{j}"),
+                label=scenario_label(s),
+            )
         ax.set_title(title)
         ax.set_xlim(-0.03, 1.03)
         ax.set_xlabel("Proportion (95% bootstrap CI)")
@@ -87,8 +103,15 @@ def plot_accuracy(metrics: pd.DataFrame, paths=(), dpi: int = 150, scenarios=Non
     axes[0].set_yticks(ys, algorithms)
     axes[0].set_ylim(-0.6, len(algorithms) - 0.4)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(scenarios), frameon=False, bbox_to_anchor=(0.5, -0.02),
-               title="Data-source scenario")  # fmt: skip
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=len(scenarios),
+        frameon=False,
+        bbox_to_anchor=(0.5, -0.02),
+        title="Data-source scenario",
+    )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     if paths:
         save_figure(fig, paths, dpi)
@@ -103,8 +126,14 @@ def _cell(est, lo, hi, digits: int) -> str:
     return f"{est:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
 
 
-def accuracy_table(metrics: pd.DataFrame, scenarios=None, algorithms=None, stratum: str = "all", min_cell: int = 10,
-                   method: str = "suppress") -> pd.DataFrame:  # fmt: skip
+def accuracy_table(
+    metrics: pd.DataFrame,
+    scenarios=None,
+    algorithms=None,
+    stratum: str = "all",
+    min_cell: int = 10,
+    method: str = "suppress",
+) -> pd.DataFrame:
     """Table 2: one row per scenario x algorithm; per metric of TABLE_METRICS 'estimate (CI)', and the
     number of gold persons and gold lines scored (small counts suppressed, with the estimates they carry)."""
     check_metrics(metrics)
@@ -130,5 +159,6 @@ def accuracy_table(metrics: pd.DataFrame, scenarios=None, algorithms=None, strat
             rows.append(row)
     out = pd.DataFrame(rows, columns=["scenario", "algorithm", "n_persons", "n_gold_lines", *TABLE_METRICS.values()])
     dep = list(TABLE_METRICS.values())
-    return suppress_counts(out, ["n_persons", "n_gold_lines"], min_cell, method,
-                           dependent={"n_persons": dep, "n_gold_lines": dep})  # fmt: skip
+    return suppress_counts(
+        out, ["n_persons", "n_gold_lines"], min_cell, method, dependent={"n_persons": dep, "n_gold_lines": dep}
+    )

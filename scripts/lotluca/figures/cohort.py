@@ -96,22 +96,61 @@ def plot_cohort_flow(counts: pd.DataFrame, paths=(), dpi: int = 150, min_cell: i
         return hidden if pd.isna(v) else f"n = {fmt_count(v)}"
 
     for i, (row, y) in enumerate(zip(counts.itertuples(index=False), ys, strict=True)):
-        ax.add_patch(FancyBboxPatch((x0, y - box_h / 2), box_w, box_h, boxstyle="round,pad=0.02,rounding_size=0.08",
-                                    facecolor="#e8f0f8", edgecolor="#4e79a7", linewidth=1.0))  # fmt: skip
+        ax.add_patch(
+            FancyBboxPatch(
+                (x0, y - box_h / 2),
+                box_w,
+                box_h,
+                boxstyle="round,pad=0.02,rounding_size=0.08",
+                facecolor="#e8f0f8",
+                edgecolor="#4e79a7",
+                linewidth=1.0,
+            )
+        )
         ax.text(x0 + box_w / 2, y + 0.1, row.label, ha="center", va="center", fontsize=9, wrap=True)
         ax.text(x0 + box_w / 2, y - 0.15, text(row.n), ha="center", va="center", fontsize=9, fontweight="bold")
         if i > 0:
-            ax.add_patch(FancyArrowPatch((x0 + box_w / 2, y + 1 - box_h / 2), (x0 + box_w / 2, y + box_h / 2),
-                                         arrowstyle="-|>", mutation_scale=12, color="#4e79a7"))  # fmt: skip
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x0 + box_w / 2, y + 1 - box_h / 2),
+                    (x0 + box_w / 2, y + box_h / 2),
+                    arrowstyle="-|>",
+                    mutation_scale=12,
+                    color="#4e79a7",
+                )
+            )
             if row.excluded_label:
                 ym = y + 0.5
                 ex_x = x0 + box_w + 0.8
-                ax.add_patch(FancyArrowPatch((x0 + box_w / 2, ym), (ex_x, ym), arrowstyle="-|>", mutation_scale=10,
-                                             color="#999999", linewidth=0.8))  # fmt: skip
-                ax.add_patch(FancyBboxPatch((ex_x, ym - 0.2), 3.3, 0.4, boxstyle="round,pad=0.02,rounding_size=0.06",
-                                            facecolor="#f4f4f4", edgecolor="#999999", linewidth=0.8))  # fmt: skip
-                ax.text(ex_x + 1.65, ym, f"{row.excluded_label}: {text(row.n_excluded).removeprefix('n = ')}",
-                        ha="center", va="center", fontsize=8)  # fmt: skip
+                ax.add_patch(
+                    FancyArrowPatch(
+                        (x0 + box_w / 2, ym),
+                        (ex_x, ym),
+                        arrowstyle="-|>",
+                        mutation_scale=10,
+                        color="#999999",
+                        linewidth=0.8,
+                    )
+                )
+                ax.add_patch(
+                    FancyBboxPatch(
+                        (ex_x, ym - 0.2),
+                        3.3,
+                        0.4,
+                        boxstyle="round,pad=0.02,rounding_size=0.06",
+                        facecolor="#f4f4f4",
+                        edgecolor="#999999",
+                        linewidth=0.8,
+                    )
+                )
+                ax.text(
+                    ex_x + 1.65,
+                    ym,
+                    f"{row.excluded_label}: {text(row.n_excluded).removeprefix('n = ')}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                )
     ax.set_title("Study cohort (number of persons)", loc="left")
     if note:
         ax.text(x0, ys[-1] - box_h / 2 - 0.15, note, fontsize=7, color="#555555", ha="left", va="top")

@@ -61,11 +61,20 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
         err = np.clip(
             np.vstack([np.where(np.isfinite(low), est - low, 0), np.where(np.isfinite(h), h - est, 0)])[:, ok], 0, None
         )
-        ax.errorbar(est[ok], y[ok], xerr=err, fmt="o", ms=3.5, capsize=1.5, lw=0.9, color=colour,
-                    label=scenario_label(s))  # fmt: skip
+        ax.errorbar(
+            est[ok], y[ok], xerr=err, fmt="o", ms=3.5, capsize=1.5, lw=0.9, color=colour, label=scenario_label(s)
+        )
     if not np.isfinite(pd.to_numeric(sub[col], errors="coerce")).any():
-        ax.text(0.5, 0.5, "no estimate (too few lines or events)", transform=ax.transAxes, ha="center", va="center",
-                fontsize=8, color="#777777")  # fmt: skip
+        ax.text(
+            0.5,
+            0.5,
+            "no estimate (too few lines or events)",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="#777777",
+        )
     ax.axvline(1.0 if log else 0.0, color="#555555", lw=0.8, ls="--")
     if log:
         ax.set_xscale("log")
@@ -85,8 +94,9 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
     return ys, clipped_any
 
 
-def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("rwTTNT", "rwOS"), scenarios=None,
-                     algorithms=None):  # fmt: skip
+def plot_bias_forest(
+    bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("rwTTNT", "rwOS"), scenarios=None, algorithms=None
+):
     """Forest plot (see module docstring). Returns the figure; saves it to `paths` when given."""
     missing = [c for c in NEED if c not in bias.columns]
     if missing:
@@ -109,9 +119,18 @@ def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("r
     title_in, xlabel_in, legend_in = 0.35, 0.5, 0.65
     height = title_in + top_in + xlabel_in + title_in + hr_in + xlabel_in + legend_in
     fig = plt.figure(figsize=(3.2 * ne + 1.6, height))
-    gs = GridSpec(2, ne, figure=fig, height_ratios=[top_in, hr_in], hspace=(xlabel_in + title_in) / ((top_in + hr_in) / 2),
-                  wspace=0.08, top=1 - title_in / height, bottom=(legend_in + xlabel_in) / height, left=1.5 / (3.2 * ne + 1.6),
-                  right=0.97)  # fmt: skip
+    gs = GridSpec(
+        2,
+        ne,
+        figure=fig,
+        height_ratios=[top_in, hr_in],
+        hspace=(xlabel_in + title_in) / ((top_in + hr_in) / 2),
+        wspace=0.08,
+        top=1 - title_in / height,
+        bottom=(legend_in + xlabel_in) / height,
+        left=1.5 / (3.2 * ne + 1.6),
+        right=0.97,
+    )
     for j, ep in enumerate(endpoints):
         ax = fig.add_subplot(gs[0, j])
         ys, _ = _dots(ax, b[b["endpoint"] == ep], med_rows, scenarios, "median_diff", dlo, dhi)
@@ -134,8 +153,15 @@ def plot_bias_forest(bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("r
             handles, labels = ax.get_legend_handles_labels()
             if handles:
                 break
-    fig.legend(handles, labels, loc="lower center", ncol=max(1, len(scenarios)), frameon=False, title="Data-source scenario",
-               bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=max(1, len(scenarios)),
+        frameon=False,
+        title="Data-source scenario",
+        bbox_to_anchor=(0.5, 0.0),
+    )
     if paths:
         save_figure(fig, paths, dpi)
     return fig

@@ -43,8 +43,18 @@ def line_groups(curves: pd.DataFrame) -> list[str]:
     return sorted(s, key=lambda g: (int(g.rstrip("+")), g))
 
 
-def plot_km(curves: pd.DataFrame, at_risk: pd.DataFrame, algorithm: str, scenario: str = "linked", paths=(),
-            dpi: int = 150, endpoints=("rwTTNT", "rwOS"), groups=None, max_months: float | None = None, min_cell: int = 10):  # fmt: skip
+def plot_km(
+    curves: pd.DataFrame,
+    at_risk: pd.DataFrame,
+    algorithm: str,
+    scenario: str = "linked",
+    paths=(),
+    dpi: int = 150,
+    endpoints=("rwTTNT", "rwOS"),
+    groups=None,
+    max_months: float | None = None,
+    min_cell: int = 10,
+):
     """Grid of KM panels (rows: endpoints, columns: line groups), gold (dark) vs `algorithm` in
     `scenario` (red), shaded 95% CIs, with the at-risk counts of both under each panel."""
     groups = list(groups or line_groups(curves))
@@ -82,8 +92,16 @@ def plot_km(curves: pd.DataFrame, at_risk: pd.DataFrame, algorithm: str, scenari
                         t, 1 - k, "-" if pd.isna(n) else f"{int(n)}", ha="center", va="center", fontsize=7, color=colour
                     )
                 if j == 0:
-                    tab.text(-0.04, 1 - k, "Gold" if alg == GOLD else "Algorithm", transform=tab.get_yaxis_transform(),
-                             ha="right", va="center", fontsize=7, color=colour)  # fmt: skip
+                    tab.text(
+                        -0.04,
+                        1 - k,
+                        "Gold" if alg == GOLD else "Algorithm",
+                        transform=tab.get_yaxis_transform(),
+                        ha="right",
+                        va="center",
+                        fontsize=7,
+                        color=colour,
+                    )
             ax.set_ylim(0, 1.02)
             ax.set_xlim(-0.03 * max_months, max_months * 1.03)
             ax.set_xticks(shown)
@@ -100,8 +118,15 @@ def plot_km(curves: pd.DataFrame, at_risk: pd.DataFrame, algorithm: str, scenari
                 )
     handles, labels = fig.axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.0))
-    fig.text(0.5, -0.01, f"Shaded: 95% CI. Curves stop where fewer than {min_cell} lines remain at risk; "
-             f"'-' = at-risk count suppressed (1-{min_cell - 1}).", ha="center", fontsize=7, color="#555555")  # fmt: skip
+    fig.text(
+        0.5,
+        -0.01,
+        f"Shaded: 95% CI. Curves stop where fewer than {min_cell} lines remain at risk; "
+        f"'-' = at-risk count suppressed (1-{min_cell - 1}).",
+        ha="center",
+        fontsize=7,
+        color="#555555",
+    )
     fig.subplots_adjust(top=0.93, bottom=0.07)
     if paths:
         save_figure(fig, paths, dpi)

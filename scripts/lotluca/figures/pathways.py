@@ -76,8 +76,17 @@ def _band(ax, x0, y0a, y0b, x1, y1a, y1b, colour):
     """Filled band from the vertical segment [y0a, y0b] at x0 to [y1a, y1b] at x1 (cubic Bezier edges)."""
     xm = (x0 + x1) / 2
     verts = [(x0, y0a), (xm, y0a), (xm, y1a), (x1, y1a), (x1, y1b), (xm, y1b), (xm, y0b), (x0, y0b), (x0, y0a)]
-    codes = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.LINETO, MPath.CURVE4, MPath.CURVE4,
-             MPath.CURVE4, MPath.CLOSEPOLY]  # fmt: skip
+    codes = [
+        MPath.MOVETO,
+        MPath.CURVE4,
+        MPath.CURVE4,
+        MPath.CURVE4,
+        MPath.LINETO,
+        MPath.CURVE4,
+        MPath.CURVE4,
+        MPath.CURVE4,
+        MPath.CLOSEPOLY,
+    ]
     ax.add_patch(PathPatch(MPath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.45))
 
 
@@ -117,8 +126,16 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
                 )
             )
             label_y = min(y - h / 2, label_y - 0.034)  # labels of thin nodes pushed down so they never overlap
-            ax.text(k + width / 2 + 0.02, label_y, fmt_count(col.loc[cls, "n"]), va="center", ha="left", fontsize=7, zorder=5,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})  # fmt: skip
+            ax.text(
+                k + width / 2 + 0.02,
+                label_y,
+                fmt_count(col.loc[cls, "n"]),
+                va="center",
+                ha="left",
+                fontsize=7,
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+            )
             y -= h + gap
     fl = flows.dropna(subset=["n"]).copy()
     if len(fl):
@@ -165,11 +182,24 @@ def plot_pathways(
     nrows = int(np.ceil(len(handles) / ncol)) if handles else 1
     h_in = fig.get_figheight()
     note_h, row_h = 0.25, 0.2
-    fig.text(0.5, 0.08 / h_in, f"Numbers: persons. Classes of fewer than {min_cell} persons at a line are pooled; "
-             f"flows of fewer than {min_cell} persons are not drawn.", ha="center", va="bottom", fontsize=7,
-             color="#555555")  # fmt: skip
-    fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False, title="Regimen class of the line",
-               bbox_to_anchor=(0.5, note_h / h_in))  # fmt: skip
+    fig.text(
+        0.5,
+        0.08 / h_in,
+        f"Numbers: persons. Classes of fewer than {min_cell} persons at a line are pooled; "
+        f"flows of fewer than {min_cell} persons are not drawn.",
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        color="#555555",
+    )
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=ncol,
+        frameon=False,
+        title="Regimen class of the line",
+        bbox_to_anchor=(0.5, note_h / h_in),
+    )
     fig.tight_layout(rect=(0, (note_h + row_h * (nrows + 1) + 0.15) / h_in, 1, 1))
     if paths:
         save_figure(fig, paths, dpi)

@@ -41,8 +41,15 @@ def _months(d: pd.Series, origin: pd.Series) -> np.ndarray:
     return ((pd.to_datetime(d) - pd.to_datetime(origin)).dt.days / DAYS_PER_MONTH).to_numpy(float)
 
 
-def plot_swimmer(gold: pd.DataFrame, predicted: pd.DataFrame, persons: pd.DataFrame, person_ids, paths=(), dpi: int = 150,
-                 algorithm: str = "algorithm"):  # fmt: skip
+def plot_swimmer(
+    gold: pd.DataFrame,
+    predicted: pd.DataFrame,
+    persons: pd.DataFrame,
+    person_ids,
+    paths=(),
+    dpi: int = 150,
+    algorithm: str = "algorithm",
+):
     """Swimmer plot of `person_ids` (order kept after sorting by follow-up). `persons` gives
     diagnosis_date (time origin; first gold line start when missing), death_date and end_of_followup."""
     ids = [str(p) for p in person_ids]
@@ -51,8 +58,12 @@ def plot_swimmer(gold: pd.DataFrame, predicted: pd.DataFrame, persons: pd.DataFr
     first = gold.assign(person_id=gold["person_id"].astype(str)).groupby("person_id")["start_date"].min().reindex(ids)
     origin = pd.to_datetime(per["diagnosis_date"]).fillna(pd.to_datetime(first))
     if origin.isna().any():
-        raise InputError("persons", "no diagnosis date nor gold line for persons", column="diagnosis_date",
-                         rows=list(origin.index[origin.isna()]))  # fmt: skip
+        raise InputError(
+            "persons",
+            "no diagnosis date nor gold line for persons",
+            column="diagnosis_date",
+            rows=list(origin.index[origin.isna()]),
+        )
     end = pd.to_datetime(per["death_date"]).fillna(pd.to_datetime(per["end_of_followup"]))
     fu = ((end - origin).dt.days / DAYS_PER_MONTH).fillna(0.0)
     ids = list(fu.sort_values(ascending=True, kind="mergesort").index)
@@ -79,8 +90,16 @@ def plot_swimmer(gold: pd.DataFrame, predicted: pd.DataFrame, persons: pd.DataFr
             for mflag in (False, True):
                 m = (cls == c) & (maint == mflag)
                 if m.any():
-                    ax.barh(y[m], width[m], left=x0[m], height=bar_h, color=class_colour(c), edgecolor="white" if not mflag else "#333333",
-                            linewidth=0.3, hatch="////" if mflag else None)  # fmt: skip
+                    ax.barh(
+                        y[m],
+                        width[m],
+                        left=x0[m],
+                        height=bar_h,
+                        color=class_colour(c),
+                        edgecolor="white" if not mflag else "#333333",
+                        linewidth=0.3,
+                        hatch="////" if mflag else None,
+                    )
         bars.append((x0, y, width, d["line_number"].to_numpy(), maint, cls))
     xmax = max([float(np.nanmax(fu.to_numpy())) if len(fu) else 1.0] + [float(np.nanmax(b[0] + b[2])) for b in bars])
     for x0, y, width, ln, maint, cls in bars:  # line numbers on the bars wide enough to hold them

@@ -58,8 +58,13 @@ def _median_iqr(x: pd.Series, digits: int = 1) -> str:
     return f"{q2:.{digits}f} ({q1:.{digits}f}-{q3:.{digits}f})"
 
 
-def baseline_table(persons: pd.DataFrame, groups: dict, min_cell: int = 10, method: str = "suppress",
-                   era_start_years=(2012, 2017, 2019)) -> pd.DataFrame:  # fmt: skip
+def baseline_table(
+    persons: pd.DataFrame,
+    groups: dict,
+    min_cell: int = 10,
+    method: str = "suppress",
+    era_start_years=(2012, 2017, 2019),
+) -> pd.DataFrame:
     """Table 1 (tidy): for each group ({label: set of person ids, or None for every person}) the number of
     persons, then n and % per level of sex, age class, histology, EGFR, ALK, PD-L1, era and death, and
     the median (IQR) age and follow-up. Counts 1..min_cell-1 blanked, with secondary suppression inside
@@ -107,19 +112,42 @@ def baseline_table(persons: pd.DataFrame, groups: dict, min_cell: int = 10, meth
                 "summary": "",
             }
         )
-        rows.append({"group": g, "characteristic": "Age at advanced diagnosis, years", "level": "median (IQR)",
-                     "n": int(d["age"].notna().sum()), "percent": np.nan, "summary": _median_iqr(d["age"])})  # fmt: skip
+        rows.append(
+            {
+                "group": g,
+                "characteristic": "Age at advanced diagnosis, years",
+                "level": "median (IQR)",
+                "n": int(d["age"].notna().sum()),
+                "percent": np.nan,
+                "summary": _median_iqr(d["age"]),
+            }
+        )
         for col, (label, names) in CATEGORICAL.items():
             vc = d[col].value_counts()
             levels = [lv for lv in names if lv in vc.index]  # documented order; levels absent from the data omitted
             levels += [v for v in sorted(vc.index, key=str) if v not in levels]
             for lv in levels:
                 k = int(vc.get(lv, 0))
-                rows.append({"group": g, "characteristic": label, "level": names.get(lv, str(lv)), "n": k,
-                             "percent": 100.0 * k / n if n else np.nan, "summary": ""})  # fmt: skip
-        rows.append({"group": g, "characteristic": "Follow-up from advanced diagnosis, months", "level": "median (IQR)",
-                     "n": int(d["followup_months"].notna().sum()), "percent": np.nan,
-                     "summary": _median_iqr(d["followup_months"])})  # fmt: skip
+                rows.append(
+                    {
+                        "group": g,
+                        "characteristic": label,
+                        "level": names.get(lv, str(lv)),
+                        "n": k,
+                        "percent": 100.0 * k / n if n else np.nan,
+                        "summary": "",
+                    }
+                )
+        rows.append(
+            {
+                "group": g,
+                "characteristic": "Follow-up from advanced diagnosis, months",
+                "level": "median (IQR)",
+                "n": int(d["followup_months"].notna().sum()),
+                "percent": np.nan,
+                "summary": _median_iqr(d["followup_months"]),
+            }
+        )
     out = pd.DataFrame(rows)
     out["percent"] = out["percent"].round(1)
     out["n_raw"] = out["n"]
@@ -151,8 +179,14 @@ def baseline_wide(tidy: pd.DataFrame) -> pd.DataFrame:
     return w.reset_index()
 
 
-def medians_table(km_summary: pd.DataFrame, algorithm: str, scenario: str = "linked", endpoints=("rwTTNT", "rwTTD", "rwOS"),
-                  min_cell: int = 10, method: str = "suppress") -> pd.DataFrame:  # fmt: skip
+def medians_table(
+    km_summary: pd.DataFrame,
+    algorithm: str,
+    scenario: str = "linked",
+    endpoints=("rwTTNT", "rwTTD", "rwOS"),
+    min_cell: int = 10,
+    method: str = "suppress",
+) -> pd.DataFrame:
     """Table 3: per endpoint x stratum (line, first-line regimen class), gold and `algorithm` side by
     side: lines, events, KM median (95% CI) in months. Counts come already suppressed from the
     effectiveness export; they are re-checked here."""
@@ -195,8 +229,13 @@ def medians_table(km_summary: pd.DataFrame, algorithm: str, scenario: str = "lin
         for t, s in zip(out["stratum_type"], out["stratum"], strict=True)
     ]
     counts = ["n_lines_gold", "n_events_gold", "n_lines_algorithm", "n_events_algorithm"]
-    out = suppress_counts(out, counts, min_cell, method, dependent={
-        "n_lines_gold": ["median_gold"], "n_lines_algorithm": ["median_algorithm"]})  # fmt: skip
+    out = suppress_counts(
+        out,
+        counts,
+        min_cell,
+        method,
+        dependent={"n_lines_gold": ["median_gold"], "n_lines_algorithm": ["median_algorithm"]},
+    )
     out = out.rename(columns={c: c.replace("_algorithm", f"_{algorithm}") for c in out.columns})
     return out.reset_index(drop=True)
 
@@ -248,8 +287,16 @@ def to_markdown(df: pd.DataFrame, title: str = "", note: str = "", count_cols=()
     return "\n".join(lines) + "\n"
 
 
-def write_table(df: pd.DataFrame, csv_path, md_path, count_cols, min_cell: int, title: str = "", note: str = "",
-                display: pd.DataFrame | None = None) -> None:  # fmt: skip
+def write_table(
+    df: pd.DataFrame,
+    csv_path,
+    md_path,
+    count_cols,
+    min_cell: int,
+    title: str = "",
+    note: str = "",
+    display: pd.DataFrame | None = None,
+) -> None:
     """Check no count column holds 1..min_cell-1 (`assert_exportable`), then write the CSV (`df`) and the
     Markdown (`display` when given, else `df`)."""
     assert_exportable(df, list(count_cols), min_cell, name=str(csv_path))
