@@ -1,4 +1,4 @@
-"""Recovery of the simulated concomitant-medication hazard ratios from the gold lines (issue 11).
+"""Recovery of the simulated concomitant-medication hazard ratios from the gold lines (docs/concomitant.md).
 
 Usage: python bench/bench_concomitant.py [--patients 20000] [--seeds 1 2 3 4 5] [--splits train test]
 For each seed: simulate in memory, analyse the gold lines (default `concomitant` config) with the
