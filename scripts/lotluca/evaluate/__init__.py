@@ -22,13 +22,4 @@ def __getattr__(name):
         from lotluca.evaluate.readme import readme_table
 
         return readme_table
-    if name == "Settings":  # transitional, for callers not yet on EvaluateSettings (remove with the last one)
-        return _settings_with_defaults
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _settings_with_defaults(seed: int = 0, **block) -> EvaluateSettings:
-    """EvaluateSettings of the schema's `evaluate` defaults updated by `block` (bootstrap seed `seed`)."""
-    from lotluca.config import default_config
-
-    return EvaluateSettings.from_config({**default_config()["evaluate"], **block}, seed=seed)
