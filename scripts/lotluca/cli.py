@@ -20,6 +20,7 @@ STAGE_MODULES = [
     "lotluca.simulate.cli",
     "lotluca.extract.cli",
     "lotluca.link.cli",
+    "lotluca.merge.cli",
     "lotluca.lines.cli",
     "lotluca.learned.cli",
     "lotluca.evaluate.cli",
