@@ -25,6 +25,14 @@ CLASSES_2L = ["single_agent_chemo", "io_mono", "chemo_doublet", "egfr_tki"]
 ALGORITHMS = ["lotluca", "meng2021", "tlcr2020"]
 SCENARIOS = ["odh_only", "snds_only", "linked"]
 MIN_CELL = 10
+CFG = default_config(privacy={"min_cell": MIN_CELL})  # the schema's defaults of every block
+FIG, EFF = CFG["figures"], CFG["effectiveness"]
+DPI, METHOD = FIG["dpi"], CFG["privacy"]["method"]
+ENDPOINT_OPTIONS = {
+    "ttd_gap_days": EFF["ttd_gap_days"],
+    "pooled_line_from": EFF["pooled_line_from"],
+    "era_start_years": EFF["cox"]["era_start_years"],
+}
 
 
 def make_study(n: int = 300, seed: int = 1) -> dict:
@@ -138,15 +146,14 @@ def effectiveness(study):
         ("lotluca", "linked", study["pred"]),
         ("lotluca", "odh_only", study["pred"]),
     ]:
-        ep = compute_endpoints(df, study["persons"])
+        ep = compute_endpoints(df, study["persons"], **ENDPOINT_OPTIONS)
         ep.insert(0, "scenario", scen)
         ep.insert(0, "algorithm", alg)
         parts.append(ep)
     ep = pd.concat(parts, ignore_index=True)
-    cfg = default_config(privacy={"min_cell": MIN_CELL})
-    settings = EffectivenessSettings.from_config(cfg["effectiveness"])
-    tables = export_tables(ep, settings, PrivacySettings.from_config(cfg["privacy"]))
-    bias = bias_table(endpoints_long(ep), ["chemo_io"], ["chemo_doublet"], bootstrap=8, seed=3)
+    settings = EffectivenessSettings.from_config(EFF)
+    tables = export_tables(ep, settings, PrivacySettings.from_config(CFG["privacy"]))
+    bias = bias_table(endpoints_long(ep), ["chemo_io"], ["chemo_doublet"], bootstrap=8, seed=3, alpha=0.05)
     return {**tables, "bias": bias}
 
 
@@ -171,32 +178,32 @@ def test_cohort_flow_counts_by_hand():
     # 4 beneficiaries; 3 linked (S9 is not an extracted beneficiary); A, B advanced; A has a line; A in gold
     assert c["n"].tolist() == [4, 3, 2, 1, 1]
     assert c["n_excluded"].tolist() == [0, 1, 1, 1, 0]
-    s = suppress_flow(c.reset_index(), min_cell=2)
+    s = suppress_flow(c.reset_index(), 2, METHOD)
     assert s["n"].isna().tolist() == [False, False, False, True, True]
     assert_exportable(s, ["n", "n_excluded"], 2)
 
 
 def test_fig1_cohort_flow(study, tmp_path):
     c = cohort_flow_counts(study["snds"], study["links"], study["persons"], study["pred"], study["gold"], "lotluca")
-    s = suppress_flow(c, MIN_CELL)
+    s = suppress_flow(c, MIN_CELL, METHOD)
     assert_exportable(s, ["n", "n_excluded"], MIN_CELL)
-    plot_cohort_flow(s, _paths(tmp_path, "fig1"), min_cell=MIN_CELL)
+    plot_cohort_flow(s, _paths(tmp_path, "fig1"), dpi=DPI, min_cell=MIN_CELL)
     _nonempty(_paths(tmp_path, "fig1"))
 
 
 def test_best_algorithm_by_line_f1_in_linked_scenario():
     m = make_metrics()
-    assert best_algorithm(m, "linked") == "meng2021"
-    assert best_algorithm(m, "linked", override="tlcr2020") == "tlcr2020"
+    assert best_algorithm(m, "linked", "line_f1") == "meng2021"
+    assert best_algorithm(m, "linked", "line_f1", override="tlcr2020") == "tlcr2020"
     with pytest.raises(Exception, match="no 'line_f1' estimate"):
-        best_algorithm(m, "nowhere")
+        best_algorithm(m, "nowhere", "line_f1")
 
 
 def test_fig2_and_table2(tmp_path):
     m = make_metrics()
-    plot_accuracy(m, _paths(tmp_path, "fig2"), scenarios=SCENARIOS, algorithms=ALGORITHMS)
+    plot_accuracy(m, _paths(tmp_path, "fig2"), dpi=DPI, min_cell=MIN_CELL, scenarios=SCENARIOS, algorithms=ALGORITHMS)
     _nonempty(_paths(tmp_path, "fig2"))
-    t = accuracy_table(m, SCENARIOS, ALGORITHMS, min_cell=MIN_CELL)
+    t = accuracy_table(m, min_cell=MIN_CELL, method=METHOD, scenarios=SCENARIOS, algorithms=ALGORITHMS)
     assert len(t) == 9
     small = t[(t.scenario == "snds_only") & (t.algorithm == "tlcr2020")].iloc[0]
     assert pd.isna(small["n_persons"]) and small["Line F1"] is None or pd.isna(small["Line F1"])
@@ -205,46 +212,66 @@ def test_fig2_and_table2(tmp_path):
 
 
 def test_pathway_counts_pool_and_suppress(study):
-    nodes, flows, totals = pathway_counts(study["gold"], 3, MIN_CELL)
+    nodes, flows, totals = pathway_counts(study["gold"], 3, MIN_CELL, METHOD)
     for df in (nodes, flows, totals):
         assert_exportable(df, ["n"], MIN_CELL)
     # line-1 persons: every person with a gold line 1
     assert totals.loc[totals.line == 1, "n"].iloc[0] == study["gold"]["person_id"].nunique()
     # pooling keeps the total of each line
-    raw = pathway_counts(study["gold"], 3, 1)[0]
+    raw = pathway_counts(study["gold"], 3, 1, METHOD)[0]
     assert raw.groupby("line")["n"].sum().tolist() == totals["n"].tolist()
 
 
 def test_fig3_pathways(study, tmp_path):
     plot_pathways(
-        {"Gold standard": study["gold"], "lotluca (linked)": study["pred"]}, _paths(tmp_path, "fig3"), min_cell=MIN_CELL
+        {"Gold standard": study["gold"], "lotluca (linked)": study["pred"]},
+        _paths(tmp_path, "fig3"),
+        dpi=DPI,
+        max_line=FIG["max_line"],
+        min_cell=MIN_CELL,
+        method=METHOD,
     )
     _nonempty(_paths(tmp_path, "fig3"))
 
 
 def test_fig4_km(effectiveness, tmp_path):
-    plot_km(effectiveness["km_curves"], effectiveness["at_risk"], "lotluca", "linked", _paths(tmp_path, "fig4"))
+    plot_km(
+        effectiveness["km_curves"],
+        effectiveness["at_risk"],
+        "lotluca",
+        "linked",
+        _paths(tmp_path, "fig4"),
+        dpi=DPI,
+        endpoints=FIG["km_endpoints"],
+        min_cell=MIN_CELL,
+    )
     _nonempty(_paths(tmp_path, "fig4"))
 
 
 def test_fig5_swimmer(study, tmp_path):
-    ids = sample_persons(study["gold"], 30, seed=7)
+    ids = sample_persons(study["gold"], 30, 7, "test")
     assert len(ids) == len(set(ids)) == 30
-    assert ids == sample_persons(study["gold"], 30, seed=7)
+    assert ids == sample_persons(study["gold"], 30, 7, "test")
     assert set(ids) <= set(study["gold"].loc[study["gold"].split == "test", "person_id"])
-    plot_swimmer(study["gold"], study["pred"], study["persons"], ids, _paths(tmp_path, "fig5"), algorithm="lotluca")
+    plot_swimmer(
+        study["gold"], study["pred"], study["persons"], ids, _paths(tmp_path, "fig5"), dpi=DPI, algorithm="lotluca"
+    )
     _nonempty(_paths(tmp_path, "fig5"))
 
 
 def test_fig6_forest(effectiveness, tmp_path):
-    plot_bias_forest(effectiveness["bias"], _paths(tmp_path, "fig6"))
+    plot_bias_forest(effectiveness["bias"], _paths(tmp_path, "fig6"), dpi=DPI, endpoints=FIG["bias_endpoints"])
     _nonempty(_paths(tmp_path, "fig6"))
 
 
 def test_table1_baseline_suppressed(study, tmp_path):
     gold_ids = set(study["gold"]["person_id"])
     t = baseline_table(
-        study["persons"], {"All": None, "Gold subset": gold_ids, "Tiny": set(list(gold_ids)[:12])}, MIN_CELL
+        study["persons"],
+        {"All": None, "Gold subset": gold_ids, "Tiny": set(list(gold_ids)[:12])},
+        MIN_CELL,
+        METHOD,
+        EFF["cox"]["era_start_years"],
     )
     assert_exportable(t, ["n"], MIN_CELL)
     persons = t[(t.characteristic == "Persons")].set_index("group")["n"]
@@ -258,7 +285,7 @@ def test_table1_baseline_suppressed(study, tmp_path):
 
 
 def test_table3_medians(effectiveness, tmp_path):
-    t = medians_table(effectiveness["km_summary"], "lotluca", "linked", min_cell=MIN_CELL)
+    t = medians_table(effectiveness["km_summary"], "lotluca", "linked", FIG["median_endpoints"], MIN_CELL, METHOD)
     counts = [c for c in t.columns if c.startswith("n_")]
     assert_exportable(t, counts, MIN_CELL)
     assert {"median_gold", "median_lotluca"} <= set(t.columns)
@@ -269,7 +296,7 @@ def test_table3_medians(effectiveness, tmp_path):
 def test_table4_calibration(tmp_path):
     cal = pd.DataFrame({"quantity": ["male share", "median age", "persons in 2L"], "simulated": [0.66, 65.2, 0.5],
                         "target": [0.67, 65.0, 0.45], "n": [300, 300, 4], "source": ["ESME", "ESME", "ESME"]})  # fmt: skip
-    t = calibration_table(cal, MIN_CELL)
+    t = calibration_table(cal, MIN_CELL, METHOD)
     assert pd.isna(t.loc[2, "n"]) and t.loc[0, "n"] == 300
     write_table(t, tmp_path / "t4.csv", tmp_path / "t4.md", ["n"], MIN_CELL, "Table 4")
     _nonempty([tmp_path / "t4.csv", tmp_path / "t4.md"], 50)
@@ -283,8 +310,8 @@ def test_write_table_refuses_small_counts(tmp_path):
 def test_figures_are_byte_identical_on_rerun(tmp_path):
     m = make_metrics()
     a, b = _paths(tmp_path, "a"), _paths(tmp_path, "b")
-    plot_accuracy(m, a)
-    plot_accuracy(m, b)
+    plot_accuracy(m, a, dpi=DPI, min_cell=MIN_CELL)
+    plot_accuracy(m, b, dpi=DPI, min_cell=MIN_CELL)
     for x, y in zip(a, b, strict=True):
         assert x.read_bytes() == y.read_bytes(), x.suffix
 
@@ -293,7 +320,7 @@ def test_missing_metric_columns_is_an_input_error():
     from lotluca.errors import InputError
 
     with pytest.raises(InputError, match="missing column"):
-        plot_accuracy(make_metrics().drop(columns=["ci_low"]))
+        plot_accuracy(make_metrics().drop(columns=["ci_low"]), [], dpi=DPI, min_cell=MIN_CELL)
 
 
 def test_every_step_function_writes_its_files(study, effectiveness, tmp_path):

@@ -42,7 +42,7 @@ def test_no_small_count_survives(a, b, min_cell, method):
 def test_complementary_suppression_prevents_recovery_by_subtraction(cells, min_cell):
     df = pd.DataFrame({"g": "x", "n": cells})
     df["n_raw"] = df["n"]
-    out = complementary_suppress(suppress_counts(df, ["n"], min_cell), "n", ["g"], min_cell)
+    out = complementary_suppress(suppress_counts(df, ["n"], min_cell, "suppress"), "n", ["g"], min_cell)
     hidden = out["n"].isna()
     if hidden.any():  # the published total minus the shown cells must not reveal one hidden cell
         assert hidden.sum() >= 2 or (df["n"] > 0).sum() == 1

@@ -11,9 +11,23 @@ from hypothesis import strategies as st
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi, load_waltons
 
+from lotluca.config import default_config
 from lotluca.effectiveness import DAYS_PER_MONTH, compute_endpoints, endpoints_long, fit_cox, km_median, km_tables
 from lotluca.effectiveness.bias import bias_table
 from lotluca.errors import InputError
+
+EFFECTIVENESS = default_config()["effectiveness"]  # the schema's defaults of the block
+ENDPOINT_OPTIONS = {
+    "ttd_gap_days": EFFECTIVENESS["ttd_gap_days"],
+    "pooled_line_from": EFFECTIVENESS["pooled_line_from"],
+    "era_start_years": EFFECTIVENESS["cox"]["era_start_years"],
+}
+
+
+def endpoints(lines, persons, **options):
+    """compute_endpoints with the default effectiveness options, updated by `options`."""
+    return compute_endpoints(lines, persons, **{**ENDPOINT_OPTIONS, **options})
+
 
 D = pd.Timestamp
 
@@ -64,7 +78,7 @@ def hand_written():
 
 def test_endpoints_hand_written(hand_written):
     lines, persons = hand_written
-    ep = compute_endpoints(lines, persons, ttd_gap_days=120).set_index(["person_id", "line_number"])
+    ep = endpoints(lines, persons, ttd_gap_days=120).set_index(["person_id", "line_number"])
     assert len(ep) == 4 and ep["exclusion"].isna().all()
     a1, a2, b1, c1 = ep.loc[("A", 1)], ep.loc[("A", 2)], ep.loc[("B", 1)], ep.loc[("C", 1)]
     # maintenance folded into line 1: it ends at the end of the maintenance phase
@@ -95,7 +109,7 @@ def test_endpoints_hand_written(hand_written):
 def test_endpoints_line_groups_and_censoring_at_end_of_followup():
     lines = pd.DataFrame([line("X", k, f"{2014 + k}-01-01", f"{2014 + k}-03-01") for k in range(1, 6)])
     persons = pd.DataFrame([person("X", eof="2018-06-30")])  # line 5 starts after end of follow-up
-    ep = compute_endpoints(lines, persons, pooled_line_from=3).set_index("line_number")
+    ep = endpoints(lines, persons, pooled_line_from=3).set_index("line_number")
     assert list(ep["line_group"]) == ["1", "2", "3+", "3+", "3+"]
     assert list(ep["era"]) == ["2012-2016", "2012-2016", "2017-2018", "2017-2018", "2019+"]
     assert ep.loc[5, "exclusion"] == "starts_after_end_of_followup" and np.isnan(ep.loc[5, "rwOS_months"])
@@ -114,16 +128,16 @@ def test_endpoints_exclusions_and_bad_input():
     lines = pd.DataFrame([line("A", 1, "2020-01-01", "2020-02-01"), line("Z", 1, "2020-01-01", "2020-02-01"),
                           line("D", 1, "2021-01-01", "2021-02-01")])  # fmt: skip
     persons = pd.DataFrame([person("A"), person("D", death="2020-06-01", eof="2020-06-01")])
-    ep = compute_endpoints(lines, persons).set_index("person_id")
+    ep = endpoints(lines, persons).set_index("person_id")
     assert ep.loc["Z", "exclusion"] == "no_person_record"
     assert ep.loc["D", "exclusion"] == "starts_after_death"
     assert pd.isna(ep.loc["A", "exclusion"])
     bad = lines.copy()
     bad.loc[1, "start_date"] = pd.NaT
     with pytest.raises(InputError, match="start_date"):
-        compute_endpoints(bad, persons)
+        endpoints(bad, persons)
     with pytest.raises(InputError, match="person_id"):
-        compute_endpoints(lines, pd.concat([persons, persons]))
+        endpoints(lines, pd.concat([persons, persons]))
 
 
 def test_km_median_equals_lifelines_on_waltons():
@@ -135,7 +149,7 @@ def test_km_median_equals_lifelines_on_waltons():
         algorithm="gold", scenario="gold", endpoint="rwOS", line_number=1, line_group="1",
         regimen_class=df["group"], person_id=[f"p{i}" for i in range(len(df))],
     )  # fmt: skip
-    summary, curves, at_risk = km_tables(long, times=[0, 30, 60])
+    summary, curves, at_risk = km_tables(long, times=[0, 30, 60], curve_step=1.0, alpha=0.05, min_at_risk=10)
     whole = summary[summary["stratum_type"] == "line"].iloc[0]
     kmf = KaplanMeierFitter().fit(df["T"], df["E"])
     assert whole["median_months"] == kmf.median_survival_time_ == 56.0
@@ -197,16 +211,16 @@ def synthetic_cohort(n=300, seed=1):
 
 
 def _long(gold, persons, algo_lines=None, algorithm="algo", scenario="linked"):
-    parts = [compute_endpoints(gold, persons).assign(algorithm="gold", scenario="gold")]
+    parts = [endpoints(gold, persons).assign(algorithm="gold", scenario="gold")]
     if algo_lines is not None:
-        parts.append(compute_endpoints(algo_lines, persons).assign(algorithm=algorithm, scenario=scenario))
+        parts.append(endpoints(algo_lines, persons).assign(algorithm=algorithm, scenario=scenario))
     return endpoints_long(pd.concat(parts, ignore_index=True))
 
 
 def test_bias_of_gold_vs_itself_is_exactly_zero():
     gold, persons = synthetic_cohort(200)
     long = _long(gold, persons, gold.assign(algorithm="copy"))
-    b = bias_table(long, ["chemo_io"], ["chemo_doublet"], bootstrap=20, seed=7)
+    b = bias_table(long, ["chemo_io"], ["chemo_doublet"], bootstrap=20, seed=7, alpha=0.05)
     assert set(b["endpoint"]) == {"rwTTNT", "rwTTNT_dc", "rwTTD", "rwOS"} and set(b["line_group"]) == {"1", "2", "3+"}
     assert (b["median_diff"].dropna() == 0).all() and b["median_diff"].notna().sum() >= 8
     assert (b["median_diff_lower_95"].dropna() == 0).all() and (b["median_diff_upper_95"].dropna() == 0).all()
@@ -227,8 +241,8 @@ def test_bias_detects_a_shifted_algorithm_and_is_seeded():
                       extra.assign(line_number=2)], ignore_index=True)  # fmt: skip
     algo.loc[algo["line_number"] == 1, "end_date"] = algo["start_date"]
     long = _long(gold, persons, algo)
-    b1 = bias_table(long, ["chemo_io"], ["chemo_doublet"], bootstrap=30, seed=11)
-    b2 = bias_table(long, ["chemo_io"], ["chemo_doublet"], bootstrap=30, seed=11)
+    b1 = bias_table(long, ["chemo_io"], ["chemo_doublet"], bootstrap=30, seed=11, alpha=0.05)
+    b2 = bias_table(long, ["chemo_io"], ["chemo_doublet"], bootstrap=30, seed=11, alpha=0.05)
     pd.testing.assert_frame_equal(b1, b2)
     ttnt1 = b1[(b1["endpoint"] == "rwTTNT") & (b1["line_group"] == "1")].iloc[0]
     assert ttnt1["median_diff"] < 0 and ttnt1["median_diff_upper_95"] < 0
@@ -288,7 +302,7 @@ def test_endpoint_invariants(raw, deaths, rnd):
             for i, d in enumerate(deaths)
         ]
     )  # fmt: skip
-    ep = compute_endpoints(lines, persons)
+    ep = endpoints(lines, persons)
     ok = ep[ep["exclusion"].isna()]
     for e in ("rwTTNT", "rwTTNT_dc", "rwTTD", "rwOS"):
         assert (ok[f"{e}_months"] >= 0).all() and ok[f"{e}_event"].isin([0, 1]).all()
@@ -297,7 +311,7 @@ def test_endpoint_invariants(raw, deaths, rnd):
     assert (ok["rwTTNT_event"] >= ok["rwTTNT_dc_event"]).all()
     assert (ok["rwTTNT_event"] >= ok["rwOS_event"]).all()  # a death is an rwTTNT event unless a next line came first
     shuffled = lines.sample(frac=1.0, random_state=rnd.randint(0, 10**6))
-    pd.testing.assert_frame_equal(compute_endpoints(shuffled, persons), ep)
+    pd.testing.assert_frame_equal(endpoints(shuffled, persons), ep)
 
 
 def test_fit_cox_without_any_estimable_column_is_not_converged():

@@ -19,6 +19,7 @@ import pandas as pd
 from lotluca.concomitant.models import design_levels, exposure_cohort, fit_exposure_models
 from lotluca.concomitant.settings import ConcomitantSettings
 from lotluca.effectiveness.endpoints import compute_endpoints
+from lotluca.effectiveness.settings import EffectivenessSettings
 from lotluca.errors import InputError
 from lotluca.io import read_parquet
 from lotluca.privacy import PrivacySettings, pseudonym_key, pseudonymise, suppress_counts
@@ -47,16 +48,29 @@ def read_frame(path) -> pd.DataFrame:
         raise InputError(path, "file not found") from exc
 
 
-def analyse(sources, persons, exposures, settings: ConcomitantSettings, era_start_years=None, study_end_date=None):
+def analyse(
+    sources,
+    persons,
+    exposures,
+    settings: ConcomitantSettings,
+    effectiveness: EffectivenessSettings,
+    study_end_date=None,
+):
     """`sources`: [(algorithm, scenario, lines DataFrame)] (gold first). Returns (cohorts, results):
     cohorts = one row per (source, exposure, line) with the exposure and endpoints; results = the Cox
-    table of `fit_exposure_models` (raw counts: suppress before export)."""
+    table of `fit_exposure_models` (raw counts: suppress before export). The endpoints, line groups
+    and eras are those of the effectiveness stage (`effectiveness`)."""
     s = settings
-    era = list(era_start_years) if era_start_years is not None else None
     parts = []
     for alg, scen, lines in sources:
         ep = compute_endpoints(
-            lines, persons, era_start_years=era, study_end_date=study_end_date, lines_name=f"{alg}/{scen}"
+            lines,
+            persons,
+            ttd_gap_days=effectiveness.ttd_gap_days,
+            pooled_line_from=effectiveness.pooled_line_from,
+            era_start_years=list(effectiveness.cox.era_start_years),
+            study_end_date=study_end_date,
+            lines_name=f"{alg}/{scen}",
         )
         n_excl = int(ep["exclusion"].notna().sum())
         for name, cfg in s.exposures.items():
@@ -76,7 +90,7 @@ def analyse(sources, persons, exposures, settings: ConcomitantSettings, era_star
     return cohorts, res
 
 
-def export_table(results: pd.DataFrame, min_cell: int, method: str = "suppress", reference_hr=None) -> pd.DataFrame:
+def export_table(results: pd.DataFrame, min_cell: int, method: str, reference_hr=None) -> pd.DataFrame:
     """Suppressed copy: estimates blanked when fewer than min_cell exposed or unexposed lines (or events
     in either arm); counts suppressed/coarsened with `lotluca.privacy`. `reference_hr`: {exposure: HR}
     simulated on rwTTNT (synthetic data only), added as a column."""

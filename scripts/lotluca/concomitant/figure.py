@@ -9,7 +9,7 @@ import pandas as pd
 from lotluca.errors import InputError
 
 
-def plot_forest(table: pd.DataFrame, paths, dpi: int = 150):
+def plot_forest(table: pd.DataFrame, paths, dpi: int):
     """Draw the (suppressed) export table of `stage.export_table`; returns the saved paths."""
     from lotluca.figures.style import plt, save_figure, scenario_label
 

@@ -90,7 +90,7 @@ def exposure_cohort(endpoints: pd.DataFrame, exposures: pd.DataFrame, name: str,
     return coh
 
 
-def cox_exposure(df: pd.DataFrame, endpoint: str, covariates, levels: dict, alpha=0.05, penalizer=0.0) -> dict:
+def cox_exposure(df: pd.DataFrame, endpoint: str, covariates, levels: dict, alpha: float, penalizer: float) -> dict:
     """Hazard ratio of `exposed` for one endpoint on one cohort; counts always, estimates when estimable."""
     from lifelines import CoxPHFitter
 
@@ -146,8 +146,8 @@ def fit_exposure_models(
     cohorts: pd.DataFrame,
     endpoints,
     covariates,
-    alpha: float = 0.05,
-    penalizer: float = 0.0,
+    alpha: float,
+    penalizer: float,
     keys=("algorithm", "scenario"),
     levels: dict | None = None,
 ) -> pd.DataFrame:

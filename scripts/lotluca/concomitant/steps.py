@@ -17,6 +17,7 @@ from lotluca.concomitant.analysis import (
 )
 from lotluca.concomitant.figure import plot_forest
 from lotluca.concomitant.settings import ConcomitantSettings
+from lotluca.effectiveness.settings import EffectivenessSettings
 from lotluca.effectiveness.steps import line_sources
 from lotluca.io import write_parquet
 from lotluca.privacy import PrivacySettings, write_export
@@ -37,14 +38,14 @@ def concomitant(
 ) -> None:
     """inputs: gold, persons (vital status), exposures, lines (one file per source of `sources`);
     outputs: cohorts (private Parquet), table (suppressed CSV), figure_png, figure_pdf (forest plot).
-    Uses effectiveness.cox.era_start_years (the era covariate), figures.dpi and, on a simulated cohort,
+    Uses the endpoint settings of `effectiveness` (gap, line groups, eras), figures.dpi and, on a simulated cohort,
     the hazard ratios of simulate.concomitant (the `simulated_hr` column)."""
     s = ConcomitantSettings.from_config(concomitant)
     p = PrivacySettings.from_config(privacy)
     lines = line_sources(sources, inputs["lines"])
     srcs, persons, exposures = read_inputs(inputs["gold"], inputs["persons"], inputs["exposures"], lines, s.gold_splits)
-    era_start_years = effectiveness["cox"]["era_start_years"]
-    cohorts, res = analyse(srcs, persons, exposures, s, era_start_years, study["end_date"])
+    e = EffectivenessSettings.from_config(effectiveness)
+    cohorts, res = analyse(srcs, persons, exposures, s, e, study["end_date"])
     write_parquet(pa.Table.from_pandas(private_cohorts(cohorts, p, seed), preserve_index=False), outputs["cohorts"])
     table = export_table(res, int(p.min_cell), p.method, reference_hr(simulate))
     write_export(table, outputs["table"], EXPORT_COUNTS, int(p.min_cell))

@@ -10,6 +10,7 @@ import pandas as pd
 from lotluca.concomitant.analysis import GOLD, analyse
 from lotluca.concomitant.settings import ConcomitantSettings
 from lotluca.config import default_config
+from lotluca.effectiveness.settings import EffectivenessSettings
 from lotluca.simulate import from_config, simulate
 from lotluca.simulate.cohort import EPOCH, HISTOLOGY, to_days
 
@@ -94,8 +95,10 @@ def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), blo
     HR the truth implies on rwTTNT (`truth_rwTTNT_hr`, `inside_truth`: in the CI, rwTTNT rows)."""
     gold, persons, exposures, s, implied = synthetic_inputs(patients, seed, simulate_block)
     gold = gold[gold["split"].isin(list(splits))]
-    settings = ConcomitantSettings.from_config(default_config(concomitant=dict(block or {}))["concomitant"])
-    _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings, study_end_date=s.end_date)
+    cfg = default_config(concomitant=dict(block or {}))
+    settings = ConcomitantSettings.from_config(cfg["concomitant"])
+    effectiveness = EffectivenessSettings.from_config(cfg["effectiveness"])
+    _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings, effectiveness, study_end_date=s.end_date)
     c = s.concomitant
     res["simulated_hr"] = res["exposure"].map(
         {"ppi": c.hr_ppi_egfr_tki, "antibiotic": c.hr_abx_io, "corticosteroid": c.hr_corticosteroid}

@@ -38,9 +38,10 @@ def bias_table(
     long: pd.DataFrame,
     treatment_classes,
     reference_classes,
-    bootstrap: int = 200,
-    seed: int = 0,
-    alpha: float = 0.05,
+    *,
+    bootstrap: int,
+    seed: int,
+    alpha: float,
     endpoints=ENDPOINTS,
 ) -> pd.DataFrame:
     """The bias table from the long endpoints table of every lines source (`endpoints_long`).

@@ -159,9 +159,10 @@ def treatment_hr(df: pd.DataFrame, levels: dict, weights=None) -> float:
 
 def cox_table(
     data: pd.DataFrame,
+    *,
+    alpha: float,
+    penalizer: float,
     keys=("algorithm", "scenario"),
-    alpha: float = 0.05,
-    penalizer: float = 0.0,
     levels: dict | None = None,
 ) -> pd.DataFrame:
     """lifelines CoxPHFitter per lines source and endpoint on `cox_data` rows: one row per term.

@@ -123,9 +123,10 @@ def _months(delta: pd.Series) -> pd.Series:
 def compute_endpoints(
     lines,
     persons,
-    ttd_gap_days: int = 120,
-    pooled_line_from: int = 3,
-    era_start_years: list[int] | None = None,
+    *,
+    ttd_gap_days: int,
+    pooled_line_from: int,
+    era_start_years: list[int],
     study_end_date=None,
     lines_name: str = "lines",
     persons_name: str = "persons",
@@ -137,7 +138,6 @@ def compute_endpoints(
     `E_event` (1 event, 0 censored); `exclusion` names why a line is not analysed (null otherwise).
     `study_end_date` is the end of follow-up used when a person's end_of_followup is null.
     """
-    era_start_years = era_start_years or [2012, 2017, 2019]
     ln = collapse_lines(lines, lines_name)
     pdf = _to_frame(persons, PERSONS, persons_name, optional=tuple(c for c in PERSONS.names if c not in PERSON_COLUMNS))
     dup = pdf.index[pdf["person_id"].duplicated(keep=False)]

@@ -76,11 +76,12 @@ def _stratified(long: pd.DataFrame, pooled_first_line_only: bool = True):
 
 def km_tables(
     long: pd.DataFrame,
+    *,
+    times,
+    curve_step: float,
+    alpha: float,
+    min_at_risk: int,
     keys=("algorithm", "scenario"),
-    times=(0, 3, 6, 12, 18, 24, 36),
-    curve_step: float = 1.0,
-    alpha: float = 0.05,
-    min_at_risk: int = 10,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(summary, curves, at_risk) tables of the long endpoints table (see module docstring)."""
     keys = [k for k in keys if k in long.columns]

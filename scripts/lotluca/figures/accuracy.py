@@ -38,9 +38,7 @@ def check_metrics(metrics: pd.DataFrame, name: str = "metrics") -> pd.DataFrame:
     return metrics
 
 
-def best_algorithm(
-    metrics: pd.DataFrame, scenario: str = "linked", metric: str = "line_f1", override: str | None = None
-) -> str:
+def best_algorithm(metrics: pd.DataFrame, scenario: str, metric: str, override: str | None = None) -> str:
     """`override` when set, else the algorithm with the highest `metric` (stratum "all") in `scenario`
     (ties: first in alphabetical order)."""
     if override:
@@ -58,12 +56,13 @@ def best_algorithm(
 
 def plot_accuracy(
     metrics: pd.DataFrame,
-    paths=(),
-    dpi: int = 150,
+    paths,
+    *,
+    dpi: int,
+    min_cell: int,
     scenarios=None,
     algorithms=None,
     stratum: str = "all",
-    min_cell: int = 10,
 ):
     """Dot-and-whisker panels (one per metric of FIG_METRICS): algorithms on the y axis, one marker per
     scenario (colour) with its bootstrap CI. No estimate is drawn from fewer than `min_cell` units."""
@@ -128,11 +127,12 @@ def _cell(est, lo, hi, digits: int) -> str:
 
 def accuracy_table(
     metrics: pd.DataFrame,
+    *,
+    min_cell: int,
+    method: str,
     scenarios=None,
     algorithms=None,
     stratum: str = "all",
-    min_cell: int = 10,
-    method: str = "suppress",
 ) -> pd.DataFrame:
     """Table 2: one row per scenario x algorithm; per metric of TABLE_METRICS 'estimate (CI)', and the
     number of gold persons and gold lines scored (small counts suppressed, with the estimates they carry)."""

@@ -74,12 +74,12 @@ def cohort_flow_counts(
     return pd.DataFrame(rows, columns=FLOW_COLUMNS)
 
 
-def suppress_flow(counts: pd.DataFrame, min_cell: int = 10, method: str = "suppress") -> pd.DataFrame:
+def suppress_flow(counts: pd.DataFrame, min_cell: int, method: str) -> pd.DataFrame:
     """Small-cell rule on the flow counts (n and n_excluded)."""
     return suppress_counts(counts, ["n", "n_excluded"], min_cell, method)
 
 
-def plot_cohort_flow(counts: pd.DataFrame, paths=(), dpi: int = 150, min_cell: int = 10, note: str = ""):
+def plot_cohort_flow(counts: pd.DataFrame, paths, *, dpi: int, min_cell: int, note: str = ""):
     """Vertical flow chart of `counts` (FLOW_COLUMNS; suppressed counts are NA and shown as '< min_cell
     or suppressed'). Saves to `paths` when given; returns the figure."""
     n = len(counts)

@@ -94,9 +94,7 @@ def _dots(ax, sub: pd.DataFrame, rows: list, scenarios: list, col: str, lo: str,
     return ys, clipped_any
 
 
-def plot_bias_forest(
-    bias: pd.DataFrame, paths=(), dpi: int = 150, endpoints=("rwTTNT", "rwOS"), scenarios=None, algorithms=None
-):
+def plot_bias_forest(bias: pd.DataFrame, paths, *, dpi: int, endpoints, scenarios=None, algorithms=None):
     """Forest plot (see module docstring). Returns the figure; saves it to `paths` when given."""
     missing = [c for c in NEED if c not in bias.columns]
     if missing:

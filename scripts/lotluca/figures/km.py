@@ -47,13 +47,14 @@ def plot_km(
     curves: pd.DataFrame,
     at_risk: pd.DataFrame,
     algorithm: str,
-    scenario: str = "linked",
-    paths=(),
-    dpi: int = 150,
-    endpoints=("rwTTNT", "rwOS"),
+    scenario: str,
+    paths,
+    *,
+    dpi: int,
+    endpoints,
+    min_cell: int,
     groups=None,
     max_months: float | None = None,
-    min_cell: int = 10,
 ):
     """Grid of KM panels (rows: endpoints, columns: line groups), gold (dark) vs `algorithm` in
     `scenario` (red), shaded 95% CIs, with the at-risk counts of both under each panel."""

@@ -21,7 +21,7 @@ from lotluca.privacy import suppress_counts
 POOLED = "pooled"
 
 
-def person_sequences(lines: pd.DataFrame, max_line: int = 3) -> pd.DataFrame:
+def person_sequences(lines: pd.DataFrame, max_line: int) -> pd.DataFrame:
     """persons x line (1..max_line) table of the regimen class of each (non-maintenance) line; NA when
     the person has no such line. One row per person having a line 1."""
     df = lines[~lines["is_maintenance"].fillna(False).astype(bool)]
@@ -36,7 +36,7 @@ def person_sequences(lines: pd.DataFrame, max_line: int = 3) -> pd.DataFrame:
     return wide.where(wide.notna(), None)
 
 
-def pathway_counts(lines: pd.DataFrame, max_line: int = 3, min_cell: int = 10, method: str = "suppress"):
+def pathway_counts(lines: pd.DataFrame, max_line: int, min_cell: int, method: str):
     """(nodes, flows) of the Sankey, after pooling small classes and suppression.
 
     nodes: line, regimen_class, n (NA = suppressed); flows: line (of the source), source, target, n.
@@ -98,7 +98,7 @@ def _node_label(cls):
     return "Other (pooled small classes)" if cls == POOLED else class_label(cls)
 
 
-def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFrame, title: str, max_line: int = 3):
+def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFrame, title: str, max_line: int):
     """Draw one Sankey panel on `ax`: columns = lines, stacked nodes (height = persons), bands = flows."""
     nodes = nodes.dropna(subset=["n"])
     scale_n = float(nodes.loc[nodes["line"] == 1, "n"].sum()) or 1.0
@@ -161,9 +161,7 @@ def draw_sankey(ax, nodes: pd.DataFrame, flows: pd.DataFrame, totals: pd.DataFra
     ax.set_title(title, pad=14)
 
 
-def plot_pathways(
-    panels: dict, paths=(), dpi: int = 150, max_line: int = 3, min_cell: int = 10, method: str = "suppress"
-):
+def plot_pathways(panels: dict, paths, *, dpi: int, max_line: int, min_cell: int, method: str):
     """One Sankey panel per entry of `panels` ({title: lines DataFrame}, e.g. gold then best algorithm),
     a shared legend of the regimen classes drawn. Saves to `paths` when given; returns the figure."""
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.6))

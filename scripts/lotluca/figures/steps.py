@@ -92,7 +92,7 @@ def figures_cohort(
     log.info("cohort flow (before suppression): %s", counts[["step", "n", "n_excluded"]].to_dict("records"))
     counts = cohort.suppress_flow(counts, priv.min_cell, priv.method)
     note = f"Lines: algorithm {alg}, scenario {fig.scenario}. Counts of 1-{priv.min_cell - 1} persons suppressed."
-    cohort.plot_cohort_flow(counts, _figure_paths(outputs), fig.dpi, priv.min_cell, note)
+    cohort.plot_cohort_flow(counts, _figure_paths(outputs), dpi=fig.dpi, min_cell=priv.min_cell, note=note)
 
 
 def figures_accuracy(
@@ -107,7 +107,12 @@ def figures_accuracy(
     """Fig 2, line F1 and full-sequence match by algorithm and scenario. inputs: metrics; outputs: png, pdf."""
     fig, priv = _settings(figures, privacy)
     accuracy.plot_accuracy(
-        read(inputs["metrics"]), _figure_paths(outputs), fig.dpi, scenarios, algorithms, min_cell=priv.min_cell
+        read(inputs["metrics"]),
+        _figure_paths(outputs),
+        dpi=fig.dpi,
+        min_cell=priv.min_cell,
+        scenarios=scenarios,
+        algorithms=algorithms,
     )
 
 
@@ -130,7 +135,9 @@ def figures_pathways(
         "Gold standard": _restrict(g, ids),
         _panel_label(alg, fig.scenario): _restrict(lines_of(inputs["lines"], algorithms, alg), ids),
     }
-    pathways.plot_pathways(panels, _figure_paths(outputs), fig.dpi, fig.max_line, priv.min_cell, priv.method)
+    pathways.plot_pathways(
+        panels, _figure_paths(outputs), dpi=fig.dpi, max_line=fig.max_line, min_cell=priv.min_cell, method=priv.method
+    )
 
 
 def figures_km(inputs: Mapping, outputs: Mapping, *, figures: Mapping, privacy: Mapping) -> None:
@@ -144,8 +151,8 @@ def figures_km(inputs: Mapping, outputs: Mapping, *, figures: Mapping, privacy: 
         alg,
         fig.scenario,
         _figure_paths(outputs),
-        fig.dpi,
-        fig.km_endpoints,
+        dpi=fig.dpi,
+        endpoints=fig.km_endpoints,
         min_cell=priv.min_cell,
     )
 
@@ -173,7 +180,7 @@ def figures_swimmer(
         read(inputs["persons"]),
         ids,
         _figure_paths(outputs),
-        fig.dpi,
+        dpi=fig.dpi,
         algorithm=_panel_label(alg, fig.scenario),
     )
 
@@ -190,7 +197,12 @@ def figures_bias(
     """Fig 6, forest plot of the bias of effectiveness estimates. inputs: bias; outputs: png, pdf."""
     fig, _ = _settings(figures, privacy)
     forest.plot_bias_forest(
-        read(inputs["bias"]), _figure_paths(outputs), fig.dpi, fig.bias_endpoints, scenarios, algorithms
+        read(inputs["bias"]),
+        _figure_paths(outputs),
+        dpi=fig.dpi,
+        endpoints=fig.bias_endpoints,
+        scenarios=scenarios,
+        algorithms=algorithms,
     )
 
 
@@ -235,7 +247,9 @@ def figures_table_accuracy(
 ) -> None:
     """Table 2, accuracy of every algorithm x scenario. inputs: metrics; outputs: csv, md."""
     _, priv = _settings(figures, privacy)
-    t = accuracy.accuracy_table(read(inputs["metrics"]), scenarios, algorithms, "all", priv.min_cell, priv.method)
+    t = accuracy.accuracy_table(
+        read(inputs["metrics"]), min_cell=priv.min_cell, method=priv.method, scenarios=scenarios, algorithms=algorithms
+    )
     note = (
         "Estimate (95% patient-bootstrap CI) on the gold-standard persons; n_persons, n_gold_lines: persons and "
         "gold lines scored."

@@ -13,7 +13,6 @@ logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting 
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-DPI = 150
 RC = {
     "font.size": 9,
     "axes.titlesize": 10,
@@ -104,7 +103,7 @@ def fmt_count(n) -> str:
     return f"{int(n):,}".replace(",", " ")
 
 
-def save_figure(fig, paths: Iterable[str | Path], dpi: int = DPI) -> list[Path]:
+def save_figure(fig, paths: Iterable[str | Path], dpi: int) -> list[Path]:
     """Write `fig` to every path (format from the extension: .png at `dpi`, .pdf vector), deterministic
     metadata (no creation date), then close it. Returns the paths written."""
     out = []

@@ -20,7 +20,7 @@ from lotluca.figures.style import class_colour, class_label, class_order, save_f
 DAYS_PER_MONTH = 30.4375
 
 
-def sample_persons(gold: pd.DataFrame, n: int = 30, seed: int = 0, split: str | None = "test") -> list[str]:
+def sample_persons(gold: pd.DataFrame, n: int, seed: int, split: str | None) -> list[str]:
     """`n` distinct persons drawn without replacement (seeded) among the gold persons of `split`
     (all splits when None), in sorted-id order before the draw so the sample is reproducible."""
     g = gold if split is None or "split" not in gold.columns else gold[gold["split"] == split]
@@ -46,8 +46,9 @@ def plot_swimmer(
     predicted: pd.DataFrame,
     persons: pd.DataFrame,
     person_ids,
-    paths=(),
-    dpi: int = 150,
+    paths,
+    *,
+    dpi: int,
     algorithm: str = "algorithm",
 ):
     """Swimmer plot of `person_ids` (order kept after sorting by follow-up). `persons` gives

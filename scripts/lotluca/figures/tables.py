@@ -61,9 +61,9 @@ def _median_iqr(x: pd.Series, digits: int = 1) -> str:
 def baseline_table(
     persons: pd.DataFrame,
     groups: dict,
-    min_cell: int = 10,
-    method: str = "suppress",
-    era_start_years=(2012, 2017, 2019),
+    min_cell: int,
+    method: str,
+    era_start_years,
 ) -> pd.DataFrame:
     """Table 1 (tidy): for each group ({label: set of person ids, or None for every person}) the number of
     persons, then n and % per level of sex, age class, histology, EGFR, ALK, PD-L1, era and death, and
@@ -182,10 +182,10 @@ def baseline_wide(tidy: pd.DataFrame) -> pd.DataFrame:
 def medians_table(
     km_summary: pd.DataFrame,
     algorithm: str,
-    scenario: str = "linked",
-    endpoints=("rwTTNT", "rwTTD", "rwOS"),
-    min_cell: int = 10,
-    method: str = "suppress",
+    scenario: str,
+    endpoints,
+    min_cell: int,
+    method: str,
 ) -> pd.DataFrame:
     """Table 3: per endpoint x stratum (line, first-line regimen class), gold and `algorithm` side by
     side: lines, events, KM median (95% CI) in months. Counts come already suppressed from the
@@ -252,7 +252,7 @@ def count_columns(df: pd.DataFrame) -> list[str]:
     ]
 
 
-def calibration_table(calibration: pd.DataFrame, min_cell: int = 10, method: str = "suppress") -> pd.DataFrame:
+def calibration_table(calibration: pd.DataFrame, min_cell: int, method: str) -> pd.DataFrame:
     """Table 4: the simulator's calibration table as it is (simulated value next to its published target),
     floats rounded to 3 decimals, count columns suppressed."""
     out = calibration.copy()

@@ -42,8 +42,8 @@ def _small(values: pd.Series, min_cell: int) -> pd.Series:
 def suppress_counts(
     df: pd.DataFrame,
     count_columns: Sequence[str],
-    min_cell: int = 10,
-    method: str = "suppress",
+    min_cell: int,
+    method: str,
     dependent: dict[str, Iterable[str]] | None = None,
 ) -> pd.DataFrame:
     """Return a copy of `df` where no count column holds a value in [1, min_cell).
