@@ -26,3 +26,15 @@ def path(key: str, **fields) -> str:
     for part in key.split("."):
         node = node[part]
     return node.format_map(_Keep({k: str(v) for k, v in fields.items()}))
+
+
+SIMULATED_INPUTS = {"gold_lines": "simulate.gold", "linkage_truth": "simulate.truth"}
+
+
+def study_input(config: dict, name: str) -> str:
+    """`inputs.<name>` of a validated config, or, when it is "" and the simulator runs, the simulator's file
+    ("" when neither: e.g. no linkage truth on real data)."""
+    given = config["inputs"][name]
+    if given or not config["simulate"]["enabled"]:
+        return given
+    return path(SIMULATED_INPUTS[name], name=name)

@@ -1,11 +1,13 @@
 # Shared wiring, included first by the Snakefile. The artefact layout (scripts/lotluca/data/layout.yaml, the one
 # place where paths are declared), the table and algorithm lists, and the targets of the study.
 # No study logic here: every rule runs scripts/step.py, which calls lotluca.<stage>.steps.<rule>.
-import yaml
+import os
+import sys
 
-LAYOUT = yaml.safe_load(
-    open(workflow.source_path("../../scripts/lotluca/data/layout.yaml"))
-)
+sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
+import lotluca.layout as layout_file
+
+LAYOUT = layout_file.layout()
 STEP = "../../scripts/step.py"
 N_SHARDS = config["shards"]
 SHARDS = list(range(N_SHARDS))
@@ -91,15 +93,12 @@ def _per_rule(key, rule, wildcards):
 
 def gold_lines():
     """The chart-abstracted gold standard: the simulator's, or inputs.gold_lines on real data."""
-    return config["inputs"]["gold_lines"] or path("simulate.gold")
+    return layout_file.study_input(config, "gold_lines")
 
 
 def linkage_truth():
     """The linkage truth when one is known (simulated, or inputs.linkage_truth): 0 or 1 file."""
-    given = config["inputs"]["linkage_truth"]
-    if given:
-        return [given]
-    return [path("simulate.truth", name="linkage_truth")] if SIMULATED else []
+    return [f for f in [layout_file.study_input(config, "linkage_truth")] if f]
 
 
 def raw_tables(source):

@@ -30,7 +30,7 @@ def _link(args) -> int:
     params = LinkSettings.from_config(cfg["link"], seed=cfg["seed"])
     if args.threshold is not None:
         params = replace(params, match_probability_threshold=args.threshold)
-    truth = args.truth if args.truth is not None else cfg["inputs"]["linkage_truth"]
+    truth = args.truth if args.truth is not None else layout.study_input(cfg, "linkage_truth")
     odh, snds = Path(args.odh_dir), Path(args.snds_dir)
     files = {
         "odh_persons": odh / "persons.parquet",
