@@ -7,19 +7,7 @@ stratum, so the point estimate and every bootstrap replicate (a weighted sum ove
 `lotluca.evaluate.bootstrap`) use the same code, vectorised over replicates. The only metric that is
 not a ratio of sums, the median absolute start-date error, is a weighted median over matched pairs.
 
-Definitions (docs/evaluate.md repeats them):
-
-- A *line* is a row with is_maintenance false; a *maintenance phase* is a row with is_maintenance true.
-- Line level: predicted and gold lines of a person are matched one-to-one when their starts differ by at
-  most tolerance_days (`lotluca.evaluate.matching`: optimal, order-preserving). precision = matched /
-  predicted lines, recall = matched / gold lines, F1 = 2 matched / (predicted + gold).
-- Among matched lines: regimen exact match (same ingredient set, order and case ignored), regimen-class
-  match, start-date error pred - gold in days (mean signed, mean absolute, median absolute).
-- Maintenance phases are matched the same way among maintenance rows only: precision, recall, F1.
-- Patient level: exact number of lines, number within +/- 1, weighted Cohen's kappa of the line counts
-  (counts >= kappa_max_lines pooled into one category; linear or quadratic weights), and full-sequence
-  exact match (every gold and predicted line matched, each pair with the same regimen, and every
-  maintenance phase matched, none extra).
+The definition of every metric (`METRICS`) and of the strata is in docs/evaluate.md.
 """
 
 from __future__ import annotations
