@@ -1,4 +1,5 @@
-"""The shared `--config` / `--lines` argument helpers, and their clear errors through the `lotluca` command."""
+"""The shared `--lines` argument helper, `--config` read by lotluca.config.load_config, and their clear errors
+through the `lotluca` command."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lotluca.cli import main
-from lotluca.cliargs import line_sources, read_config
+from lotluca.cliargs import line_sources
 from lotluca.errors import InputError
 
 
@@ -19,14 +20,6 @@ def test_line_sources_split_on_the_first_two_colons():
 def test_bad_lines_spec_is_a_clear_error():
     with pytest.raises(InputError, match="ALGORITHM:SCENARIO:PATH"):
         line_sources(["lotluca-linked.parquet"])
-
-
-def test_read_config(tmp_path):
-    assert read_config(None) == {}
-    (tmp_path / "c.yaml").write_text("seed: 3\n")
-    assert read_config(str(tmp_path / "c.yaml")) == {"seed": 3}
-    with pytest.raises(InputError, match="config file not found"):
-        read_config(str(tmp_path / "missing.yaml"))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from lotluca.concomitant.analysis import (
 from lotluca.concomitant.figure import plot_forest
 from lotluca.concomitant.settings import ConcomitantSettings
 from lotluca.effectiveness.settings import EffectivenessSettings
-from lotluca.effectiveness.steps import line_sources
+from lotluca.effectiveness.steps import lines_of_sources
 from lotluca.io import write_parquet
 from lotluca.privacy import PrivacySettings, write_export
 
@@ -42,7 +42,7 @@ def concomitant(
     the hazard ratios of simulate.concomitant (the `simulated_hr` column)."""
     s = ConcomitantSettings.from_config(concomitant)
     p = PrivacySettings.from_config(privacy)
-    lines = line_sources(sources, inputs["lines"])
+    lines = lines_of_sources(sources, inputs["lines"])
     srcs, persons, exposures = read_inputs(inputs["gold"], inputs["persons"], inputs["exposures"], lines, s.gold_splits)
     e = EffectivenessSettings.from_config(effectiveness)
     cohorts, res = analyse(srcs, persons, exposures, s, e, study["end_date"])

@@ -17,7 +17,7 @@ from lotluca.privacy import PrivacySettings, write_export
 EXPORT_TABLES = ("km_summary", "km_curves", "at_risk", "logrank", "cox")
 
 
-def line_sources(sources: Sequence[Sequence[str]], paths: Sequence[str]) -> list[tuple[str, str, str]]:
+def lines_of_sources(sources: Sequence[Sequence[str]], paths: Sequence[str]) -> list[tuple[str, str, str]]:
     """(algorithm, scenario, path) of every lines source: `sources` ([algorithm, scenario]) zipped with
     their files, in the same order."""
     paths = [str(p) for p in paths]
@@ -40,7 +40,7 @@ def effectiveness(
     Parquet) and the export tables km_summary, km_curves, at_risk, logrank, cox (CSV)."""
     s = EffectivenessSettings.from_config(effectiveness)
     p = PrivacySettings.from_config(privacy)
-    lines = line_sources(sources, inputs["lines"])
+    lines = lines_of_sources(sources, inputs["lines"])
     ep = build_endpoints(inputs["gold"], inputs["persons"], lines, s, p, int(seed), study["end_date"])
     write_parquet(pa.Table.from_pandas(ep, preserve_index=False), outputs["endpoints"])
     for name, table in export_tables(ep, s, p).items():
