@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lotluca.config import load_config
 from lotluca.io import read_parquet, write_parquet
-from lotluca.layout import path
+from lotluca.layout import path, study_input
 from lotluca.learned.estimator import LearnedLines
 from lotluca.learned.model import LearnedSettings
 
@@ -26,7 +26,10 @@ def register(subparsers) -> None:
     p.add_argument("--config", help="study config.yaml (default: the schema's defaults)")
     p.add_argument("--scenario", default="linked", help="data-source scenario (default paths)")
     p.add_argument("--merged-dir", help="folder with exposures, persons, chemo_sessions .parquet (default: layout)")
-    p.add_argument("--gold", help="gold_lines Parquet with the split column (default: config inputs.gold_lines)")
+    p.add_argument(
+        "--gold",
+        help="gold_lines Parquet with the split column (default: config inputs.gold_lines, else the simulator's)",
+    )
     p.add_argument("--model", help="model file to write (default: layout learned.model)")
     p.add_argument("--lines", help="predicted lines Parquet to write (default: layout lines.lines)")
     p.add_argument("--seed", type=int, help="model and fold seed (default: learned.seed, else the master seed)")
@@ -46,7 +49,7 @@ def run(args) -> int:
     merged = Path(args.merged_dir) if args.merged_dir else None
     files = [merged / f"{t}.parquet" if merged else path("merge.table", table=t, **where) for t in TABLES]
     frames = [read_parquet(f).to_pandas() for f in files]
-    gold = read_parquet(args.gold or config["inputs"]["gold_lines"]).to_pandas()
+    gold = read_parquet(args.gold or study_input(config, "gold_lines")).to_pandas()
     estimator = LearnedLines(s).fit(*frames, gold)
     estimator.save(args.model or path("learned.model", **where))
     write_parquet(estimator.predict(*frames), args.lines or path("lines.lines", **where))
