@@ -39,12 +39,12 @@ def best_rule(metrics: pd.DataFrame, scenario: str, algorithm: str, metric: str 
     return str(m.sort_values(["estimate", "algorithm"], ascending=[False, True]).iloc[0]["algorithm"])
 
 
-def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: int = 20) -> str:
-    """Markdown model card (see the module docstring) of the fitted model's `summary`."""
+def _description(summary: dict, scenario: str) -> list[str]:
+    """Title, model, data (honesty), features and the cross-validation settings."""
     d, s, ch = summary["data"], summary["settings"], summary["chosen"]
-    algo = summary["algorithm"]
-    out = [f"# Model card: learned line-boundary model (`{algo}`), scenario `{scenario}`", ""]
-    out += [
+    return [
+        f"# Model card: learned line-boundary model (`{summary['algorithm']}`), scenario `{scenario}`",
+        "",
         "## Model",
         "",
         f"xgboost {summary['xgboost_version']} (`multi:softprob`, `tree_method=hist`, seed {s['seed']}, "
@@ -83,8 +83,13 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
         "out-of-fold line F1 (lotluca.evaluate, no bootstrap).",
         "",
     ]
+
+
+def _cv_table(summary: dict) -> list[str]:
+    """One row per grid point: its hyperparameters, OOF log-loss, best threshold and OOF line F1."""
+    ch = summary["chosen"]
     keys = sorted(ch["point"])
-    out.append("| grid | " + " | ".join(keys) + " | OOF log-loss | threshold | OOF line F1 |")
+    out = ["| grid | " + " | ".join(keys) + " | OOF log-loss | threshold | OOF line F1 |"]
     out.append("|---:|" + "---:|" * len(keys) + "---:|---:|---:|")
     for r in summary["cv"]:
         mark = " (chosen)" if r["grid_index"] == ch["grid_index"] else ""
@@ -93,7 +98,12 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
             + " | ".join(str(r[k]) for k in keys)
             + f" | {r['oof_logloss']:.4f} | {r['threshold']:.2f} | {r['oof_line_f1']:.4f} |"
         )
-    out += ["", "## Test scores (gold test split, patient-bootstrap CIs)", ""]
+    return out
+
+
+def _test_scores(metrics: pd.DataFrame, scenario: str, algo: str) -> list[str]:
+    """Headline test scores of every algorithm of the scenario, and per stratum versus the best rule set."""
+    out = ["", "## Test scores (gold test split, patient-bootstrap CIs)", ""]
     m = metrics[metrics["scenario"] == scenario]
     allm = m[m["stratum"] == "all"]
     algos = [algo] + sorted(a for a in allm["algorithm"].unique() if a != algo)
@@ -103,34 +113,34 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
     for a in algos:
         out.append(f"| `{a}` | " + " | ".join(cells.get((a, k), "") for k in HEADLINE) + " |")
     best = best_rule(metrics, scenario, algo)
-    if best is not None and (algo, "line_f1") in cells:
-        xs = m[m["algorithm"] == algo].set_index(["metric", "stratum"])
-        bs = m[m["algorithm"] == best].set_index(["metric", "stratum"])
-        out += [
-            "",
-            f"Per stratum, `{algo}` versus the best rule set by line F1 (`{best}`): difference of the "
-            "estimates; `*` when the two CIs do not overlap.",
-            "",
-        ]
-        out.append(f"| stratum | metric | {algo} | " + best + " | difference |")
-        out.append("|---|---|---:|---:|---:|")
-        for metric, stratum in sorted(xs.index.intersection(bs.index)):
-            if metric not in ("line_f1", "regimen_exact", "maintenance_f1", "sequence_exact"):
-                continue
-            x, b = xs.loc[(metric, stratum)], bs.loc[(metric, stratum)]
-            if pd.isna(x["estimate"]) or pd.isna(b["estimate"]):
-                continue
-            sep = (x["ci_low"] > b["ci_high"]) or (x["ci_high"] < b["ci_low"])
-            out.append(
-                f"| {stratum} | {metric} | {_cell(x)} | {_cell(b)} | "
-                f"{x['estimate'] - b['estimate']:+.3f}{' *' if sep else ''} |"
-            )
-    out += ["", "## Feature importance (final model, train days)", ""]
-    out.append("| feature | total gain | mean abs SHAP (boundary classes) |")
-    out.append("|---|---:|---:|")
-    for r in summary["importance"][:top_features]:
-        out.append(f"| {r['feature']} | {r['total_gain']:.1f} | {r['mean_abs_shap_boundary']:.3f} |")
+    if best is None or (algo, "line_f1") not in cells:
+        return out
+    xs = m[m["algorithm"] == algo].set_index(["metric", "stratum"])
+    bs = m[m["algorithm"] == best].set_index(["metric", "stratum"])
     out += [
+        "",
+        f"Per stratum, `{algo}` versus the best rule set by line F1 (`{best}`): difference of the "
+        "estimates; `*` when the two CIs do not overlap.",
+        "",
+    ]
+    out.append(f"| stratum | metric | {algo} | " + best + " | difference |")
+    out.append("|---|---|---:|---:|---:|")
+    for metric, stratum in sorted(xs.index.intersection(bs.index)):
+        if metric not in ("line_f1", "regimen_exact", "maintenance_f1", "sequence_exact"):
+            continue
+        x, b = xs.loc[(metric, stratum)], bs.loc[(metric, stratum)]
+        if pd.isna(x["estimate"]) or pd.isna(b["estimate"]):
+            continue
+        sep = (x["ci_low"] > b["ci_high"]) or (x["ci_high"] < b["ci_low"])
+        out.append(
+            f"| {stratum} | {metric} | {_cell(x)} | {_cell(b)} | "
+            f"{x['estimate'] - b['estimate']:+.3f}{' *' if sep else ''} |"
+        )
+    return out
+
+
+def _failure_modes(scenario: str, algo: str) -> list[str]:
+    return [
         "",
         "## Known failure modes",
         "",
@@ -148,4 +158,16 @@ def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: in
         f"Generated by lotluca.learned.model_card from the fitted model file of `{algo}` (scenario `{scenario}`) "
         "and the evaluation metrics (metrics.csv).",
     ]
+
+
+def render(summary: dict, metrics: pd.DataFrame, scenario: str, top_features: int = 20) -> str:
+    """Markdown model card (see the module docstring) of the fitted model's `summary`."""
+    algo = summary["algorithm"]
+    out = _description(summary, scenario) + _cv_table(summary) + _test_scores(metrics, scenario, algo)
+    out += ["", "## Feature importance (final model, train days)", ""]
+    out.append("| feature | total gain | mean abs SHAP (boundary classes) |")
+    out.append("|---|---:|---:|")
+    for r in summary["importance"][:top_features]:
+        out.append(f"| {r['feature']} | {r['total_gain']:.1f} | {r['mean_abs_shap_boundary']:.3f} |")
+    out += _failure_modes(scenario, algo)
     return "\n".join(out) + "\n"
