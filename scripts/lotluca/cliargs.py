@@ -1,25 +1,12 @@
-"""Argument helpers shared by the stage sub-commands: reading `--config` and parsing `--lines` specs.
+"""Argument helper shared by the stage sub-commands: parsing `--lines` specs (the config is read by
+`lotluca.config.load_config`).
 
-Both raise InputError (a LotlucaError), which the `lotluca` command prints as one line, exit code 2.
+It raises InputError (a LotlucaError), which the `lotluca` command prints as one line, exit code 2.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-
 from lotluca.errors import InputError
-
-
-def read_config(path: str | None) -> dict:
-    """The YAML config at `path` as a dict ({} when no path is given)."""
-    if not path:
-        return {}
-    p = Path(path)
-    if not p.exists():
-        raise InputError(p, "config file not found")
-    return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
 
 
 def line_sources(specs: list[str] | None) -> list[tuple[str, str, str]]:
