@@ -100,7 +100,7 @@ def test_features_hand_computed():
     per = _persons(["A", "B"], death={"A": d(300)})
     params = load_params("lotluca")
     days = build_days(exp, per, None, params.diagnosis_lookback_days, params.same_day_tolerance_days)
-    X = build_features(days, exp, per, None, params)
+    X = build_features(days, exp, per, None, params, recent_days=default_config()["learned"]["recent_days"])
     assert list(X.columns) == feature_names()
     a = X.iloc[:4]
     assert a["first_day"].tolist() == [1, 0, 0, 0]

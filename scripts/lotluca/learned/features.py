@@ -21,6 +21,8 @@ each exposure row belongs to) without changing the engine or its results.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -110,43 +112,62 @@ def rule_rows(days: Days, exposures, persons, chemo_sessions, params: LineParams
     return rl, row
 
 
-def build_features(
-    days: Days, exposures, persons, chemo_sessions, params: LineParams, recent_days: int = 90
-) -> pd.DataFrame:
-    """Feature matrix (one row per day of `days.table`, columns `feature_names()`)."""
-    t = days.table
-    n = len(t)
-    key = days.key
-    pcode = t["pcode"].to_numpy(np.int64)
-    date = t["date"].to_numpy(np.int64)
-    mask = t["mask"].to_numpy(np.int64)
-    drug = t["drug_day"].to_numpy(bool)
-    new_person = np.ones(n, bool)
-    new_person[1:] = pcode[1:] != pcode[:-1]
-    nb = len(days.vocab)
-    f: dict[str, np.ndarray] = {}
+@dataclass
+class _DayArrays:
+    """The columns of `days.table` the feature groups share, as arrays."""
 
-    # timing
+    days: Days
+    key: np.ndarray  # person code * DAY_SHIFT + date
+    pcode: np.ndarray
+    date: np.ndarray
+    mask: np.ndarray  # ingredient bits of the day
+    drug: np.ndarray  # a day with a drug (not a session only)
+    new_person: np.ndarray  # the person's first day
+
+    @classmethod
+    def of(cls, days: Days) -> _DayArrays:
+        t = days.table
+        pcode = t["pcode"].to_numpy(np.int64)
+        new_person = np.ones(len(t), bool)
+        new_person[1:] = pcode[1:] != pcode[:-1]
+        return cls(
+            days,
+            days.key,
+            pcode,
+            t["date"].to_numpy(np.int64),
+            t["mask"].to_numpy(np.int64),
+            t["drug_day"].to_numpy(bool),
+            new_person,
+        )
+
+
+def _timing(a: _DayArrays, f: dict) -> None:
+    """First day, days between treatment days, after the previous supply, since diagnosis, to death / follow-up."""
+    date, pcode, new_person = a.date, a.pcode, a.new_person
     f["first_day"] = new_person.astype(float)
-    f["day_index"] = pd.Series(np.ones(n)).groupby(pcode).cumsum().to_numpy() - 1
+    f["day_index"] = pd.Series(np.ones(len(date))).groupby(pcode).cumsum().to_numpy() - 1
     prev_date = _shift(date.astype(float), new_person, np.nan)
     f["days_since_prev_day"] = date - prev_date
-    drug_date = pd.Series(np.where(drug, date, np.nan)).groupby(pcode).ffill().to_numpy()
+    drug_date = pd.Series(np.where(a.drug, date, np.nan)).groupby(pcode).ffill().to_numpy()
     f["days_since_prev_drug_day"] = date - _shift(drug_date, new_person, np.nan)
     f["days_to_next_day"] = _shift(date.astype(float), new_person, np.nan, step=-1) - date
-    cover = pd.Series(t["dend"].to_numpy(float)).groupby(pcode).cummax().to_numpy()
+    cover = pd.Series(a.days.table["dend"].to_numpy(float)).groupby(pcode).cummax().to_numpy()
     f["days_after_supply_end"] = date - _shift(cover, new_person, np.nan)
-    pinfo = days.persons
+    pinfo = a.days.persons
     f["days_since_diagnosis"] = date - pinfo["diagnosis"].to_numpy()[pcode]
     f["days_to_death"] = pinfo["death"].to_numpy()[pcode] - date
     f["days_to_end_of_followup"] = pinfo["eof"].to_numpy()[pcode] - date
 
-    # drugs versus the recent past (and future), by ingredient bits
+
+def _drug_changes(a: _DayArrays, f: dict, params: LineParams, recent_days: int) -> None:
+    """Drugs versus the recent past (and future), by ingredient bits and by drug class."""
+    key, mask, drug, vocab = a.key, a.mask, a.drug, a.days.vocab
+    nb = len(vocab)
     recent = _window_or(key, mask, nb, -recent_days, -1)
     ever = _window_or(key, mask, nb, -(key % DAY_SHIFT), -1)  # the person's whole past
     ahead = _window_or(key, mask, nb, 1, recent_days)
     prev_drug_mask = _shift(
-        pd.Series(np.where(drug, mask, np.nan)).groupby(pcode).ffill().to_numpy(), new_person, np.nan
+        pd.Series(np.where(drug, mask, np.nan)).groupby(a.pcode).ffill().to_numpy(), a.new_person, np.nan
     )
     pdm = np.nan_to_num(prev_drug_mask, nan=0).astype(np.int64)
     new_recent = mask & ~recent
@@ -158,39 +179,43 @@ def build_features(
     f["n_dropped_prev_day"] = np.where(drug, _popcount(pdm & ~mask), np.nan)
     f["n_added_prev_day"] = np.where(drug, _popcount(mask & ~pdm), np.nan)
     partner = np.zeros(len(key), np.int64)
-    for a, b in params.substitutions:
-        ma, mb = _masks_of([a], days.vocab), _masks_of([b], days.vocab)
-        partner |= np.where((new_recent & ma) != 0, mb, 0) | np.where((new_recent & mb) != 0, ma, 0)
+    for x, y in params.substitutions:
+        mx, my = _masks_of([x], vocab), _masks_of([y], vocab)
+        partner |= np.where((new_recent & mx) != 0, my, 0) | np.where((new_recent & my) != 0, mx, 0)
     f["n_substitutions"] = _popcount(partner & recent)
     f["n_new_given_again"] = _popcount(new_recent & ahead)
     f["n_dropped_coming_back"] = np.where(drug, _popcount(recent & ~mask & ahead), np.nan)
     cls_of = drugs.ingredient_class()
     for c in CLASSES:
-        cm = _masks_of([v for v in days.vocab if cls_of.get(v, "trial") == c], days.vocab)
+        cm = _masks_of([v for v in vocab if cls_of.get(v, "trial") == c], vocab)
         f[f"has_{c}"] = ((mask & cm) != 0).astype(float)
         f[f"new_{c}"] = ((new_recent & cm) != 0).astype(float)
 
-    # chemotherapy sessions without a drug name
+
+def _sessions_and_protocol(a: _DayArrays, f: dict, recent_days: int) -> None:
+    """Chemotherapy sessions without a drug name around the day; ODH cycle number and protocol change."""
+    t = a.days.table
     ses = t["session"].to_numpy(bool)
     f["session"] = ses.astype(float)
-    f["sessions_before"] = _window_count(key, ses, -recent_days, -1)
-    f["sessions_after"] = _window_count(key, ses, 1, recent_days)
-
-    # ODH protocol signals
+    f["sessions_before"] = _window_count(a.key, ses, -recent_days, -1)
+    f["sessions_after"] = _window_count(a.key, ses, 1, recent_days)
     cyc = t["cycle"].to_numpy(float)
     f["cycle_number"] = cyc
     f["cycle_one"] = np.where(np.isnan(cyc), np.nan, (cyc == 1).astype(float))
     proto = t["proto"].to_numpy(np.int64)
     last_proto = _shift(
-        pd.Series(np.where(proto >= 0, proto, np.nan)).groupby(pcode).ffill().to_numpy(), new_person, np.nan
+        pd.Series(np.where(proto >= 0, proto, np.nan)).groupby(a.pcode).ffill().to_numpy(), a.new_person, np.nan
     )
     f["protocol_changed"] = np.where((proto >= 0) & ~np.isnan(last_proto), (proto != last_proto).astype(float), np.nan)
 
-    # the rule engine's own decisions
-    rl, row = rule_rows(days, exposures, persons, chemo_sessions, params)
+
+def _rule_decisions(a: _DayArrays, f: dict, exposures, persons, chemo_sessions, params: LineParams) -> None:
+    """The rule engine's own decisions on the day and the state of its line."""
+    date, mask, n = a.date, a.mask, len(a.date)
+    rl, row = rule_rows(a.days, exposures, persons, chemo_sessions, params)
     has = row >= 0
     r = np.where(has, row, 0)
-    prev_row = _shift(row, new_person, -1)
+    prev_row = _shift(row, a.new_person, -1)
     boundary = has & (row != prev_row)
     r_maint = rl["is_maintenance"].to_numpy(bool) if len(rl) else np.zeros(1, bool)
     r_start = (
@@ -206,15 +231,25 @@ def build_features(
     f["rule_reason"] = np.where(boundary, closed, -1.0)
     f["rule_line_number"] = np.where(has, r_line[r], 0.0)
     f["rule_days_in_line"] = np.where(has, date - r_start[r], np.nan)
-    f["rule_days_count_in_line"] = pd.Series(np.ones(n)).groupby(pcode * (1 << 20) + row).cumsum().to_numpy() - 1
+    f["rule_days_count_in_line"] = pd.Series(np.ones(n)).groupby(a.pcode * (1 << 20) + row).cumsum().to_numpy() - 1
     f["rule_is_maintenance"] = np.where(has, r_maint[r].astype(float), np.nan)
-    reg_mask = _regimen_masks(rl, days.vocab)
+    reg_mask = _regimen_masks(rl, a.days.vocab)
     prm = np.where(prev_row >= 0, reg_mask[np.maximum(prev_row, 0)], 0)
     f["n_new_vs_rule_regimen"] = np.where(prev_row >= 0, _popcount(mask & ~prm), np.nan)
-    f["n_missing_vs_rule_regimen"] = np.where((prev_row >= 0) & drug, _popcount(prm & ~mask), np.nan)
+    f["n_missing_vs_rule_regimen"] = np.where((prev_row >= 0) & a.drug, _popcount(prm & ~mask), np.nan)
 
-    out = pd.DataFrame({k: np.asarray(f[k], dtype=float) for k in feature_names()})
-    return out
+
+def build_features(
+    days: Days, exposures, persons, chemo_sessions, params: LineParams, recent_days: int
+) -> pd.DataFrame:
+    """Feature matrix (one row per day of `days.table`, columns `feature_names()`; groups in the module docstring)."""
+    a = _DayArrays.of(days)
+    f: dict[str, np.ndarray] = {}
+    _timing(a, f)
+    _drug_changes(a, f, params, recent_days)
+    _sessions_and_protocol(a, f, recent_days)
+    _rule_decisions(a, f, exposures, persons, chemo_sessions, params)
+    return pd.DataFrame({k: np.asarray(f[k], dtype=float) for k in feature_names()})
 
 
 def _regimen_masks(rl: pd.DataFrame, vocab: list[str]) -> np.ndarray:
