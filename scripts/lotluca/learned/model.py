@@ -46,7 +46,7 @@ class LearnedSettings(Settings):
     recent_days: int
     regimen_window_days: int
     folds: int
-    grid: dict[str, tuple]
+    grid: dict[str, list]  # hyperparameter -> values tried
     thresholds: tuple[float, ...]
     min_child_weight: float
     subsample: float
