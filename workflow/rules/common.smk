@@ -53,6 +53,13 @@ PAIRS = [
 SOURCES_OF_LINES = [[a, s] for s in SCENARIOS for a in ALGORITHMS]  # effectiveness
 FIG_SCENARIO = config["figures"]["scenario"]
 
+if not SIMULATED:
+    for key in ("snds_dir", "odh_dir", "gold_lines"):
+        if not config["inputs"][key]:
+            raise ValueError(
+                f"config.yaml: simulate.enabled is false but inputs.{key} is empty; "
+                "name the real extract's folders and gold standard (docs/real-extracts.md)."
+            )
 if SIMULATED and FMT == "sas7bdat":
     raise ValueError(
         "config.yaml: inputs.format is sas7bdat but simulate.enabled is true; "
