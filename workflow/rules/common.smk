@@ -197,7 +197,7 @@ TABLES = {
     "medians": "table3_medians",
     "calibration": "table4_calibration",
 }
-PRIVATE_FIGURES = ["swimmer"]  # person-level: results/private/, never exported
+PRIVATE_FIGURES = ["swimmer"]  # person-level: in the private folder, never exported
 
 
 def figure_file(kind, ext):

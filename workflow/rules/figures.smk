@@ -1,5 +1,5 @@
 # figures: the paper's figures (PNG + PDF) and tables (CSV + Markdown), each a report item, suppressed
-# per `privacy` (the person-level swimmer plot stays under results/private/). The algorithm shown next
+# per `privacy` (the person-level swimmer plot stays in the private folder). The algorithm shown next
 # to gold is chosen inside the steps from the evaluation metrics. docs/figures.md
 FIG_LINES = lines_files(FIG_SCENARIO)
 FIG_PERSONS = path("merge.table", scenario=FIG_SCENARIO, table="persons")
