@@ -92,8 +92,8 @@ def _booster_params(point: Mapping, s: LearnedSettings) -> dict:
         "objective": "multi:softprob",
         "num_class": N_CLASSES,
         "tree_method": "hist",
-        "max_depth": int(point.get("max_depth", 4)),
-        "eta": float(point.get("learning_rate", 0.1)),
+        "max_depth": int(point["max_depth"]),
+        "eta": float(point["learning_rate"]),
         "min_child_weight": float(point.get("min_child_weight", s.min_child_weight)),
         "subsample": float(point.get("subsample", s.subsample)),
         "seed": int(s.seed),
@@ -106,7 +106,7 @@ def fit(X: pd.DataFrame, y: np.ndarray, point: Mapping, s: LearnedSettings) -> x
     dm = xgb.DMatrix(
         X.to_numpy(np.float32), label=y.astype(np.float32), feature_names=list(X.columns), nthread=s.threads
     )
-    return xgb.train(_booster_params(point, s), dm, num_boost_round=int(point.get("n_estimators", 200)))
+    return xgb.train(_booster_params(point, s), dm, num_boost_round=int(point["n_estimators"]))
 
 
 def predict_proba(booster: xgb.Booster, X: pd.DataFrame, threads: int = 1) -> np.ndarray:
