@@ -166,12 +166,19 @@ def test_dirty_rows_rejected_once_with_their_whole_file_row(raw):
 
 
 def test_unresolvable_row_lands_in_exactly_one_shard(raw):
-    """Every raw row is written to exactly one shard, with its row number in the whole file."""
+    """Every raw row is written to exactly one shard, with its row number in the whole file; the
+    nomenclatures (IR_PHA_R, NU_UCD_R) are copied whole into every shard."""
     src = raw / "sim" / "snds"
     paths = pipeline.find_tables(src, split.SPLIT_TABLES["snds"])
+    assert set(snds.NOMENCLATURES) <= set(paths)
     dirs = [raw / "split_check" / str(k) for k in range(3)]
     outputs = {t: [d / split.shard_file_name(t, p) for d in dirs] for t, p in paths.items()}
     counts = split.split_source("snds", paths, outputs, ExtractSettings.for_study(**BLOCKS))
+    for table in snds.NOMENCLATURES:
+        whole = paths[table].read_bytes()
+        assert all((d / split.shard_file_name(table, paths[table])).read_bytes() == whole for d in dirs), table
+        n = pq.read_table(dirs[0] / f"{table}.rows.parquet").num_rows
+        assert n > 0 and counts.pop(table) == [n] * len(dirs)
     for table, per_shard in counts.items():
         rows = np.concatenate([pq.read_table(d / f"{table}.rows.parquet").column("row").to_numpy() for d in dirs])
         assert sorted(rows.tolist()) == list(range(sum(per_shard))), table

@@ -25,6 +25,7 @@ from lotluca.simulate import (
     SNDS_OUT,
     calibration,
     cohort,
+    nomenclature,
     simulate,
     simulate_to_files,
     treatment,
@@ -121,7 +122,7 @@ def test_dcir_keys_unique_and_valid(small):
     assert set(S["IR_BEN_R"]["BEN_SEX_COD"]) <= {1, 2}
     assert set(S["IR_BEN_R"]["BEN_NAI_MOI"]) <= {f"{m:02d}" for m in range(1, 13)}
     pha = S["ER_PHA_F"]
-    cips = set(drugs.drug_codes().query("code_system == 'CIP13'")["code"].astype("int64"))
+    cips = set(S["IR_PHA_R"]["PHA_CIP_C13"])  # every dispensed code is in the shard's nomenclature
     assert set(pha["PHA_PRS_C13"]) <= cips
     assert (pha["PHA_ACT_QSN"] < 0).any() and (pha["PHA_ACT_QSN"] > 0).all() is not True
     assert set(S["ER_UCD_F"]["UCD_TOP_UCD"]) <= {0, 1}
@@ -177,7 +178,7 @@ def test_observed_tables_leak_no_truth(small):
 def test_clinical_truth_keys_resolve_to_raw_rows(small):
     t = _pd(small["clinical_truth"])
     S = {k: _pd(v) for k, v in small["snds"].items()}
-    code_ing = drugs.drug_codes().set_index("code")["ingredient"].to_dict()
+    code_ing = nomenclature.codes().set_index("code")["ingredient"].to_dict()
     ph = t[t["snds_table"] == "ER_PHA_F"]
     pha = S["ER_PHA_F"].set_index("DCT_ORD_NUM")
     got = pha.loc[ph["snds_key"].astype("int64"), "PHA_PRS_C13"].astype(str).map(code_ing).to_numpy()
@@ -228,7 +229,8 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db and len(da) == 22  # 19 + truth/{concomitant,persons,lines}_truth.parquet
+    assert da == db and len(da) == 24  # 19 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R}
+    assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
 

@@ -1,22 +1,20 @@
-"""Regenerate scripts/lotluca/data/drugs.csv and drug_codes.csv (the shipped drug reference).
+"""Regenerate scripts/lotluca/data/drugs.csv and drug_labels.csv (the shipped ingredient reference).
 
-The ingredient / ATC-7 / class rows follow the WHO ATC index 2026 (see docs/limits.md on the codes). The CIP13 and
-UCD13 codes are *format-valid illustrative codes* (prefix 34009 / 3400893 and a valid EAN-13 check
-digit), generated deterministically from the ingredient name: no network reaches the official BDPM
-(base de donnees publique des medicaments) from our build machines. On the secure platform, append
-the official codes to drug_codes.csv (same columns); nothing else changes.
+The ingredient / ATC-7 / class rows follow the WHO ATC index 2026. drug_labels.csv is the synonym table
+of French INN and brand names -> ingredient (INN), used to read ODH free text and NU_UCD_R labels. The
+package holds no CIP13 / UCD code: codes come from the nomenclatures of the extract at run time
+(lotluca.drugs.reference, docs/extract.md "Drug reference").
 Run: python tools/make_drug_reference.py
 """
 
 import csv
-import hashlib
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "scripts" / "lotluca" / "data"
 
 # ingredient, ATC-7, drug_class, route, snds_visibility, odh labels (French INN + brands), pack days
 DRUGS = [
-    ("cisplatin", "L01XA01", "platinum", "iv", "session", ["CISPLATINE"], 0),
+    ("cisplatin", "L01XA01", "platinum", "iv", "session", ["CISPLATINE", "CISPLATYL"], 0),
     ("carboplatin", "L01XA02", "platinum", "iv", "session", ["CARBOPLATINE", "PARAPLATINE"], 0),
     ("pemetrexed", "L01BA04", "antimetabolite", "iv", "en_sus", ["PEMETREXED", "ALIMTA"], 0),
     ("gemcitabine", "L01BC05", "antimetabolite", "iv", "session", ["GEMCITABINE", "GEMZAR"], 0),
@@ -27,6 +25,9 @@ DRUGS = [
     ("vinorelbine", "L01CA04", "vinca", "oral", "pharmacy", ["NAVELBINE ORAL", "VINORELBINE ORALE"], 21),
     ("etoposide", "L01CB01", "topoisomerase_inhibitor", "iv", "session", ["ETOPOSIDE", "VEPESIDE"], 0),
     ("etoposide", "L01CB01", "topoisomerase_inhibitor", "oral", "pharmacy", ["CELLTOP", "ETOPOSIDE ORAL"], 21),
+    # small-cell lung cancer cytotoxics: not drawn by the simulator, named so that real codes map
+    ("irinotecan", "L01CE02", "topoisomerase_inhibitor", "iv", "session", ["IRINOTECAN", "CAMPTO"], 0),
+    ("topotecan", "L01CE01", "topoisomerase_inhibitor", "iv", "session", ["TOPOTECANE", "TOPOTECAN", "HYCAMTIN"], 0),
     ("bevacizumab", "L01FG01", "anti_vegf", "iv", "en_sus", ["BEVACIZUMAB", "AVASTIN", "MVASI", "ZIRABEV"], 0),
     ("ramucirumab", "L01FG02", "anti_vegf", "iv", "en_sus", ["RAMUCIRUMAB", "CYRAMZA"], 0),
     ("nintedanib", "L01EX09", "antiangiogenic_tki", "oral", "pharmacy", ["NINTEDANIB", "VARGATEF"], 30),
@@ -73,6 +74,9 @@ DRUGS = [
     ("prednisolone", "H02AB06", "corticosteroid", "oral", "pharmacy", ["PREDNISOLONE", "SOLUPRED"], 20),
     ("prednisone", "H02AB07", "corticosteroid", "oral", "pharmacy", ["PREDNISONE", "CORTANCYL"], 20),
     ("methylprednisolone", "H02AB04", "corticosteroid", "oral", "pharmacy", ["METHYLPREDNISOLONE", "MEDROL"], 20),
+    # given with pemetrexed (premedication) and docetaxel
+    ("dexamethasone", "H02AB02", "corticosteroid", "oral", "pharmacy", ["DEXAMETHASONE", "DECTANCYL"], 20),
+    ("betamethasone", "H02AB01", "corticosteroid", "oral", "pharmacy", ["BETAMETHASONE", "CELESTENE"], 20),
     ("amoxicillin", "J01CA04", "antibiotic", "oral", "pharmacy", ["AMOXICILLINE", "CLAMOXYL"], 7),
     (
         "amoxicillin and beta-lactamase inhibitor",
@@ -88,42 +92,18 @@ DRUGS = [
 ]
 
 
-def ean13(prefix: str, seed: str) -> str:
-    body_len = 12 - len(prefix)
-    digits = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 10**body_len
-    body = prefix + str(digits).zfill(body_len)
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
-
-
 def main() -> None:
     with open(OUT / "drugs.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["ingredient", "atc", "drug_class", "route", "snds_visibility", "days_per_pack"])
         for ing, atc, cls, route, vis, _labels, days in DRUGS:
             w.writerow([ing, atc, cls, route, vis, days or ""])
-    with open(OUT / "drug_codes.csv", "w", newline="") as fh:
+    with open(OUT / "drug_labels.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["code_system", "code", "ingredient", "route", "label"])
-        for ing, _atc, _cls, route, vis, labels, _days in DRUGS:
-            if vis == "pharmacy":
-                for k in range(2):  # two pack sizes / presentations
-                    w.writerow(
-                        ["CIP13", ean13("34009", f"{ing}|{route}|cip|{k}"), ing, route, f"{labels[-1]} boite {k + 1}"]
-                    )
-            if vis == "en_sus":
-                for k in range(2):  # two presentations (vial strengths)
-                    w.writerow(
-                        [
-                            "UCD13",
-                            ean13("3400893", f"{ing}|{route}|ucd|{k}"),
-                            ing,
-                            route,
-                            f"{labels[-1]} flacon {k + 1}",
-                        ]
-                    )
+        w.writerow(["label", "ingredient", "route"])
+        for ing, _atc, _cls, route, _vis, labels, _days in DRUGS:
             for label in labels:
-                w.writerow(["LABEL", label, ing, route, label])
+                w.writerow([label, ing, route])
 
 
 if __name__ == "__main__":

@@ -14,14 +14,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lotluca import contracts, drugs, snds_schema
+from lotluca import contracts, snds_schema
+from lotluca.simulate import nomenclature
 
 D = dt.date
 
 
 def code(ingredient: str, system: str, k: int = 0) -> str:
-    ref = drugs.drug_codes()
+    """The k-th code of an ingredient in the simulator's nomenclatures (written to IR_PHA_R / NU_UCD_R)."""
+    ref = nomenclature.codes()
     return ref[(ref["code_system"] == system) & (ref["ingredient"] == ingredient)]["code"].iloc[k]
+
+
+def nomenclature_rows() -> dict[str, list[dict]]:
+    """IR_PHA_R and NU_UCD_R rows of the simulator's codes: the nomenclatures of the hand-made extract."""
+    return {name: [{k: v for k, v in r.items() if v is not None} for r in t.to_pylist()]
+            for name, t in nomenclature.tables().items()}  # fmt: skip
 
 
 KEY_DEFAULTS = {
@@ -188,6 +196,7 @@ def snds_rows() -> dict[str, list[dict]]:
     return {
         "IR_BEN_R": ben, "KI_CCI_R": cci, "ER_PRS_F": prs, "ER_PHA_F": pha, "ER_UCD_F": ucd, "ER_ETE_F": ete,
         "T_MCOaaB": b, "T_MCOaaC": c, "T_MCOaaMED": med, "T_MCOaaFH": fh, "T_MCOaaD": [{"ETA_NUM": "750000001", "RSA_NUM": "1", "ASS_DGN": "C341"}],
+        **nomenclature_rows(),
     }  # fmt: skip
 
 

@@ -27,6 +27,8 @@ SOURCE_TABLES = {
         "T_MCOaaD",
         "T_MCOaaMED",
         "T_MCOaaFH",
+        "IR_PHA_R",
+        "NU_UCD_R",
     ],
     "odh": ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"],
 }

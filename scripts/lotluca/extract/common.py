@@ -41,6 +41,8 @@ class ExtractSettings(Settings):
     max_bad_value_fraction: float
     lookback_days: int
     chemo_session_ghm: tuple[str, ...]
+    drug_classes: Mapping[str, tuple[str, ...]]
+    drug_overrides: str
     start_date: dt.date
     end_date: dt.date
     part: bool = False  # not a config key: whether the tables are one shard

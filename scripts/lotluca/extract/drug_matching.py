@@ -1,9 +1,12 @@
 """Map raw drug codes and labels to the drug reference (`lotluca.drugs`): CIP13, UCD and ODH free text.
 
-- Codes (CIP13 in ER_PHA_F, UCD in ER_UCD_F / T_MCOaaMED / T_MCOaaFH) are compared as digit strings
-  without leading zeros, so a 13-character left-padded UCD ("0000009...") and the same code read as a
-  number match. A value that is not all digits is `invalid`; an all-digit code missing from
-  `drug_codes.csv` is `unknown`. Both are quarantined by the caller and counted in `unknown_codes`.
+- Codes (CIP13 in ER_PHA_F, UCD in ER_UCD_F / T_MCOaaMED / T_MCOaaFH) are matched to the code reference
+  built from the nomenclatures of the extract (`reference_for`, `lotluca.drugs.reference`), compared as
+  digit strings without leading zeros, so a 13-character left-padded UCD ("0000009...") and the same
+  code read as a number match. A code of the nomenclatures outside the reference is `out_of_scope`
+  (filtered by the caller); a value that is not all digits is `invalid`; an all-digit code missing from
+  the nomenclatures is `unknown`. Invalid and unknown codes are quarantined by the caller and counted in
+  `unknown_codes`, with the out-of-scope codes of the study's classes that no ingredient matched.
 - ODH labels ("CARBOPLATINE 450MG", "Keytruda", "NAVELBINE ORAL 30MG") are upper-cased, stripped of
   accents, and matched to the longest reference LABEL they start with (a word boundary must follow);
   failing that, to the longest LABEL found anywhere as a whole word. "ESSAI CLINIQUE" (and "ESSAI ...")
@@ -54,26 +57,61 @@ def normalise_code(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     return pd.Series(text[idx], index=codes.index, dtype=object), pd.Series(digits[idx], index=codes.index)
 
 
-@lru_cache(maxsize=4)
-def _code_table(system: str) -> pd.DataFrame:
-    ref = drugs.drug_codes()
-    ref = ref[ref["code_system"] == system].copy()
-    ref["key"] = ref["code"].str.strip().str.lstrip("0")
-    return ref.drop_duplicates("key").set_index("key")[["ingredient", "route"]]
+# nomenclature tables read for the drug reference: columns, and those a real extract may lack
+NOMENCLATURE_COLUMNS = {
+    "IR_PHA_R": (["PHA_CIP_C13", "PHA_CIP_UCD", "PHA_ATC_C07", "PHA_NOM_PA", "PHA_MED_NOM"], ("PHA_CIP_UCD",)),
+    "NU_UCD_R": (["UCD_UCD_COD", "UCD_DSN_LIB", "UCD_CND_LIB"], ("UCD_CND_LIB",)),
+}
+CODE_KINDS = {"PHA_CIP_C13": "string", "PHA_CIP_UCD": "string", "UCD_UCD_COD": "string"}
 
 
-def match_codes(codes: pd.Series, system: str) -> pd.DataFrame:
-    """Frame aligned on `codes`: ingredient, route (null when unmatched) and status (ok | unknown | invalid | missing)."""
+def read_nomenclature(path, name: str, read_settings) -> pd.DataFrame:
+    """One nomenclature table (IR_PHA_R or NU_UCD_R) with its codes as written (text)."""
+    from lotluca import snds_schema
+    from lotluca.extract import readers
+
+    columns, optional = NOMENCLATURE_COLUMNS[name]
+    optional = tuple(c for c in columns if c in optional or c in ("PHA_NOM_PA", "PHA_MED_NOM"))
+    kinds = {c: k for c, k in CODE_KINDS.items() if c in columns}
+    raw = readers.read_table(
+        path, name, snds_schema.arrow_schema(name), columns, read_settings, optional=optional, kinds=kinds,
+        allow_empty=True,
+    )  # fmt: skip
+    return raw.data
+
+
+def reference_for(paths, settings, bdpm: pd.DataFrame | None = None):
+    """The drug code reference of an extract (`paths`: table name -> file; IR_PHA_R and NU_UCD_R used
+    when present), with the BDPM rows given and the overrides file of `settings.drug_overrides`."""
+    from lotluca.drugs import reference
+
+    tables = {n: read_nomenclature(paths[n], n, settings.read) for n in NOMENCLATURE_COLUMNS if n in paths}
+    overrides = reference.read_overrides(settings.drug_overrides) if settings.drug_overrides else None
+    return reference.build_reference(
+        settings.drug_classes, tables.get("IR_PHA_R"), tables.get("NU_UCD_R"), bdpm=bdpm, overrides=overrides
+    )
+
+
+def match_codes(codes: pd.Series, system: str, ref) -> pd.DataFrame:
+    """Frame aligned on `codes`: ingredient, route (null when unmatched), status (ok | out_of_scope |
+    unknown | invalid | missing) and the normalised code; `ref`: a `lotluca.drugs.reference.DrugReference`."""
     norm, digits = normalise_code(codes)
-    ref = _code_table(system)
+    table = ref.lookup(system)
     uniq = pd.Index(norm.dropna().unique())
-    hit = ref.reindex(uniq)
+    hit = table.reindex(uniq)
     ingredient = norm.map(hit["ingredient"].to_dict())
     route = norm.map(hit["route"].to_dict())
-    status = np.where(
-        norm.isna(), "missing", np.where(~digits, "invalid", np.where(ingredient.isna(), "unknown", "ok"))
+    known = norm.isin(ref.known.get(system, frozenset()))
+    status = np.select(
+        [norm.isna(), ~digits, ingredient.notna(), known], ["missing", "invalid", "ok", "out_of_scope"], "unknown"
     )
     return pd.DataFrame({"ingredient": ingredient, "route": route, "status": status, "code": norm}, index=codes.index)
+
+
+def unmatched_keys(ref, system: str) -> frozenset:
+    """Normalised codes of the study's classes (or antineoplastic-looking labels) left without ingredient."""
+    um = ref.unmatched
+    return frozenset(um.loc[um["code_system"] == system, "code"].map(lambda c: _normalise_one(c)[0]))
 
 
 def normalise_label(label: str) -> str:
@@ -83,9 +121,8 @@ def normalise_label(label: str) -> str:
 
 @lru_cache(maxsize=1)
 def _label_patterns():
-    ref = drugs.drug_codes()
-    ref = ref[ref["code_system"] == "LABEL"]
-    labels = {normalise_label(c): (i, r) for c, i, r in zip(ref["code"], ref["ingredient"], ref["route"], strict=True)}
+    ref = drugs.drug_labels()
+    labels = {normalise_label(c): (i, r) for c, i, r in zip(ref["label"], ref["ingredient"], ref["route"], strict=True)}
     for t in TRIAL_LABELS:
         labels[t] = (drugs.TRIAL_DRUG, "iv")
     keys = sorted(labels, key=len, reverse=True)

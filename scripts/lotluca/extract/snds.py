@@ -78,8 +78,10 @@ OPTIONAL = {
     "T_MCOaaFH": ("COD_UCD", "UCD_UCD_COD", "QUA_COD"),
     "T_MCOaaB": ("DGN_PAL",),
 }
+# the SNDS nomenclatures the drug reference is built from (not per person: read whole, not accounted)
+NOMENCLATURES = tuple(dm.NOMENCLATURE_COLUMNS)
 REQUIRED_TABLES = ("IR_BEN_R", "ER_PRS_F", "ER_PHA_F", "T_MCOaaB", "T_MCOaaC", "T_MCOaaMED")
-OPTIONAL_TABLES = ("KI_CCI_R", "ER_ETE_F", "ER_UCD_F", "T_MCOaaFH")
+OPTIONAL_TABLES = ("KI_CCI_R", "ER_ETE_F", "ER_UCD_F", "T_MCOaaFH", *NOMENCLATURES)
 NONEMPTY = ("IR_BEN_R", "ER_PRS_F", "T_MCOaaB", "T_MCOaaC")  # an empty one is a broken extract
 SEX = {1: "M", 2: "F"}
 
@@ -247,9 +249,25 @@ def _settle_parents(parents: pd.DataFrame, tracker: Tracker, child_rows: list[np
 
 
 def _reject_codes(
-    df: pd.DataFrame, match: pd.DataFrame, tracker: Tracker, column: str, table: str, unknown: list
+    df: pd.DataFrame, match: pd.DataFrame, tracker: Tracker, column: str, table: str, unknown: list, ref=None
 ) -> pd.Series:
-    bad = match["status"] != "ok"
+    """Filter the out-of-scope codes (`out_of_scope`), quarantine the bad ones; returns the rows kept."""
+    scope = (match["status"] == "out_of_scope").to_numpy()
+    if scope.any():
+        tracker.filter(df.loc[scope, "_row"].to_numpy(), "out_of_scope")
+        in_class = scope & match["code"].isin(dm.unmatched_keys(ref, match.attrs["system"])).to_numpy()
+        if in_class.any():  # a drug of the study's classes that no ingredient matched: listed for the user
+            unknown.append(
+                pd.DataFrame(
+                    {
+                        "source_table": table,
+                        "code_system": column,
+                        "code": match.loc[in_class, "code"].to_numpy(),
+                        "status": "out_of_scope_unmatched",
+                    }
+                )
+            )
+    bad = ~match["status"].isin(["ok", "out_of_scope"])
     if bad.any():
         detail = column + "=" + match.loc[bad, "code"].astype(str)
         tracker.reject(
@@ -265,12 +283,18 @@ def _reject_codes(
                 }
             )
         )
-    return ~bad
+    return ~bad & ~scope
 
 
-def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list) -> pd.DataFrame:
-    match = dm.match_codes(pha["PHA_PRS_C13"], "CIP13")
-    keep = _reject_codes(pha, match, pha_t, "PHA_PRS_C13", "ER_PHA_F", unknown)
+def _match(codes: pd.Series, system: str, ref) -> pd.DataFrame:
+    match = dm.match_codes(codes, system, ref)
+    match.attrs["system"] = system
+    return match
+
+
+def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list, ref) -> pd.DataFrame:
+    match = _match(pha["PHA_PRS_C13"], "CIP13", ref)
+    keep = _reject_codes(pha, match, pha_t, "PHA_PRS_C13", "ER_PHA_F", unknown, ref)
     noqty = keep & pha["PHA_ACT_QSN"].isna()
     pha_t.reject(pha.loc[noqty, "_row"].to_numpy(), "missing_quantity", "PHA_ACT_QSN is empty")
     keep &= ~noqty
@@ -312,9 +336,9 @@ def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list) -> pd.DataFrame:
     )
 
 
-def _ucd(ucd: pd.DataFrame, ucd_t: Tracker, unknown: list) -> pd.DataFrame:
-    match = dm.match_codes(ucd["UCD_UCD_COD"], "UCD13")
-    keep = _reject_codes(ucd, match, ucd_t, "UCD_UCD_COD", "ER_UCD_F", unknown)
+def _ucd(ucd: pd.DataFrame, ucd_t: Tracker, unknown: list, ref) -> pd.DataFrame:
+    match = _match(ucd["UCD_UCD_COD"], "UCD13", ref)
+    keep = _reject_codes(ucd, match, ucd_t, "UCD_UCD_COD", "ER_UCD_F", unknown, ref)
     top = ucd["UCD_TOP_UCD"]
     badtop = keep & ~top.isin([0, 1]).fillna(False).astype(bool)
     ucd_t.reject(ucd.loc[badtop, "_row"].to_numpy(), "invalid_top_ucd", "UCD_TOP_UCD=" + text(top[badtop]))
@@ -385,7 +409,7 @@ def _int_key(s: pd.Series) -> pd.Series:
     return pd.Series(num.to_numpy(zero_copy_only=False), index=s.index).astype("Int64")
 
 
-def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings, unknown) -> pd.DataFrame:
+def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings, unknown, ref) -> pd.DataFrame:
     child = df
     child["eta"], child["rsa"] = _int_key(df["ETA_NUM"]), _int_key(df["RSA_NUM"])
     # origin "<table>:<ETA_NUM>/<RSA_NUM>/<n>": the n-th line of the stay in the file, not the file's
@@ -396,8 +420,8 @@ def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings
     code = linked[code_cols[0]]
     for extra in code_cols[1:]:
         code = code.fillna(linked[extra])
-    match = dm.match_codes(code, "UCD13")
-    keep = _reject_codes(linked, match, tracker, code_cols[0], table, unknown)
+    match = _match(code, "UCD13", ref)
+    keep = _reject_codes(linked, match, tracker, code_cols[0], table, unknown, ref)
     nodelay = keep & linked[delay_col].isna()
     tracker.reject(linked.loc[nodelay, "_row"].to_numpy(), "missing_delay", f"{delay_col} is empty")
     keep &= ~nodelay
@@ -440,6 +464,8 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
         )
     ledger = Ledger("snds")
     unknown: list[pd.DataFrame] = []
+    ref = dm.reference_for(paths, settings)
+    log.info("drug reference: %d codes of %d ingredients", len(ref.codes), ref.codes["ingredient"].nunique())
     ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings, row_numbers)
     cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings, row_numbers) if "KI_CCI_R" in paths else (None, None)
     persons, *maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
@@ -460,13 +486,13 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     pha, pha_t = _read(paths, "ER_PHA_F", ledger, settings, row_numbers)
     pha = link_children(pha, parents, prs_index, pha_t, "ER_PRS_F", carry)
     children.append(pha["_prow"].to_numpy())
-    exposures.append(_pharmacy(pha, pha_t, unknown))
+    exposures.append(_pharmacy(pha, pha_t, unknown, ref))
     del pha
     if "ER_UCD_F" in paths:
         ucd, ucd_t = _read(paths, "ER_UCD_F", ledger, settings, row_numbers)
         ucd = link_children(ucd, parents, prs_index, ucd_t, "ER_PRS_F", carry)
         children.append(ucd["_prow"].to_numpy())
-        exposures.append(_ucd(ucd, ucd_t, unknown))
+        exposures.append(_ucd(ucd, ucd_t, unknown, ref))
     _settle_parents(parents, prs_t, children)
     del parents
 
@@ -480,13 +506,24 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     stay_index = KeyIndex(stays, ["eta", "rsa"])
     med, med_t = _read(paths, "T_MCOaaMED", ledger, settings, row_numbers)
     exposures.append(
-        _stay_drugs(med, med_t, stays, stay_index, "T_MCOaaMED", ["UCD_UCD_COD", "UCD_COD"], "DELAI", settings, unknown)
+        _stay_drugs(
+            med, med_t, stays, stay_index, "T_MCOaaMED", ["UCD_UCD_COD", "UCD_COD"], "DELAI", settings, unknown, ref
+        )
     )
     if "T_MCOaaFH" in paths:
         fh, fh_t = _read(paths, "T_MCOaaFH", ledger, settings, row_numbers)
         exposures.append(
             _stay_drugs(
-                fh, fh_t, stays, stay_index, "T_MCOaaFH", ["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT", settings, unknown
+                fh,
+                fh_t,
+                stays,
+                stay_index,
+                "T_MCOaaFH",
+                ["UCD_UCD_COD", "COD_UCD"],
+                "DEL_DAT_ENT",
+                settings,
+                unknown,
+                ref,
             )
         )
     ledger.check()

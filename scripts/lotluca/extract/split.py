@@ -6,12 +6,14 @@ extracting each shard and gathering (`lotluca.extract.gather`) equals extracting
 person cannot be resolved go to the shard of the raw key they carry. The whole tables are read and
 checked as the extraction would; raw values are written untouched (CSV lines, Parquet schema; SAS
 becomes Parquet), with `<table>.rows.parquet` beside each shard table: each row's 0-based row in the
-user's file. The routing rules: docs/extract.md ("Sharded extraction").
+user's file. The nomenclatures (IR_PHA_R, NU_UCD_R) are not per person: every shard gets them whole.
+The routing rules: docs/extract.md ("Sharded extraction").
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pyarrow.parquet as pq
 
 from lotluca import contracts, snds_schema
 from lotluca.errors import InputError
+from lotluca.extract import drug_matching as dm
 from lotluca.extract import odh, readers, snds
 from lotluca.extract.accounting import Ledger
 from lotluca.extract.common import ExtractSettings, KeyIndex, check_unique, join_key, row_numbers_file
@@ -248,6 +251,22 @@ def write_shards(
     return counts
 
 
+def copy_whole(table: str, path: Path, outs: Sequence[str | Path], settings: ExtractSettings) -> list[int]:
+    """Copy a nomenclature (IR_PHA_R, NU_UCD_R: not per person) whole into every shard, with its row
+    numbers; SAS tables become Parquet. Returns the rows of each shard (all of them)."""
+    n = len(dm.read_nomenclature(path, table, settings.read))  # checked as the extraction reads it
+    columns = dm.NOMENCLATURE_COLUMNS[table][0]
+    for out in map(Path, outs):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if readers.file_format(path) == "sas":
+            write_parquet(_sas_table(path, columns, snds_schema.arrow_schema(table), settings), out)
+        else:
+            shutil.copyfile(path, out)
+        write_parquet(pa.table({"row": pa.array(np.arange(n), pa.int64())}), row_numbers_file(out))
+    log.info("snds %s: %d rows copied whole to %d shards", table, n, len(outs))
+    return [n] * len(outs)
+
+
 def split_source(
     source: str,
     paths: Mapping[str, str | Path],
@@ -274,8 +293,9 @@ def split_source(
     if len(sizes) != 1 or not min(sizes):
         raise ValueError(f"{source}: every table needs one file per shard, got {sorted(sizes)} files")
     n = sizes.pop()
+    whole = {name: paths.pop(name) for name in list(paths) if source == "snds" and name in snds.NOMENCLATURES}
     routes = (_snds_routes if source == "snds" else _odh_routes)(paths, settings, n)
-    counts = {}
+    counts = {name: copy_whole(name, path, outputs[name], settings) for name, path in whole.items()}
     for name, shard in routes.items():
         schema = snds_schema.arrow_schema(name) if source == "snds" else contracts.ODH_TABLES[name]
         columns = module.COLUMNS[name] if name in module.COLUMNS else schema.names

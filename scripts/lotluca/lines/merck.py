@@ -3,7 +3,7 @@
 Columns PATIENT_ID, MED_START, MED_END, MED_NAME (header names in any case). Dates as M/D/YY, M/D/YYYY
 or ISO YYYY-MM-DD; an empty MED_END means a single administration (end = start). Drug names in any
 case, with salts ("erlotinib hcl", "pemetrexed disodium"), "paclitaxel protein-bound" and the brand /
-French names of `drug_codes.csv` normalised to the INN of `drugs.csv`; unknown names are kept as they are
+French names of `drug_labels.csv` normalised to the INN of `drugs.csv`; unknown names are kept as they are
 (lower case) and treated as antineoplastic by the engine. Returns canonical `exposures`.
 """
 
@@ -58,9 +58,8 @@ def normalise_name(name: str) -> str:
 
 
 def _labels() -> dict[str, str]:
-    codes = drugs.drug_codes()
-    lab = codes[codes["code_system"] == "LABEL"]
-    return dict(zip(lab["code"].str.upper(), lab["ingredient"], strict=True))
+    lab = drugs.drug_labels()
+    return dict(zip(lab["label"].str.upper(), lab["ingredient"], strict=True))
 
 
 def parse_dates(values: pd.Series, file: str, column: str) -> pd.Series:

@@ -28,7 +28,17 @@ from lotluca.errors import LotlucaError
 from lotluca.io import read_parquet, write_parquet
 from lotluca.sharding import gather
 from lotluca.simulate import arrowcols as A
-from lotluca.simulate import blocks, calibration, cohort, concomitant, gold, render_odh, render_snds, treatment
+from lotluca.simulate import (
+    blocks,
+    calibration,
+    cohort,
+    concomitant,
+    gold,
+    nomenclature,
+    render_odh,
+    render_snds,
+    treatment,
+)
 from lotluca.simulate.blocks import Block
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.write import TableAppender, write_table
@@ -47,6 +57,8 @@ SNDS_OUT = [
     "T_MCOaaD",
     "T_MCOaaMED",
     "T_MCOaaFH",
+    "IR_PHA_R",
+    "NU_UCD_R",
 ]
 ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
 CONCOMITANT_OUT = "concomitant_truth"  # truth/<name>.parquet (exposure flags false when concomitant disabled)
@@ -237,9 +249,12 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
     tables concatenated over the blocks in block order. With `emit(group, name, table)`, every table of
     every block is handed over as soon as it is built and only "counts" is returned (simulate_to_files
     appends and drops the tables that way, keeping memory at one block). A shard without blocks emits
-    empty tables with the right schemas."""
+    empty tables with the right schemas. Every shard holds the whole nomenclatures (IR_PHA_R, NU_UCD_R)."""
     s = settings
     hosp, odh_key = _cohort_draws(seed)
+    if emit is not None:
+        for name, table in nomenclature.tables().items():
+            emit("snds", name, table)
     todo = blocks.shard_blocks(s, shard, n_shards)
     counts = {"patients": 0, "decoys": 0, "lines": 0, "events": 0}
     if not todo:  # the tables of a one-patient block, emptied
@@ -260,7 +275,7 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
     for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth"):
         out[name] = _concat([r[name] for r in results])
     out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
-    out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]}
+    out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]} | nomenclature.tables()
     out["odh"] = {n: _concat([r["odh"][n] for r in results]) for n in results[0]["odh"]}
     out["concomitant"] = tuple(_concat([r["concomitant"][i] for r in results]) for i in (0, 1))
     offsets = np.cumsum([0] + [len(r["_persons"]) for r in results])

@@ -17,6 +17,7 @@ from scipy.special import ndtr
 
 from lotluca import drugs
 from lotluca.config import Settings
+from lotluca.simulate import nomenclature
 
 CLASSES = ("ppi", "antibiotic", "corticosteroid")
 PPI_DAYS, ABX_DAYS, CS_DAYS = 28, 7, 20
@@ -202,8 +203,8 @@ class LineExposure:
 def _cips() -> dict[str, np.ndarray]:
     """CIP13 codes (int) per concomitant class, and their ingredient names."""
     d = drugs.drugs()
-    dc = drugs.drug_codes()
-    dc = dc[dc["code_system"] == "CIP13"].merge(d[["ingredient", "drug_class"]].drop_duplicates(), on="ingredient")
+    dc = nomenclature.study_codes("CIP13")
+    dc = dc.merge(d[["ingredient", "drug_class"]].drop_duplicates(), on="ingredient")
     out = {}
     for cls in CLASSES:
         sub = dc[dc["drug_class"] == cls].sort_values("code")

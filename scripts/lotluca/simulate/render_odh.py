@@ -29,13 +29,12 @@ MAX_LABELS = 3
 
 def _labels():
     """Per ingredient code: up to MAX_LABELS free-text label stems (INN and brands), and their count."""
-    dc = drugs.drug_codes()
-    dc = dc[dc["code_system"] == "LABEL"]
+    dc = drugs.drug_labels()
     lab = np.full((len(ING_NAMES), MAX_LABELS), "", dtype=object)
     cnt = np.zeros(len(ING_NAMES), np.int64)
     for name, grp in dc.groupby("ingredient", sort=True):
         if name in ING:
-            vals = grp["code"].tolist()[:MAX_LABELS]
+            vals = grp["label"].tolist()[:MAX_LABELS]
             lab[ING[name], : len(vals)] = vals
             cnt[ING[name]] = len(vals)
     lab[ING[drugs.TRIAL_DRUG], 0] = "ESSAI CLINIQUE"

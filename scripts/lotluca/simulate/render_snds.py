@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from lotluca import drugs
 from lotluca.simulate import arrowcols as A
+from lotluca.simulate import nomenclature
 from lotluca.simulate.blocks import DCT_STRIDE, ROW_STRIDE, check_capacity
 from lotluca.simulate.cohort import CENTRES, EPOCH, Hospitals, to_days
 from lotluca.simulate.params import SimSettings
@@ -43,8 +44,7 @@ NONCANCER = (
 
 def _codes(system: str) -> tuple[np.ndarray, np.ndarray]:
     """Per ingredient code: (first code, second code) of a code system ("" when none)."""
-    dc = drugs.drug_codes()
-    dc = dc[dc["code_system"] == system]
+    dc = nomenclature.study_codes(system)
     a = np.full(len(ING_NAMES), "", dtype=object)
     b = np.full(len(ING_NAMES), "", dtype=object)
     for name, grp in dc.groupby("ingredient", sort=True):
@@ -419,8 +419,9 @@ def _dcir_drug_rows(rng, E: dict, EN: dict, events: pd.DataFrame, cip_int, nz) -
 
 
 def _dcir_other_rows(rng, V: dict, cip_int, concomitant, nz) -> list[dict]:
-    """DCIR rows of unrelated care (consultations, biology, non-cancer drug boxes when there are no
-    concomitant dispensations) and of the concomitant dispensations (one box per row)."""
+    """DCIR rows of unrelated care (consultations, biology, drug boxes: of the concomitant classes when
+    there are no concomitant dispensations, else of background drugs outside the study) and of the
+    concomitant dispensations (one box per row)."""
     P, n_p, has2, months, stop = V["P"], V["n_p"], V["has2"], V["months"], V["stop"]
     n_oc = rng.poisson(nz.other_care * months)
     oc_pid = np.repeat(np.arange(n_p), n_oc)
@@ -428,13 +429,19 @@ def _dcir_other_rows(rng, V: dict, cip_int, concomitant, nz) -> list[dict]:
     oc_date = P["diag"][oc_pid] - 30 + (rng.random(oc_pid.size) * span).astype(np.int64)
     oc_nir = oc_pid + np.where(has2[oc_pid] & (rng.random(oc_pid.size) < 0.5), n_p, 0)
     kind = rng.integers(0, 3, oc_pid.size)
-    nc_ing = np.array([ING[x] for x in NONCANCER])[rng.integers(0, len(NONCANCER), oc_pid.size)]
+    nc_draw = rng.integers(0, len(NONCANCER), oc_pid.size)
+    nc_ing = np.array([ING[x] for x in NONCANCER])[nc_draw]
     rows = []
     for kk, nat in ((0, NAT_CONSULT), (1, NAT_BIOLOGY)):
         sel = kind == kk
         rows.append(_dcir_block(oc_pid[sel], oc_nir[sel], oc_date[sel], nat, 1))
-    sel = (kind == 2) & (concomitant is None)
-    rows.append(_dcir_block(oc_pid[sel], oc_nir[sel], oc_date[sel], NAT_PHARMACY, 1, cip=cip_int[nc_ing[sel]]))
+    sel = kind == 2
+    if concomitant is None:  # study drugs of the concomitant classes
+        oc_cip = cip_int[nc_ing[sel]]
+    else:  # background drugs outside the study (the concomitant classes are drawn by their block)
+        bg = nomenclature.background_cips()
+        oc_cip = bg[nc_draw[sel] % bg.size]
+    rows.append(_dcir_block(oc_pid[sel], oc_nir[sel], oc_date[sel], NAT_PHARMACY, 1, cip=oc_cip))
     if concomitant is not None and len(concomitant):  # concomitant drugs: one box per row
         cp = concomitant["pid"].to_numpy()
         cnir = cp + np.where(has2[cp] & (rng.random(cp.size) < 0.5), n_p, 0)

@@ -1,11 +1,12 @@
-"""The shipped drug reference (`data/drugs.csv`, `data/drug_codes.csv`) and regimen naming.
+"""The shipped ingredient reference (`data/drugs.csv`, `data/drug_labels.csv`) and regimen naming.
 
 drugs.csv: one row per (ingredient, route): ATC-7 (WHO ATC index 2026), drug_class, SNDS visibility
 ("pharmacy": DCIR CIP13; "en_sus": UCD in PMSI / ER_UCD_F; "session": only a 28Z07Z chemotherapy
 session, no drug name), days_per_pack for dispensed drugs.
-drug_codes.csv: code_system (CIP13 | UCD13 | LABEL) -> ingredient and route. CIP13/UCD13 codes are
-format-valid illustrative codes (see tools/make_drug_reference.py); LABEL rows are the upper-case
-French INN and brand names that ODH free text starts with.
+drug_labels.csv: the synonym table, upper-case French INN and brand names -> ingredient (INN) and
+default route: read in ODH free text and in the labels of the SNDS nomenclatures.
+The package holds no CIP13 / UCD code: the code reference is built at run time from the nomenclatures
+of the extract (`lotluca.drugs.reference`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def drugs() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
-def drug_codes() -> pd.DataFrame:
-    """drug_codes.csv as a DataFrame (code_system, code, ingredient, route, label); codes as strings."""
-    with resources.files("lotluca.data").joinpath("drug_codes.csv").open(encoding="utf-8") as fh:
+def drug_labels() -> pd.DataFrame:
+    """drug_labels.csv as a DataFrame (label, ingredient, route): INN and brand names, upper case."""
+    with resources.files("lotluca.data").joinpath("drug_labels.csv").open(encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype=str)
 
 
