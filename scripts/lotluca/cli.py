@@ -19,6 +19,7 @@ from lotluca.steps import configure_logging
 STAGE_MODULES = [
     "lotluca.simulate.cli",
     "lotluca.extract.cli",
+    "lotluca.drugs.cli",
     "lotluca.link.cli",
     "lotluca.merge.cli",
     "lotluca.lines.cli",

@@ -132,15 +132,17 @@ def _study_ingredients(drug_classes) -> pd.DataFrame:
 
 
 def _ingredient(atc: str, names: Sequence, study: pd.DataFrame) -> tuple[str | None, str]:
-    """(ingredient, matched_by) from an ATC code and substance / product names: the ATC code decides
+    """(ingredient, matched_by) from an ATC code and [substance, product] names: the ATC code decides
     when the reference knows it (the names choose among the ingredients sharing it); the names decide
     when it does not (an ATC version the alias table lacks)."""
     by_atc = list(study.loc[study["atc"] == atc, "ingredient"])
-    named = next((i for i in (label_ingredient(n) for n in names) if i is not None), None)
+    found = [label_ingredient(n) for n in names]
+    named = next((i for i in found if i is not None), None)
     if len(by_atc) == 1:
         return by_atc[0], "atc+substance" if named == by_atc[0] else "atc"
-    if by_atc:
-        return (named, "atc+substance") if named in by_atc else (None, "")
+    if by_atc:  # several ingredients share the ATC code: the product name, more specific, first
+        pick = next((i for i in reversed(found) if i in by_atc), None)
+        return (pick, "atc+substance") if pick else (None, "")
     if named is not None and named in set(study["ingredient"]):
         return named, "substance"
     return None, ""
@@ -274,11 +276,11 @@ def build_reference(
     overrides: pd.DataFrame | None = None,
 ) -> DrugReference:
     """The study's code reference from the nomenclatures given (any may be None); `bdpm`: the rows of
-    `lotluca.drugs.bdpm.reference_rows`; `overrides`: the rows of `read_overrides`. A code found in
+    `lotluca.drugs.bdpm.reference_rows` (every CIP13 of the BDPM, ingredient null outside the study); `overrides`: the rows of `read_overrides`. A code found in
     several sources keeps the row of the last of BDPM, NU_UCD_R labels, IR_PHA_R, overrides."""
     parts, unmatched = [], []
-    if bdpm is not None:
-        parts.append(bdpm[CODE_COLUMNS])
+    if bdpm is not None:  # its unmatched rows (no ingredient) are known codes only
+        parts.append(bdpm.loc[bdpm["ingredient"].notna(), CODE_COLUMNS])
     if nu_ucd is not None:
         rows, um = from_nu_ucd_r(nu_ucd, drug_classes)
         parts.append(rows)
