@@ -18,10 +18,10 @@ from lotluca.errors import InputError
 from lotluca.lines import END_REASONS, available_presets, load_params, reconstruct, reconstruct_with_assignment
 
 BASE = dt.date(2020, 1, 1)
-PRESETS = ["meng2021", "meng2021_gap120", "tlcr2020", "regimen_window30", "lotluca"]
+PRESETS = ["meng2021", "meng2021_paper", "meng2021_gap120", "tlcr2020", "regimen_window30", "lotluca"]
 # last line of a person still followed: "discontinued" with a gap rule, "end_of_data" without
-LAST = {"meng2021": "discontinued", "meng2021_gap120": "discontinued", "tlcr2020": "discontinued",
-        "regimen_window30": "end_of_data", "lotluca": "discontinued"}  # fmt: skip
+LAST = {"meng2021": "discontinued", "meng2021_paper": "discontinued", "meng2021_gap120": "discontinued",
+        "tlcr2020": "discontinued", "regimen_window30": "end_of_data", "lotluca": "discontinued"}  # fmt: skip
 ROUTE = {"erlotinib": "oral", "osimertinib": "oral", "omeprazole": "oral"}
 
 
@@ -174,6 +174,7 @@ CASES = {
         {
             "*": [(1, 0, 63, "docetaxel", False, "gap"), (2, 213, 234, "docetaxel", False, "LAST")],
             "meng2021": [(1, 0, 234, "docetaxel", False, "LAST")],
+            "meng2021_paper": [(1, 0, 234, "docetaxel", False, "LAST")],
             "regimen_window30": [(1, 0, 234, "docetaxel", False, "LAST")],
         },
     ),
@@ -195,6 +196,7 @@ CASES = {
             "*": [(1, 0, 459, "erlotinib", False, "LAST")],
             "tlcr2020": [(1, 0, 119, "erlotinib", False, "gap"), (2, 400, 459, "erlotinib", False, "LAST")],
             "regimen_window30": [(1, 0, 430, "erlotinib", False, "LAST")],  # no days of supply
+            "meng2021": [(1, 0, 430, "erlotinib", False, "LAST")],  # no days of supply (as the reference)
         },
     ),
     # continuation maintenance: pemetrexed alone after 4 cycles of carboplatin-pemetrexed
@@ -219,7 +221,8 @@ CASES = {
             ],
         },
     ),
-    # switch maintenance: pemetrexed after 4 cycles of carboplatin-gemcitabine
+    # switch maintenance: pemetrexed after 4 cycles of carboplatin-gemcitabine (a new line for meng2021, as
+    # the reference implementation runs: its switch-maintenance check never fires)
     "switch_maintenance": (
         cycles("carboplatin+gemcitabine", [0, 21, 42, 63]) + cycles("pemetrexed", [84, 105]),
         None,
@@ -228,18 +231,27 @@ CASES = {
                 (1, 0, 63, "carboplatin+gemcitabine", False, "maintenance"),
                 (1, 84, 105, "pemetrexed", True, "LAST"),
             ],
+            "meng2021": [
+                (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
+                (2, 84, 105, "pemetrexed", False, "LAST"),
+            ],
             "regimen_window30": [
                 (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
                 (2, 84, 105, "pemetrexed", False, "LAST"),
             ],
         },
     ),
-    # docetaxel right after induction: switch maintenance for meng2021 / tlcr2020, a second line for lotluca
+    # docetaxel right after induction: switch maintenance for meng2021_paper / tlcr2020, a second line for
+    # lotluca and meng2021
     "switch_docetaxel": (
         cycles("carboplatin+gemcitabine", [0, 21, 42, 63]) + cycles("docetaxel", [84, 105]),
         None,
         {
             "*": [(1, 0, 63, "carboplatin+gemcitabine", False, "maintenance"), (1, 84, 105, "docetaxel", True, "LAST")],
+            "meng2021": [
+                (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
+                (2, 84, 105, "docetaxel", False, "LAST"),
+            ],
             "lotluca": [
                 (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
                 (2, 84, 105, "docetaxel", False, "LAST"),
@@ -256,7 +268,7 @@ CASES = {
         None,
         {
             "*": [(1, 0, 21, "carboplatin+gemcitabine", False, "new_drug"), (2, 42, 63, "pemetrexed", False, "LAST")],
-            "meng2021": [
+            "meng2021_paper": [
                 (1, 0, 21, "carboplatin+gemcitabine", False, "maintenance"),
                 (1, 42, 63, "pemetrexed", True, "LAST"),
             ],
@@ -276,6 +288,7 @@ CASES = {
         45,
         {
             "*": [(1, 0, 45, "osimertinib", False, "death")],
+            "meng2021": [(1, 0, 30, "osimertinib", False, "death")],
             "regimen_window30": [(1, 0, 30, "osimertinib", False, "death")],
         },
     ),
