@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -36,6 +36,7 @@ from lotluca.errors import InputError
 
 CODE_COLUMNS = ["code_system", "code", "ingredient", "atc", "route", "label", "matched_by"]
 SYSTEMS = ("CIP13", "UCD13")
+SUMMARY_ROWS = 100  # unmatched codes printed by the summary
 ORAL_WORDS = re.compile(r"\b(COMPRIMES?|CPR?|GELULES?|GELU|CAPSULES?|CAPS|BUVABLE|ORALE?|PER OS|SACHETS?)\b")
 SC_WORDS = re.compile(r"\b(SOUS[- ]CUTANEE?S?|SC)\b")
 IV_WORDS = re.compile(r"\b(PERFUSION|PERF|INJECTABLE|INJ|FLACON|FL|INTRAVEINEUSE|IV|POUDRE|SOLUTION A DILUER)\b")
@@ -76,8 +77,10 @@ class DrugReference:
             lines.append(f"  {ing}: " + ", ".join(f"{int(row[s])} {s}" for s in counts.columns if row[s]))
         um = self.unmatched
         lines.append(f"{len(um)} codes of the study's classes or antineoplastic-looking labels left unmatched")
-        for _, r in um.iterrows():
-            lines.append(f"  {r['code_system']} {r['code']} {r['atc'] or ''} {r['label']}")
+        for r in um.head(SUMMARY_ROWS).itertuples(index=False):
+            lines.append(f"  {r.code_system} {r.code} {r.atc or ''} {r.label}")
+        if len(um) > SUMMARY_ROWS:
+            lines.append(f"  ... and {len(um) - SUMMARY_ROWS} more")
         return "\n".join(lines)
 
 
@@ -97,19 +100,29 @@ def _norm(text) -> str:
 
 def label_ingredient(label) -> str | None:
     """Ingredient named by a product or substance label (synonym table, strengths and forms ignored)."""
-    from lotluca.extract.drug_matching import match_label
-
     if not isinstance(label, str) or not label.strip():
         return None
+    return _label_ingredient(label)
+
+
+@lru_cache(maxsize=65536)
+def _label_ingredient(label: str) -> str | None:
+    from lotluca.extract.drug_matching import match_label
+
     ing, _ = match_label(label)
     return None if ing == drugs.TRIAL_DRUG else ing
+
+
+@cache
+def _routes(ingredient: str) -> tuple[str, ...]:
+    d = drugs.drugs()
+    return tuple(d.loc[d["ingredient"] == ingredient, "route"])
 
 
 def route_of(ingredient: str, form_text: str, system: str) -> str:
     """Route of a presentation: the form words of its label when the ingredient has that route in the
     reference; else the ingredient's only route; else oral for a CIP13 and iv for a UCD when it has one."""
-    d = drugs.drugs()
-    routes = list(d.loc[d["ingredient"] == ingredient, "route"])
+    routes = _routes(ingredient)
     text = _norm(form_text)
     for route, words in (("oral", ORAL_WORDS), ("sc", SC_WORDS), ("iv", IV_WORDS)):
         if words.search(text) and route in routes:
@@ -129,6 +142,10 @@ def in_classes(atc: pd.Series, drug_classes: Mapping[str, Sequence[str]]) -> pd.
 def _study_ingredients(drug_classes) -> pd.DataFrame:
     d = drugs.drugs().drop_duplicates("ingredient")
     return d[in_classes(d["atc"], drug_classes).to_numpy()]
+
+
+def _atc_of(study: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(study["ingredient"], study["atc"], strict=True))
 
 
 def _ingredient(atc: str, names: Sequence, study: pd.DataFrame) -> tuple[str | None, str]:
@@ -155,6 +172,7 @@ def _empty() -> pd.DataFrame:
 def from_ir_pha_r(ir_pha: pd.DataFrame, drug_classes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(CIP13 and UCD13 reference rows, in-class rows left unmatched) from IR_PHA_R."""
     study = _study_ingredients(drug_classes)
+    atc_of = _atc_of(study)
     col = lambda c: ir_pha[c] if c in ir_pha else pd.Series([None] * len(ir_pha), index=ir_pha.index)  # noqa: E731
     atc = col("PHA_ATC_C07").fillna("").astype(str).str.strip().str.upper()
     atc = atc.map(lambda a: atc_aliases().get(a, a))
@@ -179,7 +197,7 @@ def from_ir_pha_r(ir_pha: pd.DataFrame, drug_classes) -> tuple[pd.DataFrame, pd.
         if ing is None:
             unmatched.append(("CIP13", _as_written(r.cip), r.atc, label))
             continue
-        atc7 = study.loc[study["ingredient"] == ing, "atc"].iloc[0]
+        atc7 = atc_of[ing]
         if code_key(r.cip) is not None:
             rows.append(("CIP13", _as_written(r.cip), ing, atc7, route_of(ing, label, "CIP13"), label, how))
         if code_key(r.ucd) is not None:
@@ -199,21 +217,19 @@ def _frame(rows) -> pd.DataFrame:
 
 def from_nu_ucd_r(nu_ucd: pd.DataFrame, drug_classes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(UCD13 reference rows matched by label, antineoplastic-looking labels left unmatched) from NU_UCD_R."""
-    study = _study_ingredients(drug_classes)
-    names = set(study["ingredient"])
+    atc_of = _atc_of(_study_ingredients(drug_classes))
     form = nu_ucd["UCD_CND_LIB"] if "UCD_CND_LIB" in nu_ucd else pd.Series([""] * len(nu_ucd), index=nu_ucd.index)
     rows, unmatched = [], []
     for code, label, cnd in zip(nu_ucd["UCD_UCD_COD"], nu_ucd["UCD_DSN_LIB"], form, strict=True):
         if code_key(code) is None:
             continue
         ing = label_ingredient(label)
-        if ing is None or ing not in names:
-            if ANTINEOPLASTIC_WORDS.search(_norm(label)):
+        if ing is None or ing not in atc_of:
+            if isinstance(label, str) and ANTINEOPLASTIC_WORDS.search(_norm(label)):
                 unmatched.append(("UCD13", _as_written(code), None, label))
             continue
-        atc7 = study.loc[study["ingredient"] == ing, "atc"].iloc[0]
         text = f"{label} {cnd if isinstance(cnd, str) else ''}"
-        rows.append(("UCD13", _as_written(code), ing, atc7, route_of(ing, text, "UCD13"), label, "label"))
+        rows.append(("UCD13", _as_written(code), ing, atc_of[ing], route_of(ing, text, "UCD13"), label, "label"))
     return _frame(rows), pd.DataFrame(unmatched, columns=["code_system", "code", "atc", "label"])
 
 
