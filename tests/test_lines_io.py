@@ -16,7 +16,8 @@ from lotluca.errors import InputError
 from lotluca.io import write_parquet
 from lotluca.lines import cli as lines_cli
 from lotluca.lines import load_params, reconstruct, reconstruct_with_assignment
-from lotluca.lines.merck import normalise_name, read_merck
+from lotluca.lines.cli import write_lines
+from lotluca.lines.merck import MERCK_END_REASONS, OUTPUT_COLUMNS, normalise_name, read_merck
 from lotluca.lines.omop import EPISODE, EPISODE_EVENT, to_omop
 
 MERCK = """patient_id,med_start,med_end,med_name
@@ -130,6 +131,27 @@ def test_cli_round_trip_merck_to_csv(tmp_path):
     assert back["start_date"].tolist() == [str(d) for d in direct["start_date"]]
     assert back["regimen"].tolist() == direct["regimen"].tolist()
     assert back["end_reason"].tolist() == direct["end_reason"].tolist()
+
+
+def test_cli_merck_output_format(tmp_path):
+    """--output-format merck: the reference's output_lot columns, one row per line row, in the same order."""
+    src = write(tmp_path, MERCK)
+    out = tmp_path / "lot.csv"
+    args = ["lines", "--input", str(src), "--input-format", "merck", "--algorithm", "meng2021", "--output", str(out)]
+    assert _cli([*args, "--output-format", "merck"]) == 0
+    lot = pd.read_csv(out, dtype={"PATIENT_ID": str})
+    assert list(lot.columns) == list(OUTPUT_COLUMNS)
+    direct = reconstruct(read_merck(src), None, None, load_params("meng2021")).to_pandas()
+    assert lot["PATIENT_ID"].tolist() == direct["person_id"].tolist()
+    assert lot["START_DATE"].tolist() == [str(d) for d in direct["start_date"]]
+    assert lot["LINE_NAME"].tolist() == [r.replace("+", ",") for r in direct["regimen"]]
+    assert lot["IS_MAINTENANCE"].tolist() == direct["is_maintenance"].tolist()
+    assert set(lot["LINE_END_REASON"]) <= set(MERCK_END_REASONS.values())
+    assert (lot["LINE_TYPE"] == lot["LINE_NAME"].str.contains(",").map({True: "combo", False: "mono"})).all()
+    first = lot.groupby("PATIENT_ID")["START_DATE"].transform("min")
+    assert (lot["INDEX_DATE"] == first).all()
+    with pytest.raises(InputError, match="CSV"):
+        write_lines(reconstruct(read_merck(src), None, None, load_params("meng2021")), tmp_path / "x.parquet", "merck")
 
 
 def test_cli_round_trip_exposures_parquet_with_omop(tmp_path):

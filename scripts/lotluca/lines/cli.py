@@ -2,11 +2,13 @@
 inputs, running an algorithm, writing lines as Parquet or CSV).
 
     lotluca lines --input FILE --input-format {exposures,merck} --algorithm NAME --output FILE.{csv,parquet}
-                  [--persons FILE] [--chemo-sessions FILE] [--config FILE] [--set KEY=VALUE ...] [--omop-dir DIR]
+                  [--output-format {lotluca,merck}] [--persons FILE] [--chemo-sessions FILE] [--config FILE]
+                  [--set KEY=VALUE ...] [--omop-dir DIR]
 
 `exposures` input: canonical exposures as Parquet or CSV (ISO dates); `merck`: the Merck reference CSV
 (PATIENT_ID, MED_START, MED_END, MED_NAME). CSV output columns: person_id, line_number, start_date,
-end_date (ISO), regimen, regimen_class, is_maintenance (true/false), end_reason, algorithm.
+end_date (ISO), regimen, regimen_class, is_maintenance (true/false), end_reason, algorithm; with
+`--output-format merck`, the reference's output columns (`lotluca.lines.merck.to_merck_lines`, CSV only).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from lotluca.errors import InputError
 from lotluca.io import read_parquet, write_parquet
 from lotluca.lines.algorithms import Algorithm, LineInputs
 from lotluca.lines.engine import reconstruct_with_assignment
-from lotluca.lines.merck import read_merck
+from lotluca.lines.merck import read_merck, to_merck_lines
 from lotluca.lines.omop import to_omop
 from lotluca.lines.params import LinesSettings, available_presets, load_params
 
@@ -52,9 +54,17 @@ def read_table(path: str | Path, schema: pa.Schema | None = None) -> pa.Table:
     raise InputError(path, "unknown file type", expected=".parquet or .csv")
 
 
-def write_lines(table: pa.Table, path: str | Path) -> None:
+def write_lines(table: pa.Table, path: str | Path, output_format: str = "lotluca") -> None:
+    """Lines as Parquet or CSV (lotluca columns), or as the Merck reference's output CSV (output_format "merck")."""
     path = Path(path)
-    if path.suffix == ".parquet":
+    if output_format == "merck":
+        if path.suffix != ".csv":
+            raise InputError(path, "the merck output format is a CSV", expected=".csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        to_merck_lines(table).to_csv(path, index=False)
+    elif output_format != "lotluca":
+        raise InputError("--output-format", f"unknown output format {output_format!r}", expected="lotluca or merck")
+    elif path.suffix == ".parquet":
         write_parquet(table, path)
     elif path.suffix == ".csv":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +112,7 @@ def run_lines(
     sessions_path=None,
     overrides: dict | None = None,
     omop_dir=None,
+    output_format: str = "lotluca",
 ) -> pa.Table:
     """Read the inputs, reconstruct the lines with the preset `algorithm` (+ overrides), write them; return them."""
     params = load_params(algorithm, overrides)
@@ -110,7 +121,7 @@ def run_lines(
     lines, assignment = reconstruct_with_assignment(
         inputs.exposures, inputs.persons, inputs.chemo_sessions, params, names=inputs.names
     )
-    write_lines(lines, output_path)
+    write_lines(lines, output_path, output_format)
     log.info(
         "%s: %d exposure rows -> %d line rows (%s) in %.1f s",
         inputs.names[0],
@@ -149,6 +160,7 @@ def _main(args) -> int:
         args.chemo_sessions,
         overrides,
         args.omop_dir,
+        args.output_format,
     )
     return 0
 
@@ -159,6 +171,12 @@ def register(subparsers) -> None:
     p.add_argument("--input-format", choices=["exposures", "merck"], default="exposures")
     p.add_argument("--algorithm", default="lotluca", help=f"a preset ({', '.join(available_presets())}) or a YAML file")
     p.add_argument("--output", required=True, help="lines output, .csv or .parquet")
+    p.add_argument(
+        "--output-format",
+        choices=["lotluca", "merck"],
+        default="lotluca",
+        help="lotluca: the lines contract; merck: the Merck reference's output_lot columns (CSV)",
+    )
     p.add_argument("--persons", help="persons table (diagnosis_date, death_date, end_of_followup)")
     p.add_argument("--chemo-sessions", help="chemo_sessions table (28Z07Z sessions without a drug name)")
     p.add_argument("--config", help="study config.yaml: the algorithm's lines.overrides apply (before --set)")

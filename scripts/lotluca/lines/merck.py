@@ -1,10 +1,16 @@
-"""Reader of the Merck reference implementation's input format (one CSV row per medication period).
+"""The Merck reference implementation's formats: its input (one CSV row per medication period) read as
+exposures, and its output columns (`output_lot.csv`) written from lines.
 
 Columns PATIENT_ID, MED_START, MED_END, MED_NAME (header names in any case). Dates as M/D/YY, M/D/YYYY
 or ISO YYYY-MM-DD; an empty MED_END means a single administration (end = start). Drug names in any
 case, with salts ("erlotinib hcl", "pemetrexed disodium"), "paclitaxel protein-bound" and the brand /
 French names of `drug_labels.csv` normalised to the INN of `drugs.csv`; unknown names are kept as they are
 (lower case) and treated as antineoplastic by the engine. Returns canonical `exposures`.
+
+Output (`to_merck_lines`, `lotluca lines --output-format merck`): PATIENT_ID, LINE_NUMBER, LINE_NAME (the
+ingredients sorted, joined by ","), START_DATE, END_DATE (ISO), LINE_TYPE (mono / combo), IS_MAINTENANCE
+(True / False), LINE_END_REASON (the reference's wording, MERCK_END_REASONS), INDEX_DATE (the person's
+first line start), ALGORITHM. The reference's exemption flags and ENHANCED_COHORT are not written.
 """
 
 from __future__ import annotations
@@ -36,6 +42,21 @@ ALIASES = {
     "fam-trastuzumab deruxtecan-nxki": "trastuzumab deruxtecan",
 }
 SOURCE = "merck_csv"
+OUTPUT_COLUMNS = (
+    "PATIENT_ID", "LINE_NUMBER", "LINE_NAME", "START_DATE", "END_DATE", "LINE_TYPE", "IS_MAINTENANCE",
+    "LINE_END_REASON", "INDEX_DATE", "ALGORITHM",
+)  # fmt: skip
+# our end_reason -> the reference's LINE_END_REASON (its last line is always "Last row hit")
+MERCK_END_REASONS = {
+    "new_drug": "New line started with new drugs",
+    "restart": "New line started with new drugs",
+    "gap": "Passed discontinuation gap",
+    "drug_dropped": "Combo drug dropped",
+    "maintenance": "Entering continuation maintenance therapy",
+    "death": "Last row hit",
+    "end_of_data": "Last row hit",
+    "discontinued": "Last row hit",
+}
 
 
 def normalise_name(name: str) -> str:
@@ -132,3 +153,25 @@ def read_merck(path: str | Path) -> pa.Table:
     out.loc[unknown, "drug_class"] = None
     table = pa.Table.from_pandas(out, preserve_index=False)
     return conform(table, EXPOSURES, str(path), optional=EXPOSURES_OPTIONAL)
+
+
+def to_merck_lines(lines: pa.Table) -> pd.DataFrame:
+    """Lines (contracts.LINES) in the reference's output columns (OUTPUT_COLUMNS), in the same row order."""
+    df = lines.to_pandas()
+    names = df["regimen"].str.split("+")
+    start = pd.to_datetime(df["start_date"])
+    return pd.DataFrame(
+        {
+            "PATIENT_ID": df["person_id"],
+            "LINE_NUMBER": df["line_number"].astype(int),
+            "LINE_NAME": names.map(lambda x: ",".join(sorted(x))),
+            "START_DATE": start.dt.strftime("%Y-%m-%d"),
+            "END_DATE": pd.to_datetime(df["end_date"]).dt.strftime("%Y-%m-%d"),
+            "LINE_TYPE": names.map(lambda x: "combo" if len(x) > 1 else "mono"),
+            "IS_MAINTENANCE": df["is_maintenance"].map({True: "True", False: "False"}),
+            "LINE_END_REASON": df["end_reason"].map(MERCK_END_REASONS),
+            "INDEX_DATE": start.groupby(df["person_id"]).transform("min").dt.strftime("%Y-%m-%d"),
+            "ALGORITHM": df["algorithm"],
+        },
+        columns=list(OUTPUT_COLUMNS),
+    )
