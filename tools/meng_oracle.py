@@ -61,7 +61,8 @@ def export_merged(merged_dir: str | Path) -> pd.DataFrame:
     merged_dir = Path(merged_dir)
     exp = pq.read_table(merged_dir / "exposures.parquet").to_pandas()
     per = pq.read_table(merged_dir / "persons.parquet", columns=["person_id", "diagnosis_date"]).to_pandas()
-    cls = exp["drug_class"].fillna(exp["ingredient"].map(drugs.ingredient_class()))
+    ref_class = drugs.ingredient_class()  # as the engine: an ingredient unknown to drugs.csv is kept
+    cls = exp["drug_class"].fillna(exp["ingredient"].map(lambda i: ref_class.get(i, "trial")))
     exp = exp[cls.isin(drugs.ANTINEOPLASTIC_CLASSES)]
     diag = exp["person_id"].map(dict(zip(per["person_id"], per["diagnosis_date"], strict=True)))
     exp = exp[diag.isna() | (exp["date"] >= diag)]
