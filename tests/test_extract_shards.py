@@ -204,7 +204,7 @@ def test_dry_run_three_extract_jobs_per_source(tmp_path):
     dest = copy_repo(tmp_path / "repo")
     cfg = tmp_path / "real.yaml"
     cfg.write_text(
-        "simulate:\n  enabled: false\ninputs:\n  format: parquet\n  snds_dir: raw/snds\n  odh_dir: raw/odh\nshards: 3\n"
+        "simulate:\n  enabled: false\ninputs:\n  format: parquet\n  snds_dir: raw/snds\n  odh_dir: raw/odh\n  gold_lines: raw/gold_lines.parquet\nshards: 3\n"
     )
     for source, tables in (("snds", split.SPLIT_TABLES["snds"]), ("odh", pipeline.ODH_TABLES)):
         (dest / "raw" / source).mkdir(parents=True)
