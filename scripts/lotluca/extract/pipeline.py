@@ -2,7 +2,8 @@
 
 Table files are found by their SNDS / ODH names (`IR_BEN_R.csv`, `ER_PHA_F.parquet`,
 `T_MCOaaMED.sas7bdat`, `odh_patients.csv`...), the format from the extension, names matched
-case-insensitively. Both sources write the same outputs (`OUTPUTS`): persons, exposures,
+case-insensitively; yearly PMSI tables (`T_MCO19B`, `T_MCO20MED`, ...) are found beside or instead of
+the `T_MCOaa` ones (`lotluca.extract.snds.table_name`). Both sources write the same outputs (`OUTPUTS`): persons, exposures,
 chemo_sessions (always empty for ODH), stays, rejects as Parquet, accounting.csv (source, table,
 outcome, rule, rows) and unknown_codes.csv (drug codes or labels missing from the reference, with
 their row counts), each to the path it is given. Tables are written in their canonical row order
@@ -41,12 +42,11 @@ def find_tables(directory: str | Path, names: tuple[str, ...]) -> dict[str, Path
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(directory, "input folder not found")
-    wanted = {n.upper(): n for n in names}
     found: dict[str, Path] = {}
     for p in sorted(directory.iterdir()):
         if not p.is_file() or p.suffix.lower() not in FORMATS:
             continue
-        name = wanted.get(p.stem.upper())
+        name = snds.table_name(p.stem, names)
         if name is None:
             continue
         if name in found:
@@ -58,12 +58,12 @@ def find_tables(directory: str | Path, names: tuple[str, ...]) -> dict[str, Path
 
 
 def _files_by_table(files, names: tuple[str, ...], table_of) -> dict[str, Path]:
-    """Map table names (matched case-insensitively) to the files whose `table_of(file)` names them."""
-    wanted = {n.upper(): n for n in names}
+    """Map table names (matched case-insensitively; yearly PMSI tables too) to the files whose
+    `table_of(file)` names them."""
     out = {}
     for f in map(Path, files):
         stem = table_of(f)
-        name = wanted.get(stem.upper()) if stem else None
+        name = snds.table_name(stem, names) if stem else None
         if name:
             out[name] = f
     return out

@@ -10,6 +10,7 @@ input", "Data contract"); the tables written: docs/contracts.md. Every raw row r
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,64 @@ NOMENCLATURES = tuple(dm.NOMENCLATURE_COLUMNS)
 REQUIRED_TABLES = ("IR_BEN_R", "ER_PRS_F", "ER_PHA_F", "T_MCOaaB", "T_MCOaaC", "T_MCOaaMED")
 OPTIONAL_TABLES = ("KI_CCI_R", "ER_ETE_F", "ER_UCD_F", "T_MCOaaFH", *NOMENCLATURES)
 NONEMPTY = ("IR_BEN_R", "ER_PRS_F", "T_MCOaaB", "T_MCOaaC")  # an empty one is a broken extract
+# PMSI MCO tables: one set per period, "aa" (all years in one file) or a two-digit year (T_MCO19B, ...)
+PMSI_KINDS = ("B", "C", "D", "MED", "FH")
+PMSI_REQUIRED = ("B", "C", "MED")
+PMSI_NAME = re.compile(r"^T_MCO(AA|\d\d)(" + "|".join(sorted(PMSI_KINDS, key=len, reverse=True)) + r")$", re.I)
 SEX = {1: "M", 2: "F"}
+# the en-sus drug tables of a stay: their code columns (first non-empty wins) and their delay column
+STAY_DRUGS = {"MED": (["UCD_UCD_COD", "UCD_COD"], "DELAI"), "FH": (["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT")}
+
+
+def pmsi_table(name: str) -> tuple[str, str] | None:
+    """(period, kind) of a PMSI MCO table name ("T_MCO19B" -> ("19", "B"), "t_mcoaamed" -> ("aa", "MED")),
+    None for any other name."""
+    m = PMSI_NAME.match(name)
+    return (m.group(1).lower(), m.group(2).upper()) if m else None
+
+
+def table_name(stem: str, names: tuple[str, ...] | list[str]) -> str | None:
+    """The table a file stem names among `names` (case-insensitive); yearly PMSI tables (`T_MCO19B`) are
+    named when `names` holds their `T_MCOaa` table. None when the stem names no table."""
+    wanted = {n.upper(): n for n in names}
+    if stem.upper() in wanted:
+        return wanted[stem.upper()]
+    pk = pmsi_table(stem)
+    if pk and f"T_MCOaa{pk[1]}".upper() in wanted:
+        return f"T_MCO{pk[0]}{pk[1]}"
+    return None
+
+
+def generic(name: str) -> str:
+    """The schema table of a table name: `T_MCOaa<kind>` for every PMSI period, the name itself otherwise."""
+    pk = pmsi_table(name)
+    return f"T_MCOaa{pk[1]}" if pk else name
+
+
+def pmsi_periods(paths) -> dict[str, dict[str, str]]:
+    """The PMSI tables of an extract by period: {"19": {"B": "T_MCO19B", "C": "T_MCO19C", ...}, ...}."""
+    out: dict[str, dict[str, str]] = {}
+    for name in sorted(paths):
+        pk = pmsi_table(name)
+        if pk:
+            out.setdefault(pk[0], {})[pk[1]] = name
+    return out
+
+
+def missing_tables(paths) -> list[str]:
+    """The required tables absent from `paths`: the DCIR / referential ones, and for the PMSI, B, C and
+    MED of every period present (of `T_MCOaa` when no period is)."""
+    missing = [t for t in REQUIRED_TABLES if pmsi_table(t) is None and t not in paths]
+    periods = pmsi_periods(paths) or {"aa": {}}
+    for period, kinds in periods.items():
+        missing += [f"T_MCO{period}{k}" for k in PMSI_REQUIRED if k not in kinds]
+    return missing
+
+
+def eta_text(s: pd.Series) -> pd.Series:
+    """ETA_NUM (a FINESS: 9 characters, `2A` / `2B` in Corsica) as upper-case text, the leading zero an
+    integer column lost restored; the join key of PMSI tables, whatever the type of the column."""
+    return finess(arrow_series(pc.utf8_upper(arrow_text(s)), s.index))
 
 
 @dataclass
@@ -100,20 +158,26 @@ class SndsResult:
 def _read(
     paths: dict, name: str, ledger: Ledger, settings: ExtractSettings, row_numbers: dict | None = None
 ) -> tuple[pd.DataFrame, Tracker]:
-    kinds = {c: "string" for c in RETURN_CODES} if name == "T_MCOaaC" else None
-    return read_tracked(
+    table = generic(name)
+    kinds = {c: "string" for c in RETURN_CODES} if table == "T_MCOaaC" else {}
+    if pmsi_table(name):
+        kinds["ETA_NUM"] = "string"  # a FINESS is text (the HDH schema's Oracle type), whatever the file holds
+    df, tracker = read_tracked(
         paths[name],
         name,
-        snds_schema.arrow_schema(name),
-        COLUMNS[name],
+        snds_schema.arrow_schema(table),
+        COLUMNS[table],
         ledger,
         settings,
         (row_numbers or {}).get(name),
-        column_formats=snds_schema.column_formats(name),
-        optional=OPTIONAL.get(name, ()),
-        kinds=kinds,
-        allow_empty=name not in NONEMPTY,
+        column_formats=snds_schema.column_formats(table),
+        optional=OPTIONAL.get(table, ()),
+        kinds=kinds or None,
+        allow_empty=table not in NONEMPTY,
     )
+    if pmsi_table(name):
+        df["eta"], df["rsa"] = eta_text(df["ETA_NUM"]), _int_key(df["RSA_NUM"])
+    return df, tracker
 
 
 def normalise_dpt(s: pd.Series) -> pd.Series:
@@ -364,19 +428,21 @@ def _return_code_ok(s: pd.Series) -> np.ndarray:
     return pc.fill_null(pc.is_in(t, pa.array(["0", "false", "0.0"])), False).to_numpy(zero_copy_only=False)
 
 
-def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
-    """T_MCOaaB + T_MCOaaC pairs with status, rule, person, admission / discharge dates; B and C rows settled."""
-    KeyIndex(b, STAY_KEYS, paths["T_MCOaaB"], "T_MCOaaB")  # unique keys
-    cpos_of_b = KeyIndex(c, STAY_KEYS, paths["T_MCOaaC"], "T_MCOaaC").lookup(b)
+def _stays(b, b_t, c, c_t, maps, settings, paths, names: dict[str, str]) -> pd.DataFrame:
+    """B + C pairs of one PMSI period (`names`: kind -> table) with status, rule, person, admission /
+    discharge dates; B and C rows settled. Stays are keyed by ETA_NUM (text) + RSA_NUM within the period."""
+    tb, tc = names["B"], names["C"]
+    KeyIndex(b, ["eta", "rsa"], paths[tb], tb)  # unique keys
+    cpos_of_b = KeyIndex(c, ["eta", "rsa"], paths[tc], tc).lookup(b)
     bpos = np.flatnonzero(cpos_of_b >= 0)
     cpos = cpos_of_b[bpos]
     only_b = cpos_of_b < 0
     only_c = np.ones(len(c), bool)
     only_c[cpos] = False
-    b_t.reject(b["_row"].to_numpy()[only_b], "orphan_row", "no T_MCOaaC row with the same ETA_NUM+RSA_NUM")
-    c_t.reject(c["_row"].to_numpy()[only_c], "orphan_row", "no T_MCOaaB row with the same ETA_NUM+RSA_NUM")
+    b_t.reject(b["_row"].to_numpy()[only_b], "orphan_row", f"no {tc} row with the same ETA_NUM+RSA_NUM")
+    c_t.reject(c["_row"].to_numpy()[only_c], "orphan_row", f"no {tb} row with the same ETA_NUM+RSA_NUM")
     m = b.iloc[bpos].reset_index(drop=True).rename(columns={"_row": "_row_b"})
-    cc = c.drop(columns=STAY_KEYS).iloc[cpos].reset_index(drop=True).rename(columns={"_row": "_row_c"})
+    cc = c.drop(columns=[*STAY_KEYS, "eta", "rsa"]).iloc[cpos].reset_index(drop=True).rename(columns={"_row": "_row_c"})
     m = pd.concat([m, cc], axis=1)
     n = len(m)
     status, rule = np.zeros(n, np.int8), np.full(n, None, dtype=object)
@@ -399,8 +465,8 @@ def _stays(b, b_t, c, c_t, maps, settings, paths) -> pd.DataFrame:
 
 
 def _int_key(s: pd.Series) -> pd.Series:
-    """ETA_NUM / RSA_NUM as integers (integers in T_MCOaaB/C, digit text in the drug tables; leading
-    zeros do not matter); text that is not all digits cannot name a T_MCOaaB stay and becomes null."""
+    """RSA_NUM as an integer (an integer in T_MCOaaB/C, digit text in the drug tables; leading zeros do
+    not matter); text that is not all digits cannot name a T_MCOaaB stay and becomes null."""
     if pd.api.types.is_integer_dtype(s):
         return s.astype("Int64", copy=False)
     t = pc.utf8_trim_whitespace(arrow_text(s))
@@ -409,14 +475,15 @@ def _int_key(s: pd.Series) -> pd.Series:
     return pd.Series(num.to_numpy(zero_copy_only=False), index=s.index).astype("Int64")
 
 
-def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings, unknown, ref) -> pd.DataFrame:
+def _stay_drugs(df, tracker, stays, index, names, kind, settings, unknown, ref) -> pd.DataFrame:
+    """The en-sus drug lines (`kind` MED or FH) of the stays of one PMSI period (`names`: kind -> table)."""
+    table, (code_cols, delay_col) = names[kind], STAY_DRUGS[kind]
     child = df
-    child["eta"], child["rsa"] = _int_key(df["ETA_NUM"]), _int_key(df["RSA_NUM"])
     # origin "<table>:<ETA_NUM>/<RSA_NUM>/<n>": the n-th line of the stay in the file, not the file's
     # row number, so it is the same whether the stay is read from the whole extract or from one shard
     child["_line"] = child.groupby(join_key(child, ["ETA_NUM", "RSA_NUM"]).to_numpy(), sort=False).cumcount() + 1
     carry = ["person_id", "admission_date", "hospital"]
-    linked = link_children(child, stays, index, tracker, "T_MCOaaB", carry, "ETA_NUM+RSA_NUM")
+    linked = link_children(child, stays, index, tracker, names["B"], carry, "ETA_NUM+RSA_NUM")
     code = linked[code_cols[0]]
     for extra in code_cols[1:]:
         code = code.fillna(linked[extra])
@@ -449,13 +516,30 @@ def _stay_drugs(df, tracker, stays, index, table, code_cols, delay_col, settings
     )
 
 
+def _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, unknown, ref) -> pd.DataFrame:
+    """The stays of one PMSI period (`names`: kind -> table of the period) with their status; the en-sus
+    drugs of its MED and FH tables appended to `exposures`."""
+    b, b_t = _read(paths, names["B"], ledger, settings, row_numbers)
+    c, c_t = _read(paths, names["C"], ledger, settings, row_numbers)
+    stays = _stays(b, b_t, c, c_t, maps, settings, paths, names)
+    del b, c
+    stays["hospital"], stays["_t"] = stays["eta"], names["B"]
+    stays.rename(columns={"_row_b": "_prow"}, inplace=True)
+    stay_index = KeyIndex(stays, ["eta", "rsa"])
+    for kind in STAY_DRUGS:
+        if kind in names:
+            df, tracker = _read(paths, names[kind], ledger, settings, row_numbers)
+            exposures.append(_stay_drugs(df, tracker, stays, stay_index, names, kind, settings, unknown, ref))
+    return stays
+
+
 # --- driver --------------------------------------------------------------------------------------------
 def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | None = None) -> SndsResult:
     """Extract canonical tables from SNDS table files (`paths`: SNDS table name -> file path).
 
     `row_numbers` (table name -> row-number file): the files are one patient shard of whole tables
     (`lotluca.extract.split`); rows are then named by their row in the whole file."""
-    missing = [t for t in REQUIRED_TABLES if t not in paths]
+    missing = missing_tables(paths)
     if missing:
         raise InputError(
             ", ".join(str(p) for p in paths.values()) or "SNDS input",
@@ -496,36 +580,13 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     _settle_parents(parents, prs_t, children)
     del parents
 
-    b, b_t = _read(paths, "T_MCOaaB", ledger, settings, row_numbers)
-    c, c_t = _read(paths, "T_MCOaaC", ledger, settings, row_numbers)
-    stays = _stays(b, b_t, c, c_t, maps, settings, paths)
-    del b, c
-    stays["eta"], stays["rsa"] = _int_key(stays["ETA_NUM"]), _int_key(stays["RSA_NUM"])
-    stays["hospital"] = finess(stays["ETA_NUM"])
-    stays.rename(columns={"_row_b": "_prow"}, inplace=True)
-    stay_index = KeyIndex(stays, ["eta", "rsa"])
-    med, med_t = _read(paths, "T_MCOaaMED", ledger, settings, row_numbers)
-    exposures.append(
-        _stay_drugs(
-            med, med_t, stays, stay_index, "T_MCOaaMED", ["UCD_UCD_COD", "UCD_COD"], "DELAI", settings, unknown, ref
-        )
+    stays = pd.concat(
+        [
+            _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, unknown, ref)
+            for names in pmsi_periods(paths).values()
+        ],
+        ignore_index=True,
     )
-    if "T_MCOaaFH" in paths:
-        fh, fh_t = _read(paths, "T_MCOaaFH", ledger, settings, row_numbers)
-        exposures.append(
-            _stay_drugs(
-                fh,
-                fh_t,
-                stays,
-                stay_index,
-                "T_MCOaaFH",
-                ["UCD_UCD_COD", "COD_UCD"],
-                "DEL_DAT_ENT",
-                settings,
-                unknown,
-                ref,
-            )
-        )
     ledger.check()
 
     kept = stays[stays["status"].to_numpy() == 0]
@@ -537,9 +598,7 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
             "discharge_date": kept["discharge_date"],
             "ghm": kept["GRG_GHM"],
             "main_diagnosis": kept["DGN_PAL"],
-            "origin": join_key(kept.assign(_t="T_MCOaaB"), ["_t", "ETA_NUM", "RSA_NUM"]).str.replace(
-                "/", ":", n=1, regex=False
-            ),
+            "origin": join_key(kept, ["_t", "ETA_NUM", "RSA_NUM"]).str.replace("/", ":", n=1, regex=False),
         }
     )
     chemo = stays_out[kept["GRG_GHM"].isin(settings.chemo_session_ghm).to_numpy()]

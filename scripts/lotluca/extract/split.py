@@ -99,11 +99,18 @@ def _person_groups(ben: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards: int) -> dict[str, np.ndarray]:
     ledger = Ledger("snds")
-    read = {name: snds._read(paths, name, ledger, settings) for name in paths if name in snds.COLUMNS}
-    for name in (n for n in paths if n in UNREAD_STAY_TABLES):
+    read = {name: snds._read(paths, name, ledger, settings) for name in paths if snds.generic(name) in snds.COLUMNS}
+    for name in (n for n in paths if snds.generic(n) in UNREAD_STAY_TABLES):
         raw = readers.read_table(
-            paths[name], name, snds_schema.arrow_schema(name), snds.STAY_KEYS, settings.read, allow_empty=True
+            paths[name],
+            name,
+            snds_schema.arrow_schema(snds.generic(name)),
+            snds.STAY_KEYS,
+            settings.read,
+            kinds={"ETA_NUM": "string"},
+            allow_empty=True,
         )
+        raw.data["eta"], raw.data["rsa"] = snds.eta_text(raw.data["ETA_NUM"]), snds._int_key(raw.data["RSA_NUM"])
         read[name] = (raw.data, ledger.track(name, raw.n_read))
     routes = {name: _Router(name, t.n, n_shards) for name, (_, t) in read.items()}
 
@@ -141,27 +148,36 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
         routes[name].route(child["_row"].to_numpy()[~found], own[~found])
         routes[name].shard[child["_row"].to_numpy()[found]] = prs_shard[ppos[found]]
 
-    b, c = read["T_MCOaaB"][0], read["T_MCOaaC"][0]
-    KeyIndex(b, snds.STAY_KEYS, paths["T_MCOaaB"], "T_MCOaaB")  # unique keys, as the extraction checks
-    KeyIndex(c, snds.STAY_KEYS, paths["T_MCOaaC"], "T_MCOaaC")
+    for period, names in snds.pmsi_periods(paths).items():
+        _route_stays(period, names, paths, read, routes, nir_key)
+    return {name: r.finish() for name, r in routes.items()}
+
+
+def _route_stays(period: str, names: Mapping[str, str], paths, read, routes, nir_key) -> None:
+    """Route the PMSI tables of one period (`names`: kind -> table): C by its NIR_ANO_17, the others by
+    their stay (ETA_NUM + RSA_NUM of the period); a stay of no known person by its own key."""
+    b, c = read[names["B"]][0], read[names["C"]][0]
+    KeyIndex(b, ["eta", "rsa"], paths[names["B"]], names["B"])  # unique keys, as the extraction checks
+    KeyIndex(c, ["eta", "rsa"], paths[names["C"]], names["C"])
 
     def stay_key(df):
-        eta, rsa = snds._int_key(df["ETA_NUM"]), snds._int_key(df["RSA_NUM"])
-        ok = (eta.notna() & rsa.notna()).to_numpy()
+        ok = (df["eta"].notna() & df["rsa"].notna()).to_numpy()
         key = np.full(len(df), None, dtype=object)
-        key[ok] = ("STAY:" + eta[ok].astype(str) + "/" + rsa[ok].astype(str)).to_numpy(dtype=object)
+        key[ok] = (f"STAY:{period}:" + df["eta"][ok].astype(str) + "/" + df["rsa"][ok].astype(str)).to_numpy(
+            dtype=object
+        )
         return key
 
     c_stay = stay_key(c)
     c_keys = pd.Series(_text(c["NIR_ANO_17"]), dtype=object).map(nir_key).to_numpy(dtype=object)
     c_keys = np.where(pd.isna(c_keys), c_stay, c_keys)  # unknown number: the stay's own key
-    routes["T_MCOaaC"].route(c["_row"], c_keys)
+    routes[names["C"]].route(c["_row"], c_keys)
     has_key = pd.notna(c_stay)
     stay_shard = pd.Series(
-        routes["T_MCOaaC"].shard[c["_row"].to_numpy()[has_key]], index=pd.Index(c_stay[has_key], dtype=object)
+        routes[names["C"]].shard[c["_row"].to_numpy()[has_key]], index=pd.Index(c_stay[has_key], dtype=object)
     )
-    for name in ("T_MCOaaB", "T_MCOaaMED", "T_MCOaaFH", *UNREAD_STAY_TABLES):
-        if name not in read:
+    for kind, name in names.items():
+        if kind == "C" or name not in read:
             continue
         df = read[name][0]
         key = stay_key(df)
@@ -169,7 +185,6 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
         found = pd.notna(shard)
         routes[name].route(df["_row"].to_numpy()[~found], key[~found])
         routes[name].shard[df["_row"].to_numpy()[found]] = shard[found].astype(np.int32)
-    return {name: r.finish() for name, r in routes.items()}
 
 
 # --- ODH -----------------------------------------------------------------------------------------------
@@ -280,11 +295,11 @@ def split_source(
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     paths = {name: Path(p) for name, p in paths.items()}
-    unknown = [name for name in paths if name not in SPLIT_TABLES[source]]
+    unknown = [name for name in paths if snds.generic(name) not in SPLIT_TABLES[source]]
     if unknown:
         raise ValueError(f"no person key known for {source} tables {unknown}")
     module = snds if source == "snds" else odh
-    missing = [t for t in module.REQUIRED_TABLES if t not in paths]
+    missing = snds.missing_tables(paths) if source == "snds" else [t for t in odh.REQUIRED_TABLES if t not in paths]
     if missing:
         raise InputError(", ".join(map(str, paths.values())) or source, f"tables missing: {missing}")
     if set(outputs) != set(paths):
@@ -297,8 +312,9 @@ def split_source(
     routes = (_snds_routes if source == "snds" else _odh_routes)(paths, settings, n)
     counts = {name: copy_whole(name, path, outputs[name], settings) for name, path in whole.items()}
     for name, shard in routes.items():
-        schema = snds_schema.arrow_schema(name) if source == "snds" else contracts.ODH_TABLES[name]
-        columns = module.COLUMNS[name] if name in module.COLUMNS else schema.names
+        table = snds.generic(name) if source == "snds" else name
+        schema = snds_schema.arrow_schema(table) if source == "snds" else contracts.ODH_TABLES[name]
+        columns = module.COLUMNS[table] if table in module.COLUMNS else schema.names
         counts[name] = write_shards(name, paths[name], shard, outputs[name], columns, schema, settings)
         assert sum(counts[name]) == shard.size
         log.info("%s %s: %d rows -> %d shards %s", source, name, shard.size, n, counts[name])
