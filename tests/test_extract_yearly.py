@@ -1,0 +1,165 @@
+"""Real-extract layout of the PMSI (issue 16): yearly tables (`T_MCO19B`, ...; RSA_NUM repeats across
+years), ETA_NUM as text with a Corsican `2A` FINESS, and every CIP13 / UCD code renamed, all at once, give
+exactly the same exposures, stays and chemotherapy sessions as the simulator's `T_MCOaa` tables."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lotluca.errors import InputError
+from lotluca.extract import pipeline, snds
+from lotluca.simulate import nomenclature
+from test_drugs_reference import CODE_COLUMNS, _renamed
+
+KINDS = ("B", "C", "D", "MED", "FH")
+CORSICA = "2A0000013"
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    from lotluca.simulate import simulate_to_files
+
+    root = tmp_path_factory.mktemp("yearly")
+    simulate_to_files({"patients": 120}, {}, 11, root / "sim", "parquet")
+    acc = pipeline.run_snds(pipeline.find_tables(root / "sim" / "snds", pipeline.SNDS_TABLES), root / "out", {})
+    return root, acc
+
+
+def _rename_codes(src, dst) -> None:
+    """Every CIP13 / UCD code of every table renamed to a new GS1-valid code (as test_drugs_reference)."""
+    old = set()
+    for table, cols in CODE_COLUMNS.items():
+        t = pq.read_table(src / f"{table}.parquet")
+        for c in cols:
+            old |= {str(v).lstrip("0") for v in t.column(c).to_pylist() if v is not None}
+    mapping = {}
+    for i, code in enumerate(sorted(old)):
+        body = ("34009" + f"{i:07d}") if len(code) == 13 else ("8" + f"{i:05d}")
+        mapping[code] = body + nomenclature.gs1_check_digit(body)
+    for table, cols in CODE_COLUMNS.items():
+        t = pq.read_table(src / f"{table}.parquet")
+        for c in cols:
+            i = t.schema.get_field_index(c)
+            values = [_renamed(v, mapping) for v in t.column(c).to_pylist()]
+            t = t.set_column(i, t.schema.field(i), pa.array(values, t.schema.field(i).type))
+        pq.write_table(t, dst / f"{table}.parquet")
+
+
+def _split_years(src, dst) -> tuple[dict, dict]:
+    """Write the PMSI tables of `src` as yearly files in `dst` (year of the stay's admission), RSA_NUM
+    renumbered 1, 2, ... within each year (so numbers repeat across years), ETA_NUM as text with the
+    busiest hospital moved to Corsica. Returns the new key of each old stay and the FINESS renaming."""
+    c = pq.read_table(src / "T_MCOaaC.parquet").to_pandas()
+    admission = pd.to_datetime(c["EXE_SOI_DTD"]).fillna(pd.to_datetime(c["ENT_DAT"]))
+    stays = pd.DataFrame({"eta": c["ETA_NUM"].astype(str), "rsa": c["RSA_NUM"].astype(str)})
+    stays["yy"] = admission.dt.strftime("%y").fillna("19").to_numpy()
+    stays["new_rsa"] = stays.groupby("yy").cumcount() + 1
+    busiest = stays["eta"].value_counts().index[0]
+    finess = {e: (CORSICA if e == busiest else e.zfill(9)) for e in stays["eta"].unique()}
+    key = {(e, r): (y, finess[e], str(n)) for e, r, y, n in stays[["eta", "rsa", "yy", "new_rsa"]].itertuples(False)}
+    for kind in KINDS:
+        t = pq.read_table(src / f"T_MCOaa{kind}.parquet")
+        df = t.to_pandas()
+        old = list(zip(df["ETA_NUM"].astype(str), df["RSA_NUM"].astype(str), strict=True))
+        new = [key.get(k, ("19", finess.get(k[0], k[0]), k[1])) for k in old]
+        years = np.array([n[0] for n in new])
+        eta = pa.array([n[1] for n in new], pa.string())
+        rsa = pa.array([int(n[2]) for n in new]).cast(t.schema.field("RSA_NUM").type)
+        t = t.set_column(t.schema.get_field_index("RSA_NUM"), t.schema.field("RSA_NUM"), rsa)
+        t = t.set_column(t.schema.get_field_index("ETA_NUM"), pa.field("ETA_NUM", pa.string()), eta)
+        for yy in sorted(set(stays["yy"]) | {"19"}):
+            pq.write_table(t.filter(pa.array(years == yy)), dst / f"T_MCO{yy}{kind}.parquet")
+        (dst / f"T_MCOaa{kind}.parquet").unlink()
+    return key, finess
+
+
+def _translated(origin: pd.Series, key: dict) -> pd.Series:
+    """Origins of the T_MCOaa tables in the yearly layout's words (table of the year, new ETA/RSA)."""
+
+    def one(o):
+        table, rest = o.split(":", 1)
+        if not table.startswith("T_MCOaa"):
+            return o
+        eta, rsa, *line = rest.split("/")
+        yy, new_eta, new_rsa = key[(eta, rsa)]
+        return f"T_MCO{yy}{table[len('T_MCOaa') :]}:" + "/".join([new_eta, new_rsa, *line])
+
+    return origin.map(one)
+
+
+def _frame(path) -> pd.DataFrame:
+    df = pq.read_table(path).to_pandas()
+    return df.sort_values(list(df.columns), ignore_index=True)
+
+
+def test_yearly_tables_text_finess_and_renamed_codes_give_the_same_extraction(simulated, tmp_path):
+    root, acc0 = simulated
+    src, dst = root / "sim" / "snds", tmp_path / "snds"
+    shutil.copytree(src, dst)
+    _rename_codes(src, dst)
+    key, finess = _split_years(dst, dst)
+    years = {n[0] for n in key.values()}
+    assert len(years) > 2
+    rsa = pd.Series([(n[1], n[2]) for n in key.values()])
+    assert rsa.duplicated().any()  # ETA_NUM + RSA_NUM repeats across years: the year is part of the key
+    paths = pipeline.find_tables(dst, pipeline.SNDS_TABLES)
+    assert {"T_MCOaaB", "T_MCOaaC"}.isdisjoint(paths) and f"T_MCO{min(years)}MED" in paths
+    acc = pipeline.run_snds(paths, tmp_path / "out", {})
+    back = {v: k.zfill(9) for k, v in finess.items()}
+    for name in ("exposures", "stays", "chemo_sessions"):
+        want = _frame(root / "out" / f"{name}.parquet")
+        got = pq.read_table(tmp_path / "out" / f"{name}.parquet").to_pandas()
+        assert (got["hospital"] == CORSICA).any(), name
+        got["hospital"] = got["hospital"].map(lambda h: back.get(h, h))
+        want["origin"] = _translated(want["origin"], key)
+        got = got.sort_values(list(got.columns), ignore_index=True)
+        want = want.sort_values(list(want.columns), ignore_index=True)
+        pd.testing.assert_frame_equal(got, want, obj=name)
+    # every row is accounted for as before, per table summed over the years
+    acc["table"] = acc["table"].map(snds.generic)
+    per_table = acc.groupby(["table", "outcome", "rule"], dropna=False)["rows"].sum().sort_index()
+    before = acc0.groupby(["table", "outcome", "rule"], dropna=False)["rows"].sum().sort_index()
+    pd.testing.assert_series_equal(per_table, before)
+
+
+def test_pmsi_table_names():
+    assert snds.pmsi_table("t_mco19med") == ("19", "MED")
+    assert snds.pmsi_table("T_MCOaaFH") == ("aa", "FH")
+    assert snds.pmsi_table("T_MCO19MEDX") is None and snds.pmsi_table("IR_BEN_R") is None
+    assert snds.table_name("T_MCO21C", pipeline.SNDS_TABLES) == "T_MCO21C"
+    assert snds.table_name("t_mcoaab", pipeline.SNDS_TABLES) == "T_MCOaaB"
+    assert snds.generic("T_MCO21MED") == "T_MCOaaMED"
+    assert snds.missing_tables({"IR_BEN_R": 1, "ER_PRS_F": 1, "ER_PHA_F": 1, "T_MCO19B": 1, "T_MCO19C": 1}) == [
+        "T_MCO19MED"
+    ]
+
+
+def test_a_year_without_its_c_table_is_a_structural_error(simulated, tmp_path):
+    root, _ = simulated
+    dst = tmp_path / "snds"
+    shutil.copytree(root / "sim" / "snds", dst)
+    for kind in KINDS:
+        shutil.copy(dst / f"T_MCOaa{kind}.parquet", dst / f"T_MCO20{kind}.parquet")
+    (dst / "T_MCO20C.parquet").unlink()
+    with pytest.raises(InputError, match="T_MCO20C"):
+        pipeline.run_snds(pipeline.find_tables(dst, pipeline.SNDS_TABLES), tmp_path / "out", {})
+
+
+def test_yearly_tables_split_into_shards_give_the_whole_extraction(simulated, tmp_path):
+    """The split routes the yearly PMSI tables by their stay of the year: 3 shards gathered = the whole."""
+    from test_extract_shards import _sharded, _whole
+
+    root, _ = simulated
+    dst = tmp_path / "sim" / "snds"
+    shutil.copytree(root / "sim" / "snds", dst)
+    _split_years(dst, dst)
+    whole, got = _whole(tmp_path, "snds"), _sharded(tmp_path, "snds", 3)
+    for name, f in pipeline.output_files(got).items():
+        assert f.read_bytes() == (whole / f.name).read_bytes(), f"{name} differs with 3 shards"
+    assert (pd.read_parquet(whole / "stays.parquet")["hospital"] == CORSICA).any()
