@@ -5,6 +5,7 @@ exactly the same exposures, stays and chemotherapy sessions as the simulator's `
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -163,3 +164,50 @@ def test_yearly_tables_split_into_shards_give_the_whole_extraction(simulated, tm
     for name, f in pipeline.output_files(got).items():
         assert f.read_bytes() == (whole / f.name).read_bytes(), f"{name} differs with 3 shards"
     assert (pd.read_parquet(whole / "stays.parquet")["hospital"] == CORSICA).any()
+
+
+def test_early_access_drugs_of_t_mcoaamedatu_are_read_as_en_sus(simulated, tmp_path):
+    """Lines moved from T_MCOaaMED to T_MCOaaMEDATU (early access, delay DAT_DELAI; real HDH schema) give
+    the same exposures, named after their new table."""
+    from lotluca import snds_schema
+
+    root, acc0 = simulated
+    dst = tmp_path / "snds"
+    shutil.copytree(root / "sim" / "snds", dst)
+    med = pq.read_table(dst / "T_MCOaaMED.parquet")
+    moved = np.arange(med.num_rows) % 7 == 0
+    atu = med.filter(pa.array(moved))
+    cols = {c: atu.column(c).to_pylist() for c in ("ETA_NUM", "RSA_NUM", "UCD_UCD_COD", "UCD_COD", "ADM_NBR")}
+    cols["DAT_DELAI"] = atu.column("DELAI").to_pylist()
+    pq.write_table(snds_schema.build_table("T_MCOaaMEDATU", cols, atu.num_rows), dst / "T_MCOaaMEDATU.parquet")
+    pq.write_table(med.filter(pa.array(~moved)), dst / "T_MCOaaMED.parquet")
+    paths = pipeline.find_tables(dst, pipeline.SNDS_TABLES)
+    assert "T_MCOaaMEDATU" in paths
+    acc = pipeline.run_snds(paths, tmp_path / "out", {})
+    got = pq.read_table(tmp_path / "out" / "exposures.parquet").to_pandas()
+    want = pq.read_table(root / "out" / "exposures.parquet").to_pandas()
+    assert got["origin"].str.startswith("T_MCOaaMEDATU:").sum() > 0
+    cols = [c for c in want.columns if c != "origin"]
+    pd.testing.assert_frame_equal(
+        got[cols].sort_values(cols, ignore_index=True), want[cols].sort_values(cols, ignore_index=True)
+    )
+    acc["table"] = acc["table"].replace({"T_MCOaaMEDATU": "T_MCOaaMED"})
+    per_table = acc.groupby(["table", "outcome", "rule"], dropna=False)["rows"].sum().sort_index()
+    before = acc0.groupby(["table", "outcome", "rule"], dropna=False)["rows"].sum().sort_index()
+    pd.testing.assert_series_equal(per_table, before)
+
+
+def test_workflow_lists_a_real_extract_by_its_files(tmp_path):
+    from lotluca.extract import tables
+
+    folder = tmp_path / "snds"
+    folder.mkdir()
+    for name in ("IR_BEN_R", "er_prs_f", "T_MCO19B", "T_MCO19C", "T_MCO19MED", "T_MCO20B", "T_MCO20MEDATU", "notes"):
+        (folder / f"{name}.csv").touch()
+    (folder / "ER_PHA_F.parquet").touch()  # not the extract's format
+    got = [Path(f).name for f in tables.table_files(folder, "snds", ["IR_BEN_R", "ER_PRS_F", "ER_PHA_F"], "csv")]
+    assert got[:7] == sorted(
+        ["IR_BEN_R.csv", "er_prs_f.csv", "T_MCO19B.csv", "T_MCO19C.csv", "T_MCO19MED.csv"]
+        + ["T_MCO20B.csv", "T_MCO20MEDATU.csv"]
+    )
+    assert got[7:] == ["ER_PHA_F.csv", "T_MCO20C.csv", "T_MCO20MED.csv"]  # required, reported by name

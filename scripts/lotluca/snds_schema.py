@@ -6,7 +6,9 @@ the extractor expects the same types):
   date -> date32, except fields whose format is "%m" (a bare month "01".."12") -> string;
   datetime -> timestamp[s]; year -> int16; yearmonth -> string "YYYYMM".
 The same column can have different types in different tables (ETA_NUM and RSA_NUM are integers in
-T_MCOaaB/C and strings in T_MCOaaD/MED/FH): that is the real schema, joins cast explicitly.
+T_MCOaaB/C and strings in T_MCOaaD/MED/FH): that is the real schema, joins cast explicitly. The
+extraction reads ETA_NUM as text everywhere (a FINESS: `2A` / `2B` in Corsica; the Oracle type is text).
+T_MCOaaMEDATU.json comes from the HDH schema repository (indsante/schema-snds, schemas/PMSI/PMSI MCO/).
 `csv_date_format(table, column)` gives the text format used in CSV extracts.
 """
 

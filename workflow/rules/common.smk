@@ -6,6 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
 import lotluca.layout as layout_file
+from lotluca.extract.tables import table_files
 
 LAYOUT = layout_file.layout()
 STEP = "../../scripts/step.py"
@@ -111,9 +112,11 @@ def linkage_truth():
 
 
 def raw_tables(source):
-    """The user's raw tables of `source` (real extracts)."""
+    """The user's raw tables of `source` (real extracts): the files of its folder named after a table
+    (yearly PMSI tables T_MCO19B, ... too), and the paths of required tables without a file.
+    """
     folder = config["inputs"][f"{source}_dir"]
-    return [f"{folder}/{t}.{FMT}" for t in SOURCE_TABLES[source]]
+    return table_files(folder, source, SOURCE_TABLES[source], FMT)
 
 
 def extract_inputs(wc):

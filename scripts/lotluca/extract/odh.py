@@ -19,6 +19,7 @@ import pandas as pd
 from lotluca import contracts
 from lotluca.errors import InputError
 from lotluca.extract import drug_matching as dm
+from lotluca.extract import tables
 from lotluca.extract.accounting import Ledger, Tracker
 from lotluca.extract.common import (
     ExtractSettings,
@@ -32,7 +33,7 @@ from lotluca.extract.common import (
 
 log = logging.getLogger(__name__)
 
-REQUIRED_TABLES = ("odh_patients", "odh_administrations")
+REQUIRED_TABLES = tables.REQUIRED["odh"]
 OPTIONAL_TABLES = ("odh_stays", "odh_prescriptions")
 NONEMPTY = ("odh_patients", "odh_administrations")
 COLUMNS = {

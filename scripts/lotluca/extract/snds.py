@@ -10,7 +10,6 @@ input", "Data contract"); the tables written: docs/contracts.md. Every raw row r
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 from lotluca import contracts, snds_schema
 from lotluca.errors import InputError
 from lotluca.extract import drug_matching as dm
+from lotluca.extract import tables
 from lotluca.extract.accounting import Ledger, Tracker
 from lotluca.extract.common import (
     FILTERED,
@@ -67,6 +67,7 @@ COLUMNS = {
     "T_MCOaaB": [*STAY_KEYS, "GRG_GHM", "DGN_PAL"],
     "T_MCOaaC": [*STAY_KEYS, "NIR_ANO_17", "EXE_SOI_DTD", "EXE_SOI_DTF", "ENT_DAT", "SOR_DAT", *RETURN_CODES],
     "T_MCOaaMED": [*STAY_KEYS, "UCD_UCD_COD", "UCD_COD", "ADM_NBR", "DELAI"],
+    "T_MCOaaMEDATU": [*STAY_KEYS, "UCD_UCD_COD", "UCD_COD", "ADM_NBR", "DAT_DELAI"],
     "T_MCOaaFH": [*STAY_KEYS, "UCD_UCD_COD", "COD_UCD", "QUA_COD", "DEL_DAT_ENT"],
 }
 # columns a real extract may lack without harm
@@ -76,66 +77,34 @@ OPTIONAL = {
     "ER_UCD_F": ("UCD_DLV_NBR", "UCD_ORD_NUM"),
     "T_MCOaaC": ("ENT_DAT", "SOR_DAT", "EXE_SOI_DTF"),
     "T_MCOaaMED": ("UCD_COD", "ADM_NBR"),
+    "T_MCOaaMEDATU": ("UCD_COD", "ADM_NBR"),
     "T_MCOaaFH": ("COD_UCD", "UCD_UCD_COD", "QUA_COD"),
     "T_MCOaaB": ("DGN_PAL",),
 }
 # the SNDS nomenclatures the drug reference is built from (not per person: read whole, not accounted)
 NOMENCLATURES = tuple(dm.NOMENCLATURE_COLUMNS)
-REQUIRED_TABLES = ("IR_BEN_R", "ER_PRS_F", "ER_PHA_F", "T_MCOaaB", "T_MCOaaC", "T_MCOaaMED")
-OPTIONAL_TABLES = ("KI_CCI_R", "ER_ETE_F", "ER_UCD_F", "T_MCOaaFH", *NOMENCLATURES)
+REQUIRED_TABLES = tables.REQUIRED["snds"]
+OPTIONAL_TABLES = ("KI_CCI_R", "ER_ETE_F", "ER_UCD_F", "T_MCOaaFH", "T_MCOaaMEDATU", *NOMENCLATURES)
 NONEMPTY = ("IR_BEN_R", "ER_PRS_F", "T_MCOaaB", "T_MCOaaC")  # an empty one is a broken extract
 # PMSI MCO tables: one set per period, "aa" (all years in one file) or a two-digit year (T_MCO19B, ...)
-PMSI_KINDS = ("B", "C", "D", "MED", "FH")
-PMSI_REQUIRED = ("B", "C", "MED")
-PMSI_NAME = re.compile(r"^T_MCO(AA|\d\d)(" + "|".join(sorted(PMSI_KINDS, key=len, reverse=True)) + r")$", re.I)
+pmsi_table, table_name, generic, pmsi_periods = (
+    tables.pmsi_table,
+    tables.table_name,
+    tables.generic,
+    tables.pmsi_periods,
+)
 SEX = {1: "M", 2: "F"}
 # the en-sus drug tables of a stay: their code columns (first non-empty wins) and their delay column
-STAY_DRUGS = {"MED": (["UCD_UCD_COD", "UCD_COD"], "DELAI"), "FH": (["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT")}
-
-
-def pmsi_table(name: str) -> tuple[str, str] | None:
-    """(period, kind) of a PMSI MCO table name ("T_MCO19B" -> ("19", "B"), "t_mcoaamed" -> ("aa", "MED")),
-    None for any other name."""
-    m = PMSI_NAME.match(name)
-    return (m.group(1).lower(), m.group(2).upper()) if m else None
-
-
-def table_name(stem: str, names: tuple[str, ...] | list[str]) -> str | None:
-    """The table a file stem names among `names` (case-insensitive); yearly PMSI tables (`T_MCO19B`) are
-    named when `names` holds their `T_MCOaa` table. None when the stem names no table."""
-    wanted = {n.upper(): n for n in names}
-    if stem.upper() in wanted:
-        return wanted[stem.upper()]
-    pk = pmsi_table(stem)
-    if pk and f"T_MCOaa{pk[1]}".upper() in wanted:
-        return f"T_MCO{pk[0]}{pk[1]}"
-    return None
-
-
-def generic(name: str) -> str:
-    """The schema table of a table name: `T_MCOaa<kind>` for every PMSI period, the name itself otherwise."""
-    pk = pmsi_table(name)
-    return f"T_MCOaa{pk[1]}" if pk else name
-
-
-def pmsi_periods(paths) -> dict[str, dict[str, str]]:
-    """The PMSI tables of an extract by period: {"19": {"B": "T_MCO19B", "C": "T_MCO19C", ...}, ...}."""
-    out: dict[str, dict[str, str]] = {}
-    for name in sorted(paths):
-        pk = pmsi_table(name)
-        if pk:
-            out.setdefault(pk[0], {})[pk[1]] = name
-    return out
+STAY_DRUGS = {
+    "MED": (["UCD_UCD_COD", "UCD_COD"], "DELAI"),
+    "MEDATU": (["UCD_UCD_COD", "UCD_COD"], "DAT_DELAI"),  # early access (ATU, then AAP / AAC)
+    "FH": (["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT"),
+}
 
 
 def missing_tables(paths) -> list[str]:
-    """The required tables absent from `paths`: the DCIR / referential ones, and for the PMSI, B, C and
-    MED of every period present (of `T_MCOaa` when no period is)."""
-    missing = [t for t in REQUIRED_TABLES if pmsi_table(t) is None and t not in paths]
-    periods = pmsi_periods(paths) or {"aa": {}}
-    for period, kinds in periods.items():
-        missing += [f"T_MCO{period}{k}" for k in PMSI_REQUIRED if k not in kinds]
-    return missing
+    """The required SNDS tables absent from `paths` (`lotluca.extract.tables.missing_tables`)."""
+    return tables.missing_tables("snds", paths)
 
 
 def eta_text(s: pd.Series) -> pd.Series:
