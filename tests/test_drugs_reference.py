@@ -324,3 +324,43 @@ def test_renaming_every_drug_code_consistently_gives_the_same_extraction(simulat
         assert pq.read_table(tmp_path / "out" / f"{name}.parquet").equals(
             pq.read_table(root / "out" / f"{name}.parquet")
         ), name
+
+
+def test_units_per_pack_from_pha_unt_nbr_dses():
+    assert reference.units_per_pack("30") == 30 and reference.units_per_pack("30 DOSES") == 30
+    assert reference.units_per_pack("3 / 2 ML") == 3 and reference.units_per_pack("224") == 224
+    for text in (None, "", "0", "3 PILULES + 5 SACHETS", "BOITE"):
+        assert reference.units_per_pack(text) is None, text
+
+
+def test_days_of_supply_per_presentation_with_the_pack_rule_as_fallback():
+    """osimertinib 1 a day: a box of 30 tablets = 30 days, of 90 = 90; alectinib 8 a day: 224 capsules =
+    28 days; no units (or a mixed pack): boxes x days_per_pack; an ingredient without either: 1 day."""
+    from lotluca.extract import snds
+
+    ir_pha = pd.DataFrame(
+        {
+            "PHA_CIP_C13": ["3400900000011", "3400900000028", "3400900000035", "3400900000042", "3400900000059"],
+            "PHA_ATC_C07": ["L01EB04", "L01EB04", "L01ED03", "L01EB04", "J01CA04"],
+            "PHA_NOM_PA": ["OSIMERTINIB", "OSIMERTINIB", "ALECTINIB", "OSIMERTINIB", "AMOXICILLINE"],
+            "PHA_UNT_NBR_DSES": ["30", "90 COMPRIMES", "224", "3 PILULES + 5 SACHETS", "12"],
+        }
+    )
+    ref = reference.build_reference(default_config()["extract"]["drug_classes"], ir_pha=ir_pha)
+    assert ref.units_per_pack["3400900000028"] == 90
+    code = ir_pha["PHA_CIP_C13"].str.lstrip("0")
+    ingredient = pd.Series(["osimertinib", "osimertinib", "alectinib", "osimertinib", "amoxicillin"])
+    days = snds.days_of_supply(code, ingredient, pd.Series(["oral"] * 5), pd.Series([1, 1, 2, 2, 1]), ref)
+    assert days.tolist() == [30, 90, 56, 60, 7]
+    days = snds.days_of_supply(pd.Series(["1"]), pd.Series(["cisplatin"]), pd.Series(["iv"]), pd.Series([3]), ref)
+    assert days.tolist() == [1]
+
+
+def test_simulated_ir_pha_r_gives_the_units_of_its_packs(simulated):
+    from lotluca.simulate import nomenclature as nom
+
+    ref = reference.build_reference(
+        default_config()["extract"]["drug_classes"], ir_pha=nom.ir_pha_r().to_pandas(), nu_ucd=None
+    )
+    osi = nom.codes().query("ingredient == 'osimertinib' and code_system == 'CIP13'")["code"].str.lstrip("0")
+    assert {ref.units_per_pack[c] for c in osi} == {30.0}

@@ -92,12 +92,43 @@ DRUGS = [
 ]
 
 
+# dosage units taken a day at the labelled adult dose (tablets / capsules), for the days of supply of a
+# presentation: units per pack (IR_PHA_R.PHA_UNT_NBR_DSES) / daily units. Left out where the dose varies
+# (weekly oral vinorelbine, etoposide cycles, corticosteroids, antibiotics): boxes x pack days then.
+DAILY_UNITS = {
+    "nintedanib": 2,
+    "gefitinib": 1,
+    "erlotinib": 1,
+    "afatinib": 1,
+    "osimertinib": 1,
+    "dacomitinib": 1,
+    "crizotinib": 2,
+    "ceritinib": 3,
+    "alectinib": 8,
+    "brigatinib": 1,
+    "lorlatinib": 1,
+    "entrectinib": 3,
+    "selpercatinib": 4,
+    "pralsetinib": 4,
+    "capmatinib": 4,
+    "tepotinib": 2,
+    "dabrafenib": 4,
+    "trametinib": 1,
+    "sotorasib": 8,
+    "adagrasib": 6,
+    "omeprazole": 1,
+    "esomeprazole": 1,
+    "pantoprazole": 1,
+}
+
+
 def main() -> None:
     with open(OUT / "drugs.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["ingredient", "atc", "drug_class", "route", "snds_visibility", "days_per_pack"])
+        w.writerow(["ingredient", "atc", "drug_class", "route", "snds_visibility", "days_per_pack", "daily_units"])
         for ing, atc, cls, route, vis, _labels, days in DRUGS:
-            w.writerow([ing, atc, cls, route, vis, days or ""])
+            daily = DAILY_UNITS.get(ing, "") if route == "oral" else ""
+            w.writerow([ing, atc, cls, route, vis, days or "", daily])
     with open(OUT / "drug_labels.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["label", "ingredient", "route"])

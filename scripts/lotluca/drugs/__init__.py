@@ -2,7 +2,8 @@
 
 drugs.csv: one row per (ingredient, route): ATC-7 (WHO ATC index 2026), drug_class, SNDS visibility
 ("pharmacy": DCIR CIP13; "en_sus": UCD in PMSI / ER_UCD_F; "session": only a 28Z07Z chemotherapy
-session, no drug name), days_per_pack for dispensed drugs.
+session, no drug name), days_per_pack for dispensed drugs (days of one box, the fallback) and
+daily_units (dosage units taken a day at the labelled dose: a pack's days = its units / daily_units).
 drug_labels.csv: the synonym table, upper-case French INN and brand names -> ingredient (INN) and
 default route: read in ODH free text and in the labels of the SNDS nomenclatures.
 The package holds no CIP13 / UCD code: the code reference is built at run time from the nomenclatures
@@ -29,9 +30,10 @@ CHEMO_CLASSES = frozenset({"platinum", "antimetabolite", "taxane", "vinca", "top
 
 @lru_cache(maxsize=1)
 def drugs() -> pd.DataFrame:
-    """drugs.csv as a DataFrame (ingredient, atc, drug_class, route, snds_visibility, days_per_pack)."""
+    """drugs.csv as a DataFrame (ingredient, atc, drug_class, route, snds_visibility, days_per_pack,
+    daily_units)."""
     with resources.files("lotluca.data").joinpath("drugs.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype={"days_per_pack": "Int64"})
+        return pd.read_csv(fh, dtype={"days_per_pack": "Int64", "daily_units": "Int64"})
 
 
 @lru_cache(maxsize=1)

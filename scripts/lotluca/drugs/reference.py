@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -62,6 +62,7 @@ class DrugReference:
     codes: pd.DataFrame
     known: Mapping[str, frozenset]
     unmatched: pd.DataFrame
+    units_per_pack: Mapping[str, float] = field(default_factory=dict)  # CIP13 code key -> dosage units
 
     def lookup(self, system: str) -> pd.DataFrame:
         """Index code key -> ingredient, route of one code system."""
@@ -278,6 +279,31 @@ def read_overrides(path: str) -> pd.DataFrame:
     return out[CODE_COLUMNS]
 
 
+UNITS = re.compile(r"^\s*(\d+(?:[.,]\d+)?)(?:\s|/|$)")
+
+
+def units_per_pack(text) -> float | None:
+    """Dosage units of one presentation from IR_PHA_R.PHA_UNT_NBR_DSES: "30", "30 DOSES", "3 / 2 ML" (3
+    units of 2 ml) -> the leading number; None when empty, zero, or a mix ("3 PILULES + 5 SACHETS")."""
+    if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)) or "+" in str(text):
+        return None
+    m = UNITS.match(str(text))
+    value = float(m.group(1).replace(",", ".")) if m else 0.0
+    return value if value > 0 else None
+
+
+def _units_of(ir_pha: pd.DataFrame | None) -> dict[str, float]:
+    """CIP13 code key -> units per pack, from IR_PHA_R (when it holds PHA_UNT_NBR_DSES)."""
+    if ir_pha is None or "PHA_UNT_NBR_DSES" not in ir_pha:
+        return {}
+    out = {}
+    for cip, text in zip(ir_pha["PHA_CIP_C13"], ir_pha["PHA_UNT_NBR_DSES"], strict=True):
+        key, units = code_key(cip), units_per_pack(text)
+        if key is not None and units is not None:
+            out[key] = units
+    return out
+
+
 def _codes_of(df: pd.DataFrame | None, column: str) -> set:
     if df is None or column not in df:
         return set()
@@ -320,4 +346,9 @@ def build_reference(
     known = {s: k | {c for sys_, c in study if sys_ == s} for s, k in known.items()}
     um = pd.concat([u for u in unmatched if len(u)] or [pd.DataFrame(columns=["code_system", "code", "atc", "label"])])
     um = um[~um["code"].map(code_key).isin(codes["code"].map(code_key))]
-    return DrugReference(codes=codes.reset_index(drop=True), known=known, unmatched=um.reset_index(drop=True))
+    return DrugReference(
+        codes=codes.reset_index(drop=True),
+        known=known,
+        unmatched=um.reset_index(drop=True),
+        units_per_pack=_units_of(ir_pha),
+    )

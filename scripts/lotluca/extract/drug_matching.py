@@ -59,7 +59,10 @@ def normalise_code(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 # nomenclature tables read for the drug reference: columns, and those a real extract may lack
 NOMENCLATURE_COLUMNS = {
-    "IR_PHA_R": (["PHA_CIP_C13", "PHA_CIP_UCD", "PHA_ATC_C07", "PHA_NOM_PA", "PHA_MED_NOM"], ("PHA_CIP_UCD",)),
+    "IR_PHA_R": (
+        ["PHA_CIP_C13", "PHA_CIP_UCD", "PHA_ATC_C07", "PHA_NOM_PA", "PHA_MED_NOM", "PHA_UNT_NBR_DSES"],
+        ("PHA_CIP_UCD", "PHA_UNT_NBR_DSES"),
+    ),
     "NU_UCD_R": (["UCD_UCD_COD", "UCD_DSN_LIB", "UCD_CND_LIB"], ("UCD_CND_LIB",)),
 }
 NOMENCLATURES = tuple(NOMENCLATURE_COLUMNS)
@@ -170,16 +173,21 @@ def normalise_route(raw: pd.Series) -> pd.Series:
 
 
 def attributes(ingredient: pd.Series, route: pd.Series) -> pd.DataFrame:
-    """atc, drug_class and days_per_pack for (ingredient, route) pairs; atc null for the trial drug."""
-    d = drugs.drugs()
-    packs = d.dropna(subset=["days_per_pack"]).set_index(["ingredient", "route"])["days_per_pack"].astype("float64")
+    """atc, drug_class, days_per_pack and daily_units for (ingredient, route) pairs; atc null for the
+    trial drug."""
+    d = drugs.drugs().set_index(["ingredient", "route"])
     key = pd.MultiIndex.from_arrays([ingredient.astype(object), route.astype(object)])
-    days = packs.reindex(key).to_numpy() if len(key) else np.array([], dtype="float64")
+
+    def per_pair(column):
+        values = d[column].dropna().astype("float64")
+        return values.reindex(key).to_numpy() if len(key) else np.array([], dtype="float64")
+
     return pd.DataFrame(
         {
             "atc": ingredient.map(drugs.ingredient_atc()),
             "drug_class": ingredient.map(drugs.ingredient_class()),
-            "days_per_pack": days,
+            "days_per_pack": per_pair("days_per_pack"),
+            "daily_units": per_pair("daily_units"),
         },
         index=ingredient.index,
     )

@@ -361,12 +361,23 @@ def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list, ref) -> pd.DataF
         joined = used[multi].groupby("gid", sort=False)["key"].agg("|".join)
         disp["key"] = disp["gid"].map(joined).fillna(disp["key"])
     disp = disp.rename(columns={"key": "origin"})
-    days = dm.attributes(disp["ingredient"], disp["route"])["days_per_pack"]
-    supply = (days.fillna(1) * disp["net"]).where(days.notna(), 1).astype("int64")
+    supply = days_of_supply(disp["code"], disp["ingredient"], disp["route"], disp["net"], ref)
     end = disp["EXE_SOI_DTD"] + pd.to_timedelta(supply - 1, unit="D")
     return exposure_frame(
         disp["person_id"], disp["EXE_SOI_DTD"], end, disp["ingredient"], disp["route"], "snds_pharmacy", disp["origin"]
     )
+
+
+def days_of_supply(code: pd.Series, ingredient: pd.Series, route: pd.Series, boxes: pd.Series, ref) -> pd.Series:
+    """Days covered by `boxes` packs of each presentation: boxes x units per pack (IR_PHA_R) / daily units
+    of the ingredient (drugs.csv), rounded down, at least 1; else boxes x days_per_pack of the ingredient;
+    else 1 (`code`: normalised CIP13 keys)."""
+    attrs = dm.attributes(ingredient, route)
+    units = code.map(dict(ref.units_per_pack)).astype("float64")
+    by_units = np.floor(boxes * units / attrs["daily_units"])
+    by_pack = boxes * attrs["days_per_pack"]
+    days = by_units.where(by_units.notna() & (attrs["daily_units"] > 0), by_pack).fillna(1)
+    return days.clip(lower=1).astype("int64")
 
 
 def _ucd(ucd: pd.DataFrame, ucd_t: Tracker, unknown: list, ref) -> pd.DataFrame:

@@ -119,8 +119,21 @@ def ir_pha_r() -> pa.Table:
         "PHA_NOM_PA": rows["substance"].to_list(),
         "PHA_MED_NOM": rows["brand"].to_list(),
         "PHA_PRD_LIB1": rows["label"].to_list(),
+        "PHA_UNT_NBR_DSES": [_units(r.ingredient, r.route) if pd.isna(r.ucd) else None for r in rows.itertuples()],
     }
     return _table("IR_PHA_R", columns, len(rows))
+
+
+def _units(ingredient: str, route: str) -> str | None:
+    """PHA_UNT_NBR_DSES of a simulated pack: days_per_pack x daily_units of the ingredient (so the
+    extraction's days of supply are the simulator's), None where drugs.csv has no daily dose."""
+    d = drugs.drugs().set_index(["ingredient", "route"])
+    if (ingredient, route) not in d.index:
+        return None
+    row = d.loc[(ingredient, route)]
+    if pd.isna(row["days_per_pack"]) or pd.isna(row["daily_units"]):
+        return None
+    return str(int(row["days_per_pack"]) * int(row["daily_units"]))
 
 
 def nu_ucd_r() -> pa.Table:
