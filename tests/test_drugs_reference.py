@@ -276,6 +276,7 @@ CODE_COLUMNS = {
     "ER_PHA_F": ["PHA_PRS_C13"],
     "ER_UCD_F": ["UCD_UCD_COD"],
     "T_MCOaaMED": ["UCD_UCD_COD", "UCD_COD"],
+    "T_MCOaaMEDATU": ["UCD_UCD_COD", "UCD_COD"],
     "T_MCOaaFH": ["UCD_UCD_COD", "COD_UCD"],
     "IR_PHA_R": ["PHA_CIP_C13", "PHA_CIP_UCD"],
     "NU_UCD_R": ["UCD_UCD_COD"],

@@ -42,7 +42,7 @@ def _snds_exposures(out) -> pd.DataFrame:
     parts = rest.str.split("/")
     e["table"] = table
     e["key"] = parts.str[0]  # ER_PHA_F / ER_UCD_F: DCT_ORD_NUM first of the 9 DCIR keys
-    stay = table.isin(["T_MCOaaMED", "T_MCOaaFH"])
+    stay = table.isin(["T_MCOaaMED", "T_MCOaaMEDATU", "T_MCOaaFH"])
     e.loc[stay, "key"] = parts[stay].str[0] + ":" + parts[stay].str[1]  # ETA_NUM:RSA_NUM of the stay
     e["date"] = e["date"].astype(str)
     return e
@@ -92,14 +92,14 @@ def test_snds_pharmacy_round_trip_exact(cohort):
     assert (span == pd.to_datetime(m["end_date_x"]) - pd.to_datetime(m["date_x"])).all()
 
 
-@pytest.mark.parametrize("table", ["T_MCOaaMED", "T_MCOaaFH"])
+@pytest.mark.parametrize("table", ["T_MCOaaMED", "T_MCOaaMEDATU", "T_MCOaaFH"])
 def test_snds_en_sus_round_trip_exact(cohort, table):
     t, e = cohort["truth"], _snds_exposures(cohort["out"])
     obs = t[t["observed_snds"] & (t["snds_table"] == table)]
     truth = set(zip(obs["ben_idt_ano"], obs["snds_key"], obs["ingredient"], obs["snds_date"], strict=True))
     sub = e[e["table"] == table]
     got = set(zip(sub["person_id"], sub["key"], sub["ingredient"], sub["date"], strict=True))
-    assert got == truth and len(sub) == len(obs)  # date = stay admission + DELAI / DEL_DAT_ENT
+    assert len(obs) > 0 and got == truth and len(sub) == len(obs)  # date = stay admission + DELAI / DEL_DAT_ENT
 
 
 def test_snds_dcir_ucd_copies(cohort):

@@ -229,7 +229,7 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db and len(da) == 24  # 19 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R}
+    assert da == db and len(da) == 25  # 20 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R}
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]

@@ -27,6 +27,7 @@ SOURCE_TABLES = {
         "T_MCOaaC",
         "T_MCOaaD",
         "T_MCOaaMED",
+        "T_MCOaaMEDATU",
         "T_MCOaaFH",
         "IR_PHA_R",
         "NU_UCD_R",

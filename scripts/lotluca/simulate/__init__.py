@@ -56,6 +56,7 @@ SNDS_OUT = [
     "T_MCOaaC",
     "T_MCOaaD",
     "T_MCOaaMED",
+    "T_MCOaaMEDATU",
     "T_MCOaaFH",
     "IR_PHA_R",
     "NU_UCD_R",

@@ -30,6 +30,15 @@ CHANNEL_NAMES = np.array(["none", "pharmacy", "en_sus_pmsi_med", "en_sus_fh", "e
 NAT_PHARMACY, NAT_UCD, NAT_CONSULT, NAT_BIOLOGY = 3317, 3336, 1111, 9110
 OTHER_GHM = np.array(["04M132", "04M133", "04M053", "23Z02Z", "04M07T", "17M06T"])
 ERROR_GHM = np.array(["90Z00Z", "90Z01Z", "90Z03Z"])
+# early access (ATU, until 2021; read from T_MCOaaMEDATU) of the en-sus drugs, approximate periods before
+# their listing for lung cancer: a public-hospital administration dated inside is written to MEDATU
+EARLY_ACCESS = {
+    "nivolumab": ("2015-01-01", "2015-12-31"),
+    "pembrolizumab": ("2016-01-01", "2017-06-30"),
+    "atezolizumab": ("2017-01-01", "2018-06-30"),
+    "durvalumab": ("2018-01-01", "2019-06-30"),
+    "amivantamab": ("2021-01-01", "2021-12-31"),
+}
 METASTASIS_ICD = np.array(["C787", "C793", "C795", "C780", "C771"])
 NONCANCER = (
     "omeprazole",
@@ -317,10 +326,19 @@ def _pmsi_tables(rng, ST: dict, V: dict, FIN, FIN_INT, emit) -> dict:
     return T
 
 
+def early_access(ing: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Whether each administration (ingredient index, day) falls in its drug's early-access period."""
+    out = np.zeros(ing.size, bool)
+    for name, (start, end) in EARLY_ACCESS.items():
+        if name in ING:
+            out |= (ing == ING[name]) & (days >= to_days(start)) & (days <= to_days(end))
+    return out
+
+
 def _en_sus(rng, E: dict, ST: dict, FIN, emit) -> tuple[dict, dict]:
-    """T_MCOaaMED (en-sus drugs of public hospitals and centres) and T_MCOaaFH (of private clinics), one
-    row per drug of a stay; returns the tables and, per event, its UCD code, stay number, stay date and
-    stay error."""
+    """T_MCOaaMED (en-sus drugs of public hospitals and centres), T_MCOaaMEDATU (the same, in a drug's
+    early-access period) and T_MCOaaFH (of private clinics), one row per drug of a stay; returns the
+    tables and, per event, its UCD code, stay number, stay date, stay error and early-access flag."""
     m, ing, iv_idx, inv = E["m"], E["ing"], ST["iv_idx"], ST["inv"]
     ucd_a, ucd_b = _codes("UCD13")
     UCD = A.vocab(np.char.zfill(np.concatenate([ucd_a, ucd_b]).astype(str), 13))  # index ing or n_ing + ing
@@ -332,12 +350,29 @@ def _en_sus(rng, E: dict, ST: dict, FIN, emit) -> tuple[dict, dict]:
     ev_stay_date[iv_idx] = ST["st_date"][inv]
     ev_stay_err = np.zeros(m, bool)
     ev_stay_err[iv_idx] = ST["ret_err"][: ST["n_st"]][inv]
-    med = np.flatnonzero((E["channel"] == CH_MED) & ~E["missing"])
+    med_all = np.flatnonzero((E["channel"] == CH_MED) & ~E["missing"])
+    ev_atu = np.zeros(m, bool)
+    ev_atu[med_all] = early_access(ing[med_all], ev_stay_date[med_all])
+    med, atu = med_all[~ev_atu[med_all]], med_all[ev_atu[med_all]]
     fh = np.flatnonzero((E["channel"] == CH_FH) & ~E["missing"])
     ey, em = _year_month(ev_stay_date)
     units = rng.integers(1, 5, m).astype(float)
     hidx = E["hidx"]
     T = {}
+    columns = {
+        "ETA_NUM": A.take(FIN, hidx[atu]),
+        "RSA_NUM": A.int_text(ev_rsa[atu]),
+        "UCD_UCD_COD": A.take(UCD, ev_ucd[atu]),
+        "UCD_COD": A.take(UCD7, ev_ucd[atu]),
+        "ADM_NBR": units[atu],
+        "DAT_DELAI": np.zeros(atu.size, np.int64),
+        "ANN": ey[atu].astype(np.int16),
+        "MOI": A.month_text(em[atu]),
+        "ADM_ANN": ey[atu].astype(np.int16),
+        "ADM_MOIS": A.month_text(em[atu]),
+        "SEJ_NBR": np.ones(atu.size, np.int64),
+    }
+    T["T_MCOaaMEDATU"] = _emit(emit, "T_MCOaaMEDATU", A.build_snds("T_MCOaaMEDATU", columns, atu.size))
     columns = {
         "ETA_NUM": A.take(FIN, hidx[med]),
         "RSA_NUM": A.int_text(ev_rsa[med]),
@@ -362,7 +397,10 @@ def _en_sus(rng, E: dict, ST: dict, FIN, emit) -> tuple[dict, dict]:
         "ENT_MOI": A.month_text(em[fh]),
     }
     T["T_MCOaaFH"] = _emit(emit, "T_MCOaaFH", A.build_snds("T_MCOaaFH", columns, fh.size))
-    EN = dict(UCD=UCD, ev_ucd=ev_ucd, ev_rsa=ev_rsa, ev_stay_date=ev_stay_date, ev_stay_err=ev_stay_err, med=med, fh=fh)
+    EN = dict(
+        UCD=UCD, ev_ucd=ev_ucd, ev_rsa=ev_rsa, ev_stay_date=ev_stay_date, ev_stay_err=ev_stay_err, med=med_all, fh=fh
+    )
+    EN["ev_atu"] = ev_atu
     return T, EN
 
 
@@ -615,15 +653,16 @@ def _event_record(E: dict, EN: dict, D: dict, dct: np.ndarray, FIN) -> dict:
         [ev_dct >= 0, ~missing & ~stay_err, ~missing & ~stay_err, ~stay_err],
         False,
     )
-    # table code: 0 none, 1 ER_PHA_F, 2 T_MCOaaMED, 3 T_MCOaaFH, 4 T_MCOaaB
+    # table code: 0 none, 1 ER_PHA_F, 2 T_MCOaaMED, 3 T_MCOaaFH, 4 T_MCOaaB, 5 T_MCOaaMEDATU
     tcode = np.select(
         [
             (channel == CH_PHARMACY) & (ev_dct >= 0),
+            (channel == CH_MED) & ~missing & EN["ev_atu"],
             (channel == CH_MED) & ~missing,
             (channel == CH_FH) & ~missing,
             channel == CH_SESSION,
         ],
-        [1, 2, 3, 4],
+        [1, 5, 2, 3, 4],
         0,
     )
     stay_key = A.join(A.take(FIN, np.clip(hidx, 0, None)), A.int_text(EN["ev_rsa"]), sep=":")
@@ -631,7 +670,7 @@ def _event_record(E: dict, EN: dict, D: dict, dct: np.ndarray, FIN) -> dict:
     key = A.where(tcode == 0, pa.nulls(m, pa.string()), key)
     snds_date = np.where(tcode == 1, E["ev_date"] + E["jitter"], EN["ev_stay_date"])
     extra = A.int_text(ev_ucd_dct, prefix="ER_UCD_F:") if m else pa.array([], pa.string())
-    tables = A.vocab(["", "ER_PHA_F", "T_MCOaaMED", "T_MCOaaFH", "T_MCOaaB"])
+    tables = A.vocab(["", "ER_PHA_F", "T_MCOaaMED", "T_MCOaaFH", "T_MCOaaB", "T_MCOaaMEDATU"])
     return {
         "snds_channel": A.take(A.vocab(CHANNEL_NAMES), channel.astype(np.int64)),
         "observed_snds": observed.astype(bool),
