@@ -214,3 +214,65 @@ def test_workflow_lists_a_real_extract_by_its_files(tmp_path):
         + ["T_MCO20B.csv", "T_MCO20MEDATU.csv"]
     )
     assert got[7:] == ["ER_PHA_F.csv", "T_MCO20C.csv", "T_MCO20MED.csv"]  # required, reported by name
+
+
+def _outpatient(dst) -> int:
+    """Move every third T_MCOaaFH line to an outpatient visit: a T_MCOaaCSTC row (the stay's ETA_NUM,
+    NIR_ANO_17 and admission date, return codes 0) and its T_MCOaaFHSTC line; plus a visit without drug
+    line and one of an unknown NIR_ANO_17. Returns the number of lines moved."""
+    from lotluca import snds_schema
+
+    c = pq.read_table(dst / "T_MCOaaC.parquet").to_pandas()
+    fh = pq.read_table(dst / "T_MCOaaFH.parquet")
+    df = fh.to_pandas()
+    moved = (np.arange(len(df)) % 3 == 0) & df["RSA_NUM"].astype(str).isin(c["RSA_NUM"].astype(str))
+    lines = df[moved].reset_index(drop=True)
+    stay = c.assign(k=c["ETA_NUM"].astype(str) + "/" + c["RSA_NUM"].astype(str)).drop_duplicates("k").set_index("k")
+    of = stay.loc[lines["ETA_NUM"].astype(str) + "/" + lines["RSA_NUM"].astype(str)].reset_index(drop=True)
+    seq = [str(1000 + i) for i in range(len(lines))]
+    n = len(lines) + 2
+    eta = lines["ETA_NUM"].astype(str).tolist() + [lines["ETA_NUM"].iloc[0]] * 2
+    visits = {
+        "ETA_NUM": eta,
+        "SEQ_NUM": seq + ["999998", "999999"],
+        "NIR_ANO_17": of["NIR_ANO_17"].tolist() + [of["NIR_ANO_17"].iloc[0], "UNKNOWNNIR000000X"],
+        "EXE_SOI_DTD": [d.date() for d in pd.to_datetime(of["EXE_SOI_DTD"])] + [pd.Timestamp("2020-01-02").date()] * 2,
+        **{r: [False] * n for r in ("NIR_RET", "NAI_RET", "SEX_RET", "IAS_RET", "ENT_DAT_RET")},
+    }
+    pq.write_table(snds_schema.build_table("T_MCOaaCSTC", visits, n), dst / "T_MCOaaCSTC.parquet")
+    drug = {
+        "ETA_NUM": lines["ETA_NUM"].astype(str).tolist(),
+        "SEQ_NUM": seq,
+        "UCD_UCD_COD": lines["UCD_UCD_COD"].tolist(),
+        "QUA": lines["QUA_COD"].tolist(),
+        "DEL_DAT_ENT": lines["DEL_DAT_ENT"].tolist(),
+    }
+    pq.write_table(snds_schema.build_table("T_MCOaaFHSTC", drug, len(lines)), dst / "T_MCOaaFHSTC.parquet")
+    pq.write_table(fh.filter(pa.array(~moved.to_numpy())), dst / "T_MCOaaFH.parquet")
+    return len(lines)
+
+
+def test_outpatient_en_sus_drugs_of_t_mcoaafhstc_are_read_with_their_visit(simulated, tmp_path):
+    root, acc0 = simulated
+    dst = tmp_path / "sim" / "snds"
+    shutil.copytree(root / "sim" / "snds", dst)
+    n = _outpatient(dst)
+    assert n > 0
+    acc = pipeline.run_snds(pipeline.find_tables(dst, pipeline.SNDS_TABLES), tmp_path / "out", {})
+    got = pq.read_table(tmp_path / "out" / "exposures.parquet").to_pandas()
+    want = pq.read_table(root / "out" / "exposures.parquet").to_pandas()
+    assert got["origin"].str.startswith("T_MCOaaFHSTC:").sum() == n
+    cols = [c for c in want.columns if c != "origin"]
+    pd.testing.assert_frame_equal(
+        got[cols].sort_values(cols, ignore_index=True), want[cols].sort_values(cols, ignore_index=True)
+    )
+    rows = acc.set_index(["table", "outcome", "rule"])["rows"]
+    assert rows[("T_MCOaaFHSTC", "used", "")] == n and rows[("T_MCOaaCSTC", "used", "")] == n
+    assert rows[("T_MCOaaCSTC", "filtered", "no_drug_line")] == 1
+    assert rows[("T_MCOaaCSTC", "rejected", "unknown_beneficiary")] == 1
+    # the split routes visits by person and their drug lines by visit: 3 shards gathered = the whole
+    from test_extract_shards import _sharded, _whole
+
+    whole, sharded = _whole(tmp_path, "snds"), _sharded(tmp_path, "snds", 3)
+    for name, f in pipeline.output_files(sharded).items():
+        assert f.read_bytes() == (whole / f.name).read_bytes(), f"{name} differs with 3 shards"

@@ -36,6 +36,7 @@ from lotluca.extract.common import (
     outside_period,
     read_tracked,
     settle,
+    strip_zeros,
     text,
     to_table,
 )
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 # the 9 DCIR join keys: the primary key of ER_PRS_F in the real schema
 DCIR_KEYS = snds_schema.primary_key("ER_PRS_F")
 RETURN_CODES = ["NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET"]
+VISIT_RETURN_CODES = ["NIR_RET", "NAI_RET", "SEX_RET", "IAS_RET", "ENT_DAT_RET"]  # of T_MCOaaCSTC
 STAY_KEYS = ["ETA_NUM", "RSA_NUM"]
 
 COLUMNS = {
@@ -69,6 +71,8 @@ COLUMNS = {
     "T_MCOaaMED": [*STAY_KEYS, "UCD_UCD_COD", "UCD_COD", "ADM_NBR", "DELAI"],
     "T_MCOaaMEDATU": [*STAY_KEYS, "UCD_UCD_COD", "UCD_COD", "ADM_NBR", "DAT_DELAI"],
     "T_MCOaaFH": [*STAY_KEYS, "UCD_UCD_COD", "COD_UCD", "QUA_COD", "DEL_DAT_ENT"],
+    "T_MCOaaCSTC": ["ETA_NUM", "SEQ_NUM", "NIR_ANO_17", "EXE_SOI_DTD", "ENT_DAT", *VISIT_RETURN_CODES],
+    "T_MCOaaFHSTC": ["ETA_NUM", "SEQ_NUM", "UCD_UCD_COD", "UCD_COD", "QUA", "DEL_DAT_ENT"],
 }
 # columns a real extract may lack without harm
 OPTIONAL = {
@@ -80,11 +84,22 @@ OPTIONAL = {
     "T_MCOaaMEDATU": ("UCD_COD", "ADM_NBR"),
     "T_MCOaaFH": ("COD_UCD", "UCD_UCD_COD", "QUA_COD"),
     "T_MCOaaB": ("DGN_PAL",),
+    "T_MCOaaCSTC": ("EXE_SOI_DTD", "ENT_DAT"),
+    "T_MCOaaFHSTC": ("UCD_COD", "UCD_UCD_COD", "QUA"),
 }
 # the SNDS nomenclatures the drug reference is built from (not per person: read whole, not accounted)
 NOMENCLATURES = tuple(dm.NOMENCLATURE_COLUMNS)
 REQUIRED_TABLES = tables.REQUIRED["snds"]
-OPTIONAL_TABLES = ("KI_CCI_R", "ER_ETE_F", "ER_UCD_F", "T_MCOaaFH", "T_MCOaaMEDATU", *NOMENCLATURES)
+OPTIONAL_TABLES = (
+    "KI_CCI_R",
+    "ER_ETE_F",
+    "ER_UCD_F",
+    "T_MCOaaFH",
+    "T_MCOaaMEDATU",
+    "T_MCOaaCSTC",
+    "T_MCOaaFHSTC",
+    *NOMENCLATURES,
+)
 NONEMPTY = ("IR_BEN_R", "ER_PRS_F", "T_MCOaaB", "T_MCOaaC")  # an empty one is a broken extract
 # PMSI MCO tables: one set per period, "aa" (all years in one file) or a two-digit year (T_MCO19B, ...)
 pmsi_table, table_name, generic, pmsi_periods = (
@@ -99,7 +114,10 @@ STAY_DRUGS = {
     "MED": (["UCD_UCD_COD", "UCD_COD"], "DELAI"),
     "MEDATU": (["UCD_UCD_COD", "UCD_COD"], "DAT_DELAI"),  # early access (ATU, then AAP / AAC)
     "FH": (["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT"),
+    "FHSTC": (["UCD_UCD_COD", "UCD_COD"], "DEL_DAT_ENT"),  # outpatient visits (ACE) of private clinics
 }
+# the parent of each drug table: its kind and the raw key columns (stays: B + C; outpatient visits: CSTC)
+PARENT = {"MED": ("B", "RSA_NUM"), "MEDATU": ("B", "RSA_NUM"), "FH": ("B", "RSA_NUM"), "FHSTC": ("CSTC", "SEQ_NUM")}
 
 
 def missing_tables(paths) -> list[str]:
@@ -129,6 +147,8 @@ def _read(
 ) -> tuple[pd.DataFrame, Tracker]:
     table = generic(name)
     kinds = {c: "string" for c in RETURN_CODES} if table == "T_MCOaaC" else {}
+    if table == "T_MCOaaCSTC":
+        kinds = {c: "string" for c in VISIT_RETURN_CODES}
     if pmsi_table(name):
         kinds["ETA_NUM"] = "string"  # a FINESS is text (the HDH schema's Oracle type), whatever the file holds
     df, tracker = read_tracked(
@@ -145,7 +165,11 @@ def _read(
         allow_empty=table not in NONEMPTY,
     )
     if pmsi_table(name):
-        df["eta"], df["rsa"] = eta_text(df["ETA_NUM"]), _int_key(df["RSA_NUM"])
+        df["eta"] = eta_text(df["ETA_NUM"])
+        if "RSA_NUM" in df:
+            df["rsa"] = _int_key(df["RSA_NUM"])
+        if "SEQ_NUM" in df:
+            df["seq"] = strip_zeros(df["SEQ_NUM"])
     return df, tracker
 
 
@@ -270,7 +294,8 @@ def _dcir_parents(prs, ete, maps, settings, index: KeyIndex) -> pd.DataFrame:
 
 
 def _settle_parents(parents: pd.DataFrame, tracker: Tracker, child_rows: list[np.ndarray]) -> None:
-    """Give each ER_PRS_F row its outcome: filtered / rejected by its status, used if a child line points at it."""
+    """Give each parent row (ER_PRS_F, T_MCOaaCSTC) its outcome: filtered / rejected by its status, used if a
+    child line points at it, else filtered as `no_drug_line`."""
     ok = settle(parents, "_prow", tracker)
     referenced = np.zeros(tracker.n, dtype=bool)
     for rows in child_rows:
@@ -456,14 +481,16 @@ def _int_key(s: pd.Series) -> pd.Series:
 
 
 def _stay_drugs(df, tracker, stays, index, names, kind, settings, unknown, ref) -> pd.DataFrame:
-    """The en-sus drug lines (`kind` MED or FH) of the stays of one PMSI period (`names`: kind -> table)."""
+    """The en-sus drug lines (`kind` of STAY_DRUGS) of the stays (or outpatient visits, FHSTC) of one PMSI
+    period (`names`: kind -> table)."""
     table, (code_cols, delay_col) = names[kind], STAY_DRUGS[kind]
+    parent, key = PARENT[kind]
     child = df
     # origin "<table>:<ETA_NUM>/<RSA_NUM>/<n>": the n-th line of the stay in the file, not the file's
     # row number, so it is the same whether the stay is read from the whole extract or from one shard
-    child["_line"] = child.groupby(join_key(child, ["ETA_NUM", "RSA_NUM"]).to_numpy(), sort=False).cumcount() + 1
+    child["_line"] = child.groupby(join_key(child, ["ETA_NUM", key]).to_numpy(), sort=False).cumcount() + 1
     carry = ["person_id", "admission_date", "hospital"]
-    linked = link_children(child, stays, index, tracker, names["B"], carry, "ETA_NUM+RSA_NUM")
+    linked = link_children(child, stays, index, tracker, names[parent], carry, f"ETA_NUM+{key}")
     code = linked[code_cols[0]]
     for extra in code_cols[1:]:
         code = code.fillna(linked[extra])
@@ -482,7 +509,7 @@ def _stay_drugs(df, tracker, stays, index, names, kind, settings, unknown, ref) 
     keep &= ~late
     out = linked[keep]
     tracker.use(out["_row"].to_numpy())
-    origin = join_key(out.assign(_t=table), ["_t", "ETA_NUM", "RSA_NUM", "_line"])
+    origin = join_key(out.assign(_t=table), ["_t", "ETA_NUM", key, "_line"])
     origin = origin.str.replace("/", ":", n=1, regex=False)
     return exposure_frame(
         out["person_id"],
@@ -506,11 +533,38 @@ def _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, u
     stays["hospital"], stays["_t"] = stays["eta"], names["B"]
     stays.rename(columns={"_row_b": "_prow"}, inplace=True)
     stay_index = KeyIndex(stays, ["eta", "rsa"])
-    for kind in STAY_DRUGS:
-        if kind in names:
-            df, tracker = _read(paths, names[kind], ledger, settings, row_numbers)
-            exposures.append(_stay_drugs(df, tracker, stays, stay_index, names, kind, settings, unknown, ref))
+    for kind in (k for k in STAY_DRUGS if k in names and PARENT[k][0] == "B"):
+        df, tracker = _read(paths, names[kind], ledger, settings, row_numbers)
+        exposures.append(_stay_drugs(df, tracker, stays, stay_index, names, kind, settings, unknown, ref))
+    if "CSTC" in names:
+        visits, v_t = _read(paths, names["CSTC"], ledger, settings, row_numbers)
+        visits = _visits(visits, maps, settings, paths[names["CSTC"]], names["CSTC"])
+        drug_rows = []
+        if "FHSTC" in names:
+            df, tracker = _read(paths, names["FHSTC"], ledger, settings, row_numbers)
+            index = KeyIndex(visits, ["eta", "seq"])
+            ppos = index.lookup(df)
+            drug_rows = [visits["_prow"].to_numpy()[ppos[ppos >= 0]]]
+            exposures.append(_stay_drugs(df, tracker, visits, index, names, "FHSTC", settings, unknown, ref))
+        _settle_parents(visits, v_t, drug_rows)
     return stays
+
+
+def _visits(v: pd.DataFrame, maps, settings, path, table: str) -> pd.DataFrame:
+    """Outpatient visits (ACE, T_MCOaaCSTC) with status, rule, person and date (EXE_SOI_DTD, else ENT_DAT):
+    `return_code_not_0` when a return code is not "0", then the person and date rules of the stays."""
+    KeyIndex(v, ["eta", "seq"], path, table)  # unique keys
+    n = len(v)
+    status, rule = np.zeros(n, np.int8), np.full(n, None, dtype=object)
+    codes_ok = np.logical_and.reduce([_return_code_ok(v[col]) for col in VISIT_RETURN_CODES])
+    _set(status, rule, ~codes_ok, FILTERED, "return_code_not_0")
+    pid, unresolved = _resolve(v["NIR_ANO_17"], None, *maps)
+    _set(status, rule, pd.notna(unresolved), REJECTED, unresolved)
+    date = v["EXE_SOI_DTD"].fillna(v["ENT_DAT"])
+    _set(status, rule, date.isna().to_numpy(), REJECTED, "missing_date")
+    _set(status, rule, outside_period(date, settings).to_numpy(), REJECTED, "date_out_of_study_period")
+    v["status"], v["rule"], v["person_id"], v["admission_date"], v["hospital"] = status, rule, pid, date, v["eta"]
+    return v.rename(columns={"_row": "_prow"})
 
 
 # --- driver --------------------------------------------------------------------------------------------

@@ -154,36 +154,43 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
 
 
 def _route_stays(period: str, names: Mapping[str, str], paths, read, routes, nir_key) -> None:
-    """Route the PMSI tables of one period (`names`: kind -> table): C by its NIR_ANO_17, the others by
-    their stay (ETA_NUM + RSA_NUM of the period); a stay of no known person by its own key."""
-    b, c = read[names["B"]][0], read[names["C"]][0]
-    KeyIndex(b, ["eta", "rsa"], paths[names["B"]], names["B"])  # unique keys, as the extraction checks
-    KeyIndex(c, ["eta", "rsa"], paths[names["C"]], names["C"])
+    """Route the PMSI tables of one period (`names`: kind -> table): C by its NIR_ANO_17, the other stay
+    tables by their stay (ETA_NUM + RSA_NUM of the period); CSTC (outpatient visits) by its NIR_ANO_17,
+    FHSTC by its visit (ETA_NUM + SEQ_NUM). A stay or visit of no known person by its own key."""
+    KeyIndex(read[names["B"]][0], ["eta", "rsa"], paths[names["B"]], names["B"])  # unique, as extracted
+    stay_tables = [t for k, t in names.items() if k not in ("C", "CSTC", "FHSTC")]
+    _route_group(f"STAY:{period}:", names["C"], stay_tables, "rsa", paths, read, routes, nir_key)
+    if "CSTC" in names:
+        children = [names["FHSTC"]] if "FHSTC" in names else []
+        _route_group(f"ACE:{period}:", names["CSTC"], children, "seq", paths, read, routes, nir_key)
 
-    def stay_key(df):
-        ok = (df["eta"].notna() & df["rsa"].notna()).to_numpy()
-        key = np.full(len(df), None, dtype=object)
-        key[ok] = (f"STAY:{period}:" + df["eta"][ok].astype(str) + "/" + df["rsa"][ok].astype(str)).to_numpy(
-            dtype=object
-        )
-        return key
 
-    c_stay = stay_key(c)
-    c_keys = pd.Series(_text(c["NIR_ANO_17"]), dtype=object).map(nir_key).to_numpy(dtype=object)
-    c_keys = np.where(pd.isna(c_keys), c_stay, c_keys)  # unknown number: the stay's own key
-    routes[names["C"]].route(c["_row"], c_keys)
-    has_key = pd.notna(c_stay)
-    stay_shard = pd.Series(
-        routes[names["C"]].shard[c["_row"].to_numpy()[has_key]], index=pd.Index(c_stay[has_key], dtype=object)
+def _route_group(prefix, parent, children, key, paths, read, routes, nir_key) -> None:
+    """Route `parent` (a table with NIR_ANO_17) by its person and the `children` tables by their parent
+    row (ETA_NUM + `key`); rows of no known person or parent by their own key `<prefix><eta>/<key>`."""
+    p = read[parent][0]
+    KeyIndex(p, ["eta", key], paths[parent], parent)  # unique keys, as the extraction checks
+
+    def own_key(df):
+        ok = (df["eta"].notna() & df[key].notna()).to_numpy()
+        out = np.full(len(df), None, dtype=object)
+        out[ok] = (prefix + df["eta"][ok].astype(str) + "/" + df[key][ok].astype(str)).to_numpy(dtype=object)
+        return out
+
+    p_own = own_key(p)
+    p_keys = pd.Series(_text(p["NIR_ANO_17"]), dtype=object).map(nir_key).to_numpy(dtype=object)
+    p_keys = np.where(pd.isna(p_keys), p_own, p_keys)  # unknown number: the row's own key
+    routes[parent].route(p["_row"], p_keys)
+    has_key = pd.notna(p_own)
+    parent_shard = pd.Series(
+        routes[parent].shard[p["_row"].to_numpy()[has_key]], index=pd.Index(p_own[has_key], dtype=object)
     )
-    for kind, name in names.items():
-        if kind == "C" or name not in read:
-            continue
+    for name in (c for c in children if c in read):
         df = read[name][0]
-        key = stay_key(df)
-        shard = pd.Series(key, dtype=object).map(stay_shard).to_numpy()
+        own = own_key(df)
+        shard = pd.Series(own, dtype=object).map(parent_shard).to_numpy()
         found = pd.notna(shard)
-        routes[name].route(df["_row"].to_numpy()[~found], key[~found])
+        routes[name].route(df["_row"].to_numpy()[~found], own[~found])
         routes[name].shard[df["_row"].to_numpy()[found]] = shard[found].astype(np.int32)
 
 

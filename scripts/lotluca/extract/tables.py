@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-PMSI_KINDS = ("B", "C", "D", "MED", "MEDATU", "FH")
+PMSI_KINDS = ("B", "C", "D", "MED", "MEDATU", "FH", "CSTC", "FHSTC")
 PMSI_REQUIRED = ("B", "C", "MED")  # of every period present
 PMSI_NAME = re.compile(r"^T_MCO(AA|\d\d)(" + "|".join(sorted(PMSI_KINDS, key=len, reverse=True)) + r")$", re.I)
 REQUIRED = {
@@ -64,6 +64,8 @@ def missing_tables(source: str, names: Iterable[str]) -> list[str]:
     if source == "snds":
         for period, kinds in (pmsi_periods(names) or {"aa": {}}).items():
             missing += [f"T_MCO{period}{k}" for k in PMSI_REQUIRED if k not in kinds]
+            if "FHSTC" in kinds and "CSTC" not in kinds:  # outpatient drug lines need their visits
+                missing.append(f"T_MCO{period}CSTC")
     return missing
 
 
