@@ -48,6 +48,7 @@ class KernelDays(NamedTuple):
     dday: np.ndarray  # int64 day number (days since 1970-01-01)
     dmask: np.ndarray  # int64 ingredient bits of the day (0: a chemotherapy session without a drug name)
     dend: np.ndarray  # int64 end of the day's supply
+    dlast: np.ndarray  # int64 latest administration date of the day (> dday when close days were merged)
     div: np.ndarray  # bool: an IV drug on the day
     dcycle: np.ndarray  # int32 lowest ODH cycle number (NO_CYCLE: none)
     dproto: np.ndarray  # int32 protocol label code (-1: none)
@@ -160,7 +161,7 @@ def _emit(out, n_rows, dday, first_k, k_end, row, phase):
 def _kernel(days, rules, out):
     """Run the line rules over every person's days (`KernelDays`) with `KernelRules`, writing line rows
     into `KernelOut`; return the number of rows written."""
-    off, dday, dmask, dend, div, dcycle, dproto, death, eof = days
+    off, dday, dmask, dend, dlast, div, dcycle, dproto, death, eof = days
     (window, gap, gap_min_cycles, exempt, sub_partner, maint_on, cont_mask, switch_mask, maint_min, maint_max_gap,
      drop_adv, late_mask, late_max, use_sessions, use_proto, death_window, chemo_mask, chemo_gap, reinduction,
      session_lines, hidden_mask, u_mask) = rules  # fmt: skip
@@ -341,7 +342,7 @@ def _kernel(days, rules, out):
                 forced = True  # a maintenance protocol restarting at C1
             if dend[k] > last_end:
                 last_end = np.int64(dend[k])
-            last_day = d
+            last_day = np.int64(dlast[k])  # a line ends no earlier than its last administration
             ncyc += 1
             lmask |= m
             has_iv = has_iv or div[k] or m == u_mask
@@ -610,6 +611,7 @@ class _Days:
     dmin: int  # the earliest date (day number) of the keys
     srows: np.ndarray  # the used exposure rows, sorted by (person, date)
     exp_day: np.ndarray  # the day of each sorted used row
+    last: np.ndarray  # latest administration date (day number) of each day: its own date until days merge
 
 
 def _sort_key(date, pcode, rows, ses: pa.Table | None, ename: str, sname: str) -> tuple[np.ndarray, int]:
@@ -682,7 +684,8 @@ def _treatment_days(exp: pa.Table, rows, key, dmin: int, date, iidx, val_bit, pa
             canon = sorted(set(labels))
             code = np.array([canon.index(v) for v in labels] + [-1], dtype=np.int32)
             dproto = reduce(code[lidx], np.maximum, np.int32)
-    return _Days(dkey, dmask, dend, div, dcyc, dproto, dmin, srows, exp_day)
+    last = ((dkey & ((1 << DATE_BITS) - 1)) + dmin).astype(np.int64)
+    return _Days(dkey, dmask, dend, div, dcyc, dproto, dmin, srows, exp_day, last)
 
 
 def _merge_close_days(days: _Days, tol: int) -> None:
@@ -700,6 +703,7 @@ def _merge_close_days(days: _Days, tol: int) -> None:
     days.key = dkey[cstart]
     days.mask = np.bitwise_or.reduceat(days.mask, cstart)
     days.end = np.maximum.reduceat(days.end, cstart)
+    days.last = np.maximum.reduceat(days.last, cstart)
     days.iv = np.logical_or.reduceat(days.iv, cstart)
     days.cycle = np.minimum.reduceat(days.cycle, cstart)
     days.proto = np.maximum.reduceat(days.proto, cstart)
@@ -743,6 +747,7 @@ def _add_sessions(
     days.key = allkey[dorder]
     days.mask = np.concatenate([days.mask, np.zeros(k, np.int64)])[dorder]
     days.end = np.concatenate([days.end, ((skeys & ((1 << DATE_BITS) - 1)) + dmin).astype(days.end.dtype)])[dorder]
+    days.last = np.concatenate([days.last, (skeys & ((1 << DATE_BITS) - 1)) + dmin])[dorder]
     days.iv = np.concatenate([days.iv, np.zeros(k, np.bool_)])[dorder]
     days.cycle = np.concatenate([days.cycle, np.full(k, NO_CYCLE, np.int32)])[dorder]
     days.proto = np.concatenate([days.proto, np.full(k, -1, np.int32)])[dorder]
@@ -757,6 +762,7 @@ def _kernel_days(days: _Days, n_persons: int, death: np.ndarray, eof: np.ndarray
         dday.astype(np.int64),
         days.mask.astype(np.int64),
         days.end.astype(np.int64),
+        days.last.astype(np.int64),
         days.iv.astype(np.bool_),
         days.cycle.astype(np.int32),
         days.proto.astype(np.int32),
