@@ -8,7 +8,8 @@ the extractor expects the same types):
 The same column can have different types in different tables (ETA_NUM and RSA_NUM are integers in
 T_MCOaaB/C and strings in T_MCOaaD/MED/FH): that is the real schema, joins cast explicitly. The
 extraction reads ETA_NUM as text everywhere (a FINESS: `2A` / `2B` in Corsica; the Oracle type is text).
-T_MCOaaMEDATU.json comes from the HDH schema repository (indsante/schema-snds, schemas/PMSI/PMSI MCO/).
+T_MCOaaMEDATU (early-access drugs) ships no schema file here: it is derived from T_MCOaaMED (the same drug
+lines of a stay), its delay column named DAT_DELAI (`DERIVED`); a real MEDATU's other columns are not read.
 `csv_date_format(table, column)` gives the text format used in CSV extracts.
 """
 
@@ -24,9 +25,19 @@ SCHEMA_PACKAGE = "lotluca.data.snds_schema"
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 
 
+# tables described as another shipped table with renamed columns: name -> (base table, {old: new})
+DERIVED = {"T_MCOaaMEDATU": ("T_MCOaaMED", {"DELAI": "DAT_DELAI"})}
+
+
 @cache
 def table_spec(table: str) -> dict:
     """The raw Table Schema JSON of an SNDS table (e.g. "ER_PHA_F")."""
+    if table in DERIVED:
+        base, renamed = DERIVED[table]
+        spec = json.loads(json.dumps(table_spec(base)))
+        for field in spec["fields"]:
+            field["name"] = renamed.get(field["name"], field["name"])
+        return spec
     path = resources.files(SCHEMA_PACKAGE) / f"{table}.json"
     if not path.is_file():
         raise KeyError(f"unknown SNDS table {table!r}; known: {', '.join(available_tables())}")
@@ -34,7 +45,8 @@ def table_spec(table: str) -> dict:
 
 
 def available_tables() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files(SCHEMA_PACKAGE).iterdir() if p.name.endswith(".json"))
+    shipped = [p.name[:-5] for p in resources.files(SCHEMA_PACKAGE).iterdir() if p.name.endswith(".json")]
+    return sorted([*shipped, *DERIVED])
 
 
 def _arrow_type(field: dict) -> pa.DataType:

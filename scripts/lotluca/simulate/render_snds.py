@@ -368,9 +368,8 @@ def _en_sus(rng, E: dict, ST: dict, FIN, emit) -> tuple[dict, dict]:
         "DAT_DELAI": np.zeros(atu.size, np.int64),
         "ANN": ey[atu].astype(np.int16),
         "MOI": A.month_text(em[atu]),
-        "ADM_ANN": ey[atu].astype(np.int16),
         "ADM_MOIS": A.month_text(em[atu]),
-        "SEJ_NBR": np.ones(atu.size, np.int64),
+        "NBR_SEJ": np.ones(atu.size, np.int64),
     }
     T["T_MCOaaMEDATU"] = _emit(emit, "T_MCOaaMEDATU", A.build_snds("T_MCOaaMEDATU", columns, atu.size))
     columns = {
