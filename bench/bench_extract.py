@@ -7,7 +7,9 @@
 `snakemake --cores 2` runs the two independent jobs of rule extract (one per source); `--jobs 1` runs them
 one after the other. Prints one JSON line: patients, format, jobs, seconds (wall-clock of reading,
 cleaning and writing both sources), seconds_snds, seconds_odh, cpu_seconds (all processes), raw rows
-read, output rows, peak_rss_mb (largest process).
+read, output rows, peak_rss_mb (largest process), and the floor: `floor_seconds`, a bare read of the same
+raw SNDS files into Arrow tables in this process (pyarrow, no cleaning, nothing written), measured in the
+same run after the extraction, and `floor_ratio` = seconds_snds / floor_seconds.
 """
 
 from __future__ import annotations
@@ -47,6 +49,20 @@ def _extract(source: str, cohort: str, out: str) -> tuple[str, float, float, pd.
     return source, time.perf_counter() - t0, time.process_time() - c0, acc, rss
 
 
+def _bare_read(folder: Path) -> tuple[float, int]:
+    """Seconds and rows of a plain read of every raw table file of `folder` (the floor of the extraction)."""
+    import pyarrow.csv as pv
+    import pyarrow.parquet as pq
+
+    t0, rows = time.perf_counter(), 0
+    for f in sorted(folder.iterdir()):
+        if f.suffix == ".parquet":
+            rows += pq.read_table(f).num_rows
+        elif f.suffix == ".csv":
+            rows += pv.read_csv(f, parse_options=pv.ParseOptions(delimiter=";")).num_rows
+    return time.perf_counter() - t0, rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=100_000)
@@ -74,6 +90,7 @@ def main(argv=None) -> int:
         else:
             results = [_extract(s, str(cohort), str(out)) for s in ("snds", "odh")]
         wall = time.perf_counter() - t0
+        floor_seconds, floor_rows = _bare_read(cohort / "snds")
         by = {r[0]: r for r in results}
         acc = pd.concat([r[3] for r in results])
         rows_out = {
@@ -96,6 +113,9 @@ def main(argv=None) -> int:
         "rows_read": int(acc.loc[acc["outcome"] == "read", "rows"].sum()),
         "rows_out": rows_out,
         "peak_rss_mb": round(max(r[4] for r in results)),
+        "floor_seconds": round(floor_seconds, 2),
+        "floor_rows": floor_rows,
+        "floor_ratio": round(by["snds"][1] / floor_seconds, 1) if floor_seconds > 0 else None,
     }
     print(json.dumps(summary))
     return 0
