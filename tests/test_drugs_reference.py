@@ -291,26 +291,21 @@ def _renamed(value, mapping):
     return int(new) if isinstance(value, int) else new.zfill(len(str(value)))
 
 
-def test_renaming_every_drug_code_consistently_gives_the_same_extraction(simulated, tmp_path):
-    """No code is kept by hand: new codes (valid GS1 check digits) in every table and nomenclature give
-    exactly the same exposures, accounting and rejects."""
+def rename_codes(src, dst) -> dict[str, str]:
+    """Every CIP13 / UCD code of the tables of `src` (CODE_COLUMNS) renamed to a new code of the same kind
+    with a valid GS1 check digit, written to `dst`; returns the renaming (keys without leading zeros)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    root, _ = simulated
-    src, dst = root / "sim" / "snds", tmp_path / "snds"
-    shutil.copytree(src, dst)
     old = set()
     for table, cols in CODE_COLUMNS.items():
         t = pq.read_table(src / f"{table}.parquet")
         for c in cols:
             old |= {str(v).lstrip("0") for v in t.column(c).to_pylist() if v is not None}
-    old = sorted(old)
     mapping = {}
-    for i, code in enumerate(old):  # same kind of code, new digits
+    for i, code in enumerate(sorted(old)):  # same kind of code, new digits
         body = ("34009" + f"{i:07d}") if len(code) == 13 else ("8" + f"{i:05d}")
         mapping[code] = body + nomenclature.gs1_check_digit(body)
-    assert len(set(mapping.values())) == len(mapping) and not set(mapping.values()) & set(old)
     for table, cols in CODE_COLUMNS.items():
         t = pq.read_table(src / f"{table}.parquet")
         for c in cols:
@@ -318,6 +313,19 @@ def test_renaming_every_drug_code_consistently_gives_the_same_extraction(simulat
             values = [_renamed(v, mapping) for v in t.column(c).to_pylist()]
             t = t.set_column(i, t.schema.field(i), pa.array(values, t.schema.field(i).type))
         pq.write_table(t, dst / f"{table}.parquet")
+    return mapping
+
+
+def test_renaming_every_drug_code_consistently_gives_the_same_extraction(simulated, tmp_path):
+    """No code is kept by hand: new codes (valid GS1 check digits) in every table and nomenclature give
+    exactly the same exposures, accounting and rejects."""
+    import pyarrow.parquet as pq
+
+    root, _ = simulated
+    src, dst = root / "sim" / "snds", tmp_path / "snds"
+    shutil.copytree(src, dst)
+    mapping = rename_codes(src, dst)
+    assert len(set(mapping.values())) == len(mapping) and not set(mapping.values()) & set(mapping)
     acc = pipeline.run_snds(pipeline.find_tables(dst, pipeline.SNDS_TABLES), tmp_path / "out", {})
     _, acc0 = simulated
     pd.testing.assert_frame_equal(acc.reset_index(drop=True), acc0.reset_index(drop=True))

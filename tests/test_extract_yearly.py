@@ -15,8 +15,7 @@ import pytest
 
 from lotluca.errors import InputError
 from lotluca.extract import pipeline, snds
-from lotluca.simulate import nomenclature
-from test_drugs_reference import CODE_COLUMNS, _renamed
+from test_drugs_reference import rename_codes
 
 KINDS = ("B", "C", "D", "MED", "MEDATU", "FH")
 CORSICA = "2A0000013"
@@ -30,26 +29,6 @@ def simulated(tmp_path_factory):
     simulate_to_files({"patients": 120}, {}, 11, root / "sim", "parquet")
     acc = pipeline.run_snds(pipeline.find_tables(root / "sim" / "snds", pipeline.SNDS_TABLES), root / "out", {})
     return root, acc
-
-
-def _rename_codes(src, dst) -> None:
-    """Every CIP13 / UCD code of every table renamed to a new GS1-valid code (as test_drugs_reference)."""
-    old = set()
-    for table, cols in CODE_COLUMNS.items():
-        t = pq.read_table(src / f"{table}.parquet")
-        for c in cols:
-            old |= {str(v).lstrip("0") for v in t.column(c).to_pylist() if v is not None}
-    mapping = {}
-    for i, code in enumerate(sorted(old)):
-        body = ("34009" + f"{i:07d}") if len(code) == 13 else ("8" + f"{i:05d}")
-        mapping[code] = body + nomenclature.gs1_check_digit(body)
-    for table, cols in CODE_COLUMNS.items():
-        t = pq.read_table(src / f"{table}.parquet")
-        for c in cols:
-            i = t.schema.get_field_index(c)
-            values = [_renamed(v, mapping) for v in t.column(c).to_pylist()]
-            t = t.set_column(i, t.schema.field(i), pa.array(values, t.schema.field(i).type))
-        pq.write_table(t, dst / f"{table}.parquet")
 
 
 def _split_years(src, dst) -> tuple[dict, dict]:
@@ -103,7 +82,7 @@ def test_yearly_tables_text_finess_and_renamed_codes_give_the_same_extraction(si
     root, acc0 = simulated
     src, dst = root / "sim" / "snds", tmp_path / "snds"
     shutil.copytree(src, dst)
-    _rename_codes(src, dst)
+    rename_codes(src, dst)
     key, finess = _split_years(dst, dst)
     years = {n[0] for n in key.values()}
     assert len(years) > 2
