@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lotluca import drugs
+from lotluca import drugs, snds_schema
 from lotluca.simulate import arrowcols as A
 from lotluca.simulate import nomenclature
 from lotluca.simulate.blocks import DCT_STRIDE, ROW_STRIDE, check_capacity
@@ -359,32 +359,22 @@ def _en_sus(rng, E: dict, ST: dict, FIN, emit) -> tuple[dict, dict]:
     units = rng.integers(1, 5, m).astype(float)
     hidx = E["hidx"]
     T = {}
-    columns = {
-        "ETA_NUM": A.take(FIN, hidx[atu]),
-        "RSA_NUM": A.int_text(ev_rsa[atu]),
-        "UCD_UCD_COD": A.take(UCD, ev_ucd[atu]),
-        "UCD_COD": A.take(UCD7, ev_ucd[atu]),
-        "ADM_NBR": units[atu],
-        "DAT_DELAI": np.zeros(atu.size, np.int64),
-        "ANN": ey[atu].astype(np.int16),
-        "MOI": A.month_text(em[atu]),
-        "ADM_MOIS": A.month_text(em[atu]),
-        "NBR_SEJ": np.ones(atu.size, np.int64),
-    }
-    T["T_MCOaaMEDATU"] = _emit(emit, "T_MCOaaMEDATU", A.build_snds("T_MCOaaMEDATU", columns, atu.size))
-    columns = {
-        "ETA_NUM": A.take(FIN, hidx[med]),
-        "RSA_NUM": A.int_text(ev_rsa[med]),
-        "UCD_UCD_COD": A.take(UCD, ev_ucd[med]),
-        "UCD_COD": A.take(UCD7, ev_ucd[med]),
-        "ADM_NBR": units[med],
-        "DELAI": np.zeros(med.size, np.int64),
-        "ANN": ey[med].astype(np.int16),
-        "MOI": A.month_text(em[med]),
-        "ADM_MOIS": A.month_text(em[med]),
-        "NBR_SEJ": np.ones(med.size, np.int64),
-    }
-    T["T_MCOaaMED"] = _emit(emit, "T_MCOaaMED", A.build_snds("T_MCOaaMED", columns, med.size))
+    for table, rows in (("T_MCOaaMEDATU", atu), ("T_MCOaaMED", med)):  # MEDATU has MED's layout (snds_schema)
+        renamed = snds_schema.DERIVED.get(table, (table, {}))[1]
+        columns = {
+            "ETA_NUM": A.take(FIN, hidx[rows]),
+            "RSA_NUM": A.int_text(ev_rsa[rows]),
+            "UCD_UCD_COD": A.take(UCD, ev_ucd[rows]),
+            "UCD_COD": A.take(UCD7, ev_ucd[rows]),
+            "ADM_NBR": units[rows],
+            "DELAI": np.zeros(rows.size, np.int64),
+            "ANN": ey[rows].astype(np.int16),
+            "MOI": A.month_text(em[rows]),
+            "ADM_MOIS": A.month_text(em[rows]),
+            "NBR_SEJ": np.ones(rows.size, np.int64),
+        }
+        columns = {renamed.get(k, k): v for k, v in columns.items()}
+        T[table] = _emit(emit, table, A.build_snds(table, columns, rows.size))
     columns = {
         "ETA_NUM": A.take(FIN, hidx[fh]),
         "RSA_NUM": A.int_text(ev_rsa[fh]),
