@@ -11,7 +11,7 @@ from lotluca.concomitant.analysis import GOLD, analyse
 from lotluca.concomitant.settings import ConcomitantSettings
 from lotluca.config import default_config
 from lotluca.effectiveness.settings import EffectivenessSettings
-from lotluca.simulate import from_config, simulate
+from lotluca.simulate import sim_settings, simulate
 from lotluca.simulate.cohort import EPOCH, HISTOLOGY, to_days
 
 PDL1 = np.array(["<1%", "1-49%", ">=50%", "unknown"])
@@ -50,7 +50,7 @@ def truth_implied_hr(r: dict, end_day: int) -> dict:
 def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = None, study: dict | None = None):
     """(gold lines, persons, exposures, settings, truth-implied rwTTNT HRs) of a simulated cohort,
     person_id = ODH patient id."""
-    s = from_config({"patients": patients, **(simulate_block or {})}, study or {})
+    s = sim_settings({"patients": patients, **(simulate_block or {})}, study or {})
     r = simulate(s, seed)
     P = r["_persons"]
     death = r["_death"]

@@ -367,19 +367,13 @@ def _calibrate(persons_t: pa.Table, lines_t: pa.Table, s: SimSettings, path: str
         )
 
 
-def _settings(settings, study=None) -> SimSettings:
+def sim_settings(settings, study=None) -> SimSettings:
     """A SimSettings as given, or built from the config's simulate and study blocks (dicts; the schema fills
     the keys they lack)."""
     if isinstance(settings, SimSettings):
         return settings
     cfg = default_config(simulate=dict(settings or {}), study=dict(study or {}))
     return SimSettings.from_config(cfg["simulate"], study=cfg["study"])
-
-
-def from_config(simulate=None, study=None) -> SimSettings:
-    """Deprecated (kept while lotluca.concomitant.truthcheck calls it): `SimSettings.from_config`, or for
-    partial blocks `SimSettings.from_config(default_config(simulate=...)["simulate"], study=...)`."""
-    return _settings(simulate, study)
 
 
 def write_shard(
@@ -444,7 +438,7 @@ def simulate_to_files(
     gets it from `gather_shards`). `settings`: a SimSettings or the config's simulate block (a dict, then
     with the study block `study`). Returns a summary."""
     _check_format(fmt)
-    s = _settings(settings, study)
+    s = sim_settings(settings, study)
     calib = Path(out_dir) / "calibration.csv" if n_shards == 1 else None
     return write_shard(s, seed, folder_files(out_dir, fmt), fmt, shard, n_shards, calibration_csv=calib)
 
@@ -490,6 +484,7 @@ __all__ = [
     "SimSettings",
     "folder_files",
     "gather_shards",
+    "sim_settings",
     "simulate",
     "simulate_to_files",
     "write_outputs",
