@@ -66,9 +66,7 @@ def analyse(
         ep = compute_endpoints(
             lines,
             persons,
-            ttd_gap_days=effectiveness.ttd_gap_days,
-            pooled_line_from=effectiveness.pooled_line_from,
-            era_start_years=list(effectiveness.cox.era_start_years),
+            **effectiveness.endpoint_options(),
             study_end_date=study_end_date,
             lines_name=f"{alg}/{scen}",
         )

@@ -70,9 +70,7 @@ def build_endpoints(
         ep = compute_endpoints(
             df,
             persons,
-            ttd_gap_days=s.ttd_gap_days,
-            pooled_line_from=s.pooled_line_from,
-            era_start_years=list(s.cox.era_start_years),
+            **s.endpoint_options(),
             study_end_date=study_end_date,
             lines_name=str(path),
             persons_name=str(persons_path),

@@ -30,3 +30,12 @@ class EffectivenessSettings(Settings):
     alpha: float  # 1 - confidence level of every CI
     cox: CoxSettings
     bootstrap: int  # replicates of the paired patient bootstrap of the bias table
+
+    def endpoint_options(self) -> dict:
+        """The keyword arguments of `endpoints.compute_endpoints` that this block sets (shared with the
+        concomitant stage, whose endpoints are the effectiveness stage's)."""
+        return {
+            "ttd_gap_days": self.ttd_gap_days,
+            "pooled_line_from": self.pooled_line_from,
+            "era_start_years": list(self.cox.era_start_years),
+        }
