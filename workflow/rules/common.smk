@@ -7,6 +7,9 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
 import lotluca.layout as layout_file
 from lotluca.extract.tables import table_files
+from lotluca.steps import (
+    STAGES,
+)  # stages in pipeline order (also the report's categories)
 
 LAYOUT = layout_file.layout()
 STEP = "../../scripts/step.py"
@@ -145,20 +148,6 @@ def lines_files(scenario):
 
 def effectiveness_lines():
     return [path("lines.lines", algorithm=a, scenario=s) for a, s in SOURCES_OF_LINES]
-
-
-STAGES = [
-    "simulate",
-    "extract",
-    "link",
-    "merge",
-    "learned",
-    "lines",
-    "evaluate",
-    "effectiveness",
-    "concomitant",
-    "figures",
-]
 
 
 def category(stage):
