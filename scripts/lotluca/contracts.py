@@ -37,8 +37,12 @@ PERSONS = pa.schema(
         ("pdl1", STR),  # "<1%" | "1-49%" | ">=50%" | "unknown"
         ("centre", STR),  # FINESS of the cancer centre following the person (null for SNDS)
         ("end_of_followup", DATE),  # death or end of data
+        ("last_seen_date", DATE),  # last date seen alive in the data: ODH last contact, SNDS last care activity
+        ("ecog", I16),  # ECOG performance status (0-4) recorded at diagnosis (ODH), null when not recorded
     ]
 )
+# columns of PERSONS that a producer may leave out (filled with nulls)
+PERSONS_OPTIONAL = ("last_seen_date", "ecog")
 
 # One row per drug administration or dispensation: what was given, when, by which route and from which source.
 EXPOSURES = pa.schema(
@@ -140,6 +144,7 @@ ODH_PATIENTS = pa.schema(
         ("pdl1_tps", F64),  # percentage of tumour cells, null if not tested
         ("death_date", DATE),  # known to the centre only sometimes
         ("last_contact_date", DATE),  # last time the centre saw the patient
+        ("ecog", I16),  # ECOG performance status at diagnosis (0-4), null when not recorded
     ]
 )
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lotluca.contracts import LINES, PERSONS, ContractError, conform
+from lotluca.contracts import LINES, PERSONS, PERSONS_OPTIONAL, ContractError, conform
 from lotluca.errors import InputError
 
 DAYS_PER_MONTH = 30.4375
@@ -42,7 +42,13 @@ PERSON_COLUMNS = [
     "histology",
     "pdl1",
     "end_of_followup",
+    "last_seen_date",
+    "ecog",
 ]
+CENSORING = {
+    "end_of_data": "alive until end_of_followup (the study end) when no death is recorded",
+    "last_seen": "censored at the last date seen alive (ODH last contact, SNDS last activity) when no death is recorded",
+}
 EXCLUSIONS = {
     "no_person_record": "person absent from the persons table",
     "no_end_of_followup": "person has neither end_of_followup nor a study end date to fall back on",
@@ -128,6 +134,7 @@ def compute_endpoints(
     pooled_line_from: int,
     era_start_years: list[int],
     study_end_date=None,
+    censoring: str = "end_of_data",
     lines_name: str = "lines",
     persons_name: str = "persons",
 ) -> pd.DataFrame:
@@ -136,10 +143,19 @@ def compute_endpoints(
     Returns one row per (person_id, line_number) with the line, its covariates (age at line start,
     sex, histology, pdl1, era), and for each endpoint E in ENDPOINTS the columns `E_months` and
     `E_event` (1 event, 0 censored); `exclusion` names why a line is not analysed (null otherwise).
-    `study_end_date` is the end of follow-up used when a person's end_of_followup is null.
+    `study_end_date` is the end of follow-up used when a person's end_of_followup is null; `censoring`
+    (CENSORING) "last_seen" ends the follow-up of a person without a recorded death at `last_seen_date`.
     """
+    if censoring not in CENSORING:
+        raise InputError(
+            "config.yaml",
+            f"unknown censoring {censoring!r}",
+            column="effectiveness.censoring",
+            expected=f"one of {list(CENSORING)}",
+        )
     ln = collapse_lines(lines, lines_name)
-    pdf = _to_frame(persons, PERSONS, persons_name, optional=tuple(c for c in PERSONS.names if c not in PERSON_COLUMNS))
+    optional = tuple(c for c in PERSONS.names if c not in PERSON_COLUMNS or c in PERSONS_OPTIONAL)
+    pdf = _to_frame(persons, PERSONS, persons_name, optional=optional)
     dup = pdf.index[pdf["person_id"].duplicated(keep=False)]
     if len(dup):
         raise InputError(
@@ -157,6 +173,9 @@ def compute_endpoints(
     # a death after the recorded end of follow-up is not observed; a death before it ends follow-up
     death = df["death_date"].where(df["death_date"] <= eof)
     eof = eof.where(death.isna() | (death >= eof), death)
+    if censoring == "last_seen":  # no death recorded: follow-up ends when the person was last seen alive
+        seen = df["last_seen_date"]
+        eof = eof.where(death.notna() | seen.isna() | (seen >= eof), seen)
     df["end_of_followup"] = eof
 
     # next line of the same person (lines sorted by person, line_number)
@@ -222,6 +241,7 @@ def compute_endpoints(
         "histology",
         "pdl1",
         "era",
+        "ecog",
     ]
     cols += [f"{e}_{k}" for e in ENDPOINTS for k in ("months", "event")] + ["exclusion"]
     return df[cols].reset_index(drop=True)

@@ -30,6 +30,7 @@ class EffectivenessSettings(Settings):
     alpha: float  # 1 - confidence level of every CI
     cox: CoxSettings
     bootstrap: int  # replicates of the paired patient bootstrap of the bias table
+    censoring: str  # end of follow-up without a recorded death: "last_seen" or "end_of_data"
 
     def endpoint_options(self) -> dict:
         """The keyword arguments of `endpoints.compute_endpoints` that this block sets (shared with the
@@ -38,4 +39,5 @@ class EffectivenessSettings(Settings):
             "ttd_gap_days": self.ttd_gap_days,
             "pooled_line_from": self.pooled_line_from,
             "era_start_years": list(self.cox.era_start_years),
+            "censoring": self.censoring,
         }

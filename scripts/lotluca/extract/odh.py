@@ -39,7 +39,7 @@ NONEMPTY = ("odh_patients", "odh_administrations")
 COLUMNS = {
     "odh_patients": [
         "odh_patient_id", "centre_finess", "sex", "birth_date", "postcode", "diagnosis_date", "histology",
-        "egfr_status", "alk_status", "pdl1_tps", "death_date", "last_contact_date",
+        "egfr_status", "alk_status", "pdl1_tps", "death_date", "last_contact_date", "ecog",
     ],
     "odh_administrations": [
         "administration_id", "odh_patient_id", "stay_id", "administration_date", "drug_label", "route", "protocol_label", "cycle_label",
@@ -56,6 +56,7 @@ OPTIONAL = {
         "death_date",
         "last_contact_date",
         "histology",
+        "ecog",
     ),
     "odh_administrations": ("stay_id", "route", "protocol_label", "cycle_label"),
     "odh_stays": ("main_diagnosis", "discharge_date"),
@@ -220,6 +221,11 @@ def _persons(pat: pd.DataFrame, settings: ExtractSettings) -> pd.DataFrame:
             "pdl1": pdl1_class(pat["pdl1_tps"]),
             "centre": finess(pat["centre_finess"]),
             "end_of_followup": death.where(death.notna() & (death < settings.study_end), settings.study_end),
+            # last time the centre saw the patient (censoring at last contact, docs/effectiveness.md)
+            "last_seen_date": pat["last_contact_date"].clip(upper=settings.study_end),
+            "ecog": pd.to_numeric(pat["ecog"], errors="coerce").where(lambda e: e.between(0, 4)).astype("Int16")
+            if "ecog" in pat
+            else pd.Series(pd.NA, index=pat.index, dtype="Int16"),
         }
     )
 

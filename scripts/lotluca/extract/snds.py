@@ -195,6 +195,21 @@ def _month(s: pd.Series) -> pd.Series:
 
 
 # --- persons -------------------------------------------------------------------------------------------
+def _last_activity(person_id: pd.Series, expo: pd.DataFrame, stays: pd.DataFrame, settings) -> pd.Series:
+    """Last SNDS care activity of each person (latest dispensation or administration date, hospital
+    discharge), capped at the study end: where follow-up is censored when no death is known."""
+    dates = pd.concat(
+        [
+            expo[["person_id", "date"]],
+            stays[["person_id", "discharge_date"]].rename(columns={"discharge_date": "date"}),
+        ],
+        ignore_index=True,
+    )
+    last = pd.to_datetime(dates["date"]).groupby(dates["person_id"]).max()
+    last = last.where(last < pd.Timestamp(settings.study_end), pd.Timestamp(settings.study_end))
+    return person_id.map(last)
+
+
 def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t: Tracker | None, paths, settings):
     missing = ben["BEN_NIR_PSA"].isna() | ben["BEN_IDT_ANO"].isna()
     ben_t.reject(ben.loc[missing, "_row"].to_numpy(), "missing_identifier", "BEN_NIR_PSA or BEN_IDT_ANO is empty")
@@ -645,6 +660,7 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
         }
     )
     expo = pd.concat([e for e in exposures if len(e)] or exposures[:1], ignore_index=True)
+    persons["last_seen_date"] = _last_activity(persons["person_id"], expo, stays_out, settings)
     return SndsResult(
         persons=to_table(persons, contracts.PERSONS, "snds persons", optional=tuple(contracts.PERSONS.names)),
         # row order: source table, then raw row order (deterministic; sorting millions of rows by

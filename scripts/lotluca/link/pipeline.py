@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca.config import Settings
-from lotluca.contracts import LINKS, PERSONS, STAYS
+from lotluca.contracts import LINKS, PERSONS, PERSONS_OPTIONAL, STAYS
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
 from lotluca.link.deterministic import deterministic_links
@@ -241,7 +241,10 @@ def run_linkage(
     DuckDB's threads (default `params.threads`; the report shows the configured `params`).
     """
     files = {k: Path(files[k]) for k in ("odh_persons", "odh_stays", "snds_persons", "snds_stays")}
-    tables = {k: read_table(f, PERSONS if k.endswith("persons") else STAYS, k) for k, f in files.items()}
+    tables = {
+        k: read_table(f, *((PERSONS, k, PERSONS_OPTIONAL) if k.endswith("persons") else (STAYS, k)))
+        for k, f in files.items()
+    }
     links, stats = link_records(
         tables["odh_persons"], tables["odh_stays"], tables["snds_persons"], tables["snds_stays"], params, files, threads
     )

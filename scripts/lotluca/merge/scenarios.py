@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca.config import Settings, default_config
-from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, EXPOSURES_OPTIONAL, LINKS, PERSONS, conform
+from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, EXPOSURES_OPTIONAL, LINKS, PERSONS, PERSONS_OPTIONAL, conform
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
 from lotluca.link.inputs import read_table
@@ -40,7 +40,8 @@ def _df(t: pa.Table) -> pd.DataFrame:
 
 def _table(df: pd.DataFrame, schema: pa.Schema, name: str) -> pa.Table:
     t = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
-    return conform(t, schema, name, EXPOSURES_OPTIONAL if schema is EXPOSURES else ())
+    optional = {id(EXPOSURES): EXPOSURES_OPTIONAL, id(PERSONS): PERSONS_OPTIONAL}.get(id(schema), ())
+    return conform(t, schema, name, optional)
 
 
 def _empty(schema: pa.Schema) -> pd.DataFrame:
@@ -152,9 +153,13 @@ def merge_scenario(
     persons = op.copy()
     s_death = persons["person_id"].map(sp["death_date"])
     s_eof = persons["person_id"].map(sp["end_of_followup"])
+    # last seen alive: the ODH last contact, the last SNDS care activity, or the later of both when linked
+    o_seen = persons["last_seen_date"] if "last_seen_date" in persons else pd.Series(pd.NaT, index=persons.index)
+    s_seen = persons["person_id"].map(sp["last_seen_date"]) if "last_seen_date" in sp else o_seen.where(False)
     if scenario == "snds_only":
         persons["death_date"] = s_death.where(linked)
         persons["end_of_followup"] = s_death.fillna(s_eof).where(linked, persons["end_of_followup"])
+        persons["last_seen_date"] = s_seen.where(linked)
     elif scenario == "linked":
         filled = persons["death_date"].isna() & s_death.notna()
         stats["death_dates_filled_from_snds"] = int(filled.sum())
@@ -164,6 +169,7 @@ def merge_scenario(
         persons["death_date"] = persons["death_date"].fillna(s_death)
         later = pd.concat([persons["end_of_followup"], s_eof], axis=1).max(axis=1)
         persons["end_of_followup"] = persons["death_date"].where(persons["death_date"].notna(), later)
+        persons["last_seen_date"] = pd.concat([o_seen, s_seen], axis=1).max(axis=1)
 
     exposures, sessions = _empty(EXPOSURES), _empty(CHEMO_SESSIONS)
     if scenario in ("snds_only", "linked"):
@@ -214,9 +220,9 @@ def run_merge(
     `merge:` block (None: the schema's defaults).
     """
     t = {
-        "odh_persons": read_table(files["odh_persons"], PERSONS, "persons"),
+        "odh_persons": read_table(files["odh_persons"], PERSONS, "persons", PERSONS_OPTIONAL),
         "odh_exposures": read_table(files["odh_exposures"], EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
-        "snds_persons": read_table(files["snds_persons"], PERSONS, "persons"),
+        "snds_persons": read_table(files["snds_persons"], PERSONS, "persons", PERSONS_OPTIONAL),
         "snds_exposures": read_table(files["snds_exposures"], EXPOSURES, "exposures", EXPOSURES_OPTIONAL),
         "snds_sessions": read_table(files["snds_chemo_sessions"], CHEMO_SESSIONS, "chemo_sessions"),
         "links": read_table(files["links"], LINKS, "links"),

@@ -33,6 +33,7 @@ from lotluca.simulate import (
     calibration,
     cohort,
     concomitant,
+    confounding,
     gold,
     nomenclature,
     render_odh,
@@ -169,6 +170,7 @@ def simulate_block(
     rng = blocks.block_streams(seed, block)  # the 10th: concomitant dispensations
     s = block.settings(s)
     persons = cohort.draw_persons(rng[0], s)
+    persons = persons.assign(**confounding.draw_frailty(rng[0].spawn(1)[0], len(persons), s.confounding))
     persons = cohort.make_twins(rng[1], persons, s)
     persons = cohort.assign_identifiers(rng[2], persons, s, first_person=block.first_person, odh_key=odh_key)
     lines, death = treatment.draw_lines(rng[4], persons, s)

@@ -235,9 +235,18 @@ def _patients(rng, persons, events, death, adm_rows, prs, s: SimSettings) -> pa.
             pa.array(tps, mask=np.isnan(tps)),
             pa.array(np.where(known, dd, 0).astype("datetime64[D]"), type=pa.date32(), mask=~known),
             A.date32(np.minimum(last_contact, end)),
+            _ecog(P),
         ],
         schema=contracts.ODH_PATIENTS,
     )
+
+
+def _ecog(P: pd.DataFrame) -> pa.Array:
+    """odh_patients.ecog: the ECOG drawn by `confounding` where the centre recorded it, else null."""
+    if "ecog" not in P:
+        return pa.nulls(len(P), pa.int16())
+    e = P["ecog"].to_numpy().astype(np.int16)
+    return pa.array(e, type=pa.int16(), mask=(e < 0) | ~P["ecog_recorded"].to_numpy(bool))
 
 
 def render(

@@ -16,7 +16,7 @@ import pandas as pd
 
 from lotluca import drugs
 from lotluca.errors import LotlucaError
-from lotluca.simulate import concomitant
+from lotluca.simulate import concomitant, confounding
 from lotluca.simulate import regimens as R
 from lotluca.simulate.cohort import EPOCH, to_days
 from lotluca.simulate.params import SimSettings
@@ -284,7 +284,7 @@ class _Families:
         )
 
 
-def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: SimSettings):
+def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: SimSettings, conf=None):
     """Line k of persons idx: its regimen (a re-challenge after a planned stop repeats the previous one),
     its setting (centre, public hospital, private clinic) and a clinical trial at the centre."""
     t = s.traps
@@ -292,6 +292,7 @@ def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: Si
     tumour = (persons[col][idx] for col in ("histology", "driver", "kras_g12c", "pdl1", "age"))
     c = Candidates(yr, *tumour, *(a[idx] for a in (h.prev, h.io_seen, h.plat_seen, h.pem_seen, h.tki_seen)))
     reg = choose_regimen(rng, k, c, t.t790m)
+    reg = reg if conf is None else conf.regimen(reg, idx)  # confounding by indication (frail: de-escalated)
     # re-challenge: after a planned stop and progression off treatment, the same regimen again
     rech = h.planned_free[idx] & (h.prev[idx] >= 0) & (rng.random(m) < t.rechallenge)
     reg = np.where(rech, h.prev[idx], reg).astype(np.int16)
@@ -306,12 +307,13 @@ def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: Si
     return reg, rech, setting
 
 
-def _line_outcome(rng, k: int, st, reg, f: _Families, conc, t) -> dict:
+def _line_outcome(rng, k: int, st, reg, f: _Families, conc, t, conf=None) -> dict:
     """Baseline (unexposed) timeline of line k: time to progression (durable IO responders), death on the
     line (early death in first line), toxicity stop, and which of them stops the line."""
     m = st.size
     ttp1, ttp2 = R.attr("ttp1"), R.attr("ttp2")
     med = np.where(k == 1, ttp1[reg], ttp2[reg] * 0.92 ** max(0, k - 2)) * MONTH
+    med = med if conf is None else conf.median(k, reg, med, ttp1)
     # immunotherapy: a share of durable responders (the long plateau of IO survival curves)
     durable = f.io[reg] & (rng.random(m) < DURABLE_IO)
     med = np.where(durable, med * 5, med)
@@ -389,7 +391,7 @@ def _line_plan(rng, reg, yr, f: _Families, t) -> dict:
     }
 
 
-def _after_progression(rng, k: int, st, out: dict, conc, s: SimSettings) -> dict:
+def _after_progression(rng, k: int, st, out: dict, conc, s: SimSettings, conf=None, reg=None, idx=None) -> dict:
     """What follows the line: the next line (after a gap) or best supportive care until death; then the
     concomitant effect on rwTTNT scales the line's timeline (`concomitant.rwttnt_factor`). Updates `out`
     (prog, dtime, tox_t) and adds cont, nxt, bsc_death, fin and stop."""
@@ -405,6 +407,7 @@ def _after_progression(rng, k: int, st, out: dict, conc, s: SimSettings) -> dict
     # scaled by t / t0
     t0 = np.where(died_on, dtime, np.where(cont, nxt, bsc_death)) - st
     f = conc.rwttnt_factor(t0, out["expo"])
+    f = f if conf is None else f * conf.factor(k, reg, idx, t0)  # ECOG / Charlson (and carboplatin) effect
     if (f != 1.0).any():
         prog, dtime, tox_t = (_scaled(x, st, f) for x in (prog, dtime, tox_t))
         nxt = np.maximum(_scaled(nxt, st, f), prog + 1)
@@ -415,15 +418,15 @@ def _after_progression(rng, k: int, st, out: dict, conc, s: SimSettings) -> dict
     return out
 
 
-def _draw_line(rng, k: int, idx, persons: dict, h: _History, f: _Families, conc, death, s: SimSettings):
+def _draw_line(rng, k: int, idx, persons: dict, h: _History, f: _Families, conc, death, s: SimSettings, conf=None):
     """Line k of persons idx (one row per person) and, per person, its next line start and whether one
     comes; records deaths on the line or under best supportive care in `death`."""
     st = h.start[idx]
     yr = _year(st)
-    reg, rech, setting = _regimen_and_setting(rng, k, idx, yr, persons, h, s)
-    out = _line_outcome(rng, k, st, reg, f, conc, s.traps)
+    reg, rech, setting = _regimen_and_setting(rng, k, idx, yr, persons, h, s, conf)
+    out = _line_outcome(rng, k, st, reg, f, conc, s.traps, conf)
     plan = _line_plan(rng, reg, yr, f, s.traps)
-    out = _after_progression(rng, k, st, out, conc, s)
+    out = _after_progression(rng, k, st, out, conc, s, conf, reg, idx)
     died_on, fin = out["died_on"], out["fin"]
     death[idx[died_on]] = out["dtime"][died_on]
     death[idx[fin]] = out["bsc_death"][fin]
@@ -464,12 +467,17 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     h = _History.new(start, treated)
     fam = _Families.of_regimens()
     conc = concomitant.LineExposure(rng, s, SLOT_ING, ING)  # concomitant drugs and their effect (own stream)
+    conf = None
+    if s.confounding.enabled:  # ECOG / Charlson drive regimen choice and survival (own stream)
+        conf = confounding.LineConfounding(
+            rng, s.confounding, persons["ecog"].to_numpy(), persons["charlson"].to_numpy()
+        )
     frames = []
     for k in range(1, s.max_lines + 1):
         idx = np.flatnonzero(h.active & (h.start <= end))
         if idx.size == 0:
             break
-        frame, reg, nxt, cont = _draw_line(rng, k, idx, P, h, fam, conc, death, s)
+        frame, reg, nxt, cont = _draw_line(rng, k, idx, P, h, fam, conc, death, s, conf)
         frames.append(frame)
         h.advance(idx, reg, nxt, cont, fam)
     if not frames:
