@@ -65,3 +65,37 @@ rule effectiveness_bias:
         seed=config["seed"],
     script:
         STEP
+
+
+# comparative effectiveness with adjustment (propensity score, IPTW, adjusted Cox) on the gold lines
+rule effectiveness_comparative:
+    input:
+        endpoints=path("effectiveness.endpoints"),
+    output:
+        **{
+            name: report(
+                path("effectiveness.table", name=name),
+                caption=f"../report/{name}.rst",
+                category=category("effectiveness"),
+            )
+            for name in ["comparative", "balance", "comparative_km"]
+        },
+        love_png=report(
+            path("effectiveness.love_plot", ext="png"),
+            caption="../report/love_plot.rst",
+            category=category("effectiveness"),
+        ),
+        love_pdf=path("effectiveness.love_plot", ext="pdf"),
+    log:
+        log_file("effectiveness_comparative"),
+    benchmark:
+        bench_file("effectiveness_comparative")
+    conda:
+        "../../envs/effectiveness.yaml"
+    params:
+        effectiveness=config["effectiveness"],
+        privacy=config["privacy"],
+        simulate=config["simulate"],
+        figures=config["figures"],
+    script:
+        STEP

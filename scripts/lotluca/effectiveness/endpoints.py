@@ -250,17 +250,21 @@ def compute_endpoints(
 def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario")) -> pd.DataFrame:
     """Long format of the analysable lines: one row per (line, endpoint) with `months` and `event`."""
     ok = endpoints[endpoints["exclusion"].isna()]
-    base = [k for k in keys if k in ok.columns] + [
-        "person_id",
-        "line_number",
-        "line_group",
-        "regimen_class",
-        "age",
-        "sex",
-        "histology",
-        "pdl1",
-        "era",
-    ]
+    base = (
+        [k for k in keys if k in ok.columns]
+        + [
+            "person_id",
+            "line_number",
+            "line_group",
+            "regimen_class",
+            "age",
+            "sex",
+            "histology",
+            "pdl1",
+            "era",
+        ]
+        + [c for c in ("ecog",) if c in ok.columns]
+    )
     parts = []
     for e in ENDPOINTS:
         part = ok[base].copy()

@@ -18,6 +18,26 @@ class CoxSettings(Settings):
 
 
 @dataclass(frozen=True)
+class Comparison(Settings):
+    """One comparison of `effectiveness.comparative.comparisons`: treatment vs reference lines."""
+
+    name: str  # identifier (the simulator's known-truth comparison has its own name)
+    line: int  # line number of the compared lines (0: every line)
+    treatment: tuple[str, ...]  # regimens or regimen classes of the treatment arm
+    reference: tuple[str, ...]  # regimens or regimen classes of the reference arm
+
+
+@dataclass(frozen=True)
+class ComparativeSettings(Settings):
+    """Config block `effectiveness.comparative`: propensity score, IPTW and adjusted Cox (gold lines)."""
+
+    endpoints: tuple[str, ...]  # endpoints compared
+    numeric: tuple[str, ...]  # numeric covariates of the propensity and adjusted models
+    categorical: tuple[str, ...]  # categorical covariates (missing = level "unknown")
+    comparisons: tuple[Comparison, ...]
+
+
+@dataclass(frozen=True)
 class EffectivenessSettings(Settings):
     """Config block `effectiveness` (defaults and descriptions in the config schema; see docs/effectiveness.md)."""
 
@@ -30,6 +50,7 @@ class EffectivenessSettings(Settings):
     alpha: float  # 1 - confidence level of every CI
     cox: CoxSettings
     bootstrap: int  # replicates of the paired patient bootstrap of the bias table
+    comparative: ComparativeSettings
     censoring: str  # end of follow-up without a recorded death: "last_seen" or "end_of_data"
 
     def endpoint_options(self) -> dict:

@@ -9,6 +9,9 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 
 from lotluca.effectiveness.analysis import EXPORT_COUNTS, bias_tables, build_endpoints, export_tables, read_table
+from lotluca.effectiveness.bias import GOLD
+from lotluca.effectiveness.comparative import COMPARATIVE_COUNTS, comparative_export, comparative_tables
+from lotluca.effectiveness.endpoints import endpoints_long
 from lotluca.effectiveness.settings import EffectivenessSettings
 from lotluca.errors import InputError
 from lotluca.io import write_parquet
@@ -57,3 +60,39 @@ def effectiveness_bias(
     for key in ("csv", "parquet"):
         write_export(table, outputs[key], EXPORT_COUNTS["bias"], int(p.min_cell))
     write_export(ranking, outputs["summary"], EXPORT_COUNTS["bias_summary"], int(p.min_cell))
+
+
+def simulated_truth(simulate: Mapping) -> dict:
+    """{(comparison, endpoint): true hazard ratio} that the simulator put in the data (empty on real data
+    or when `simulate.confounding` is disabled)."""
+    from lotluca.simulate.confounding import COMPARISON
+
+    conf = (simulate or {}).get("confounding") or {}
+    if not (simulate or {}).get("enabled") or not conf.get("enabled"):
+        return {}
+    return {(COMPARISON["name"], "rwTTNT"): float(conf["carboplatin_hr"])}
+
+
+def effectiveness_comparative(
+    inputs: Mapping,
+    outputs: Mapping,
+    *,
+    effectiveness: Mapping,
+    privacy: Mapping,
+    simulate: Mapping,
+    figures: Mapping,
+) -> None:
+    """inputs: endpoints; outputs: comparative, balance, comparative_km (suppressed CSV) and the love plot
+    (love_png, love_pdf). Gold lines only (docs/effectiveness.md, "Comparative effectiveness")."""
+    from lotluca.figures.love import plot_love
+
+    s = EffectivenessSettings.from_config(effectiveness)
+    p = PrivacySettings.from_config(privacy)
+    k = int(p.min_cell)
+    ep = read_table(inputs["endpoints"]).to_pandas()
+    long = endpoints_long(ep[ep["algorithm"] == GOLD])
+    raw = comparative_tables(long, s.comparative, s.alpha, k, simulated_truth(simulate))
+    tables = comparative_export(raw, k, p.method)
+    for name, table in tables.items():
+        write_export(table, outputs[name], COMPARATIVE_COUNTS[name], k)
+    plot_love(tables["balance"], [outputs["love_png"], outputs["love_pdf"]], dpi=int(figures["dpi"]))

@@ -27,6 +27,7 @@ from lotluca.simulate import regimens as R
 from lotluca.simulate.concomitant import rwttnt_factor
 
 CHARLSON_MAX = 8
+DAYS_PER_MONTH = 30.4375
 DEESCALATE = {
     "cis_pem": "carbo_pem",
     "cis_gem": "carbo_gem",
@@ -131,7 +132,7 @@ class LineConfounding:
 
 def confounded_cohort(rng: np.random.Generator, n: int, s: ConfoundingSettings, median_months: float = 6.0):
     """One first line per person under this module's model, with a lognormal baseline time (sigma 0.8) to
-    next treatment or death and uniform censoring over 0-36 months: columns ecog, charlson, treatment
+    next treatment or death and uniform censoring over 0-36 months, in whole days: columns ecog, charlson, treatment
     (1 carboplatin, 0 cisplatin; the cisplatin draw of a frail person is de-escalated), months, event.
     The true conditional hazard ratio of treatment is `s.carboplatin_hr`."""
     fr = draw_frailty(rng, n, s)
@@ -142,12 +143,13 @@ def confounded_cohort(rng: np.random.Generator, n: int, s: ConfoundingSettings, 
     hr = frailty_hr(fr["ecog"], fr["charlson"], s) * np.where(treatment == 1, s.carboplatin_hr, 1.0)
     t = t0 * rwttnt_factor(rng, t0, hr, np.zeros(n, int))
     cens = rng.uniform(0, 36, n)
+    days = np.maximum(1, np.rint(np.minimum(t, cens) * DAYS_PER_MONTH))  # whole days, as in the data
     return pd.DataFrame(
         {
             "ecog": fr["ecog"].astype(int),
             "charlson": fr["charlson"].astype(int),
             "treatment": treatment,
-            "months": np.minimum(t, cens),
+            "months": days / DAYS_PER_MONTH,
             "event": (t <= cens).astype(int),
         }
     )

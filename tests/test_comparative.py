@@ -1,0 +1,102 @@
+"""Comparative effectiveness with adjustment (lotluca.effectiveness.comparative) against the confounding the
+simulator knows (lotluca.simulate.confounding), and the disclosure control of its export tables."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lotluca.config import default_config
+from lotluca.effectiveness.comparative import (
+    COMPARATIVE_COUNTS,
+    comparative_export,
+    comparative_tables,
+    compare,
+    stabilised_weights,
+)
+from lotluca.effectiveness.settings import ComparativeSettings
+from lotluca.privacy import assert_exportable
+from lotluca.simulate.confounding import ConfoundingSettings, confounded_cohort, deescalation_probability
+
+
+def _settings(**over) -> ConfoundingSettings:
+    cfg = default_config()["simulate"]["confounding"]
+    return ConfoundingSettings.from_config({**cfg, "enabled": True, **over})
+
+
+@pytest.fixture(scope="module")
+def confounded():
+    """3000 first lines, frail persons de-escalated to carboplatin, true conditional HR 1.0 (seeded)."""
+    s = _settings(or_ecog=4.0, hr_ecog=1.8, carboplatin_hr=1.0)
+    df = confounded_cohort(np.random.default_rng(20), 3000, s)
+    df["person_id"] = np.arange(len(df)).astype(str)
+    return df, s
+
+
+def test_adjustment_recovers_the_known_hazard_ratio(confounded):
+    df, s = confounded
+    rows, balance, _ = compare(df, ["charlson"], ["ecog"], alpha=0.05)
+    r = {x["method"]: x for x in rows}
+    truth = s.carboplatin_hr
+    assert not (r["unadjusted"]["ci_low"] <= truth <= r["unadjusted"]["ci_high"])  # confounded: CI misses it
+    assert r["unadjusted"]["ci_low"] > truth  # frail persons get carboplatin and do worse
+    for method in ("cox_adjusted", "iptw"):
+        assert r[method]["ci_low"] <= truth <= r[method]["ci_high"], (method, r[method])
+    assert balance["smd_unadjusted"].abs().max() > 0.2
+    assert balance["smd_iptw"].abs().max() < 0.05
+
+
+def test_stabilised_weights_keep_each_arm_size():
+    rng = np.random.default_rng(1)
+    ps = rng.uniform(0.1, 0.9, 5000)
+    t = (rng.random(5000) < ps).astype(int)
+    w = stabilised_weights(ps, t)
+    assert w[t == 1].sum() / (t == 1).sum() == pytest.approx(1.0, abs=0.05)
+    assert w[t == 0].sum() / (t == 0).sum() == pytest.approx(1.0, abs=0.05)
+    assert deescalation_probability([0, 3], [0, 0], _settings()).tolist()[0] == pytest.approx(0.1)
+
+
+def _long(df: pd.DataFrame, n_small_arm: int) -> pd.DataFrame:
+    """The confounded cohort as endpoints_long rows: carboplatin / cisplatin-pemetrexed first lines, plus
+    a tiny pembrolizumab arm against chemo-IO (n_small_arm lines)."""
+    reg = np.where(df["treatment"] == 1, "carboplatin+pemetrexed", "cisplatin+pemetrexed")
+    long = pd.DataFrame(
+        {
+            "person_id": df["person_id"],
+            "line_number": 1,
+            "regimen": reg,
+            "regimen_class": "chemo_doublet",
+            "age": 65.0,
+            "sex": "M",
+            "ecog": df["ecog"].where(df.index % 3 > 0),  # ECOG recorded for two thirds
+            "endpoint": "rwTTNT",
+            "months": df["months"],
+            "event": df["event"],
+        }
+    )
+    io = long.iloc[: 40 + n_small_arm].copy()
+    io["person_id"] = "io" + io["person_id"]
+    io["regimen"] = ["pembrolizumab"] * n_small_arm + ["carboplatin+pemetrexed+pembrolizumab"] * 40
+    io["regimen_class"] = ["io_mono"] * n_small_arm + ["chemo_io"] * 40
+    return pd.concat([long, io], ignore_index=True)
+
+
+def test_export_tables_suppress_small_arms(confounded):
+    df, s = confounded
+    cfg = default_config()["effectiveness"]["comparative"]
+    settings = ComparativeSettings.from_config({**cfg, "endpoints": ["rwTTNT"], "categorical": ["sex", "ecog"]})
+    truth = {("first_line_carboplatin_vs_cisplatin_pemetrexed", "rwTTNT"): 1.0}
+    k = 11
+    raw = comparative_tables(_long(df, n_small_arm=4), settings, 0.05, k, truth)
+    out = comparative_export(raw, k, "suppress")
+    for name, table in out.items():
+        assert_exportable(table, COMPARATIVE_COUNTS[name], k, name)  # no count in [1, k)
+    hr = out["comparative"].set_index(["comparison", "method"])
+    carbo = hr.loc["first_line_carboplatin_vs_cisplatin_pemetrexed"]
+    assert carbo["true_hr"].eq(1.0).all() and carbo["estimate"].notna().all()
+    assert set(carbo.index) == {"unadjusted", "cox_adjusted", "iptw"}
+    io = hr.loc["first_line_io_alone_vs_chemo_io"]
+    assert io["estimate"].isna().all() and io["n_treatment"].isna().all() and io["n_reference"].eq(40).all()
+    assert "first_line_io_alone_vs_chemo_io" not in set(out["balance"]["comparison"])
+    assert out["balance"]["covariate"].str.startswith("ecog[").any()  # ECOG with its "unknown" level
+    km = out["comparative_km"]
+    assert set(km["method"]) == {"unadjusted", "iptw"} and km["median_months"].notna().all()
