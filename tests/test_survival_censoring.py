@@ -2,10 +2,10 @@
 
 import pandas as pd
 import pytest
-from test_survival import ENDPOINT_OPTIONS, D, line, months, person
 
 from lotluca.effectiveness import compute_endpoints
 from lotluca.errors import InputError
+from test_survival import ENDPOINT_OPTIONS, D, line, months, person
 
 
 def _persons():
