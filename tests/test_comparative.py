@@ -100,3 +100,24 @@ def test_export_tables_suppress_small_arms(confounded):
     assert out["balance"]["covariate"].str.startswith("ecog[").any()  # ECOG with its "unknown" level
     km = out["comparative_km"]
     assert set(km["method"]) == {"unadjusted", "iptw"} and km["median_months"].notna().all()
+
+
+def test_several_lines_per_person_get_cluster_robust_variance(confounded):
+    """Each person twice (identical lines): a naive CI would shrink by sqrt(2); clustered on the person
+    it stays that of one line per person."""
+    from lotluca.concomitant.models import cox_exposure
+
+    df = confounded[0].iloc[:800]
+    once = {r["method"]: r for r in compare(df, ["charlson"], ["ecog"], 0.05)[0]}
+    twice = {r["method"]: r for r in compare(pd.concat([df, df]), ["charlson"], ["ecog"], 0.05)[0]}
+    for m in ("unadjusted", "cox_adjusted", "iptw"):
+        width = np.log(twice[m]["ci_high"] / twice[m]["ci_low"]) / np.log(once[m]["ci_high"] / once[m]["ci_low"])
+        assert width == pytest.approx(1.0, abs=0.05), m
+        assert "clustered" in twice[m]["note"]
+    lines = df.assign(exposed=df["treatment"], rwTTNT_months=df["months"], rwTTNT_event=df["event"])
+    one = cox_exposure(lines, "rwTTNT", [], {}, 0.05, 0.0)
+    two = cox_exposure(pd.concat([lines, lines]), "rwTTNT", [], {}, 0.05, 0.0)
+    assert two["hr"] == pytest.approx(one["hr"], rel=1e-3)
+    assert np.log(two["upper_95"] / two["lower_95"]) == pytest.approx(
+        np.log(one["upper_95"] / one["lower_95"]), rel=0.05
+    )

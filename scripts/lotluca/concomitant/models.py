@@ -10,7 +10,8 @@ age per 10 years, sex, histology, PD-L1 class, era of line start, line group (1,
 class of the line (the prognosis of the regimen itself), the
 categorical ones as dummies against their most frequent level (levels fixed from the gold lines so
 every source shares one design; levels with fewer than RARE_LEVEL lines in a cohort are pooled into
-"other"). Columns that cannot be estimated (constant, or no event) are dropped; a fit that does not
+"other"). When a person contributes several lines to a cohort, the variance is robust, clustered on the
+person (lifelines `cluster_col`). Columns that cannot be estimated (constant, or no event) are dropped; a fit that does not
 converge is refitted with a small ridge penalty, said in the row's `note`.
 """
 
@@ -115,6 +116,10 @@ def cox_exposure(df: pd.DataFrame, endpoint: str, covariates, levels: dict, alph
     X = X[keep]
     X["T"] = np.maximum(t, 1e-6)
     X["E"] = e.astype(int)
+    fit = {"duration_col": "T", "event_col": "E"}
+    if "person_id" in df.columns and df["person_id"].duplicated().any():  # several lines per person
+        X["C"] = df["person_id"].to_numpy()
+        fit.update(cluster_col="C", robust=True)
     try:
         if x.min() == x.max():
             raise ValueError("exposure constant in the cohort")
@@ -123,9 +128,9 @@ def cox_exposure(df: pd.DataFrame, endpoint: str, covariates, levels: dict, alph
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                cph = CoxPHFitter(alpha=alpha, penalizer=penalizer).fit(X, "T", "E")
+                cph = CoxPHFitter(alpha=alpha, penalizer=penalizer).fit(X, **fit)
             except Exception:  # noqa: BLE001 - sparse dummies (many regimen classes): small ridge, reported
-                cph = CoxPHFitter(alpha=alpha, penalizer=max(penalizer, RETRY_PENALIZER)).fit(X, "T", "E")
+                cph = CoxPHFitter(alpha=alpha, penalizer=max(penalizer, RETRY_PENALIZER)).fit(X, **fit)
                 row["note"] = f"plain fit did not converge: refitted with penalizer {max(penalizer, RETRY_PENALIZER)}"
         s = cph.summary.loc[EXPOSED]
         row.update(
