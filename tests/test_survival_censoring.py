@@ -44,3 +44,43 @@ def test_a_line_after_the_last_contact_is_excluded_not_dropped():
     assert list(ep["exclusion"].fillna("")) == ["", "starts_after_end_of_followup"]
     assert ep.loc[0, "rwTTNT_months"] == pytest.approx(months("2020-06-01", "2021-03-01"))
     assert ep.loc[0, "rwTTNT_event"] == 0  # the next line is after the end of follow-up: not observed
+
+
+def test_delayed_entry_of_a_referred_person():
+    """A's first line was given elsewhere: the centre first saw A at the start of line 2."""
+    from lotluca.effectiveness import endpoints_long
+
+    lines = pd.DataFrame([line("A", 1, "2020-06-01", "2020-09-01"), line("A", 2, "2020-11-01", "2021-01-01")])
+    persons = pd.DataFrame([person("A", death="2021-06-01", eof="2021-06-01") | {"first_seen_date": D("2020-11-01")}])
+    ep = compute_endpoints(lines, persons, **ENDPOINT_OPTIONS, delayed_entry=True)
+    assert ep["entry_months"].tolist() == pytest.approx([months("2020-06-01", "2020-11-01"), 0.0])
+    long = endpoints_long(ep, entry=True)
+    first = long[long["line_number"] == 1].set_index("endpoint")
+    # line 1's time to next treatment ends when A is first seen: never at risk while observed, left out
+    assert "rwTTNT" not in first.index and "rwOS" in first.index
+    assert first.loc["rwOS", "entry"] == pytest.approx(months("2020-06-01", "2020-11-01"))
+    plain = compute_endpoints(lines, persons, **ENDPOINT_OPTIONS)
+    assert plain["entry_months"].eq(0).all() and len(endpoints_long(plain, entry=True)) == 8
+
+
+def test_km_with_delayed_entry_removes_the_immortal_time_bias():
+    """Exponential survival (median 10 months) observed only for persons alive at a random referral time:
+    the KM that ignores the entry overstates the median, the left-truncated KM recovers it; the at-risk
+    count at 0 excludes the late entrants."""
+    import numpy as np
+
+    from lotluca.effectiveness.km import km_tables
+
+    rng = np.random.default_rng(3)
+    t = rng.exponential(10 / np.log(2), 20000)
+    entry = rng.uniform(0, 8, t.size)
+    seen = t > entry
+    long = pd.DataFrame({"months": t[seen], "event": 1, "entry": entry[seen], "endpoint": "rwOS"})
+    long = long.assign(person_id=np.arange(len(long)), line_number=1, line_group="1", regimen_class="x")
+    summary, _, at_risk = km_tables(long, times=[0, 6], curve_step=1.0, alpha=0.05, min_at_risk=5)
+    naive, *_ = km_tables(long.drop(columns="entry"), times=[0], curve_step=1.0, alpha=0.05, min_at_risk=5)
+    med = summary.loc[summary["stratum_type"] == "line", "median_months"].iloc[0]
+    assert med == pytest.approx(10, rel=0.05)
+    assert naive.loc[naive["stratum_type"] == "line", "median_months"].iloc[0] > 12
+    line_risk = at_risk[at_risk["stratum_type"] == "line"].set_index("months")["at_risk"]
+    assert line_risk[0] == 0 and line_risk[6] == ((long["entry"] < 6) & (long["months"] >= 6)).sum()

@@ -39,10 +39,11 @@ PERSONS = pa.schema(
         ("end_of_followup", DATE),  # death or end of data
         ("last_seen_date", DATE),  # last date seen alive in the data: ODH last contact, SNDS last care activity
         ("ecog", I16),  # ECOG performance status (0-4) recorded at diagnosis (ODH), null when not recorded
+        ("first_seen_date", DATE),  # first date the cancer centre saw the person (first ODH administration or stay)
     ]
 )
 # columns of PERSONS that a producer may leave out (filled with nulls)
-PERSONS_OPTIONAL = ("last_seen_date", "ecog")
+PERSONS_OPTIONAL = ("last_seen_date", "ecog", "first_seen_date")
 
 # One row per drug administration or dispensation: what was given, when, by which route and from which source.
 EXPOSURES = pa.schema(

@@ -104,7 +104,7 @@ def export_tables(
     """The suppressed export tables km_summary, km_curves, at_risk, logrank, cox (docs/effectiveness.md)."""
     s = settings
     k, method = int(privacy.min_cell), privacy.method
-    long = endpoints_long(endpoints)
+    long = endpoints_long(endpoints, entry=s.delayed_entry)
     summary, curves, at_risk = _km_export(long, s, k, method)
     logrank, cox = _first_line_export(long, s, k)
     return {"km_summary": summary, "km_curves": curves, "at_risk": at_risk, "logrank": logrank, "cox": cox}

@@ -78,6 +78,8 @@ def _cox(frame: pd.DataFrame, alpha: float, weights: bool, cluster: bool) -> tup
     from lifelines import CoxPHFitter
 
     kw = {"duration_col": "T", "event_col": "E", "robust": weights or cluster}
+    if "entry" in frame:
+        kw["entry_col"] = "entry"
     if weights:
         kw["weights_col"] = "W"
     if cluster:
@@ -110,6 +112,8 @@ def compare(df: pd.DataFrame, numeric, categorical, alpha: float) -> tuple[list[
     )
     if not cluster:
         base = base.drop(columns="C")
+    if "entry" in df and bool((df["entry"] > 0).any()):  # delayed entry (left truncation)
+        base["entry"] = df["entry"].to_numpy(float)
     fits = {
         "unadjusted": (base, False),
         "cox_adjusted": (pd.concat([base, X.reset_index(drop=True)], axis=1), False),
@@ -138,7 +142,10 @@ def weighted_medians(df: pd.DataFrame, weights: np.ndarray, alpha: float) -> lis
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 kmf = KaplanMeierFitter(alpha=alpha).fit(
-                    df.loc[m, "months"].to_numpy(float), df.loc[m, "event"].to_numpy(int), weights=w[m]
+                    df.loc[m, "months"].to_numpy(float),
+                    df.loc[m, "event"].to_numpy(int),
+                    entry=df.loc[m, "entry"].to_numpy(float) if "entry" in df else None,
+                    weights=w[m],
                 )
             out.append(
                 {"method": method, "arm": label, "n_lines": int(m.sum()), "median_months": kmf.median_survival_time_}

@@ -185,6 +185,9 @@ def cox_table(
         frame = pd.DataFrame(X[:, free], columns=[n for n, f in zip(names, free, strict=True) if f])
         frame["T"] = src["months"].to_numpy(float)
         frame["E"] = src["event"].to_numpy(int)
+        delayed = "entry" in src and bool((src["entry"] > 0).any())
+        if delayed:
+            frame["entry"] = src["entry"].to_numpy(float)
         counts = {
             "n_lines": len(src),
             "n_events": int(src["event"].sum()),
@@ -196,7 +199,9 @@ def cox_table(
                 raise ValueError("only one arm present")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cph = CoxPHFitter(alpha=alpha, penalizer=penalizer).fit(frame, "T", "E")
+                cph = CoxPHFitter(alpha=alpha, penalizer=penalizer).fit(
+                    frame, "T", "E", entry_col="entry" if delayed else None
+                )
             s = cph.summary
             for term in s.index:
                 out.append(

@@ -18,6 +18,8 @@ null endpoints: nothing is dropped silently. Vectorised: groupby/shift over all 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -25,6 +27,7 @@ import pyarrow as pa
 from lotluca.contracts import LINES, PERSONS, PERSONS_OPTIONAL, ContractError, conform
 from lotluca.errors import InputError
 
+log = logging.getLogger(__name__)
 DAYS_PER_MONTH = 30.4375
 ENDPOINTS = ("rwTTNT", "rwTTNT_dc", "rwTTD", "rwOS")
 ENDPOINT_LABELS = {
@@ -44,6 +47,7 @@ PERSON_COLUMNS = [
     "end_of_followup",
     "last_seen_date",
     "ecog",
+    "first_seen_date",
 ]
 CENSORING = {
     "end_of_data": "alive until end_of_followup (the study end) when no death is recorded",
@@ -135,6 +139,7 @@ def compute_endpoints(
     era_start_years: list[int],
     study_end_date=None,
     censoring: str = "end_of_data",
+    delayed_entry: bool = False,
     lines_name: str = "lines",
     persons_name: str = "persons",
 ) -> pd.DataFrame:
@@ -145,6 +150,8 @@ def compute_endpoints(
     `E_event` (1 event, 0 censored); `exclusion` names why a line is not analysed (null otherwise).
     `study_end_date` is the end of follow-up used when a person's end_of_followup is null; `censoring`
     (CENSORING) "last_seen" ends the follow-up of a person without a recorded death at `last_seen_date`.
+    `delayed_entry`: `entry_months` is the time from the line start to the person's `first_seen_date`
+    when later (left truncation: a referred person is only observed from then), else 0.
     """
     if censoring not in CENSORING:
         raise InputError(
@@ -220,6 +227,8 @@ def compute_endpoints(
         df[f"{e}_months"] = df[f"{e}_months"].where(ok)
         df[f"{e}_event"] = df[f"{e}_event"].where(ok).astype("Int64")
 
+    entry = _months(df["first_seen_date"] - start).clip(lower=0).fillna(0.0)
+    df["entry_months"] = entry.where(ok) if delayed_entry else pd.Series(0.0, index=df.index).where(ok)
     df["line_group"] = line_group(df["line_number"], pooled_line_from)
     mid_year = pd.to_datetime(df["birth_year"].astype("Int64").astype("string") + "-07-01", errors="coerce")
     df["age"] = (start - mid_year).dt.days / 365.25
@@ -243,12 +252,16 @@ def compute_endpoints(
         "era",
         "ecog",
     ]
-    cols += [f"{e}_{k}" for e in ENDPOINTS for k in ("months", "event")] + ["exclusion"]
+    cols += [f"{e}_{k}" for e in ENDPOINTS for k in ("months", "event")] + ["entry_months", "exclusion"]
     return df[cols].reset_index(drop=True)
 
 
-def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario")) -> pd.DataFrame:
-    """Long format of the analysable lines: one row per (line, endpoint) with `months` and `event`."""
+def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario"), entry: bool = False) -> pd.DataFrame:
+    """Long format of the analysable lines: one row per (line, endpoint) with `months` and `event`.
+
+    `entry`: add the delayed-entry time `entry` (months from the line start, `entry_months`) and leave out
+    the (line, endpoint) rows never at risk while observed (entry >= months: e.g. the time to next
+    treatment of a first line given before the referral), logged with their number."""
     ok = endpoints[endpoints["exclusion"].isna()]
     base = (
         [k for k in keys if k in ok.columns]
@@ -271,5 +284,13 @@ def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario")) -> p
         part["endpoint"] = e
         part["months"] = ok[f"{e}_months"].to_numpy(dtype=float)
         part["event"] = ok[f"{e}_event"].to_numpy(dtype=int)
+        if entry:
+            part["entry"] = ok["entry_months"].fillna(0.0).to_numpy(dtype=float) if "entry_months" in ok else 0.0
+            late = (part["entry"] > 0) & (part["entry"] >= part["months"])
+            if late.any():
+                log.info(
+                    "%s: %d line(s) entered (first seen) after the end of their follow-up: not at risk", e, late.sum()
+                )
+            part = part[~late]
         parts.append(part)
     return pd.concat(parts, ignore_index=True)

@@ -51,10 +51,10 @@ def km_median(durations, events, weights=None) -> float:
     return float(uniq[below[0]]) if below.size else np.inf
 
 
-def _fit(months: np.ndarray, events: np.ndarray, alpha: float) -> KaplanMeierFitter:
+def _fit(months: np.ndarray, events: np.ndarray, alpha: float, entry=None) -> KaplanMeierFitter:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return KaplanMeierFitter(alpha=alpha).fit(months, events)
+        return KaplanMeierFitter(alpha=alpha).fit(months, events, entry=entry)
 
 
 def _step_values(kmf: KaplanMeierFitter, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,12 +93,13 @@ def km_tables(
         for stype, stratum, rows in _stratified(src):
             t = rows["months"].to_numpy(float)
             e = rows["event"].to_numpy(int)
-            kmf = _fit(t, e, alpha)
+            entry = rows["entry"].to_numpy(float) if "entry" in rows else np.zeros(t.size)
+            kmf = _fit(t, e, alpha, entry if entry.any() else None)
             med = kmf.median_survival_time_
             ci = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
             base = {**ident, "stratum_type": stype, "stratum": str(stratum)}
             s_t, lo_t, hi_t = _step_values(kmf, times)
-            n_risk = (t[None, :] >= times[:, None]).sum(axis=1)
+            n_risk = ((t[None, :] >= times[:, None]) & (entry[None, :] < np.maximum(times[:, None], 1e-9))).sum(axis=1)
             row = {
                 **base,
                 "n_persons": rows["person_id"].nunique(),
@@ -121,7 +122,7 @@ def km_tables(
                     }
                 )
             grid = np.arange(0.0, (t.max() if t.size else 0.0) + curve_step, curve_step)
-            g_risk = (t[None, :] >= grid[:, None]).sum(axis=1)
+            g_risk = ((t[None, :] >= grid[:, None]) & (entry[None, :] < np.maximum(grid[:, None], 1e-9))).sum(axis=1)
             grid = grid[g_risk >= min_at_risk]
             if grid.size:
                 g_s, g_lo, g_hi = _step_values(kmf, grid)

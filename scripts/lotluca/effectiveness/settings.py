@@ -52,6 +52,7 @@ class EffectivenessSettings(Settings):
     bootstrap: int  # replicates of the paired patient bootstrap of the bias table
     comparative: ComparativeSettings
     censoring: str  # end of follow-up without a recorded death: "last_seen" or "end_of_data"
+    delayed_entry: bool  # left truncation at the first date the centre saw the person (KM, Cox, comparative)
 
     def endpoint_options(self) -> dict:
         """The keyword arguments of `endpoints.compute_endpoints` that this block sets (shared with the
@@ -61,4 +62,5 @@ class EffectivenessSettings(Settings):
             "pooled_line_from": self.pooled_line_from,
             "era_start_years": list(self.cox.era_start_years),
             "censoring": self.censoring,
+            "delayed_entry": self.delayed_entry,
         }

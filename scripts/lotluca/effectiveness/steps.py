@@ -90,7 +90,7 @@ def effectiveness_comparative(
     p = PrivacySettings.from_config(privacy)
     k = int(p.min_cell)
     ep = read_table(inputs["endpoints"]).to_pandas()
-    long = endpoints_long(ep[ep["algorithm"] == GOLD])
+    long = endpoints_long(ep[ep["algorithm"] == GOLD], entry=s.delayed_entry)
     raw = comparative_tables(long, s.comparative, s.alpha, k, simulated_truth(simulate))
     tables = comparative_export(raw, k, p.method)
     for name, table in tables.items():

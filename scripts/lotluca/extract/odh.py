@@ -327,6 +327,11 @@ def extract_odh(paths: dict, settings: ExtractSettings, row_numbers: dict | None
     expo = pd.concat(exposures, ignore_index=True).sort_values(
         ["person_id", "date", "ingredient", "origin"], kind="stable"
     )
+    # first time the centre saw the patient (delayed entry of referred patients, docs/effectiveness.md)
+    seen = pd.concat(
+        [expo[["person_id", "date"]], stays[["person_id", "admission_date"]].set_axis(["person_id", "date"], axis=1)]
+    )
+    persons["first_seen_date"] = persons["person_id"].map(pd.to_datetime(seen["date"]).groupby(seen["person_id"]).min())
     return OdhResult(
         persons=to_table(persons.sort_values("person_id", kind="stable"), contracts.PERSONS, "odh persons"),
         exposures=to_table(expo, contracts.EXPOSURES, "odh exposures", optional=contracts.EXPOSURES_OPTIONAL),
