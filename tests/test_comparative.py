@@ -121,3 +121,34 @@ def test_several_lines_per_person_get_cluster_robust_variance(confounded):
     assert np.log(two["upper_95"] / two["lower_95"]) == pytest.approx(
         np.log(one["upper_95"] / one["lower_95"]), rel=0.05
     )
+
+
+def test_grow_page_is_filled_from_the_run_outputs():
+    from lotluca.effectiveness.grow import grow_page
+
+    km = pd.DataFrame(
+        [
+            {"algorithm": "gold", "scenario": "gold", "endpoint": ep, "stratum_type": "line", "stratum": "1",
+             "n_persons": 123, "n_lines": 123, "n_events": 90, "median_months": m, "median_lower_95": m - 1.5,
+             "median_upper_95": m + 1.5}
+            for ep, m in (("rwOS", 11.23), ("rwTTNT", 6.61))
+        ]
+    )  # fmt: skip
+    comparative = pd.DataFrame(
+        [{"comparison": "c", "endpoint": "rwTTNT", "method": "iptw", "estimate": 0.97, "ci_low": 0.9,
+          "ci_high": 1.05, "true_hr": 1.0}]
+    )  # fmt: skip
+    balance = pd.DataFrame({"comparison": "c", "endpoint": "rwTTNT", "covariate": ["a", "b"],
+                            "smd_unadjusted": [0.31, -0.2], "smd_iptw": [0.02, -0.04]})  # fmt: skip
+    n = 40
+    endpoints = pd.DataFrame(
+        {"algorithm": "gold", "line_number": 1, "exclusion": None, "person_id": [f"p{i}" for i in range(n)],
+         "pdl1": ["unknown"] * 3 + [">=50%"] * (n - 3), "histology": "squamous",
+         "ecog": [None] * 20 + [1.0] * 20}
+    )  # fmt: skip
+    eff = default_config()["effectiveness"]
+    page = grow_page(km, comparative, balance, endpoints, eff, min_cell=11)
+    for text in ("ESMO-GROW", "123", "11.2", "6.6", "0.97", "0.31", "| ecog | 20 | 50.0 |", "| pdl1 | <11 | - |"):
+        assert text in page, text
+    assert "last date seen alive" in page and "Delayed entry" in page
+    assert "456" in grow_page(km.assign(n_persons=456), comparative, balance, endpoints, eff, min_cell=11)

@@ -172,6 +172,10 @@ def study_targets():
         name=["km_summary", "km_curves", "at_risk", "logrank", "cox"],
     )
     targets += [path(f"effectiveness.bias_{k}") for k in ("csv", "parquet", "summary")]
+    targets += paths(
+        "effectiveness.table", name=["comparative", "balance", "comparative_km"]
+    )
+    targets += [path("effectiveness.love_plot", ext="png"), path("effectiveness.grow")]
     targets += figure_targets()
     if config["concomitant"]["enabled"]:
         targets += [path("concomitant.table"), path("concomitant.figure", ext="png")]

@@ -99,3 +99,27 @@ rule effectiveness_comparative:
         figures=config["figures"],
     script:
         STEP
+
+
+# the ESMO-GROW reporting page, generated from this run's outputs
+rule effectiveness_grow:
+    input:
+        km_summary=path("effectiveness.table", name="km_summary"),
+        comparative=path("effectiveness.table", name="comparative"),
+        balance=path("effectiveness.table", name="balance"),
+        endpoints=path("effectiveness.endpoints"),
+    output:
+        page=report(
+            path("effectiveness.grow"),
+            caption="../report/grow_report.rst",
+            category=category("effectiveness"),
+        ),
+    log:
+        log_file("effectiveness_grow"),
+    conda:
+        "../../envs/effectiveness.yaml"
+    params:
+        effectiveness=config["effectiveness"],
+        privacy=config["privacy"],
+    script:
+        STEP

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from lotluca.concomitant.models import design_levels, exposure_cohort, fit_exposure_models
+from lotluca.concomitant.models import DESIGNS, design_levels, exposure_cohort, fit_exposure_models
 from lotluca.concomitant.settings import ConcomitantSettings
 from lotluca.effectiveness.endpoints import compute_endpoints
 from lotluca.effectiveness.settings import EffectivenessSettings
@@ -48,6 +48,16 @@ def read_frame(path) -> pd.DataFrame:
         raise InputError(path, "file not found") from exc
 
 
+def designed_exposures(s: ConcomitantSettings) -> list[tuple]:
+    """(name, exposure settings, design) of every model: each exposure in the main `design`, and with
+    `sensitivity` in the other design too, named "<name>_<design>"."""
+    out = [(name, cfg, s.design) for name, cfg in s.exposures.items()]
+    if s.sensitivity:
+        other = DESIGNS[1 - DESIGNS.index(s.design)]
+        out += [(f"{name}_{other}", cfg, other) for name, cfg in s.exposures.items()]
+    return out
+
+
 def analyse(
     sources,
     persons,
@@ -71,8 +81,8 @@ def analyse(
             lines_name=f"{alg}/{scen}",
         )
         n_excl = int(ep["exclusion"].notna().sum())
-        for name, cfg in s.exposures.items():
-            coh = exposure_cohort(ep, exposures, name, cfg)
+        for name, cfg, design in designed_exposures(s):
+            coh = exposure_cohort(ep, exposures, name, cfg, design)
             coh.insert(0, "scenario", scen)
             coh.insert(0, "algorithm", alg)
             parts.append(coh)
@@ -140,8 +150,9 @@ def reference_hr(simulate_block: Mapping | None) -> dict | None:
     c = sim.get("concomitant") or {}
     if not sim.get("enabled", False) or not c.get("enabled", False):
         return None
-    return {
+    hr = {
         "ppi": float(c["hr_ppi_egfr_tki"]),
         "antibiotic": float(c["hr_abx_io"]),
         "corticosteroid": float(c["hr_corticosteroid"]),
     }
+    return hr | {f"{k}_{d}": v for k, v in hr.items() for d in DESIGNS}  # the sensitivity rows too

@@ -28,7 +28,7 @@ from lotluca.concomitant.windows import line_exposure
 
 LINE_TYPES = ("egfr_tki", "io", "any")
 TYPE_CLASSES = {"egfr_tki": ("egfr_tki",), "io": ("pd1_pdl1",)}
-CATEGORICAL = ("sex", "histology", "pdl1", "era", "line_group", "regimen_class", "regimen")
+CATEGORICAL = ("sex", "histology", "pdl1", "era", "line_group", "regimen_class", "regimen", "ecog")
 EXPOSED = "exposed"
 RARE_LEVEL = 20  # categorical levels with fewer lines in a cohort are pooled into "other"
 RETRY_PENALIZER = 0.01  # ridge of the refit when the plain Cox fit does not converge (noted in the row)
@@ -73,8 +73,18 @@ def _design(df: pd.DataFrame, covariates, levels: dict) -> pd.DataFrame:
     return X
 
 
-def exposure_cohort(endpoints: pd.DataFrame, exposures: pd.DataFrame, name: str, cfg: ExposureSettings) -> pd.DataFrame:
-    """Analysable lines of the exposure's line type with `exposed`, `pdc`, `covered_days` (one row per line)."""
+DESIGNS = ("before_index", "window")
+
+
+def exposure_cohort(
+    endpoints: pd.DataFrame, exposures: pd.DataFrame, name: str, cfg: ExposureSettings, design: str = "window"
+) -> pd.DataFrame:
+    """Analysable lines of the exposure's line type with `exposed`, `pdc`, `covered_days` (one row per line).
+
+    `design` "window": the configured window [start - window_before, start + window_after]; "before_index":
+    [start - window_before, start], nothing after the line start (no immortal time, no reverse causation)."""
+    if design not in DESIGNS:
+        raise ValueError(f"concomitant.design = {design!r}; expected one of {DESIGNS}")
     ok = endpoints[endpoints["exclusion"].isna()]
     types = line_types(ok["regimen"])
     lt = cfg.line_type
@@ -82,7 +92,12 @@ def exposure_cohort(endpoints: pd.DataFrame, exposures: pd.DataFrame, name: str,
         raise ValueError(f"concomitant.exposures.{name}.line_type = {lt!r}; expected one of {LINE_TYPES}")
     coh = ok[types[lt].to_numpy()].copy()
     cov = line_exposure(
-        coh, exposures, list(cfg.drug_classes), int(cfg.window_before), int(cfg.window_after), float(cfg.min_pdc)
+        coh,
+        exposures,
+        list(cfg.drug_classes),
+        int(cfg.window_before),
+        0 if design == "before_index" else int(cfg.window_after),
+        float(cfg.min_pdc),
     )
     coh[EXPOSED] = cov["exposed"].to_numpy().astype(int)
     coh["pdc"] = cov["pdc"].to_numpy()

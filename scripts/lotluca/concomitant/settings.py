@@ -30,3 +30,5 @@ class ConcomitantSettings(Settings):
     covariates: tuple[str, ...]  # adjustment covariates of the Cox models
     alpha: float  # 1 - confidence level of the CIs
     penalizer: float  # ridge penalty of the lifelines fit
+    design: str  # before_index: exposure measured up to the line start; window: the configured windows
+    sensitivity: bool  # also fit the other design (its exposures named "<name>_window" / "<name>_before_index")

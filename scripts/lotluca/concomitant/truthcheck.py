@@ -95,7 +95,8 @@ def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), blo
     HR the truth implies on rwTTNT (`truth_rwTTNT_hr`, `inside_truth`: in the CI, rwTTNT rows)."""
     gold, persons, exposures, s, implied = synthetic_inputs(patients, seed, simulate_block)
     gold = gold[gold["split"].isin(list(splits))]
-    cfg = default_config(concomitant=dict(block or {}))
+    # the simulator's exposures are defined on its windows: the "window" design is the one to check
+    cfg = default_config(concomitant={"design": "window", "sensitivity": False, **dict(block or {})})
     settings = ConcomitantSettings.from_config(cfg["concomitant"])
     effectiveness = EffectivenessSettings.from_config(cfg["effectiveness"])
     _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings, effectiveness, study_end_date=s.end_date)

@@ -96,3 +96,28 @@ def effectiveness_comparative(
     for name, table in tables.items():
         write_export(table, outputs[name], COMPARATIVE_COUNTS[name], k)
     plot_love(tables["balance"], [outputs["love_png"], outputs["love_pdf"]], dpi=int(figures["dpi"]))
+
+
+def effectiveness_grow(inputs: Mapping, outputs: Mapping, *, effectiveness: Mapping, privacy: Mapping) -> None:
+    """inputs: km_summary, comparative, balance (export CSVs) and endpoints (private); outputs: page (the
+    ESMO-GROW reporting page, markdown, from those outputs only)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from lotluca.config import default_config
+    from lotluca.effectiveness.grow import grow_page
+
+    cfg = default_config(effectiveness=dict(effectiveness))["effectiveness"]
+    k = int(PrivacySettings.from_config(privacy).min_cell)
+    km = pd.read_csv(inputs["km_summary"], dtype={"stratum": str})
+    page = grow_page(
+        km,
+        pd.read_csv(inputs["comparative"]),
+        pd.read_csv(inputs["balance"]),
+        read_table(inputs["endpoints"]).to_pandas(),
+        cfg,
+        k,
+    )
+    Path(outputs["page"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(outputs["page"]).write_text(page)

@@ -12,7 +12,9 @@ ratio `carboplatin_hr` against cisplatin-pemetrexed (their baseline times are ma
 quantile mapping of `concomitant.rwttnt_factor` (exact proportional hazards within a regimen group).
 The comparison `COMPARISON` therefore has a known true (conditional) hazard ratio, `carboplatin_hr`,
 and a confounded crude one. `confounded_cohort` draws the same model for one first line per person,
-without the rest of the generator (the test of the adjusted analyses). docs/simulate.md, "Confounding".
+without the rest of the generator (the test of the adjusted analyses). Corticosteroids at a line start
+(simulate.concomitant) are given more often to frail persons (`corticosteroid_or_ecog`), a prognosis-
+dependent exposure. docs/simulate.md, "Confounding".
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class ConfoundingSettings(Settings):
     hr_ecog: float
     hr_charlson: float
     carboplatin_hr: float
+    corticosteroid_or_ecog: float
 
 
 def draw_frailty(rng: np.random.Generator, n: int, s: ConfoundingSettings) -> dict[str, np.ndarray]:
@@ -110,6 +113,19 @@ class LineConfounding:
         p = deescalation_probability(self.ecog[idx], self.charlson[idx], self.s)
         down = self.rng.random(idx.size) < p
         return np.where(down, _MAP[reg], reg).astype(np.int16)
+
+    def corticosteroids(self, expo: dict, idx: np.ndarray, conc) -> dict:
+        """Corticosteroids at the line start more often in frail persons: with the concomitant block on,
+        redrawn with odds logit(`corticosteroid_line`) + log(`corticosteroid_or_ecog`) x ECOG (their
+        hazard ratio, `hr_corticosteroid`, moved with them)."""
+        if not self.s.enabled or not conc.enabled or self.s.corticosteroid_or_ecog == 1.0:
+            return expo
+        p0 = np.clip(conc.corticosteroid_line, 1e-9, 1 - 1e-9)
+        lp = np.log(p0 / (1 - p0)) + np.log(self.s.corticosteroid_or_ecog) * self.ecog[idx].astype(float)
+        cs = self.rng.random(idx.size) < 1.0 / (1.0 + np.exp(-lp))
+        old = np.where(expo["corticosteroid_exposed"], conc.hr_corticosteroid, 1.0)
+        hr = expo["conc_hr"] / old * np.where(cs, conc.hr_corticosteroid, 1.0)
+        return {**expo, "corticosteroid_exposed": cs, "conc_hr": hr}
 
     def median(self, k: int, reg: np.ndarray, med: np.ndarray, ttp1: np.ndarray) -> np.ndarray:
         """First-line comparison arms get the reference arm's baseline median (the truth is then the HR)."""

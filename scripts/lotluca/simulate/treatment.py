@@ -425,6 +425,7 @@ def _draw_line(rng, k: int, idx, persons: dict, h: _History, f: _Families, conc,
     yr = _year(st)
     reg, rech, setting = _regimen_and_setting(rng, k, idx, yr, persons, h, s, conf)
     out = _line_outcome(rng, k, st, reg, f, conc, s.traps, conf)
+    out["expo"] = out["expo"] if conf is None else conf.corticosteroids(out["expo"], idx, s.concomitant)
     plan = _line_plan(rng, reg, yr, f, s.traps)
     out = _after_progression(rng, k, st, out, conc, s, conf, reg, idx)
     died_on, fin = out["died_on"], out["fin"]
