@@ -130,6 +130,22 @@ def _months(delta: pd.Series) -> pd.Series:
     return delta.dt.days / DAYS_PER_MONTH
 
 
+def _follow_up(df: pd.DataFrame, study_end_date, censoring: str) -> tuple[pd.Series, pd.Series]:
+    """(observed death, end of follow-up) of each row: end_of_followup, else the study end, else the death;
+    a death after it is not observed, a death before it ends it; `censoring` "last_seen" ends the
+    follow-up of a row without a death at last_seen_date when earlier."""
+    eof = df["end_of_followup"]
+    if study_end_date is not None:
+        eof = eof.fillna(pd.Timestamp(study_end_date))
+    eof = eof.fillna(df["death_date"])
+    death = df["death_date"].where(df["death_date"] <= eof)
+    eof = eof.where(death.isna() | (death >= eof), death)
+    if censoring == "last_seen":  # no death recorded: follow-up ends when the person was last seen alive
+        seen = df["last_seen_date"]
+        eof = eof.where(death.notna() | seen.isna() | (seen >= eof), seen)
+    return death, eof
+
+
 def compute_endpoints(
     lines,
     persons,
@@ -173,16 +189,7 @@ def compute_endpoints(
     has_person = df["_merge"].eq("both")
     df = df.drop(columns="_merge")
 
-    eof = df["end_of_followup"]
-    if study_end_date is not None:
-        eof = eof.fillna(pd.Timestamp(study_end_date))
-    eof = eof.fillna(df["death_date"])
-    # a death after the recorded end of follow-up is not observed; a death before it ends follow-up
-    death = df["death_date"].where(df["death_date"] <= eof)
-    eof = eof.where(death.isna() | (death >= eof), death)
-    if censoring == "last_seen":  # no death recorded: follow-up ends when the person was last seen alive
-        seen = df["last_seen_date"]
-        eof = eof.where(death.notna() | seen.isna() | (seen >= eof), seen)
+    death, eof = _follow_up(df, study_end_date, censoring)
     df["end_of_followup"] = eof
 
     # next line of the same person (lines sorted by person, line_number)
