@@ -112,7 +112,8 @@ def export_table(results: pd.DataFrame, min_cell: int, method: str, reference_hr
     for c in est:
         out[c] = out[c].astype(float).map(lambda v: float(f"{v:.4g}") if np.isfinite(v) else np.nan)
     if reference_hr:
-        out["simulated_hr"] = out["exposure"].map(reference_hr).astype(float)
+        base = out["exposure"].str.replace(f"_({'|'.join(DESIGNS)})$", "", regex=True)  # sensitivity rows too
+        out["simulated_hr"] = base.map(reference_hr).astype(float)
     out = suppress_counts(out, EXPORT_COUNTS, min_cell, method)
     for c in EXPORT_COUNTS:
         out[c] = out[c].astype("Int64")
@@ -150,9 +151,8 @@ def reference_hr(simulate_block: Mapping | None) -> dict | None:
     c = sim.get("concomitant") or {}
     if not sim.get("enabled", False) or not c.get("enabled", False):
         return None
-    hr = {
+    return {
         "ppi": float(c["hr_ppi_egfr_tki"]),
         "antibiotic": float(c["hr_abx_io"]),
         "corticosteroid": float(c["hr_corticosteroid"]),
     }
-    return hr | {f"{k}_{d}": v for k, v in hr.items() for d in DESIGNS}  # the sensitivity rows too

@@ -73,6 +73,10 @@ def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = Non
             "histology": np.array(HISTOLOGY)[P["histology"].to_numpy()],
             "pdl1": PDL1[P["pdl1"].to_numpy()],
             "end_of_followup": day(np.where(d >= 0, d, end)),
+            # the true ECOG (simulate.confounding; null when disabled), to adjust for it
+            "ecog": pd.Series(P["ecog"].to_numpy(), dtype="Int16").where(P["ecog"].to_numpy() >= 0).array
+            if "ecog" in P
+            else pd.array([pd.NA] * len(P), dtype="Int16"),
         }
     )[pat].reset_index(drop=True)
     ben2odh = dict(zip(P["ben_idt_ano"].to_numpy()[pat], P["odh_patient_id"].to_numpy()[pat], strict=True))

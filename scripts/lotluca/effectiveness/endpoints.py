@@ -276,6 +276,7 @@ def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario"), entr
             "person_id",
             "line_number",
             "line_group",
+            "regimen",
             "regimen_class",
             "age",
             "sex",
