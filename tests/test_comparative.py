@@ -152,3 +152,38 @@ def test_grow_page_is_filled_from_the_run_outputs():
         assert text in page, text
     assert "last date seen alive" in page and "Delayed entry" in page
     assert "456" in grow_page(km.assign(n_persons=456), comparative, balance, endpoints, eff, min_cell=11)
+
+
+def test_confounding_settings_are_the_schema_keys_and_the_block_is_off_by_default():
+    import dataclasses
+
+    from lotluca.config import schema
+    from lotluca.simulate import sim_settings
+
+    spec = schema()["properties"]["simulate"]["properties"]["confounding"]["properties"]
+    assert {f.name for f in dataclasses.fields(ConfoundingSettings)} == set(spec)
+    assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(ConfoundingSettings))
+    s = sim_settings({}).confounding
+    for name, p in spec.items():
+        want = tuple(p["default"]) if isinstance(p["default"], list) else p["default"]
+        assert getattr(s, name) == want, name
+    assert not s.enabled
+
+
+def test_simulator_hooks_confound_the_carboplatin_comparison():
+    """The whole generator with the block on: first-line carboplatin-pemetrexed persons are frailer than
+    cisplatin-pemetrexed ones; off, the persons carry no ECOG."""
+    from lotluca.simulate import regimens as R
+    from lotluca.simulate import sim_settings, simulate
+
+    r = simulate(sim_settings({"patients": 1500, "block_size": 1500, "confounding": {"enabled": True}}), 5)
+    lines, persons = r["_lines"], r["_persons"]
+    first = lines[lines["line_number"] == 1]
+    ecog = persons["ecog"].to_numpy()[first["pid"].to_numpy()]
+    carbo = ecog[first["regimen"].to_numpy() == R.INDEX["carbo_pem"]].mean()
+    cis = ecog[first["regimen"].to_numpy() == R.INDEX["cis_pem"]].mean()
+    assert carbo > cis + 0.1
+    odh = r["odh"]["odh_patients"].column("ecog").to_pandas()
+    assert 0.5 < odh.notna().mean() < 0.7 and odh.dropna().between(0, 3).all()
+    off = simulate(sim_settings({"patients": 200, "block_size": 200}), 5)
+    assert (off["_persons"]["ecog"] == -1).all() and off["odh"]["odh_patients"].column("ecog").null_count == 200
