@@ -15,7 +15,7 @@ rule challenge:
         participant=directory(path("challenge.participant")),
         bundle=path("challenge.bundle"),
         reidentification=path("challenge.reidentification"),
-        keys=path("challenge.keys"),
+        key_table=path("challenge.key_table"),
         splits=path("challenge.splits"),
     log:
         log_file("challenge"),

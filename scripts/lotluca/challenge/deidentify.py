@@ -85,7 +85,7 @@ def shift_table(df: pd.DataFrame, table: str, ids: pd.Series, pseudo: pd.Series,
     return out
 
 
-def coarsen(tables: dict[str, pd.DataFrame], fin: dict, min_persons: int) -> dict[str, pd.DataFrame]:
+def coarsen(tables: dict[str, pd.DataFrame], fin: dict) -> dict[str, pd.DataFrame]:
     """Identifiers replaced and rare values coarsened in the shifted tables of one source (name -> frame)."""
     out = {}
     for name, df in tables.items():

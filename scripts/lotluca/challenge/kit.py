@@ -46,8 +46,9 @@ def participant_tables(original, links: pd.DataFrame, keys: pd.DataFrame, settin
             t: deid.shift_table(df, t, m.iloc[:, 0], m.iloc[:, 0], m["shift_days"])
             for t, df in original[source].items()
         }
-        out.update({f"{source}/{t}": df for t, df in deid.coarsen(shifted, fin, settings.rare_min_persons).items()})
-    to_study = dict(zip(keys["snds_pseudonym"].dropna(), keys.dropna(subset=["snds_pseudonym"])["odh_pseudonym"]))
+        out.update({f"{source}/{t}": df for t, df in deid.coarsen(shifted, fin).items()})
+    pairs = keys.dropna(subset=["snds_pseudonym"])
+    to_study = dict(zip(pairs["snds_pseudonym"], pairs["odh_pseudonym"], strict=True))
     frames = [(name.split("/")[1], df) for name, df in out.items()]
     rare = deid.rare_values(
         frames, lambda df: df["person_id"].map(lambda p: to_study.get(p, p)), settings.rare_min_persons

@@ -95,7 +95,7 @@ def challenge(
     seed: int,
 ) -> None:
     """inputs: gold, links, <source>_<table> (odh and snds: persons, exposures, chemo_sessions, stays);
-    outputs: participant (folder), bundle (zip), reidentification (JSON), keys and splits (private)."""
+    outputs: participant (folder), bundle (zip), reidentification (JSON), key_table and splits (private)."""
     settings = ChallengeSettings.from_config(challenge)
     ev = EvaluateSettings.from_config(evaluate, seed=bootstrap_seed(seed))
     key = pseudonym_key(PrivacySettings.from_config(privacy).pseudonym_key_env, seed)
@@ -131,7 +131,7 @@ def challenge(
         build_bundle(Path(tmp), settings, golds, test_persons, baseline, scoring, n)
         Path(outputs["bundle"]).parent.mkdir(parents=True, exist_ok=True)
         cb.zip_dir(Path(tmp), Path(outputs["bundle"]))
-    write_parquet(pa.Table.from_pandas(keys, preserve_index=False), outputs["keys"])
+    write_parquet(pa.Table.from_pandas(keys, preserve_index=False), outputs["key_table"])
     write_parquet(pa.Table.from_pandas(splits, preserve_index=False), outputs["splits"])
     log.info("challenge: %s persons, splits %s, re-identification %s", n["persons"], n, json.dumps(report["attack"]))
 
