@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import snakemake_in
+from conftest import TINY_CONFIG, run_env, snakemake_exe, snakemake_in
 from lotluca.layout import path
 
 pytestmark = pytest.mark.workflow
@@ -215,8 +215,13 @@ def test_report_holds_no_patient_level_item_unless_private(tiny_study):
     res = snakemake_in(tiny_study, ["--report", "report_default.html"])
     assert res.returncode == 0, res.stderr[-4000:]
     html = (tiny_study / "report_default.html").read_text(errors="replace")
-    assert "fig5_swimmer" not in html and "PRIVATE REPORT" not in html and "fig2_accuracy.png" in html
-    res = snakemake_in(tiny_study, ["--report", "report_private.html", "--config", "privacy={private_report: true}"])
+    # a report item is embedded as a data URI naming its file; the rule list still names every output path
+    assert "filename=fig5_swimmer.png" not in html and "PRIVATE REPORT" not in html
+    assert "filename=fig2_accuracy.png" in html
+    private = tiny_study / "private_report.yaml"  # the tiny config with privacy.private_report: true
+    private.write_text(TINY_CONFIG.read_text() + "privacy:\n  private_report: true\n")
+    cmd = [snakemake_exe(), "--report", "report_private.html", "--configfile", str(private)]
+    res = subprocess.run(cmd, cwd=tiny_study, env=run_env(tiny_study), capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-4000:]
     html = (tiny_study / "report_private.html").read_text(errors="replace")
-    assert "fig5_swimmer" in html and "PRIVATE REPORT" in html
+    assert "filename=fig5_swimmer.png" in html and "PRIVATE REPORT" in html
