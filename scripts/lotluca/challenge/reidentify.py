@@ -37,7 +37,9 @@ def identifier_hits(participant: dict[str, pd.DataFrame], ids: set[str]) -> dict
         n = 0
         for col in df.columns:
             if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-                n += int(df[col].astype("string").isin(ids).sum())
+                values = df[col].dropna().astype(str)
+                found = set(pd.unique(values)) & ids  # distinct values first: the id set is large
+                n += int(values.isin(found).sum()) if found else 0
         hits[name] = n
     return hits
 
