@@ -119,6 +119,11 @@ def test_bad_plugin_output_is_named(frame, problem):
         normalise_lines(frame, "bad", _persons(["A"]))
 
 
+def test_a_plugin_cannot_replace_a_preset():
+    with pytest.raises(InputError, match="is a rule preset"):
+        algorithms(["meng2021"], plugins={"meng2021": EXAMPLE})
+
+
 def test_unknown_module_is_a_clear_error():
     with pytest.raises(InputError, match="cannot import"):
         algorithms(["x"], plugins={"x": "no_such_module_xyz:f"})

@@ -63,7 +63,14 @@ def load_function(spec: str, name: str) -> Callable:
 
 
 def plugin_spec(name: str, plugins: Mapping[str, str] | None) -> str | None:
-    """The spec of algorithm `name`: config `lines.plugins` first, then the installed entry points."""
+    """The spec of algorithm `name`: config `lines.plugins` first, then the installed entry points; None for a
+    preset name (a preset is never replaced by a plug-in; naming one in lines.plugins is an error)."""
+    from lotluca.lines.params import available_presets
+
+    if name in available_presets():
+        if plugins and name in plugins:
+            raise InputError(f"lines.plugins.{name}", f"{name!r} is a rule preset", expected="another algorithm name")
+        return None
     if plugins and name in plugins:
         return plugins[name]
     return installed_plugins().get(name)
