@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca.simulate import arrowcols as A
+from lotluca.simulate import changes
 from lotluca.simulate import regimens as R
 from lotluca.simulate.cohort import DRIVERS, HISTOLOGY, to_days
 from lotluca.simulate.params import SimSettings
@@ -50,6 +51,7 @@ LINES_TRUTH = pa.schema(
         ("start_date", pa.date32()),
         ("end_date", pa.date32()),
         ("regimen", pa.string()),  # regimens.REGIMENS key
+        *changes.LINE_REASON_FIELDS,  # why the line opened and stopped, rechallenge, situation, setting
     ]
 )
 
@@ -94,6 +96,7 @@ def lines_truth(lines: pd.DataFrame, persons: pd.DataFrame) -> pa.Table:
             A.date32(lines["first"].to_numpy()),
             A.date32(lines["last"].to_numpy()),
             pa.array(keys[lines["regimen"].to_numpy().astype(np.int64)], pa.string()),
+            *changes.line_reason_columns(lines),
         ],
         schema=LINES_TRUTH,
     )
