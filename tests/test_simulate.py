@@ -229,7 +229,7 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db and len(da) == 25  # 20 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R}
+    assert da == db and len(da) == 26  # 20 + truth/{concomitant,persons,lines,changes}_truth + snds/{IR_PHA_R,NU_UCD_R}
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
@@ -304,7 +304,8 @@ def test_knobs_switch_traps_off_and_on():
     base = sim_settings(patients=300)
     traps = replace(base.traps, clinical_trial=0.0, line_elsewhere=0.0, cycle_elsewhere=0.0, platinum_swap=1.0)
     noise = replace(base.noise, **{k: 0.0 for k in asdict(base.noise)})
-    quiet = replace(base, traps=traps, noise=noise, decoy_ratio=0.0)
+    no_sit = replace(base.situations, frequency_scale=0.0)  # no referral after a first line elsewhere
+    quiet = replace(base, traps=traps, noise=noise, decoy_ratio=0.0, situations=no_sit)
     r = simulate(quiet, 5)
     t = _pd(r["clinical_truth"])
     assert (t["ingredient"] != "trial_drug").all()
