@@ -30,7 +30,7 @@ def cohort():
 def _odh_lines(r) -> pd.DataFrame:
     lt = r["lines_truth"].to_pandas()
     pt = r["persons_truth"].to_pandas().set_index("truth_person_id")
-    lt = lt[~pt.loc[lt["truth_person_id"], "is_decoy"].to_numpy()]
+    lt = lt[~pt.loc[lt["truth_person_id"], "is_decoy"].to_numpy() & (lt["line_number"] >= 1).to_numpy()]
     return lt.sort_values(["truth_person_id", "line_number"]).reset_index(drop=True)
 
 
@@ -52,7 +52,8 @@ def test_repeated_identical_regimens_below_2_percent_of_line_changes(cohort):
 
 
 def test_no_later_line_gives_a_drug_stopped_for_progression_unless_rechallenge(cohort):
-    L = cohort["_lines"].sort_values(["pid", "line_number"])
+    L = cohort["_lines"]
+    L = L[L["line_number"] >= 1].sort_values(["pid", "line_number"])
     bits = situations.Lookups(treatment.ING, treatment.SLOT_ING).reg_bits[L["regimen"].to_numpy()]
     failed = np.where(np.isin(L["end_reason"].to_numpy(), [treatment.PROG, treatment.TOX]), bits, 0).astype(np.uint64)
     pid = L["pid"].to_numpy()
@@ -144,3 +145,16 @@ def test_every_regimen_change_has_a_reason(cohort):
     m = sw.merge(ev, left_on=["truth_person_id", "line_number", "date", "ingredient_to"],
                  right_on=["truth_person_id", "line_number", "date", "ingredient"])  # fmt: skip
     assert len(m) >= 0.9 * len(sw)
+
+
+def test_durvalumab_consolidation_is_line_zero_and_never_in_the_gold_standard(cohort):
+    lt = cohort["lines_truth"].to_pandas()
+    z = lt[lt["line_number"] == 0]
+    assert len(z) > 0 and (z["regimen"] == "durva_consolidation").all()
+    assert (z["situation"] == "durvalumab_consolidation").all() and z["change_reason"].isna().all()
+    pt = cohort["persons_truth"].to_pandas().set_index("truth_person_id")
+    assert (pd.to_datetime(z["end_date"]) < pd.to_datetime(pt.loc[z["truth_person_id"], "diagnosis_date"]).values).all()
+    gold = cohort["gold"].to_pandas()
+    assert (gold["line_number"] >= 1).all()
+    ev = cohort["clinical_truth"].to_pandas()
+    assert (ev.loc[ev["line_number"] == 0, "ingredient"] == "durvalumab").all()

@@ -44,7 +44,7 @@ def line_reason_columns(lines: pd.DataFrame) -> list[pa.Array]:
     """The LINE_REASON_FIELDS arrays of finalised lines (sorted by person and line number)."""
     pid = lines["pid"].to_numpy()
     end = lines["end_reason"].to_numpy().astype(np.int64)
-    first = np.r_[True, pid[1:] != pid[:-1]]
+    first = np.r_[True, pid[1:] != pid[:-1]] | (lines["line_number"].to_numpy() <= 1)  # line 0: stage III history
     prev_end = np.r_[-1, end[:-1]]
     change = np.where(prev_end == TOX, "toxicity", "progression")
     return [

@@ -69,6 +69,7 @@ class SituationSettings(Settings):
     pembrolizumab_q6w: float
     egfr_exon20: float
     referred: float
+    durvalumab_consolidation: float
 
     def p(self, name: str) -> float:
         """Frequency `name` times frequency_scale, capped at 0.95 (a probability)."""
@@ -104,6 +105,7 @@ class Context:
         n = persons["driver"].size
         self.ex20 = (persons["driver"] == 1) & (self.rng.random(n) < s.egfr_exon20)
         self.referred = ~persons["is_decoy"] & (self.rng.random(n) < s.p("referred"))
+        self.decoy = persons["is_decoy"]
 
 
 def _family(reg: R.Regimen) -> str:
@@ -266,3 +268,42 @@ def administered(lk: Lookups, L: dict, rep, c, r, j: int, ing, ok, swapped):
     sw = (L["switch_slot"][rep] == j) & (c >= L["switch_cycle"][rep])
     ing = np.where(sw, L["switch_to"][rep], ing).astype(np.int16)
     return ing, ok, swapped | sw
+
+
+def consolidation_lines(ctx: Context | None, diag: np.ndarray, plan_fn, expo_fn) -> dict | None:
+    """Durvalumab consolidation after chemoradiation for a stage III cancer, before the advanced disease
+    (PACIFIC): line_number 0, from 10 to 16 months before the advanced diagnosis, every 14 days for at most
+    12 months, stopped by the relapse (the advanced diagnosis) or completed. It is history, not a line of the
+    advanced disease: the gold standard and lines_truth consumers skip line 0 (docs/simulate.md#situations).
+    Returns the line-0 columns (plan_fn(reg, yr): the planned structure; expo_fn(m): the exposure columns)
+    of the persons drawn, or None."""
+    if ctx is None:
+        return None
+    rng = ctx.rng
+    n = diag.size
+    start = diag - rng.integers(300, 490, n)
+    yr = (np.datetime64("1970-01-01", "D") + start.astype("timedelta64[D]")).astype("datetime64[Y]").astype(int) + 1970
+    pick = ~ctx.decoy & (yr >= FROM_YEAR[R.INDEX["durva_consolidation"]])
+    pick &= rng.random(n) < ctx.s.p("durvalumab_consolidation")
+    idx = np.flatnonzero(pick)
+    if idx.size == 0:
+        return None
+    m = idx.size
+    reg = np.full(m, R.INDEX["durva_consolidation"], np.int16)
+    st = start[idx]
+    stop = np.minimum(st + 365, diag[idx] - rng.integers(7, 60, m))  # relapse found at the advanced diagnosis
+    plan = plan_fn(reg, yr[idx])
+    plan["situation"] = np.full(m, "durvalumab_consolidation", dtype=object)
+    return {
+        "pid": idx.astype(np.int32),
+        "line_number": np.zeros(m, np.int16),
+        "regimen": reg,
+        "setting": np.zeros(m, np.int8),
+        "start": st,
+        "prog": diag[idx],
+        "stop": stop,
+        "reason": np.zeros(m, np.int8),
+        **plan,
+        "rechallenge": np.zeros(m, bool),
+        **expo_fn(m),
+    }

@@ -489,10 +489,19 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     death[bsc] = diag[bsc] + 10 + _lognormal_days(rng, 100, 0.9, int(bsc.sum())).astype(np.int64)
     start = diag + np.clip(_lognormal_days(rng, 24, 0.6, n), 3, 120).astype(np.int64)
     h = _History.new(start, treated)
-    fam = _Families.of_regimens()
+    fam = _Families.of_regimens()  # (used by the line-0 history of situations.consolidation_lines too)
     conc = concomitant.LineExposure(rng, s, SLOT_ING, ING)  # concomitant drugs and their effect (own stream)
     ctx = situations.Context(rng, s.situations, P, SIT)  # the situations (own stream)
     frames = []
+    zero = {k: np.zeros(0, v.dtype) for k, v in conc.draw(np.zeros(0, np.int16)).items()}  # no draw
+    line0 = situations.consolidation_lines(
+        ctx,
+        diag,
+        lambda reg, yr: _line_plan(ctx.rng, reg, yr, fam, s.traps),
+        lambda m: {k: (np.ones(m) if k == "conc_hr" else np.zeros(m, v.dtype)) for k, v in zero.items()},
+    )
+    if line0 is not None:  # stage III history before the advanced disease (line 0)
+        frames.append(pd.DataFrame(line0))
     for k in range(1, s.max_lines + 1):
         idx = np.flatnonzero(h.active & (h.start <= end))
         if idx.size == 0:
