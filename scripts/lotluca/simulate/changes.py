@@ -17,17 +17,18 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca.simulate import arrowcols as A
-from lotluca.simulate.treatment import ING_NAMES, NEVER, REASONS, SETTING_NAMES, SLOT_ING, SLOT_PHASE, TOX
+from lotluca.simulate.treatment import ING_NAMES, NEVER, REASONS, SETTING_NAMES, SLOT_ING, SLOT_ORAL, SLOT_PHASE
 
+ORAL_KEY = 1_000_000_000_000  # offset of the oral dispensations' keys in _cycle_dates
 CHANGES_TRUTH = pa.schema(
     [
         ("truth_person_id", pa.string()),
         ("line_number", pa.int16()),
         ("date", pa.date32()),  # first administration after the change (the maintenance phase's first)
-        ("kind", pa.string()),  # drug_dropped | drug_swapped | drug_added | maintenance
+        ("kind", pa.string()),  # drug_dropped | drug_swapped | drug_added | maintenance | restart
         ("reason", pa.string()),  # toxicity | other | planned_switch
-        ("ingredient_from", pa.string()),  # null when a drug is added; "+"-joined for the maintenance switch
-        ("ingredient_to", pa.string()),  # null when a drug is dropped or for the maintenance switch
+        ("ingredient_from", pa.string()),  # null when a drug is added or at a restart; "+"-joined for maintenance
+        ("ingredient_to", pa.string()),  # null when a drug is dropped, for the maintenance switch and a restart
     ]
 )
 # the reason columns added to truth/lines_truth (in this order, after its first columns)
@@ -45,8 +46,9 @@ def line_reason_columns(lines: pd.DataFrame) -> list[pa.Array]:
     pid = lines["pid"].to_numpy()
     end = lines["end_reason"].to_numpy().astype(np.int64)
     first = np.r_[True, pid[1:] != pid[:-1]] | (lines["line_number"].to_numpy() <= 1)  # line 0: stage III history
-    prev_end = np.r_[-1, end[:-1]]
-    change = np.where(prev_end == TOX, "toxicity", "progression")
+    # every line of the advanced disease after the first opens at a progression (a line stopped for toxicity
+    # leaves the patient off treatment until progression; its end_reason says so)
+    change = np.full(pid.size, "progression", dtype=object)
     return [
         pa.array(change, pa.string(), mask=first),
         pa.array(REASONS[end], pa.string()),
@@ -57,10 +59,12 @@ def line_reason_columns(lines: pd.DataFrame) -> list[pa.Array]:
 
 
 def _cycle_dates(events: pd.DataFrame) -> pd.Series:
-    """First date of every (line_id, cycle) of the IV administrations, keyed line_id * 4096 + cycle."""
-    iv = events[~events["oral"].to_numpy()]
-    key = iv["line_id"].to_numpy().astype(np.int64) * 4096 + iv["cycle"].to_numpy().astype(np.int64)
-    return pd.Series(iv["date"].to_numpy()).groupby(key).min()
+    """First date of every (line_id, cycle) of the IV administrations, keyed line_id * 4096 + cycle (1-based),
+    and of every oral dispensation, keyed 1_000_000_000_000 + line_id * 4096 + dispensation (1-based)."""
+    oral = events["oral"].to_numpy()
+    num = np.where(oral, events["phase_cycle"].to_numpy(), events["cycle"].to_numpy()).astype(np.int64)
+    key = events["line_id"].to_numpy().astype(np.int64) * 4096 + num + np.where(oral, ORAL_KEY, 0)
+    return pd.Series(events["date"].to_numpy()).groupby(key).min()
 
 
 def _given(L: dict, slot: np.ndarray, cyc: np.ndarray) -> np.ndarray:
@@ -110,6 +114,9 @@ def changes_truth(lines: pd.DataFrame, events: pd.DataFrame, person_ids: np.ndar
     io = np.isin(ING_NAMES[ing.clip(0)], ["pembrolizumab", "nivolumab", "atezolizumab"]) & (ing >= 0)
     io_ing = np.where(io, ing, -1).max(axis=1)
     add((L["io_from"] > 0) & (io_ing >= 0), L["io_from"], "drug_added", "other", none, io_ing)
+    # restart after a treatment holiday (same drugs, same line): the cycle / dispensation after the pause
+    hol = L["hol_after"] < 10_000
+    add(hol, L["hol_after"], "restart", "other", none, none)
     out = _rows(rows, L, _cycle_dates(events), person_ids)
     ma = L["ma_first"] < NEVER
     ind_only = [
@@ -151,7 +158,8 @@ def _rows(rows: list, L: dict, dates: pd.Series, person_ids: np.ndarray) -> pd.D
     reason = np.concatenate([np.full(r[0].size, r[3], object) for r in rows])
     frm = np.concatenate([r[4] for r in rows]).astype(np.int64)
     to = np.concatenate([r[5] for r in rows]).astype(np.int64)
-    key = L["line_id"][i].astype(np.int64) * 4096 + cyc + 1  # events' cycle is 1-based
+    oral_only = ~((SLOT_ING[L["regimen"][i]] >= 0) & ~SLOT_ORAL[L["regimen"][i]]).any(axis=1)
+    key = L["line_id"][i].astype(np.int64) * 4096 + cyc + 1 + np.where(oral_only, ORAL_KEY, 0)  # 1-based
     date = dates.reindex(key).to_numpy()
     ok = ~np.isnan(date)
     names = np.append(ING_NAMES, None).astype(object)
