@@ -73,6 +73,10 @@ def test_situation_regimens_drawn_and_frequency_scale_switches_them(cohort):
     lt = _odh_lines(cohort)
     for key in ("nivo_ipi_chemo", "carbo_nabpacli_pembro", "abcp"):
         assert (lt["regimen"] == key).sum() > 0, key
+    gold = set(cohort["gold"].to_pandas()["regimen"])  # the new regimens reach the gold standard
+    for name in ("atezolizumab+bevacizumab+carboplatin+paclitaxel", "carboplatin+nab-paclitaxel+pembrolizumab"):
+        assert name in gold, name
+    assert any("ipilimumab" in g for g in gold)
     sit = lt["situation"].value_counts()
     for name in ("tox_switch", "io_added_late", "referred", "pembrolizumab_q6w"):
         assert sit.get(name, 0) > 0, name
