@@ -252,6 +252,13 @@ def plan_columns(ctx: Context | None, reg: np.ndarray, yr: np.ndarray, k: int, s
     return out, cap, cdays, sit
 
 
+def dropped_slot(reg: np.ndarray, drop_slot: np.ndarray) -> np.ndarray:
+    """The drug dropped for toxicity in nivolumab-ipilimumab with chemotherapy is ipilimumab, never nivolumab
+    (slot 2 -> 3): ipilimumab alone is not continued."""
+    nic = (reg == R.INDEX["nivo_ipi_chemo"]) & (drop_slot == 2)
+    return np.where(nic, 3, drop_slot).astype(np.int8)
+
+
 def fixed_induction(reg: np.ndarray, n_ind: np.ndarray) -> np.ndarray:
     """Induction cycles of the regimens with a fixed number (nivolumab-ipilimumab with 2 cycles of chemotherapy)."""
     for key, n in FIXED_INDUCTION.items():

@@ -388,6 +388,7 @@ def _line_plan(rng, reg, yr, f: _Families, t, k: int = 1, ctx=None) -> dict:
     n_iv = ((SLOT_ING[reg] >= 0) & ~SLOT_ORAL[reg]).sum(axis=1)
     drop = (n_iv >= 2) & (rng.random(m) < t.toxicity_drop)
     drop_slot = np.where(drop, rng.integers(1, np.maximum(2, n_iv), m), -1).astype(np.int8)
+    drop_slot = situations.dropped_slot(reg, drop_slot)
     drop_cycle = rng.integers(1, 4, m).astype(np.int32)
     holiday_ok = has_maint | f.io[reg] | f.oral_only[reg]
     holiday = holiday_ok & (rng.random(m) < t.treatment_holiday)
