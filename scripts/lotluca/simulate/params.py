@@ -15,6 +15,7 @@ from lotluca.config import Settings
 from lotluca.errors import ConfigError
 from lotluca.simulate.concomitant import ConcomitantSettings
 from lotluca.simulate.confounding import ConfoundingSettings
+from lotluca.simulate.situations import SituationSettings
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class SimSettings(Settings):
     noise: Noise
     concomitant: ConcomitantSettings
     confounding: ConfoundingSettings
+    situations: SituationSettings
     study: Study
 
     @property
