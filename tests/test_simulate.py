@@ -354,7 +354,8 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
             assert getattr(s, name) == want, name
     for group in groups:
         for name, spec in sim[group]["properties"].items():
-            assert getattr(getattr(s, group), name) == spec["default"], (group, name)
+            want = tuple(spec["default"]) if isinstance(spec["default"], list) else spec["default"]
+            assert getattr(getattr(s, group), name) == want, (group, name)
     study = default_config()["study"]
     assert (str(s.start_date), str(s.end_date)) == (study["start_date"], study["end_date"])
     cfg = load_config(REPO / "config.yaml")  # config/simulate.yaml merged under it
