@@ -229,7 +229,8 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db and len(da) == 25  # 20 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R}
+    # 20 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R} + snds/T_MCOaa{CSTC,FHSTC}
+    assert da == db and len(da) == 27
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
@@ -327,19 +328,21 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
     the schema's defaults; the study period comes from the study block."""
     from lotluca.config import schema
     from lotluca.simulate.concomitant import ConcomitantSettings
+    from lotluca.simulate.outpatient import OutpatientSettings
 
     sim = schema()["properties"]["simulate"]["properties"]
     fields = {f.name for f in dataclasses.fields(SimSettings)} - {"study"}
     assert fields == set(sim)
-    for group, cls in (("traps", Traps), ("noise", Noise), ("concomitant", ConcomitantSettings)):
+    groups = {"traps": Traps, "noise": Noise, "concomitant": ConcomitantSettings, "outpatient": OutpatientSettings}
+    for group, cls in groups.items():
         assert {f.name for f in dataclasses.fields(cls)} == set(sim[group]["properties"]), group
         assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), group
     s = sim_settings()
     for name, spec in sim.items():
-        if "default" in spec and name not in ("traps", "noise", "concomitant"):
+        if "default" in spec and name not in groups:
             want = tuple(spec["default"]) if isinstance(spec["default"], list) else spec["default"]
             assert getattr(s, name) == want, name
-    for group in ("traps", "noise", "concomitant"):
+    for group in groups:
         for name, spec in sim[group]["properties"].items():
             assert getattr(getattr(s, group), name) == spec["default"], (group, name)
     study = default_config()["study"]
