@@ -278,6 +278,7 @@ CODE_COLUMNS = {
     "T_MCOaaMED": ["UCD_UCD_COD", "UCD_COD"],
     "T_MCOaaMEDATU": ["UCD_UCD_COD", "UCD_COD"],
     "T_MCOaaFH": ["UCD_UCD_COD", "COD_UCD"],
+    "T_MCOaaFHSTC": ["UCD_UCD_COD", "UCD_COD"],
     "IR_PHA_R": ["PHA_CIP_C13", "PHA_CIP_UCD"],
     "NU_UCD_R": ["UCD_UCD_COD"],
 }
