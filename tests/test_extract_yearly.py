@@ -219,16 +219,18 @@ def _append(path, rows: pa.Table) -> None:
     pq.write_table(pa.concat_tables([pq.read_table(path), rows.cast(pq.read_schema(path))]), path)
 
 
-def _outpatient(dst) -> int:
-    """Move every third T_MCOaaFH line to an outpatient visit: a T_MCOaaCSTC row (the stay's ETA_NUM,
-    NIR_ANO_17 and admission date, return codes 0) and its T_MCOaaFHSTC line; plus a visit without drug
-    line and one of an unknown NIR_ANO_17. Returns the number of lines moved."""
+def _outpatient(dst, kept: set[str]) -> int:
+    """Move every third T_MCOaaFH line of a stay in `kept` (ETA_NUM/RSA_NUM) to an outpatient visit: a
+    T_MCOaaCSTC row (the stay's ETA_NUM, NIR_ANO_17 and admission date, return codes 0) and its
+    T_MCOaaFHSTC line; plus a visit without drug line and one of an unknown NIR_ANO_17. Returns the
+    number of lines moved."""
     from lotluca import snds_schema
 
     c = pq.read_table(dst / "T_MCOaaC.parquet").to_pandas()
     fh = pq.read_table(dst / "T_MCOaaFH.parquet")
     df = fh.to_pandas()
-    moved = (np.arange(len(df)) % 3 == 0) & df["RSA_NUM"].astype(str).isin(c["RSA_NUM"].astype(str))
+    stay = df["ETA_NUM"].astype(str).str.zfill(9) + "/" + df["RSA_NUM"].astype(str)
+    moved = (np.arange(len(df)) % 3 == 0) & stay.isin(kept)  # lines of stays the extraction keeps
     lines = df[moved].reset_index(drop=True)
     stay = c.assign(k=c["ETA_NUM"].astype(str) + "/" + c["RSA_NUM"].astype(str)).drop_duplicates("k").set_index("k")
     of = stay.loc[lines["ETA_NUM"].astype(str) + "/" + lines["RSA_NUM"].astype(str)].reset_index(drop=True)
@@ -259,7 +261,8 @@ def test_outpatient_en_sus_drugs_of_t_mcoaafhstc_are_read_with_their_visit(simul
     root, acc0 = simulated
     dst = tmp_path / "sim" / "snds"
     shutil.copytree(root / "sim" / "snds", dst)
-    n = _outpatient(dst)
+    stays = pd.read_parquet(root / "out" / "stays.parquet")["origin"]
+    n = _outpatient(dst, set(stays.str.split(":", n=1).str[1]))
     assert n > 0
     acc = pipeline.run_snds(pipeline.find_tables(dst, pipeline.SNDS_TABLES), tmp_path / "out", {})
     got = pq.read_table(tmp_path / "out" / "exposures.parquet").to_pandas()
