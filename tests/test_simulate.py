@@ -33,7 +33,7 @@ from lotluca.simulate import (
 from lotluca.simulate.params import Noise, SimSettings, Traps
 
 DCIR_KEYS = snds_schema.primary_key("ER_PRS_F")  # the 9 DCIR join keys
-SMALL = {"patients": 400}
+SMALL = {"patients": 400, "abstraction": {"error_rate": 0.0}}  # gold = the truth (errors: test_simulate_abstraction)
 
 
 def sim_settings(study=None, **sim) -> SimSettings:
@@ -229,7 +229,8 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db and len(da) == 25  # 20 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R}
+    assert da == db and len(da) == 27  # 20 + truth/{concomitant,persons,lines}_truth + snds/{IR_PHA_R,NU_UCD_R}
+    # + truth/gold_agreement.parquet, gold/gold_agreement.csv
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
@@ -326,20 +327,22 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
     """No default in the code: the fields are the keys of the simulate block (and sub-blocks), the values
     the schema's defaults; the study period comes from the study block."""
     from lotluca.config import schema
+    from lotluca.simulate.abstraction import Abstraction
     from lotluca.simulate.concomitant import ConcomitantSettings
 
     sim = schema()["properties"]["simulate"]["properties"]
     fields = {f.name for f in dataclasses.fields(SimSettings)} - {"study"}
     assert fields == set(sim)
-    for group, cls in (("traps", Traps), ("noise", Noise), ("concomitant", ConcomitantSettings)):
+    groups = (("traps", Traps), ("noise", Noise), ("concomitant", ConcomitantSettings), ("abstraction", Abstraction))
+    for group, cls in groups:
         assert {f.name for f in dataclasses.fields(cls)} == set(sim[group]["properties"]), group
         assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), group
     s = sim_settings()
     for name, spec in sim.items():
-        if "default" in spec and name not in ("traps", "noise", "concomitant"):
+        if "default" in spec and name not in ("traps", "noise", "concomitant", "abstraction"):
             want = tuple(spec["default"]) if isinstance(spec["default"], list) else spec["default"]
             assert getattr(s, name) == want, name
-    for group in ("traps", "noise", "concomitant"):
+    for group in ("traps", "noise", "concomitant", "abstraction"):
         for name, spec in sim[group]["properties"].items():
             assert getattr(getattr(s, group), name) == spec["default"], (group, name)
     study = default_config()["study"]
@@ -423,7 +426,7 @@ def test_property_any_seed_and_knobs_give_a_consistent_cohort():
         noise=st.fixed_dictionaries({k: st.floats(0, 1) for k in _noise_probs}),
     )
     def check(seed, traps, noise):
-        r = simulate(sim_settings(patients=40, traps=traps, noise=noise), seed)
+        r = simulate(sim_settings(patients=40, traps=traps, noise=noise, abstraction={"error_rate": 0.0}), seed)
         g = _pd(r["gold"])
         t = _pd(r["clinical_truth"])
         main = g[~g["is_maintenance"]].sort_values(["person_id", "line_number"])

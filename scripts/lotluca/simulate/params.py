@@ -1,6 +1,6 @@
 """Settings of the synthetic cohort generator: frozen dataclasses of the `simulate` config block.
 
-The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`); the defaults
+The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`, `abstraction`); the defaults
 and the meaning of every knob live in the config schema (see docs/simulate.md). Probabilities are per
 unit named there (per person, per line, per cycle, per row). Build with
 `SimSettings.from_config(config["simulate"], study=config["study"])`.
@@ -13,6 +13,7 @@ from datetime import date
 
 from lotluca.config import Settings
 from lotluca.errors import ConfigError
+from lotluca.simulate.abstraction import Abstraction
 from lotluca.simulate.concomitant import ConcomitantSettings
 
 
@@ -115,6 +116,7 @@ class SimSettings(Settings):
     traps: Traps
     noise: Noise
     concomitant: ConcomitantSettings
+    abstraction: Abstraction
     study: Study
 
     @property
