@@ -233,8 +233,8 @@ def test_errors_explain_every_difference_and_the_share_follows_the_knob():
     for rate in (0.0, 0.05, 0.3):
         r = simulate(_settings(patients=300, abstraction={"error_rate": rate}), 9)
         agree = r["gold_agreement"].to_pandas()
-        table = AB.agreement_table(agree).set_index("error_type")
-        assert table.loc["none", "persons_differing"] == 0  # no error, no difference
+        table = AB.agreement_table(agree).set_index("group")
+        assert table.loc["no_error", "persons_differing"] == 0  # no error, no difference
         assert table.loc["all", "persons"] == len(agree)
         shares.append(table.loc["all", "share_differing"])
         gold = r["gold"].to_pandas()

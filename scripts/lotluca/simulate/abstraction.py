@@ -304,22 +304,40 @@ def build_lines(records: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+ASPECTS = ("start_date", "end_date", "regimen", "maintenance", "end_reason")  # compared line by line
+
+
 def agreement(
     truth_rows: pd.DataFrame, gold_rows: pd.DataFrame, errors: pd.DataFrame, pids: np.ndarray
 ) -> pd.DataFrame:
     """Per gold person (pids): whether their gold rows differ from their true rows (gold.line_rows frames:
-    line_number, is_maintenance, start, end, regimen, end_reason), the number of true and gold lines, and a
-    flag per error type drawn for them."""
+    line_number, is_maintenance, start, end, regimen, end_reason), the number of true and gold lines, what
+    differs when the numbers agree (ASPECTS, lines paired by line_number; a maintenance phase present in one
+    only, or with other dates or drugs, is `maintenance`), and a flag per error type drawn for them."""
     cols = ["pid", "line_number", "is_maintenance", "start", "end", "regimen", "end_reason"]
     m = truth_rows[cols].merge(gold_rows[cols], how="outer", on=cols, indicator=True)
     bad = np.unique(m.loc[m["_merge"] != "both", "pid"].to_numpy())
     out = pd.DataFrame({"pid": pids})
     out["differs"] = np.isin(pids, bad)
+    size = int(pids.max()) + 1 if pids.size else 0
     for name, rows in (("n_lines_truth", truth_rows), ("n_lines_gold", gold_rows)):
         main = rows[~rows["is_maintenance"].to_numpy()]
-        out[name] = np.bincount(main["pid"].to_numpy(), minlength=pids.max() + 1 if pids.size else 0)[pids].astype(
-            np.int16
-        )
+        out[name] = np.bincount(main["pid"].to_numpy(), minlength=size)[pids].astype(np.int16)
+    same_n = out["n_lines_truth"].to_numpy() == out["n_lines_gold"].to_numpy()
+    key = ["pid", "line_number"]
+    t_main, g_main = (r[~r["is_maintenance"].to_numpy()] for r in (truth_rows, gold_rows))
+    pair = t_main[cols].merge(g_main[cols], on=key, suffixes=("_t", "_g"))
+    for aspect, col in (
+        ("start_date", "start"),
+        ("end_date", "end"),
+        ("regimen", "regimen"),
+        ("end_reason", "end_reason"),
+    ):
+        who = pair.loc[pair[f"{col}_t"].to_numpy() != pair[f"{col}_g"].to_numpy(), "pid"].to_numpy()
+        out[aspect] = same_n & np.isin(pids, who)
+    t_ma, g_ma = (r[r["is_maintenance"].to_numpy()] for r in (truth_rows, gold_rows))
+    ma = t_ma[cols].merge(g_ma[cols], how="outer", on=["pid", "line_number", "start", "end", "regimen"], indicator=True)
+    out["maintenance"] = same_n & np.isin(pids, ma.loc[ma["_merge"] != "both", "pid"].to_numpy())
     for e in ERROR_TYPES:
         out[e] = np.isin(pids, errors.loc[errors["error"] == e, "pid"].to_numpy())
     return out
@@ -332,25 +350,29 @@ AGREEMENT = pa.schema(
         ("differs", pa.bool_()),
         ("n_lines_truth", pa.int16()),
         ("n_lines_gold", pa.int16()),
+        *[(a, pa.bool_()) for a in ASPECTS],
         *[(e, pa.bool_()) for e in ERROR_TYPES],
     ]
 )
 
 
 def agreement_table(per_person: pd.DataFrame) -> pd.DataFrame:
-    """The gold standard's agreement with the truth over a cohort (rows of truth/gold_agreement): per error type,
-    the gold persons it touched and those of them whose gold lines differ from the truth; `any` (at least one
-    error), `none` (no error: differences of the definition itself), `line_count` (another number of lines) and
-    `all` (every gold person)."""
+    """The gold standard's agreement with the truth over a cohort (the gold_agreement CSV), one row per group of
+    gold persons: `all` (every gold person: share_differing is the share whose gold lines differ from the
+    truth), `any_error` (at least one abstraction error), `no_error` (none: a difference there would be one of
+    the definition itself), each error type (kind error: the persons it touched, and those of them whose gold
+    differs), and what differs (kind aspect: `line_count`, another number of lines; else, lines paired by
+    number, another start_date, end_date, regimen, maintenance phase or end_reason). Shares are of all gold
+    persons."""
     n = max(len(per_person), 1)
     d = per_person["differs"].to_numpy()
-    anyerr = per_person[list(ERROR_TYPES)].to_numpy().any(axis=1) if len(per_person) else np.zeros(0, bool)
-    groups = {e: per_person[e].to_numpy() for e in ERROR_TYPES}
-    groups |= {"any": anyerr, "none": ~anyerr, "all": np.ones(len(per_person), bool)}
-    rows = [(k, int(g.sum()), int((g & d).sum())) for k, g in groups.items()]
+    anyerr = per_person[list(ERROR_TYPES)].to_numpy().any(axis=1)
+    groups = [("total", "all", np.ones(len(per_person), bool)), ("total", "any_error", anyerr)]
+    groups += [("total", "no_error", ~anyerr)] + [("error", e, per_person[e].to_numpy()) for e in ERROR_TYPES]
     lc = (per_person["n_lines_truth"] != per_person["n_lines_gold"]).to_numpy()
-    rows.append(("line_count", int(lc.sum()), int((lc & d).sum())))
-    out = pd.DataFrame(rows, columns=["error_type", "persons", "persons_differing"])
+    groups += [("aspect", "line_count", lc)] + [("aspect", a, per_person[a].to_numpy()) for a in ASPECTS]
+    rows = [(kind, name, int(g.sum()), int((g & d).sum())) for kind, name, g in groups]
+    out = pd.DataFrame(rows, columns=["kind", "group", "persons", "persons_differing"])
     out["share_persons"] = out["persons"] / n
     out["share_differing"] = out["persons_differing"] / n
-    return out[["error_type", "persons", "share_persons", "persons_differing", "share_differing"]]
+    return out[["kind", "group", "persons", "share_persons", "persons_differing", "share_differing"]]

@@ -123,6 +123,7 @@ def gold_standard(
     chart's episodes, the abstraction errors of `s.abstraction`, the definition's lines) and its agreement
     with the truth, one row per gold person (abstraction.AGREEMENT)."""
     end_day = to_days(s.end_date)
+    lines = lines[lines["line_number"].to_numpy() >= 1]  # line 0: not a line of the advanced disease
     sel = lines[in_gold[lines["pid"].to_numpy()]]
     truth = truth_rows(lines, persons, in_gold, end_day)
     changes = AB.changes_of_traps(sel, events, ING)
