@@ -252,3 +252,27 @@ def test_new_drugs_pass_through_generically():
     line = AB.build_lines(rec)
     regimen, _ = treatment.mask_names(line["reg_mask"].to_numpy())
     assert set(regimen[0].split("+")) == set(names)
+
+
+def test_changes_from_a_truth_table_of_changes():
+    """The simulator's table of in-line changes (truth_person_id, line_number, date, kind, reason, ingredient_to)
+    as the abstraction reads it: toxicity or other, the substitute of a toxicity swap, unknown lines dropped."""
+    lines = pd.DataFrame({"pid": [0, 0, 1], "line_number": [1, 2, 1], "line_id": [10, 11, 12]})
+    ids = np.array(["P0", "P1"])
+    day = lambda d: pd.Timestamp("2020-01-01") + pd.Timedelta(days=d)  # noqa: E731
+    ch = pd.DataFrame(
+        {
+            "truth_person_id": ["P0", "P0", "P1", "P1", "P9"],
+            "line_number": [1, 2, 1, 1, 1],
+            "date": [day(21), day(400), day(42), day(42), day(5)],
+            "kind": ["drug_swapped", "maintenance", "drug_dropped", "drug_added", "restart"],
+            "reason": ["toxicity", "planned_switch", "toxicity", "other", "other"],
+            "ingredient_to": ["carboplatin", None, None, "pembrolizumab", None],
+        }
+    )
+    got = AB.changes_from_truth(ch, lines, ids, ING)
+    d0 = int(np.datetime64("2020-01-01", "D").astype(np.int64))
+    assert got["line_id"].tolist() == [10, 11, 12]  # P9 unknown; two changes on one date: one, toxicity first
+    assert got["date"].tolist() == [d0 + 21, d0 + 400, d0 + 42]
+    assert got["reason"].tolist() == [TX, OT, TX]
+    assert got["substitute"].tolist() == [_bits("carboplatin"), 0, 0]

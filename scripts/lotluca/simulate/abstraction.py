@@ -6,8 +6,9 @@ Three pure, vectorised steps over every person at once:
 - `chart_episodes(lines, events, ...)`: the true chart, one row per treatment episode (a period of a line with the
   same drugs), with the reason that opened it (initial, progression, toxicity, other), whether it is maintenance,
   where the line was given, and, for a line's last episode, why the line stopped. The reasons come from the
-  simulator's truth (`changes_of_traps` derives them from the current traps: toxicity drop / swap, maintenance,
-  restart after a holiday).
+  simulator's truth: a table of the regimen changes inside lines (`changes_from_truth`) when the simulator
+  gives one, else derived from the traps (`changes_of_traps`: toxicity drop / swap, maintenance, restart after
+  a holiday).
 - `abstract(rng, episodes, settings)`: the records as abstracted, with errors at the configured rates
   (`Abstraction`): a short line missed, a reason misclassified, a drug omitted, a line given elsewhere dated to the
   month, a date wrong by a few days; returns the records and, per record, which error touched it.
@@ -111,6 +112,34 @@ def changes_of_traps(lines: pd.DataFrame, events: pd.DataFrame, ing_index: dict)
     ch = pd.concat(out, ignore_index=True)
     ch = ch[ch["line_id"].isin(lines["line_id"])]
     return unique_changes(ch)
+
+
+def changes_from_truth(
+    changes_truth: pd.DataFrame, lines: pd.DataFrame, person_ids: np.ndarray, ing_index: dict
+) -> pd.DataFrame:
+    """Within-line changes (line_id, date, reason, substitute) from a truth table of regimen changes (one row per
+    change inside a line: truth_person_id, line_number, date, kind, reason, ingredient_to): reason toxicity ->
+    TOXICITY, any other -> OTHER; a drug swapped for toxicity brings its ingredient_to as a substitute. Rows of
+    lines absent from `lines` are dropped. `person_ids`: the truth_person_id of each pid."""
+    ch = changes_truth
+    key = pd.MultiIndex.from_arrays([person_ids[lines["pid"].to_numpy()], lines["line_number"].to_numpy()])
+    at = key.get_indexer(pd.MultiIndex.from_arrays([ch["truth_person_id"].to_numpy(), ch["line_number"].to_numpy()]))
+    ok = at >= 0
+    tox = ch["reason"].to_numpy() == "toxicity"
+    to = ch["ingredient_to"].to_numpy()
+    swap = tox & (ch["kind"].to_numpy() == "drug_swapped") & pd.notna(to)
+    code = np.array([ing_index.get(t, -1) if w else -1 for t, w in zip(to, swap, strict=True)], np.int64)
+    sub = np.where(code >= 0, np.left_shift(np.uint64(1), code.clip(0).astype(np.uint64)), np.uint64(0))
+    days = pd.to_datetime(ch["date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    out = pd.DataFrame(
+        {
+            "line_id": lines["line_id"].to_numpy()[at[ok]],
+            "date": days[ok],
+            "reason": np.where(tox, TOXICITY, OTHER)[ok],
+            "substitute": sub[ok].astype(np.uint64),
+        }
+    )
+    return unique_changes(out)
 
 
 def unique_changes(changes: pd.DataFrame) -> pd.DataFrame:

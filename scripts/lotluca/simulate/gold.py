@@ -118,15 +118,22 @@ def gold_standard(
     in_gold: np.ndarray,
     test: np.ndarray,
     s: SimSettings,
+    changes_truth: pa.Table | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """The gold standard of the gold persons as abstracted from their chart (lotluca.simulate.abstraction: the
     chart's episodes, the abstraction errors of `s.abstraction`, the definition's lines) and its agreement
-    with the truth, one row per gold person (abstraction.AGREEMENT)."""
+    with the truth, one row per gold person (abstraction.AGREEMENT). `changes_truth`: the block's regimen
+    changes inside lines (truth_person_id, line_number, date, kind, reason, ingredient_to), when the simulator
+    draws them; without it they are derived from the traps."""
     end_day = to_days(s.end_date)
     lines = lines[lines["line_number"].to_numpy() >= 1]  # line 0: not a line of the advanced disease
     sel = lines[in_gold[lines["pid"].to_numpy()]]
     truth = truth_rows(lines, persons, in_gold, end_day)
-    changes = AB.changes_of_traps(sel, events, ING)
+    if changes_truth is None:
+        changes = AB.changes_of_traps(sel, events, ING)
+    else:
+        ids = persons["truth_person_id"].to_numpy()
+        changes = AB.changes_from_truth(changes_truth.to_pandas(), sel, ids, ING)
     episodes = AB.chart_episodes(sel, events, changes, death, end_day, CENTRE)
     records, errors = AB.abstract(rng, episodes, s.abstraction)
     for col in ("start", "end"):  # a wrong date stays within the data
