@@ -16,8 +16,8 @@ Three pure, vectorised steps over every person at once:
   planned switch, maintenance, restart after a break) stays in the line; one row per line in the layout of the
   simulator's lines (first, last, reg_mask, ma_first, ma_last, ma_mask, end_reason), which `gold.line_rows` names.
 
-`gold_standard` chains them for the gold persons of a block and measures the gold's agreement with the truth
-(`agreement`, per person; `agreement_table` for the whole cohort).
+`lotluca.simulate.gold.gold_standard` chains them for the gold persons of a block and measures the gold's agreement
+with the truth (`agreement`, per person; `agreement_table` for the whole cohort).
 """
 
 from __future__ import annotations
