@@ -128,7 +128,7 @@ def changes_from_truth(
     tox = ch["reason"].to_numpy() == "toxicity"
     to = ch["ingredient_to"].to_numpy()
     swap = tox & (ch["kind"].to_numpy() == "drug_swapped") & pd.notna(to)
-    code = np.array([ing_index.get(t, -1) if w else -1 for t, w in zip(to, swap, strict=True)], np.int64)
+    code = np.where(swap, pd.Series(to).map(ing_index).fillna(-1).to_numpy(), -1).astype(np.int64)
     sub = np.where(code >= 0, np.left_shift(np.uint64(1), code.clip(0).astype(np.uint64)), np.uint64(0))
     days = pd.to_datetime(ch["date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
     out = pd.DataFrame(
