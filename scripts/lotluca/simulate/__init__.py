@@ -457,8 +457,8 @@ def simulate_to_files(
     settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet", shard: int = 0, n_shards: int = 1
 ) -> dict:
     """Simulate shard `shard` of `n_shards` (the whole cohort by default) and write every table under
-    out_dir (`folder_files`), with OUT/calibration.csv and OUT/gold/gold_agreement.csv for a whole cohort (n_shards 1; a sharded cohort
-    gets it from `gather_shards`). `settings`: a SimSettings or the config's simulate block (a dict, then
+    out_dir (`folder_files`), with OUT/calibration.csv and OUT/gold/gold_agreement.csv for a whole cohort
+    (n_shards 1; a sharded cohort gets them from `gather_shards`). `settings`: a SimSettings or the config's simulate block (a dict, then
     with the study block `study`). Returns a summary."""
     _check_format(fmt)
     s = sim_settings(settings, study)
