@@ -49,6 +49,7 @@ TRUTH = [
     "concomitant_truth",
     "persons_truth",
     "lines_truth",
+    "changes_truth",
     "gold_agreement",
 ]
 SCENARIOS = list(config["scenarios"])

@@ -31,6 +31,7 @@ from lotluca.simulate import (
     abstraction,
     blocks,
     calibration,
+    changes,
     cohort,
     concomitant,
     gold,
@@ -71,6 +72,7 @@ TRUTH_SORT_KEYS = {
     CONCOMITANT_OUT: ["truth_person_id", "line_number"],
     "persons_truth": ["truth_person_id"],
     "lines_truth": ["truth_person_id", "line_number"],
+    "changes_truth": ["truth_person_id", "line_number", "date", "kind"],
     "gold_agreement": ["person_id"],  # per gold person: gold lines != true lines, and the abstraction errors drawn
 }
 GOLD_AGREEMENT = "gold_agreement"
@@ -189,8 +191,9 @@ def simulate_block(
         rng[6], persons, events, death, hosp, s, emit, conc, rsa_base=block.row_base, dct_base=block.dct_base
     )
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit, row_base=block.row_base)
+    changes_t = changes.changes_truth(lines, events, persons["truth_person_id"].to_numpy())
     in_gold, test = gold.gold_persons(rng[8], persons, s)
-    gold_t, agree_t = gold.gold_standard(rng[8], lines, events, persons, death, in_gold, test, s)
+    gold_t, agree_t = gold.gold_standard(rng[8], lines, events, persons, death, in_gold, test, s, changes_t)
 
     truth = truth_table(persons, events, snds_cols, odh_cols)
     del snds_cols, odh_cols
@@ -209,6 +212,7 @@ def simulate_block(
         CONCOMITANT_OUT: conc_t[0],
         "persons_truth": persons_t,
         "lines_truth": lines_t,
+        "changes_truth": changes_t,
         GOLD_AGREEMENT: agree_t,
     }
     if emit is not None:
@@ -225,6 +229,7 @@ def simulate_block(
         "concomitant": (out[CONCOMITANT_OUT], conc_t[1]),
         "persons_truth": out["persons_truth"],
         "lines_truth": out["lines_truth"],
+        "changes_truth": out["changes_truth"],
         GOLD_AGREEMENT: out[GOLD_AGREEMENT],
         "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
         "_persons": persons,
@@ -279,7 +284,15 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
         if emit is not None:
             return {"counts": counts}
     out = {"counts": counts}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", GOLD_AGREEMENT):
+    for name in (
+        "gold",
+        "linkage_truth",
+        "clinical_truth",
+        "persons_truth",
+        "lines_truth",
+        "changes_truth",
+        GOLD_AGREEMENT,
+    ):
         out[name] = _concat([r[name] for r in results])
     out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
     out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]} | nomenclature.tables()
@@ -301,7 +314,15 @@ def _empty_result(r: dict) -> dict:
     out = dict(r)
     out["snds"] = {n: t.slice(0, 0) for n, t in r["snds"].items()}
     out["odh"] = {n: t.slice(0, 0) for n, t in r["odh"].items()}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", GOLD_AGREEMENT):
+    for name in (
+        "gold",
+        "linkage_truth",
+        "clinical_truth",
+        "persons_truth",
+        "lines_truth",
+        "changes_truth",
+        GOLD_AGREEMENT,
+    ):
         out[name] = r[name].slice(0, 0)
     out["concomitant"] = tuple(t.slice(0, 0) for t in r["concomitant"])
     out["_persons"] = r["_persons"].iloc[:0]
@@ -357,7 +378,7 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     tables = {**result["snds"], **result["odh"], "gold_lines": result["gold"]}
     tables |= {n: result[n] for n in ("linkage_truth", "clinical_truth")}
     tables |= {CONCOMITANT_OUT: result["concomitant"][0]}
-    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", GOLD_AGREEMENT)}
+    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "changes_truth", GOLD_AGREEMENT)}
     for name, table in tables.items():
         write_table(table, files[name], _format(name, fmt), snds_table=name if name in SNDS_OUT else None)
     _write_calibration(result["calibration"], Path(out_dir) / "calibration.csv")

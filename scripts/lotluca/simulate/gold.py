@@ -82,7 +82,8 @@ def gold_table(
 
 def truth_rows(lines: pd.DataFrame, persons: pd.DataFrame, in_gold: np.ndarray, end_day: int) -> pd.DataFrame:
     """`line_rows` of the true lines of the gold persons, ends cut at the end of the data."""
-    sel = lines[in_gold[lines["pid"].to_numpy()]].copy()
+    # line 0 (durvalumab consolidation of a stage III cancer) is history, not a line of the advanced disease
+    sel = lines[in_gold[lines["pid"].to_numpy()] & (lines["line_number"].to_numpy() >= 1)].copy()
     for col in ("last", "ma_last"):  # a dispensation's supply is cut at the end of the data
         sel[col] = np.minimum(sel[col].to_numpy(), end_day)
     odh = persons["odh_patient_id"].to_numpy()

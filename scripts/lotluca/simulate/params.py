@@ -15,6 +15,7 @@ from lotluca.config import Settings
 from lotluca.errors import ConfigError
 from lotluca.simulate.abstraction import Abstraction
 from lotluca.simulate.concomitant import ConcomitantSettings
+from lotluca.simulate.situations import SituationSettings
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class SimSettings(Settings):
     traps: Traps
     noise: Noise
     concomitant: ConcomitantSettings
+    situations: SituationSettings
     abstraction: Abstraction
     study: Study
 
