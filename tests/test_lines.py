@@ -127,6 +127,12 @@ CASES = {
         None,
         {
             "*": [(1, 0, 63, "cisplatin+pemetrexed", False, "LAST")],
+            # the reference's maintenance check sees cisplatin dropped and pemetrexed continued: a maintenance
+            # phase from the first day >= 28 days after cisplatin's last day (day 49 -> 63)
+            "meng2021": [
+                (1, 0, 42, "cisplatin+pemetrexed", False, "maintenance"),
+                (1, 63, 63, CP, True, "LAST"),
+            ],
             "tlcr2020": [(1, 0, 21, "cisplatin+pemetrexed", False, "new_drug"), (2, 42, 63, CP, False, "LAST")],
             "regimen_window30": [(1, 0, 21, "cisplatin+pemetrexed", False, "new_drug"), (2, 42, 63, CP, False, "LAST")],
         },
@@ -205,6 +211,8 @@ CASES = {
         None,
         {
             "*": [(1, 0, 63, CP, False, "maintenance"), (1, 84, 126, "pemetrexed", True, "LAST")],
+            # the reference: maintenance from the first day >= 28 days after carboplatin's last (63 + 28 -> 105)
+            "meng2021": [(1, 0, 84, CP, False, "maintenance"), (1, 105, 126, "pemetrexed", True, "LAST")],
             "regimen_window30": [(1, 0, 63, CP, False, "drug_dropped"), (2, 84, 126, "pemetrexed", False, "LAST")],
         },
     ),
