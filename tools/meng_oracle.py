@@ -4,20 +4,25 @@ The reference (github.com/Merck/Line-of-Therapy-Algorithm, GPL) is never part of
 a checkout the user already has, as an outside program with its own Python interpreter (pandas 1.5.3),
 in a scratch copy of its `Python/` folder, and only reads its output CSV.
 
+    python tools/meng_oracle.py --seeds 11 12 13 --patients 2500 --out /tmp/oracle \
+        --reference-dir ~/src/Line-of-Therapy-Algorithm --reference-python ~/venvs/merck/bin/python
     python tools/meng_oracle.py --merged results/merged/linked --out /tmp/oracle \
         --reference-dir ~/src/Line-of-Therapy-Algorithm --reference-python ~/venvs/merck/bin/python
     python tools/meng_oracle.py --input tests/data/meng_reference/input.csv \
         --reference-output tests/data/meng_reference/output_lot.csv --out /tmp/oracle   # no reference run
 
 Steps: (1) export the antineoplastic exposures of a merged scenario (on or after the advanced diagnosis,
-as meng2021 reads them) to the reference's input format, PATIENT_ID numbered 1..n in sorted person order
-(the reference builds `DataFrame.query` strings, so ids must be numeric); (2) run the reference with the
-NSCLC parameters of issue 17 (its `reference/NSCLC` lists, 180-day gap); (3) run lotluca's preset on the
-same rows; (4) compare the line starts per patient (the first day of each line number, maintenance
-phases excluded) and classify every difference by the first date where the two disagree, with example
-patients. Writes OUT/input.csv, OUT/output_lot.csv (the reference's, verbatim), OUT/lotluca_lines.csv,
-OUT/differences.csv (one row per differing patient), OUT/summary.json (printed), and the reference's
-scratch folder OUT/reference_run/ with its log OUT/reference_run.log.
+as meng2021 reads them; with --seeds, of a cohort simulated, extracted, linked and merged per seed) to the
+reference's input format, PATIENT_ID numbered 1..n in sorted person order (the reference builds
+`DataFrame.query` strings, so ids must be numeric), sorted by (patient, date, name); (2) run the reference
+with the NSCLC parameters of issue 17 (its `reference/NSCLC` lists, 180-day gap) on those rows, written in
+the order that its own unstable sort turns back into (date, name) order (OUT/reference_input.csv;
+--file-order: as sorted); (3) run lotluca's preset on the same rows; (4) compare the line starts per
+patient (the first day of each line number) and the rows with their maintenance phases, and classify
+every difference by the first date where the two disagree, with example patients. Writes OUT/input.csv,
+OUT/output_lot.csv (the reference's, verbatim), OUT/lotluca_lines.csv, OUT/differences.csv (one row per
+differing patient), OUT/summary.json (printed; with --seeds one folder per seed and a table of agreement
+per seed and per class), and the reference's scratch folder OUT/reference_run/ with its log.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -102,7 +108,7 @@ def reference_order(rows: pd.DataFrame, python: str, workdir: str | Path) -> pd.
     (date, name) order. The reference sorts each patient's rows by date with pandas' default, unstable,
     quicksort, so the order of the rows of a date (which its two-cycle rule reads) would otherwise depend on
     the number of rows; lotluca's segment scan reads the rows of a date in name order (docs/lines.md)."""
-    src, dst = Path(workdir) / "input_sorted.csv", Path(workdir) / "input_reference_order.csv"
+    src, dst = Path(workdir) / "input_sorted.csv", Path(workdir) / "reference_input.csv"
     rows.to_csv(src, index=False)
     res = subprocess.run([python, "-c", REORDER, str(src), str(dst)], capture_output=True, text=True, check=False)
     if res.returncode != 0:
@@ -320,21 +326,35 @@ def line_rows(ours: pd.DataFrame, ref: pd.DataFrame) -> tuple[dict, dict]:
     )
 
 
-def compare(rows: pd.DataFrame, out: Path, args) -> dict:
-    """Run the reference (or read its output) and lotluca on `rows`, write the comparison files into `out`
-    and return the summary."""
+def reference_output(rows: pd.DataFrame, out: Path, args) -> pd.DataFrame:
+    """Write `rows` (sorted) as OUT/input.csv and the reference's output on them as OUT/output_lot.csv: run the
+    reference, or copy --reference-output, or keep the saved one (--reuse); return the sorted rows."""
     out.mkdir(parents=True, exist_ok=True)
     rows = rows.sort_values(["PATIENT_ID", "MED_START", "MED_NAME"], kind="stable").reset_index(drop=True)
     rows.to_csv(out / "input.csv", index=False)
     if args.reference_output:
         if Path(args.reference_output).resolve() != (out / "output_lot.csv").resolve():
             shutil.copyfile(args.reference_output, out / "output_lot.csv")
+    elif args.reuse and (out / "output_lot.csv").exists() and (out / "reference_input.csv").exists():
+        pass  # the reference's output of a previous run on the same input (checked below)
     elif args.reference_dir:
         ref_rows = rows if args.file_order else reference_order(rows, args.reference_python, out)
+        ref_rows.to_csv(out / "reference_input.csv", index=False)
         lot = run_reference(ref_rows, args.reference_dir, args.reference_python, out)
         shutil.copyfile(lot, out / "output_lot.csv")
     else:
         raise SystemExit("give --reference-dir (and --reference-python) or --reference-output")
+    if args.reuse and not args.reference_output:
+        given = pd.read_csv(out / "reference_input.csv", dtype={"PATIENT_ID": "int64"})
+        key = ["PATIENT_ID", "MED_START", "MED_NAME"]
+        if not given.sort_values(key, kind="stable").reset_index(drop=True)[key].equals(rows[key]):
+            raise SystemExit(f"{out}: the saved reference output is for another input (drop --reuse)")
+    return rows
+
+
+def compare(rows: pd.DataFrame, out: Path, args) -> dict:
+    """Compare lotluca with the reference's output in `out` on `rows`; write the comparison files into `out`
+    and return the summary."""
     ref = pd.read_csv(out / "output_lot.csv")
     ours = run_lotluca(rows, args.algorithm)
     ours.to_csv(out / "lotluca_lines.csv", index=False)
@@ -407,22 +427,27 @@ def main(argv=None) -> int:
         help="give the reference its input sorted by (patient, date, name) as is, not in the order its unstable "
         "sort turns into that order (the rows of a date then reach it in an order that depends on their number)",
     )
+    ap.add_argument(
+        "--reuse", action="store_true", help="reuse the reference output of a previous run in --out on the same input"
+    )
     ap.add_argument("--out", required=True, help="output folder")
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.seeds:
         if args.reference_output:
             ap.error("--seeds runs the reference: give --reference-dir, not --reference-output")
-        summaries = {}
-        for seed in args.seeds:
-            folder = out / f"seed{seed}"
-            merged = simulate_cohort(seed, args.patients, folder / "cohort")
-            summaries[seed] = compare(export_merged(merged), folder, args)
+        exported = {
+            s: export_merged(simulate_cohort(s, args.patients, out / f"seed{s}" / "cohort")) for s in args.seeds
+        }
+        with ThreadPoolExecutor(len(args.seeds)) as pool:  # the reference runs, one process per seed
+            jobs = {s: pool.submit(reference_output, exported[s], out / f"seed{s}", args) for s in args.seeds}
+            rows = {s: job.result() for s, job in jobs.items()}
+        summaries = {s: compare(rows[s], out / f"seed{s}", args) for s in args.seeds}
         (out / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n", encoding="utf-8")
         print_table(summaries)
         return 0
     rows = export_merged(args.merged) if args.merged else pd.read_csv(args.input, dtype={"PATIENT_ID": "int64"})
-    summary = compare(rows, out, args)
+    summary = compare(reference_output(rows, out, args), out, args)
     print(json.dumps(summary, indent=2))
     return 0
 
