@@ -247,7 +247,9 @@ def classify(rows: pd.DataFrame, ours: pd.DataFrame, ref: pd.DataFrame) -> pd.Da
         sa, sb = a.get(p, []), b.get(p, [])
         if sa == sb:
             continue
-        only_a, only_b = sorted(set(sa) - set(sb)), sorted(set(sb) - set(sa))
+        # multisets: the reference can start two lines on one day (its two-cycle rule)
+        only_a = sorted((Counter(sa) - Counter(sb)).elements())
+        only_b = sorted((Counter(sb) - Counter(sa)).elements())
         first = min(only_a[:1] + only_b[:1])
         ol, rl = ours_by.get(p, ours.iloc[:0]), ref_by.get(p, ref.iloc[:0])
         if only_a and only_a[0] == first:
