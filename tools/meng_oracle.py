@@ -386,7 +386,9 @@ def simulate_cohort(seed: int, patients: int, folder: Path) -> Path:
          "--links", folder / "linkage" / "links.parquet", "--scenario", "linked", "--out", folder / "merged"],
     ]  # fmt: skip
     for step in steps:
-        subprocess.run(lot + [str(x) for x in step], check=True, capture_output=True)
+        res = subprocess.run(lot + [str(x) for x in step], capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            raise SystemExit(f"lotluca {step[0]} failed (seed {seed}):\n{res.stderr[-2000:]}")
     return merged
 
 
