@@ -34,6 +34,7 @@ SOURCE_TABLES = {
         "T_MCOaaFH",
         "IR_PHA_R",
         "NU_UCD_R",
+        "IR_IMB_R",
     ],
     "odh": ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"],
 }
@@ -49,6 +50,7 @@ TRUTH = [
     "concomitant_truth",
     "persons_truth",
     "lines_truth",
+    "identification_truth",
 ]
 SCENARIOS = list(config["scenarios"])
 PRESETS = list(config["lines"]["algorithms"])

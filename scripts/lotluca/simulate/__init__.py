@@ -33,6 +33,7 @@ from lotluca.simulate import (
     calibration,
     cohort,
     concomitant,
+    decoys,
     gold,
     nomenclature,
     render_odh,
@@ -60,6 +61,7 @@ SNDS_OUT = [
     "T_MCOaaFH",
     "IR_PHA_R",
     "NU_UCD_R",
+    "IR_IMB_R",
 ]
 ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
 CONCOMITANT_OUT = "concomitant_truth"  # truth/<name>.parquet (exposure flags false when concomitant disabled)
@@ -70,6 +72,7 @@ TRUTH_SORT_KEYS = {
     CONCOMITANT_OUT: ["truth_person_id", "line_number"],
     "persons_truth": ["truth_person_id"],
     "lines_truth": ["truth_person_id", "line_number"],
+    "identification_truth": ["ben_idt_ano"],
 }
 GOLD_SORT_KEYS = ["person_id", "line_number", "is_maintenance", "start_date"]
 
@@ -181,9 +184,20 @@ def simulate_block(
     _progress(
         f"block {block.index}: truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0
     )
+    dec = decoys.block_decoys(seed, block, s, persons, events, death, hosp)  # identification decoys
     snds_tables, snds_cols, _ = render_snds.render(
-        rng[6], persons, events, death, hosp, s, emit, conc, rsa_base=block.row_base, dct_base=block.dct_base
+        rng[6],
+        *dec["render"],
+        hosp,
+        s,
+        emit,
+        conc,
+        rsa_base=block.row_base,
+        dct_base=block.dct_base,
+        extra_stays=dec["stays"],
     )
+    snds_cols = {k: v[: len(events)] for k, v in snds_cols.items()}  # the cohort's events (decoys' after)
+    snds_tables["IR_IMB_R"] = render_snds._emit(emit, "IR_IMB_R", dec["ald"])
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit, row_base=block.row_base)
     in_gold, test = gold.gold_persons(rng[8], persons, s)
     gold_t = gold.gold_table(lines, persons, in_gold, test, cohort.to_days(s.end_date))
@@ -205,6 +219,7 @@ def simulate_block(
         CONCOMITANT_OUT: conc_t[0],
         "persons_truth": persons_t,
         "lines_truth": lines_t,
+        "identification_truth": decoys.truth_table(persons, dec["persons"]),
     }
     if emit is not None:
         out = {
@@ -220,6 +235,7 @@ def simulate_block(
         "concomitant": (out[CONCOMITANT_OUT], conc_t[1]),
         "persons_truth": out["persons_truth"],
         "lines_truth": out["lines_truth"],
+        "identification_truth": out["identification_truth"],
         "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
         "_persons": persons,
         "_lines": lines,
@@ -273,7 +289,7 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
         if emit is not None:
             return {"counts": counts}
     out = {"counts": counts}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth"):
+    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", "identification_truth"):
         out[name] = _concat([r[name] for r in results])
     out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
     out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]} | nomenclature.tables()
@@ -295,7 +311,7 @@ def _empty_result(r: dict) -> dict:
     out = dict(r)
     out["snds"] = {n: t.slice(0, 0) for n, t in r["snds"].items()}
     out["odh"] = {n: t.slice(0, 0) for n, t in r["odh"].items()}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth"):
+    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", "identification_truth"):
         out[name] = r[name].slice(0, 0)
     out["concomitant"] = tuple(t.slice(0, 0) for t in r["concomitant"])
     out["_persons"] = r["_persons"].iloc[:0]
@@ -343,7 +359,7 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     tables = {**result["snds"], **result["odh"], "gold_lines": result["gold"]}
     tables |= {n: result[n] for n in ("linkage_truth", "clinical_truth")}
     tables |= {CONCOMITANT_OUT: result["concomitant"][0]}
-    tables |= {n: result[n] for n in ("persons_truth", "lines_truth")}
+    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "identification_truth")}
     for name, table in tables.items():
         write_table(table, files[name], _format(name, fmt), snds_table=name if name in SNDS_OUT else None)
     _write_calibration(result["calibration"], Path(out_dir) / "calibration.csv")
