@@ -161,6 +161,8 @@ def study_targets():
     """Final outputs of the study."""
     targets = [path("simulate.calibration")] if SIMULATED else []
     targets += paths("extract.table", source=SOURCES, name="accounting.csv")
+    targets.append(path("identify.identified"))
+    targets += [path("identify.quality")] if SIMULATED else []
     targets.append(path("link.quality"))
     targets += paths("merge.table", scenario=SCENARIOS, table=MERGED)
     targets += paths("lines.lines", scenario=SCENARIOS, algorithm=ALGORITHMS)

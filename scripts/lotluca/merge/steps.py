@@ -15,9 +15,13 @@ TABLES = ("persons", "exposures", "chemo_sessions")
 def merge(inputs: Mapping, outputs: Mapping, *, merge: Mapping, scenario: str) -> None:
     """The merged history of `scenario` (inputs: the extracted tables of both sources and the links) into
     outputs `persons`, `exposures`, `chemo_sessions` and `report` (JSON)."""
+    files = {name: inputs[name] for name in INPUTS}
+    for name in ("identified", "scoring_links"):  # snds_only: the SNDS-only cohort (lotluca.identify)
+        value = inputs.get(name) if hasattr(inputs, "get") else None
+        files[name] = (value if isinstance(value, str) else (list(value)[0] if value else None)) if value else None
     run_merge(
         scenario=scenario,
-        files={name: inputs[name] for name in INPUTS},
+        files=files,
         out={name: outputs[name] for name in TABLES},
         report_path=outputs["report"],
         settings=MergeSettings.from_config(merge),
