@@ -189,3 +189,29 @@ def test_tiny_study_identification(tiny_study):
     assert {"small_cell", "prevalent", "odh_patient"} <= set(q["by_type"])
     persons = pd.read_parquet(tiny_study / layout_path("merge.table", scenario="snds_only", table="persons"))
     assert len(persons) == q["identified"]
+
+
+def test_snds_cohort_rekeys_gold_persons_only():
+    from lotluca.merge.scenarios import snds_cohort
+
+    ident = pd.DataFrame(
+        {
+            "person_id": ["s1", "s2"],
+            "diagnosis_date": pd.to_datetime(["2019-01-01", "2019-02-01"]),
+            "histology": ["nos", "non_squamous"],
+            "egfr": ["unknown", "mutated"],
+            "alk": ["unknown", "unknown"],
+        }
+    )
+    sp = pd.DataFrame(
+        {
+            "person_id": ["s1", "s2", "s3"],
+            "sex": ["M", "F", "M"],
+            "death_date": pd.to_datetime([None, "2020-01-01", None]),
+            "end_of_followup": pd.to_datetime(["2024-12-31", "2024-12-31", "2024-12-31"]),
+        }
+    )
+    links = pd.DataFrame({"odh_patient_id": ["C01-1"], "snds_person_id": ["s2"]})
+    p, sid, stats = snds_cohort(ident, sp, links)
+    assert list(p["person_id"]) == ["s1", "C01-1"] and dict(sid) == {"s1": "s1", "s2": "C01-1"}
+    assert p["end_of_followup"].iloc[1] == pd.Timestamp("2020-01-01") and stats["identified_persons_with_odh_id"] == 1

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
@@ -138,9 +139,10 @@ def snds_cohort(
         p[col] = ids[col].to_numpy()
     p["pdl1"] = "unknown"
     p["centre"] = None
-    study_id = pd.Series(ids.index.to_numpy(), index=ids.index.to_numpy())
-    linked = study_id.index.isin(rekey.index)
-    study_id[linked] = rekey.reindex(study_id.index[linked]).to_numpy()
+    snds_ids = ids.index.to_numpy()
+    linked = ids.index.isin(rekey.index)
+    study_id = pd.Series(snds_ids.copy(), index=pd.Index(snds_ids.copy()))  # values edited: no shared buffer
+    study_id.iloc[np.flatnonzero(linked)] = rekey.reindex(snds_ids[linked]).to_numpy()
     p["person_id"] = study_id.reindex(p["person_id"]).to_numpy()
     p["end_of_followup"] = p["death_date"].fillna(p["end_of_followup"])
     stats = {"identified_persons": int(len(ids)), "identified_persons_with_odh_id": int(linked.sum())}
