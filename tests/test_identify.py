@@ -215,3 +215,34 @@ def test_snds_cohort_rekeys_gold_persons_only():
     p, sid, stats = snds_cohort(ident, sp, links)
     assert list(p["person_id"]) == ["s1", "C01-1"] and dict(sid) == {"s1": "s1", "s2": "C01-1"}
     assert p["end_of_followup"].iloc[1] == pd.Timestamp("2020-01-01") and stats["identified_persons_with_odh_id"] == 1
+
+
+def test_snds_only_scored_on_the_gold_persons_of_the_cohort(tmp_path):
+    from lotluca.config import default_config as cfg
+    from lotluca.evaluate.persons import score_shard_file
+    from lotluca.evaluate.settings import EvaluateSettings
+
+    line = {
+        "line_number": 1,
+        "start_date": pd.Timestamp("2019-01-01").date(),
+        "end_date": pd.Timestamp("2019-03-01").date(),
+        "regimen": "pembrolizumab",
+        "regimen_class": "io_mono",
+        "is_maintenance": False,
+        "end_reason": "next_line",
+    }
+    gold = pd.DataFrame([{**line, "person_id": p, "algorithm": "gold", "split": "test"} for p in ("g1", "g2")])
+    pred = pd.DataFrame([{**line, "person_id": "g1", "algorithm": "x"}])
+    gold.to_parquet(tmp_path / "gold.parquet")
+    pred.to_parquet(tmp_path / "lines.parquet")
+    pd.DataFrame({"person_id": ["g1", "s9"]}).to_parquet(tmp_path / "persons.parquet")
+    s = EvaluateSettings.from_config(cfg()["evaluate"], seed=1)
+    every = score_shard_file(tmp_path / "lines.parquet", tmp_path / "gold.parquet", tmp_path / "a.parquet", s)
+    inside = score_shard_file(
+        tmp_path / "lines.parquet",
+        tmp_path / "gold.parquet",
+        tmp_path / "b.parquet",
+        s,
+        cohort_path=tmp_path / "persons.parquet",
+    )
+    assert every.num_rows == 2 and inside.column("person_id").to_pylist() == ["g1"]
