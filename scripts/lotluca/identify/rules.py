@@ -97,12 +97,16 @@ def drug_evidence(
 
 
 def chemo_evidence(
-    sessions: pd.DataFrame, rt: pd.DataFrame, surgery: pd.DataFrame, s: IdentifySettings
+    sessions: pd.DataFrame, rt: pd.DataFrame, surgery: pd.DataFrame, s: IdentifySettings, exposures=None
 ) -> pd.DataFrame:
-    """Rule chemotherapy: chemotherapy sessions away from any curative context (not within
-    `curative_chemo_days` of a radiotherapy session or a lung resection) are palliative; the
+    """Rule chemotherapy: chemotherapy sessions without any named drug that day (a named drug is judged
+    by the treatment rule: durvalumab consolidation is a session too) and away from any curative context
+    (not within `curative_chemo_days` of a radiotherapy session or a lung resection) are palliative; the
     `min_chemo_sessions`-th of them is advanced evidence."""
     e = sessions[EVIDENCE].drop_duplicates().reset_index(drop=True)
+    if exposures is not None and len(exposures) and len(e):
+        named = pd.MultiIndex.from_frame(exposures[EVIDENCE].drop_duplicates())
+        e = e[~pd.MultiIndex.from_frame(e).isin(named)].reset_index(drop=True)
     curative = pd.Series(False, index=e.index)
     anchors = pd.concat([rt, surgery], ignore_index=True)
     if len(anchors) and len(e):
@@ -184,7 +188,7 @@ def identify(
     rt, surgery = curative_context(diag, s)
     evidence = [metastasis_evidence(diag, s), drug_evidence(exposures, rt, surgery, s)]
     if s.min_chemo_sessions > 0:
-        evidence.append(chemo_evidence(sessions, rt, surgery, s))
+        evidence.append(chemo_evidence(sessions, rt, surgery, s, exposures))
     ev = pd.concat(evidence, ignore_index=True)
     ev = ev[(ev["date"] >= start) & (ev["date"] <= end) & ev["person_id"].isin(c34.index)]
     first_adv = _first(ev)
