@@ -135,6 +135,13 @@ def _course(pid, start, cycles, every: int, ings: list[str], days=(0,), oral: bo
     return pd.concat(parts, ignore_index=True)
 
 
+def _early_week(rng, days: np.ndarray, spread: int = 3) -> np.ndarray:
+    """Each day moved to one of the first `spread` weekdays of its week (Monday to Wednesday): a course of
+    days 1-3 (days 1-5: spread 1, a Monday) has no day on a weekend (day 0, 1970-01-01, was a Thursday)."""
+    days = np.asarray(days, np.int64)
+    return days - (days + 3) % 7 + rng.integers(0, spread, days.size)
+
+
 def _pick(rng, mask: np.ndarray, p: float) -> tuple[np.ndarray, np.ndarray]:
     """Indexes of `mask` split by a coin of probability p: (heads, tails)."""
     idx = np.flatnonzero(mask)
@@ -161,7 +168,7 @@ def _small_cell(rng, P: pd.DataFrame, t0: np.ndarray) -> list[pd.DataFrame]:
     out.append(
         _course(
             relapse,
-            t0[relapse] + 240 + rng.integers(0, 120, relapse.size),
+            _early_week(rng, t0[relapse] + 240 + rng.integers(0, 120, relapse.size), spread=1),
             np.full(relapse.size, 4),
             21,
             ["topotecan"],
@@ -261,7 +268,7 @@ def draw(rng, s, block_index: int, n: int, hosp_dpts: np.ndarray, n_base: int) -
     stays (radiotherapy sessions, lung resections) and death days."""
     P = draw_persons(rng, n, s, block_index, hosp_dpts)
     start, end = _days(s.start_date), _days(s.end_date)
-    t0 = P["diag"].to_numpy().astype(np.int64) + rng.integers(10, 35, n)
+    t0 = _early_week(rng, P["diag"].to_numpy().astype(np.int64) + rng.integers(10, 35, n))
     courses = _small_cell(rng, P, t0) + _other_and_meso(rng, P, t0) + _prevalent(rng, P, t0, start)
     s3, rt = _stage3(rng, P, t0)
     early, surgery = _early(rng, P, t0)
