@@ -50,6 +50,7 @@ TRUTH = [
     "concomitant_truth",
     "persons_truth",
     "lines_truth",
+    "changes_truth",
     "identification_truth",
 ]
 SCENARIOS = list(config["scenarios"])

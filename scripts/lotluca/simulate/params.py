@@ -14,6 +14,7 @@ from datetime import date
 from lotluca.config import Settings
 from lotluca.errors import ConfigError
 from lotluca.simulate.concomitant import ConcomitantSettings
+from lotluca.simulate.situations import SituationSettings
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class SimSettings(Settings):
     traps: Traps
     noise: Noise
     concomitant: ConcomitantSettings
+    situations: SituationSettings
     study: Study
     identification_decoys: DecoySettings
 
