@@ -52,6 +52,7 @@ STAGE_BLOCKS = [
     "effectiveness",
     "concomitant",
     "figures",
+    "challenge",
 ]
 BLOCKS = [*FIRST_BLOCKS, *STAGE_BLOCKS, "privacy"]
 
