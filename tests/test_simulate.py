@@ -231,7 +231,8 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
     # 20 + truth/{concomitant,persons,lines,changes,identification}_truth + snds/{IR_PHA_R,NU_UCD_R,IR_IMB_R}
-    assert da == db and len(da) == 28
+    # + snds/T_MCOaa{CSTC,FHSTC}
+    assert da == db and len(da) == 30
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
@@ -338,6 +339,7 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
     the schema's defaults; the study period comes from the study block."""
     from lotluca.config import schema
     from lotluca.simulate.concomitant import ConcomitantSettings
+    from lotluca.simulate.outpatient import OutpatientSettings
     from lotluca.simulate.params import DecoySettings
     from lotluca.simulate.situations import SituationSettings
 
@@ -350,6 +352,7 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
         "concomitant": ConcomitantSettings,
         "situations": SituationSettings,
         "identification_decoys": DecoySettings,
+        "outpatient": OutpatientSettings,
     }
     for group, cls in groups.items():
         assert {f.name for f in dataclasses.fields(cls)} == set(sim[group]["properties"]), group
