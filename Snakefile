@@ -36,6 +36,7 @@ wildcard_constraints:
 
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/extract.smk"
+include: "workflow/rules/identify.smk"
 include: "workflow/rules/link.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/learned.smk"

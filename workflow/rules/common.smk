@@ -36,6 +36,7 @@ SOURCE_TABLES = {
         "T_MCOaaFHSTC",
         "IR_PHA_R",
         "NU_UCD_R",
+        "IR_IMB_R",
     ],
     "odh": ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"],
 }
@@ -53,6 +54,7 @@ TRUTH = [
     "lines_truth",
     "changes_truth",
     "gold_agreement",
+    "identification_truth",
 ]
 CHALLENGE_TABLES = [
     "persons",
@@ -172,6 +174,8 @@ def study_targets():
     """Final outputs of the study."""
     targets = [path("simulate.calibration")] if SIMULATED else []
     targets += paths("extract.table", source=SOURCES, name="accounting.csv")
+    targets.append(path("identify.identified"))
+    targets += [path("identify.quality")] if SIMULATED else []
     targets.append(path("link.quality"))
     targets += paths("merge.table", scenario=SCENARIOS, table=MERGED)
     targets += paths("lines.lines", scenario=SCENARIOS, algorithm=ALGORITHMS)

@@ -34,6 +34,7 @@ from lotluca.simulate import (
     changes,
     cohort,
     concomitant,
+    decoys,
     gold,
     nomenclature,
     render_odh,
@@ -64,6 +65,7 @@ SNDS_OUT = [
     "T_MCOaaFHSTC",
     "IR_PHA_R",
     "NU_UCD_R",
+    "IR_IMB_R",
 ]
 ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
 CONCOMITANT_OUT = "concomitant_truth"  # truth/<name>.parquet (exposure flags false when concomitant disabled)
@@ -76,6 +78,7 @@ TRUTH_SORT_KEYS = {
     "lines_truth": ["truth_person_id", "line_number"],
     "changes_truth": ["truth_person_id", "line_number", "date", "kind"],
     "gold_agreement": ["person_id"],  # per gold person: gold lines != true lines, and the abstraction errors drawn
+    "identification_truth": ["ben_idt_ano"],
 }
 GOLD_AGREEMENT = "gold_agreement"
 AGREEMENT_CSV = "gold_agreement.csv"  # beside gold_lines.parquet in a simulated folder
@@ -189,9 +192,20 @@ def simulate_block(
     _progress(
         f"block {block.index}: truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0
     )
+    dec = decoys.block_decoys(seed, block, s, persons, events, death, hosp)  # identification decoys
     snds_tables, snds_cols, _ = render_snds.render(
-        rng[6], persons, events, death, hosp, s, emit, conc, rsa_base=block.row_base, dct_base=block.dct_base
+        rng[6],
+        *dec["render"],
+        hosp,
+        s,
+        emit,
+        conc,
+        rsa_base=block.row_base,
+        dct_base=block.dct_base,
+        extra_stays=dec["stays"],
     )
+    snds_cols = {k: v[: len(events)] for k, v in snds_cols.items()}  # the cohort's events (decoys' after)
+    snds_tables["IR_IMB_R"] = render_snds._emit(emit, "IR_IMB_R", dec["ald"])
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit, row_base=block.row_base)
     changes_t = changes.changes_truth(lines, events, persons["truth_person_id"].to_numpy())
     in_gold, test = gold.gold_persons(rng[8], persons, s)
@@ -216,6 +230,7 @@ def simulate_block(
         "lines_truth": lines_t,
         "changes_truth": changes_t,
         GOLD_AGREEMENT: agree_t,
+        "identification_truth": decoys.truth_table(persons, dec["persons"]),
     }
     if emit is not None:
         out = {
@@ -233,6 +248,7 @@ def simulate_block(
         "lines_truth": out["lines_truth"],
         "changes_truth": out["changes_truth"],
         GOLD_AGREEMENT: out[GOLD_AGREEMENT],
+        "identification_truth": out["identification_truth"],
         "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
         "_persons": persons,
         "_lines": lines,
@@ -294,6 +310,7 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
         "lines_truth",
         "changes_truth",
         GOLD_AGREEMENT,
+        "identification_truth",
     ):
         out[name] = _concat([r[name] for r in results])
     out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
@@ -324,6 +341,7 @@ def _empty_result(r: dict) -> dict:
         "lines_truth",
         "changes_truth",
         GOLD_AGREEMENT,
+        "identification_truth",
     ):
         out[name] = r[name].slice(0, 0)
     out["concomitant"] = tuple(t.slice(0, 0) for t in r["concomitant"])
@@ -381,6 +399,7 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     tables |= {n: result[n] for n in ("linkage_truth", "clinical_truth")}
     tables |= {CONCOMITANT_OUT: result["concomitant"][0]}
     tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "changes_truth", GOLD_AGREEMENT)}
+    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "changes_truth", "identification_truth")}
     for name, table in tables.items():
         write_table(table, files[name], _format(name, fmt), snds_table=name if name in SNDS_OUT else None)
     _write_calibration(result["calibration"], Path(out_dir) / "calibration.csv")

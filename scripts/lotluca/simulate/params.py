@@ -75,6 +75,26 @@ class Noise(Settings):
 
 
 @dataclass(frozen=True)
+class DecoySettings(Settings):
+    """The `simulate.identification_decoys` block (lotluca.simulate.decoys; its knobs: docs/config.md#simulate)."""
+
+    enabled: bool
+    ratio: float
+    small_cell: float
+    stage3_chemoradiation: float
+    early_adjuvant_chemo: float
+    early_adjuvant_osimertinib: float
+    other_cancer: float
+    mesothelioma: float
+    prevalent: float
+    ald_registered: float
+    ald_other: float
+    secondary_code_stays: float
+    node_code_stays: float
+    prevalent_years: float
+
+
+@dataclass(frozen=True)
 class Study(Settings):
     """The `study` block as the generator reads it: the study period (the data end at end_date)."""
 
@@ -123,6 +143,7 @@ class SimSettings(Settings):
     outpatient: OutpatientSettings
     abstraction: Abstraction
     study: Study
+    identification_decoys: DecoySettings
 
     @property
     def start_date(self) -> date:
