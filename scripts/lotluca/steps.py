@@ -30,6 +30,7 @@ STAGES = (
     "effectiveness",
     "concomitant",
     "figures",
+    "robustness",
 )
 
 
