@@ -45,6 +45,20 @@ TUNED: dict[str, list] = {
     "same_day_tolerance_days": [0, 1, 2, 3],
     "diagnosis_lookback_days": [0, 30, 60],
 }
+# the start of the search: the values designed before any tuning (so a rerun does not depend on the
+# values a previous run wrote into the preset)
+START: dict = {
+    "gap_days": 120,
+    "chemo_gap_days": 75,
+    "maintenance_min_cycles": 3,
+    "maintenance_max_gap_days": 42,
+    "continuation_maintenance_drugs": CONT,
+    "switch_maintenance_drugs": ["pemetrexed"],
+    "late_addition_drugs": ["bevacizumab", "ramucirumab", "pembrolizumab", "atezolizumab"],
+    "late_addition_max_cycle": 3,
+    "same_day_tolerance_days": 2,
+    "diagnosis_lookback_days": 30,
+}
 # the other presets keep their published values (not tuned here)
 PUBLISHED = {
     "meng2021": "Meng et al., JMIR Med Inform 2021, as the Merck reference implementation runs it",
@@ -76,8 +90,7 @@ def objective(cohort: Cohort, overrides: Mapping, settings: EvaluateSettings) ->
 
 def tune(cohort: Cohort, settings: EvaluateSettings, passes: int = 2, min_gain: float = 0.002, log=print) -> dict:
     """Coordinate descent over TUNED (module docstring). Returns {"chosen": ..., "trace": ...}."""
-    start = load_params(PRESET)
-    chosen = {k: _plain(getattr(start, k)) for k in TUNED}
+    chosen = {k: _plain(START[k]) for k in TUNED}
     best = objective(cohort, chosen, settings)
     trace: dict[str, dict] = {}
     for p in range(passes):
@@ -112,14 +125,15 @@ def make_record(
     """The tuning record (YAML-ready)."""
     return {
         "preset": PRESET,
-        "procedure": "python tools/tune_presets.py --seed SEED --patients N --write (lotluca.robustness.tuning)",
+        "procedure": f"python tools/tune_presets.py --seed {seed} --patients {patients} --write",
         "tuning_seed": int(seed),
         "patients": int(patients),
         "simulator_config": "the study's default simulate block (config/simulate.yaml), only seed and patients changed",
         "gold_split": "train",
         "scenarios": list(scenarios),
         "objective": f"mean over scenarios of line_f1, stratum {HEADLINE_STRATUM}, gold train split of the tuning cohort",
-        "search": f"coordinate descent, at most {passes} passes, a change needs a gain > {min_gain}",
+        "search": f"coordinate descent from the designed values, at most {passes} passes, a change needs a gain > {min_gain}",
+        "start": {k: _plain(v) for k, v in START.items()},
         "objective_value": result["objective"],
         "chosen": {k: _plain(v) for k, v in result["chosen"].items()},
         "candidates": {k: [_plain(v) for v in vals] for k, vals in TUNED.items()},
