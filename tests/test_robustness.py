@@ -136,3 +136,20 @@ def test_write_preset_rewrites_only_the_tuned_lines(tmp_path):
     assert len(new.splitlines()) == len(src.splitlines())
     params = load_params(str(p))
     assert params.gap_days == 150 and params.switch_maintenance_drugs == ("pemetrexed", "docetaxel")
+
+
+def test_docs_table_shows_each_point_and_its_change_from_the_baseline():
+    from lotluca.robustness.readme import BEGIN, END, splice, tables
+
+    rows = []
+    for setting, value, f1 in (("default", "default", 0.9), ("delay_length", "2.0", 0.8)):
+        for a, shift in (("lotluca", 0.0), ("meng2021", -0.1)):
+            rows.append((setting, value, a, "linked", "line_f1", "several_or_maintenance", f1 + shift, 0.1, 1.0))
+            rows.append((setting, value, a, "linked", "line_f1", "all", 0.99, 0.98, 1.0))
+    md = tables(pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS))
+    assert "| default | 0.900 | 0.800 |" in md
+    assert "| delay_length = 2.0 | 0.800 (-0.100) | 0.700 (-0.100) |" in md
+    assert "`meng2021` delay_length = 2.0 (-0.100)" in md and "0.990" not in md
+    page = (REPO / "docs" / "robustness.md").read_text(encoding="utf-8")
+    assert BEGIN in page and END in page
+    assert splice(f"a\n{BEGIN}\nold\n{END}\nb\n", "new\n") == f"a\n{BEGIN}\nnew\n{END}\nb\n"
