@@ -403,3 +403,10 @@ def test_lines_are_picked_by_the_algorithms_param(study, tmp_path):
         lines_of([str(path)], ["meng2021"], "x")
     with pytest.raises(InputError, match="1 lines file"):
         lines_of([str(path)], ["a", "b"], "a")
+
+
+def test_figures_use_the_evaluation_headline_stratum():
+    from lotluca.evaluate.metrics import HEADLINE_STRATUM
+    from lotluca.figures import accuracy
+
+    assert accuracy.HEADLINE_STRATUM == HEADLINE_STRATUM == "several_or_maintenance"

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 
 from lotluca.errors import InputError
-from lotluca.evaluate.metrics import HEADLINE_STRATUM
 from lotluca.figures.style import SCENARIO_COLOURS, save_figure, scenario_label
 from lotluca.privacy import suppress_counts
 
+# the headline stratum, lotluca.evaluate.metrics.HEADLINE_STRATUM (restated: importing lotluca.evaluate
+# needs numba, which the figures env does not have; tests/test_figures.py checks they are equal)
+HEADLINE_STRATUM = "several_or_maintenance"
 METRIC_NEED = ["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
 FIG_METRICS = {"line_f1": "Line F1", "sequence_exact": "Full-sequence exact match"}
 TABLE_METRICS = {
