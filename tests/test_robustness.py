@@ -153,3 +153,17 @@ def test_docs_table_shows_each_point_and_its_change_from_the_baseline():
     page = (REPO / "docs" / "robustness.md").read_text(encoding="utf-8")
     assert BEGIN in page and END in page
     assert splice(f"a\n{BEGIN}\nold\n{END}\nb\n", "new\n") == f"a\n{BEGIN}\nnew\n{END}\nb\n"
+
+
+@pytest.mark.workflow
+def test_tiny_study_grid_scores_every_evaluated_algorithm_and_scenario(tiny_study):
+    """The rule on the tiny study: every (scenario, algorithm) of the evaluation, the learned model
+    included, at the baseline and at every grid point, and the figure."""
+    t = pd.read_csv(tiny_study / "results/export/robustness/robustness.csv", dtype={"value": str})
+    metrics = pd.read_csv(tiny_study / "results/evaluation/metrics.csv")
+    assert list(t.columns) == ROBUSTNESS_COLUMNS
+    evaluated = set(map(tuple, metrics[["scenario", "algorithm"]].drop_duplicates().to_numpy()))
+    for _, point in t.groupby(["setting", "value"]):
+        assert set(map(tuple, point[["scenario", "algorithm"]].drop_duplicates().to_numpy())) == evaluated
+    assert "xgboost" in set(t["algorithm"]) and t["setting"].iloc[0] == "default"
+    assert (tiny_study / "results/export/robustness/robustness.png").stat().st_size > 5000
