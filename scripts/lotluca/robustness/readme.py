@@ -29,7 +29,8 @@ def _cell(est: float, base: float) -> str:
         return "NA"
     if pd.isna(base) or est is base:
         return f"{est:.3f}"
-    return f"{est:.3f} ({est - base:+.3f})"
+    delta = round(est - base, 3) or 0.0  # no "-0.000"
+    return f"{est:.3f} ({delta:+.3f})"
 
 
 def tables(table: pd.DataFrame, metric: str = "line_f1", stratum: str = HEADLINE_STRATUM) -> str:
