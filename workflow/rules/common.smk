@@ -49,6 +49,7 @@ TRUTH = [
     "concomitant_truth",
     "persons_truth",
     "lines_truth",
+    "changes_truth",
 ]
 SCENARIOS = list(config["scenarios"])
 PRESETS = list(config["lines"]["algorithms"])

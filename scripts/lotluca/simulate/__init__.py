@@ -31,6 +31,7 @@ from lotluca.simulate import arrowcols as A
 from lotluca.simulate import (
     blocks,
     calibration,
+    changes,
     cohort,
     concomitant,
     gold,
@@ -70,6 +71,7 @@ TRUTH_SORT_KEYS = {
     CONCOMITANT_OUT: ["truth_person_id", "line_number"],
     "persons_truth": ["truth_person_id"],
     "lines_truth": ["truth_person_id", "line_number"],
+    "changes_truth": ["truth_person_id", "line_number", "date", "kind"],
 }
 GOLD_SORT_KEYS = ["person_id", "line_number", "is_maintenance", "start_date"]
 
@@ -197,6 +199,7 @@ def simulate_block(
     )
     persons_t = calibration.persons_truth(persons, death, s.end_date)
     lines_t = calibration.lines_truth(lines, persons)
+    changes_t = changes.changes_truth(lines, events, persons["truth_person_id"].to_numpy())
     conc_t = concomitant.truth_tables(persons, lines, conc, cohort.EPOCH)  # flags all false when disabled
     out = {
         "gold": gold_t,
@@ -205,6 +208,7 @@ def simulate_block(
         CONCOMITANT_OUT: conc_t[0],
         "persons_truth": persons_t,
         "lines_truth": lines_t,
+        "changes_truth": changes_t,
     }
     if emit is not None:
         out = {
@@ -220,6 +224,7 @@ def simulate_block(
         "concomitant": (out[CONCOMITANT_OUT], conc_t[1]),
         "persons_truth": out["persons_truth"],
         "lines_truth": out["lines_truth"],
+        "changes_truth": out["changes_truth"],
         "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
         "_persons": persons,
         "_lines": lines,
@@ -273,7 +278,7 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
         if emit is not None:
             return {"counts": counts}
     out = {"counts": counts}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth"):
+    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", "changes_truth"):
         out[name] = _concat([r[name] for r in results])
     out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
     out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]} | nomenclature.tables()
@@ -295,7 +300,7 @@ def _empty_result(r: dict) -> dict:
     out = dict(r)
     out["snds"] = {n: t.slice(0, 0) for n, t in r["snds"].items()}
     out["odh"] = {n: t.slice(0, 0) for n, t in r["odh"].items()}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth"):
+    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", "changes_truth"):
         out[name] = r[name].slice(0, 0)
     out["concomitant"] = tuple(t.slice(0, 0) for t in r["concomitant"])
     out["_persons"] = r["_persons"].iloc[:0]
@@ -343,7 +348,7 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     tables = {**result["snds"], **result["odh"], "gold_lines": result["gold"]}
     tables |= {n: result[n] for n in ("linkage_truth", "clinical_truth")}
     tables |= {CONCOMITANT_OUT: result["concomitant"][0]}
-    tables |= {n: result[n] for n in ("persons_truth", "lines_truth")}
+    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "changes_truth")}
     for name, table in tables.items():
         write_table(table, files[name], _format(name, fmt), snds_table=name if name in SNDS_OUT else None)
     _write_calibration(result["calibration"], Path(out_dir) / "calibration.csv")

@@ -73,7 +73,8 @@ def line_rows(lines: pd.DataFrame, person_ids: np.ndarray) -> pd.DataFrame:
 def gold_table(
     lines: pd.DataFrame, persons: pd.DataFrame, in_gold: np.ndarray, test: np.ndarray, end_day: int
 ) -> pa.Table:
-    sel = lines[in_gold[lines["pid"].to_numpy()]].copy()
+    # line 0 (durvalumab consolidation of a stage III cancer) is history, not a line of the advanced disease
+    sel = lines[in_gold[lines["pid"].to_numpy()] & (lines["line_number"].to_numpy() >= 1)].copy()
     for col in ("last", "ma_last"):  # a dispensation's supply is cut at the end of the data
         sel[col] = np.minimum(sel[col].to_numpy(), end_day)
     odh = persons["odh_patient_id"].to_numpy()

@@ -14,6 +14,7 @@ from datetime import date
 from lotluca.config import Settings
 from lotluca.errors import ConfigError
 from lotluca.simulate.concomitant import ConcomitantSettings
+from lotluca.simulate.situations import SituationSettings
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class SimSettings(Settings):
     traps: Traps
     noise: Noise
     concomitant: ConcomitantSettings
+    situations: SituationSettings
     study: Study
 
     @property

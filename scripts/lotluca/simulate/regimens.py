@@ -199,6 +199,69 @@ REGIMENS = [
     ),
     # --- clinical trial (unnamed in ODH, absent from SNDS) ---
     Regimen("trial", (_d("trial_drug"),), protocol="ESSAI CLINIQUE", ttp1=5.0, ttp2=3.5),
+    # --- the situations of simulate.situations (drawn by lotluca.simulate.situations; appended last so the
+    # draws of the regimens above do not move when their weights are zero) ---
+    Regimen(
+        "nivo_ipi",  # CheckMate 227: nivolumab every 2 weeks, ipilimumab every 6 weeks (every 3rd cycle)
+        (_d("nivolumab"), _d("ipilimumab")),
+        cycle_days=14,
+        cap=52,  # two years
+        protocol="NIVOLUMAB-IPILIMUMAB J1=J15",
+        ttp1=5.1,
+        ttp2=3.0,
+    ),
+    Regimen(
+        "nivo_ipi_chemo",  # CheckMate 9LA: 2 cycles of platinum-pemetrexed, nivolumab q3w, ipilimumab q6w
+        (_d("carboplatin", "ind"), _d("pemetrexed", "ind"), _d("nivolumab"), _d("ipilimumab")),
+        induction=True,
+        maintenance="always",
+        io_cap=True,
+        protocol="NIVOLUMAB-IPILIMUMAB-CARBOPLATINE-PEMETREXED J1=J21",
+        maint_protocol="NIVOLUMAB-IPILIMUMAB J1=J21",
+        ttp1=6.7,
+        ttp2=4.0,
+    ),
+    Regimen(
+        "osi_carbo_pem",  # FLAURA2: osimertinib with 4 cycles of platinum-pemetrexed, then osimertinib-pemetrexed
+        (_d("osimertinib", route="oral"), _d("carboplatin", "ind"), _d("pemetrexed")),
+        induction=True,
+        maintenance="always",
+        protocol="OSIMERTINIB-CARBOPLATINE-PEMETREXED J1=J21",
+        maint_protocol="OSIMERTINIB-PEMETREXED J1=J21",
+        ttp1=25.5,
+        ttp2=12.0,
+    ),
+    Regimen(
+        "carbo_nabpacli_pembro",  # KEYNOTE-407 with nab-paclitaxel (days 1, 8, 15)
+        (_d("carboplatin", "ind"), _d("nab-paclitaxel", "ind", days=(0, 7)), _d("pembrolizumab")),
+        induction=True,
+        maintenance="always",
+        io_cap=True,
+        protocol="CARBOPLATINE-NAB-PACLITAXEL-PEMBROLIZUMAB J1=J21",
+        maint_protocol="PEMBROLIZUMAB J1=J21",
+        ttp1=8.0,
+        ttp2=5.0,
+    ),
+    Regimen(
+        "abcp",  # IMpower150: atezolizumab-bevacizumab-carboplatin-paclitaxel, then atezolizumab-bevacizumab
+        (_d("carboplatin", "ind"), _d("paclitaxel", "ind"), _d("bevacizumab"), _d("atezolizumab")),
+        induction=True,
+        maintenance="always",
+        io_cap=True,
+        protocol="ATEZOLIZUMAB-BEVACIZUMAB-CARBOPLATINE-PACLITAXEL J1=J21",
+        maint_protocol="ATEZOLIZUMAB-BEVACIZUMAB J1=J21",
+        ttp1=8.3,
+        ttp2=6.0,
+    ),
+    Regimen(
+        "durva_consolidation",  # PACIFIC: stage III, after chemoradiation, before any advanced disease
+        (_d("durvalumab"),),
+        cycle_days=14,
+        cap=26,  # 12 months
+        protocol="DURVALUMAB J1=J15",
+        ttp1=16.9,
+        ttp2=16.9,
+    ),
 ]
 
 INDEX = {r.key: i for i, r in enumerate(REGIMENS)}

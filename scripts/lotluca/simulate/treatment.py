@@ -16,7 +16,7 @@ import pandas as pd
 
 from lotluca import drugs
 from lotluca.errors import LotlucaError
-from lotluca.simulate import concomitant
+from lotluca.simulate import concomitant, situations
 from lotluca.simulate import regimens as R
 from lotluca.simulate.cohort import EPOCH, to_days
 from lotluca.simulate.params import SimSettings
@@ -39,8 +39,10 @@ _pack = (
     .set_index("ingredient")["days_per_pack"]
 )
 PACK_DAYS = np.array([int(_pack.get(n, 30)) for n in ING_NAMES], np.int32)
+SIT = situations.Lookups(ING, SLOT_ING)  # static arrays of the situation hooks
 
-# per-line probability of dying before progression while on treatment, by line number (1, 2, 3+)
+# per-line probability of dying before progression while on treatment, by line number (1, 2, 3+), when no
+# situation context is given (the generator uses situations.die_probability: by regimen and line)
 DIE_ON_LINE = (0.15, 0.18, 0.22)
 TTP_SIGMA = 1.1  # log-scale spread of time to progression around the regimen median
 DURABLE_IO = 0.2  # share of immunotherapy lines with durable response (time to progression x 5)
@@ -80,6 +82,8 @@ class Candidates:
     plat_seen: np.ndarray
     pem_seen: np.ndarray
     tki_seen: np.ndarray
+    failed: np.ndarray | None = None  # ingredient bits of the lines stopped by progression or toxicity
+    ex20: np.ndarray | None = None  # EGFR exon 20 insertion
 
 
 class _Weights:
@@ -211,15 +215,18 @@ def _later_line(rng, k: int, x: _Weights, c: Candidates, t790m: float) -> None:
     w(other & ~c.plat_seen, "carbo_pacli", 0.1)
 
 
-def choose_regimen(rng: np.random.Generator, k: int, c: Candidates, t790m: float) -> np.ndarray:
+def choose_regimen(rng: np.random.Generator, k: int, c: Candidates, t790m: float, ctx=None) -> np.ndarray:
     """Regimen code per person for line k: weights by era, histology, biomarkers and history, then a draw
-    (`t790m`: probability of a T790M mutation at progression on a 1st/2nd-generation EGFR TKI)."""
+    (`t790m`: probability of a T790M mutation at progression on a 1st/2nd-generation EGFR TKI; `ctx`: the
+    situations.Context adding the situations and excluding failed drugs; every regimen waits for its year
+    of availability)."""
     x = _Weights(c)
     if k == 1:
         _first_line(x)
     else:
         _later_line(rng, k, x, c, t790m)
     W = x.W
+    situations.adjust_weights(W, k, x, c, ctx)
     empty = W.sum(axis=1) <= 0
     W[empty, R.INDEX["doce"]] = 1.0
     cum = np.cumsum(W, axis=1)
@@ -240,12 +247,16 @@ class _History:
     pem_seen: np.ndarray
     tki_seen: np.ndarray
     planned_free: np.ndarray  # previous line stopped as planned, then progressed off treatment
+    failed: np.ndarray | None = None  # ingredient bits of the lines stopped by progression or toxicity
+    io_free: np.ndarray | None = None  # previous line: immunotherapy stopped at its cap, then progression
 
     @staticmethod
     def new(start: np.ndarray, treated: np.ndarray) -> _History:
         n = start.size
         z = np.zeros(n, bool)
-        return _History(start, treated.copy(), np.full(n, -1, np.int16), z.copy(), z.copy(), z.copy(), z.copy(), z)
+        h = _History(start, treated.copy(), np.full(n, -1, np.int16), z.copy(), z.copy(), z.copy(), z.copy(), z)
+        h.failed, h.io_free = np.zeros(n, np.uint64), z.copy()
+        return h
 
     def advance(self, idx: np.ndarray, reg: np.ndarray, nxt: np.ndarray, cont: np.ndarray, f: _Families) -> None:
         """After line k of persons idx (regimens reg): the next line starts at nxt for those who continue."""
@@ -284,29 +295,37 @@ class _Families:
         )
 
 
-def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: SimSettings):
-    """Line k of persons idx: its regimen (a re-challenge after a planned stop repeats the previous one),
-    its setting (centre, public hospital, private clinic) and a clinical trial at the centre."""
+def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: SimSettings, ctx):
+    """Line k of persons idx: its regimen (a re-challenge after a planned stop repeats the previous one; an
+    immunotherapy stopped at its cap may be given again), its setting (centre, public hospital, private
+    clinic; the first line of a referred patient elsewhere) and a clinical trial at the centre."""
     t = s.traps
     m = idx.size
     tumour = (persons[col][idx] for col in ("histology", "driver", "kras_g12c", "pdl1", "age"))
     c = Candidates(yr, *tumour, *(a[idx] for a in (h.prev, h.io_seen, h.plat_seen, h.pem_seen, h.tki_seen)))
-    reg = choose_regimen(rng, k, c, t.t790m)
+    c = Candidates(**{**c.__dict__, "failed": h.failed[idx], "ex20": ctx.ex20[idx]})
+    reg = choose_regimen(rng, k, c, t.t790m, ctx)
     # re-challenge: after a planned stop and progression off treatment, the same regimen again
     rech = h.planned_free[idx] & (h.prev[idx] >= 0) & (rng.random(m) < t.rechallenge)
     reg = np.where(rech, h.prev[idx], reg).astype(np.int16)
+    io_re, io_reg = situations.io_rechallenge(ctx, idx, h.prev, h.io_free, SLOT_ING, ING)
+    reg = np.where(io_re & ~rech, io_reg, reg).astype(np.int16)
     # setting of the line (IV care; oral drugs are always dispensed by community pharmacies)
     u = rng.random(m)
     is_dec = persons["is_decoy"][idx]
     elsewhere = np.where(is_dec, u >= s.noise.decoy_at_centre, u < t.line_elsewhere)
+    referred = ctx.referred[idx] & (k == 1)  # referred to the centre after a first line given elsewhere
+    elsewhere |= referred
     away = np.where(rng.random(m) < t.private_clinic_share, PRIVATE, PUBLIC)
     setting = np.where(elsewhere, away, CENTRE).astype(np.int8)
     trial = (setting == CENTRE) & ~is_dec & (rng.random(m) < t.clinical_trial)
+    trial &= (h.failed[idx] & SIT.reg_bits[R.INDEX["trial"]]) == 0  # no second trial after a failed one
     reg = np.where(trial, R.INDEX["trial"], reg).astype(np.int16)
-    return reg, rech, setting
+    sit = np.where(io_re & ~rech & ~trial, "io_rechallenge", np.where(referred, "referred", ""))
+    return reg, rech | (io_re & ~trial), setting, sit.astype(object)
 
 
-def _line_outcome(rng, k: int, st, reg, f: _Families, conc, t) -> dict:
+def _line_outcome(rng, k: int, st, reg, f: _Families, conc, t, ctx=None) -> dict:
     """Baseline (unexposed) timeline of line k: time to progression (durable IO responders), death on the
     line (early death in first line), toxicity stop, and which of them stops the line."""
     m = st.size
@@ -321,7 +340,7 @@ def _line_outcome(rng, k: int, st, reg, f: _Families, conc, t) -> dict:
     ttp = concomitant.ttp_days(rng, med, TTP_SIGMA, 1.0, durable, np.where(f.io[reg], DURABLE_IO, 0))
     ttp = np.clip(ttp, 21, 365 * 12).astype(np.int64)
     prog = st + ttp
-    die = rng.random(m) < DIE_ON_LINE[min(k, 3) - 1]
+    die = rng.random(m) < situations.die_probability(ctx, k, reg, DIE_ON_LINE)
     dtime = st + np.maximum(8, (rng.uniform(0.15, 1.0, m) * ttp)).astype(np.int64)
     if k == 1:
         early = rng.random(m) < t.early_death
@@ -346,13 +365,15 @@ def _line_outcome(rng, k: int, st, reg, f: _Families, conc, t) -> dict:
     }
 
 
-def _line_plan(rng, reg, yr, f: _Families, t) -> dict:
+def _line_plan(rng, reg, yr, f: _Families, t, k: int = 1, ctx=None) -> dict:
     """Planned structure of a line: induction cycles and maintenance, cycle cap and length, same-line
-    swaps, bevacizumab from cycle 2, a dropped drug, a treatment holiday (the columns of `lines`)."""
+    swaps, bevacizumab from cycle 2, a dropped drug, a treatment holiday, and the situations of
+    `situations.plan_columns` (the columns of `lines`)."""
     m = reg.size
     induction, maint_kind = R.attr("induction"), R.attr("maintenance")
     io_cap, reg_cap, cyc_days = R.attr("io_cap"), R.attr("cap"), R.attr("cycle_days")
     n_ind = np.where(induction[reg], np.where(rng.random(m) < t.induction_cycles_6, 6, 4), 10_000).astype(np.int32)
+    n_ind = situations.fixed_induction(reg, n_ind)
     optional = (maint_kind[reg] == "optional") & (rng.random(m) < t.continuation_maintenance)
     has_maint = (maint_kind[reg] == "always") | optional
     capped = np.where(io_cap[reg], t.io_max_cycles, np.where(reg_cap[reg] > 0, reg_cap[reg], 10_000))
@@ -367,6 +388,7 @@ def _line_plan(rng, reg, yr, f: _Families, t) -> dict:
     n_iv = ((SLOT_ING[reg] >= 0) & ~SLOT_ORAL[reg]).sum(axis=1)
     drop = (n_iv >= 2) & (rng.random(m) < t.toxicity_drop)
     drop_slot = np.where(drop, rng.integers(1, np.maximum(2, n_iv), m), -1).astype(np.int8)
+    drop_slot = situations.dropped_slot(reg, drop_slot)
     drop_cycle = rng.integers(1, 4, m).astype(np.int32)
     holiday_ok = has_maint | f.io[reg] | f.oral_only[reg]
     holiday = holiday_ok & (rng.random(m) < t.treatment_holiday)
@@ -374,11 +396,14 @@ def _line_plan(rng, reg, yr, f: _Families, t) -> dict:
     hol_after = np.where(holiday, hol_after, 10_000).astype(np.int32)
     hol_days = rng.integers(60, 121, m)
     hol_days = np.maximum(np.rint(hol_days * t.holiday_scale), 1).astype(np.int32)  # robustness grid knob
+    extra, cap, cdays, sit = situations.plan_columns(ctx, reg, yr, k, SLOT_ING, SLOT_ORAL, cap, cdays)
     return {
         "n_ind": n_ind,
         "has_maint": has_maint,
         "cap": cap.astype(np.int32),
         "cycle_days": cdays,
+        **extra,
+        "situation": sit,
         "swap_plat": swap_plat,
         "swap_tax": swap_tax,
         "swap_cycle": swap_cycle,
@@ -416,15 +441,18 @@ def _after_progression(rng, k: int, st, out: dict, conc, s: SimSettings) -> dict
     return out
 
 
-def _draw_line(rng, k: int, idx, persons: dict, h: _History, f: _Families, conc, death, s: SimSettings):
+def _draw_line(rng, k: int, idx, persons: dict, h: _History, f: _Families, conc, death, s: SimSettings, ctx):
     """Line k of persons idx (one row per person) and, per person, its next line start and whether one
     comes; records deaths on the line or under best supportive care in `death`."""
     st = h.start[idx]
     yr = _year(st)
-    reg, rech, setting = _regimen_and_setting(rng, k, idx, yr, persons, h, s)
-    out = _line_outcome(rng, k, st, reg, f, conc, s.traps)
-    plan = _line_plan(rng, reg, yr, f, s.traps)
+    reg, rech, setting, sit0 = _regimen_and_setting(rng, k, idx, yr, persons, h, s, ctx)
+    out = _line_outcome(rng, k, st, reg, f, conc, s.traps, ctx)
+    plan = _line_plan(rng, reg, yr, f, s.traps, k, ctx)
+    plan["situation"] = np.where(sit0 != "", sit0, plan["situation"])
     out = _after_progression(rng, k, st, out, conc, s)
+    h.failed[idx] |= situations.failed_bits(ctx, reg, out["reason"], PROG, TOX)
+    h.io_free[idx] = f.io[reg] & (out["reason"] == PROG) & (out["prog"] - st > plan["cap"] * plan["cycle_days"])
     died_on, fin = out["died_on"], out["fin"]
     death[idx[died_on]] = out["dtime"][died_on]
     death[idx[fin]] = out["bsc_death"][fin]
@@ -463,14 +491,24 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
     death[bsc] = diag[bsc] + 10 + _lognormal_days(rng, 100, 0.9, int(bsc.sum())).astype(np.int64)
     start = diag + np.clip(_lognormal_days(rng, 24, 0.6, n), 3, 120).astype(np.int64)
     h = _History.new(start, treated)
-    fam = _Families.of_regimens()
+    fam = _Families.of_regimens()  # (used by the line-0 history of situations.consolidation_lines too)
     conc = concomitant.LineExposure(rng, s, SLOT_ING, ING)  # concomitant drugs and their effect (own stream)
+    ctx = situations.Context(rng, s.situations, P, SIT)  # the situations (own stream)
     frames = []
+    zero = {k: np.zeros(0, v.dtype) for k, v in conc.draw(np.zeros(0, np.int16)).items()}  # no draw
+    line0 = situations.consolidation_lines(
+        ctx,
+        diag,
+        lambda reg, yr: _line_plan(ctx.rng, reg, yr, fam, s.traps),
+        lambda m: {k: (np.ones(m) if k == "conc_hr" else np.zeros(m, v.dtype)) for k, v in zero.items()},
+    )
+    if line0 is not None:  # stage III history before the advanced disease (line 0)
+        frames.append(pd.DataFrame(line0))
     for k in range(1, s.max_lines + 1):
         idx = np.flatnonzero(h.active & (h.start <= end))
         if idx.size == 0:
             break
-        frame, reg, nxt, cont = _draw_line(rng, k, idx, P, h, fam, conc, death, s)
+        frame, reg, nxt, cont = _draw_line(rng, k, idx, P, h, fam, conc, death, s, ctx)
         frames.append(frame)
         h.advance(idx, reg, nxt, cont, fam)
     if not frames:
@@ -555,11 +593,12 @@ def _iv_slot(L: dict, cy: dict, j: int, limit) -> list[pd.DataFrame]:
     ok &= ~((L["drop_slot"][rep] == j) & (c >= L["drop_cycle"][rep]))
     is_bev = (ing == ING["bevacizumab"]) | (ing == ING["ramucirumab"])
     ok &= ~(is_bev & L["bev_cycle2"][rep] & (c == 0))
+    ing, ok, tox_sw = situations.administered(SIT, L, rep, c, r, j, ing, ok, np.zeros(rep.size, bool))
     sp = (ing == ING["cisplatin"]) & L["swap_plat"][rep] & (c >= L["swap_cycle"][rep])
     ing = np.where(sp, ING["carboplatin"], ing)
     sx = (ing == ING["paclitaxel"]) & L["swap_tax"][rep] & (c >= L["swap_cycle"][rep])
     ing = np.where(sx, ING["nab-paclitaxel"], ing)
-    swapped = sp | sx
+    swapped = sp | sx | tox_sw
     sel = np.flatnonzero(ok)
     day8 = SLOT_DAY8[r[sel], j]
     parts = []
