@@ -41,7 +41,18 @@ PROPERTIES = list(_walk(lconfig.schema()))
 
 # the blocks of config.yaml in the order a user sets them: global choices first, then the stages in pipeline order
 FIRST_BLOCKS = ["seed", "study", "inputs", "simulate", "scenarios", "shards"]
-STAGE_BLOCKS = ["extract", "link", "merge", "lines", "learned", "evaluate", "effectiveness", "concomitant", "figures", "robustness"]
+STAGE_BLOCKS = [
+    "extract",
+    "link",
+    "merge",
+    "lines",
+    "learned",
+    "evaluate",
+    "effectiveness",
+    "concomitant",
+    "figures",
+    "robustness",
+]
 BLOCKS = [*FIRST_BLOCKS, *STAGE_BLOCKS, "privacy"]
 
 
