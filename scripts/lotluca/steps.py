@@ -31,6 +31,7 @@ STAGES = (
     "concomitant",
     "figures",
     "robustness",
+    "challenge",
 )
 
 

@@ -51,10 +51,19 @@ TRUTH = [
     "lines_truth",
     "changes_truth",
 ]
+CHALLENGE_TABLES = [
+    "persons",
+    "exposures",
+    "chemo_sessions",
+    "stays",
+]  # docs/challenge.md
 SCENARIOS = list(config["scenarios"])
 PRESETS = list(config["lines"]["algorithms"])
 TRAINED = [config["learned"]["algorithm"]] if config["learned"]["enabled"] else []
-ALGORITHMS = PRESETS + TRAINED
+PLUGINS = [
+    p for p in config["lines"].get("plugins", {}) if p not in PRESETS
+]  # docs/plugins.md
+ALGORITHMS = PRESETS + PLUGINS + TRAINED
 PAIRS = [
     [s, a] for s in SCENARIOS for a in ALGORITHMS
 ]  # evaluated (scenario, algorithm)
@@ -178,6 +187,8 @@ def study_targets():
         targets += [path("concomitant.table"), path("concomitant.figure", ext="png")]
     if SIMULATED and config["robustness"]["enabled"]:
         targets += [path("robustness.csv"), path("robustness.figure", ext="png")]
+    if config["challenge"]["enabled"]:
+        targets += [path("challenge.bundle"), path("challenge.reidentification")]
     return targets
 
 
@@ -215,17 +226,23 @@ def figure_targets():
     ]
 
 
+PRIVATE_REPORT = config["privacy"][
+    "private_report"
+]  # patient-level items in the report
+
+
 def figure_outputs(kind, title):
-    """Named outputs of a figure rule: the PNG (a report item) and the PDF."""
-    return {
-        "png": report(
-            figure_file(kind, "png"),
+    """Named outputs of a figure rule: the PNG (a report item, unless person-level and privacy.private_report
+    is false: the default report holds only exportable items) and the PDF."""
+    png = figure_file(kind, "png")
+    if kind not in PRIVATE_FIGURES or PRIVATE_REPORT:
+        png = report(
+            png,
             caption=f"../report/{FIGURES[kind]}.rst",
             category=category("figures"),
             subcategory=title,
-        ),
-        "pdf": figure_file(kind, "pdf"),
-    }
+        )
+    return {"png": png, "pdf": figure_file(kind, "pdf")}
 
 
 def table_outputs(kind, title):

@@ -1,6 +1,7 @@
 """Line algorithms by name, one interface: a callable building the lines table from the inputs.
 
-Two kinds (docs/lines.md "Algorithms"): rule presets (`presets/<name>.yaml` with the config's
+Three kinds (docs/lines.md "Algorithms", docs/plugins.md): plug-ins (an outside function, `lotluca.lines.plugins`),
+rule presets (`presets/<name>.yaml` with the config's
 `lines.overrides.<name>`, run by the rule engine) and trainable algorithms (an estimator fitted by the
 learned stage and loaded from its model file, e.g. `lotluca.learned.LearnedLines`). A model file names
 its estimator class (field `estimator`); `TRAINABLE` maps that name to the class, whose `load(path)`
@@ -20,6 +21,7 @@ import pyarrow as pa
 from lotluca.errors import InputError
 from lotluca.lines.engine import reconstruct_with_assignment
 from lotluca.lines.params import LineParams, load_params
+from lotluca.lines.plugins import plugin_algorithm, plugin_spec
 
 # estimator name written in a model file -> "module:class" of the trainable algorithm
 TRAINABLE: dict[str, str] = {"lotluca.learned.LearnedLines": "lotluca.learned.estimator:LearnedLines"}
@@ -79,15 +81,23 @@ def trainable_algorithm(model_path: str | Path) -> Algorithm:
 
 
 def algorithms(
-    names: Sequence[str], overrides: Mapping[str, Mapping] | None = None, models: Mapping[str, str | Path] | None = None
+    names: Sequence[str],
+    overrides: Mapping[str, Mapping] | None = None,
+    models: Mapping[str, str | Path] | None = None,
+    plugins: Mapping[str, str] | None = None,
 ) -> dict[str, Algorithm]:
     """The registry of a run: each name of `names` -> its algorithm: trainable when `models` holds its
-    fitted model file, else the rule preset (or preset YAML file) with `overrides[name]`."""
+    fitted model file, a plug-in when `plugins` (config lines.plugins) or an installed entry point of the
+    group `lotluca.algorithms` names it (lotluca.lines.plugins), else the rule preset (or preset YAML file)
+    with `overrides[name]`."""
     overrides, models = overrides or {}, models or {}
     out: dict[str, Algorithm] = {}
     for name in names:
+        spec = None if name in models else plugin_spec(name, plugins)
         if name in models:
             out[name] = trainable_algorithm(models[name])
+        elif spec is not None:
+            out[name] = plugin_algorithm(name, spec)
         else:
             out[name] = rule_algorithm(load_params(name, overrides.get(name)))
     return out

@@ -138,6 +138,7 @@ class LinesSettings(Settings):
 
     algorithms: tuple[str, ...]
     overrides: dict[str, dict]
+    plugins: dict[str, str]  # plug-in algorithm -> "module:function" (lotluca.lines.plugins, docs/plugins.md)
 
     def params(self, algorithm: str) -> LineParams:
         """The rules of the preset `algorithm` with its overrides."""

@@ -45,7 +45,8 @@ def lines(inputs: Mapping, outputs: Mapping, *, lines: Mapping, learned: Mapping
     file of each trainable algorithm, file stem = algorithm; empty when learned.enabled is false);
     outputs: lines (one file per algorithm of `algorithms`: file stem = algorithm, or in `algorithms` order).
 
-    Rule presets run with config `lines.overrides`; the trainable algorithm `learned["algorithm"]` (when
+    Rule presets run with config `lines.overrides`, plug-ins from config `lines.plugins` or the entry points
+    `lotluca.algorithms` (docs/plugins.md); the trainable algorithm `learned["algorithm"]` (when
     learned.enabled) is predicted by its estimator loaded from its model file."""
     settings = LinesSettings.from_config(lines)
     models = _by_stem(inputs.get("models"))
@@ -60,7 +61,7 @@ def lines(inputs: Mapping, outputs: Mapping, *, lines: Mapping, learned: Mapping
     unused = sorted(set(models) - set(algorithms))
     if unused:
         raise InputError("lines", f"model files {unused} of no algorithm of {list(algorithms)}")
-    registry = build_algorithms(algorithms, settings.overrides, models)
+    registry = build_algorithms(algorithms, settings.overrides, models, settings.plugins)
     data = read_inputs(inputs["exposures"], "exposures", inputs["persons"], inputs["chemo_sessions"])
     for name in algorithms:
         run_algorithm(name, registry[name], data, out[name])

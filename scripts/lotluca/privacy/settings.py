@@ -14,3 +14,4 @@ class PrivacySettings(Settings):
     min_cell: int  # no exported count between 1 and min_cell - 1
     method: str  # suppress | coarsen
     pseudonym_key_env: str  # environment variable holding the pseudonymisation key
+    private_report: bool  # the Snakemake report embeds patient-level items (never exported)

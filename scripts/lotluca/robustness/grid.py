@@ -44,12 +44,15 @@ def point_config(config: Mapping, key: str | None, value, patients: int) -> dict
 
 
 def registries(config: Mapping, scenarios: Sequence[str], models: Mapping[str, Mapping[str, str]]) -> dict:
-    """Scenario -> algorithm name -> algorithm: the rule presets of lines.algorithms (with lines.overrides)
-    and the trainable ones loaded from their model files (`models`: scenario -> algorithm -> file)."""
+    """Scenario -> algorithm name -> algorithm: the rule presets of lines.algorithms (with lines.overrides),
+    the plug-ins of lines.plugins, and the trainable ones loaded from their model files (`models`:
+    scenario -> algorithm -> file), as the study's `lines` rule runs them."""
     lines = LinesSettings.from_config(config["lines"])
-    names = list(config["lines"]["algorithms"])
+    presets = list(config["lines"]["algorithms"])
+    names = presets + [p for p in lines.plugins if p not in presets]
     return {
-        s: build_algorithms(names + sorted(models.get(s, {})), lines.overrides, models.get(s, {})) for s in scenarios
+        s: build_algorithms(names + sorted(models.get(s, {})), lines.overrides, models.get(s, {}), lines.plugins)
+        for s in scenarios
     }
 
 
