@@ -9,13 +9,15 @@ one after the other. Prints one JSON line: patients, format, jobs, seconds (wall
 cleaning and writing both sources), seconds_snds, seconds_odh, cpu_seconds (all processes), raw rows
 read, output rows, peak_rss_mb (largest process), and the floor: `floor_seconds`, a bare read of the same
 raw SNDS files into Arrow tables in this process (pyarrow, no cleaning, nothing written), measured in the
-same run after the extraction, and `floor_ratio` = seconds_snds / floor_seconds.
+same run after the extraction, and `floor_ratio` = seconds_snds / floor_seconds; `load_avg_1min`: the
+machine's load average when the timed part ended (a shared machine slows every figure but the memory).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sys
@@ -90,6 +92,7 @@ def main(argv=None) -> int:
         else:
             results = [_extract(s, str(cohort), str(out)) for s in ("snds", "odh")]
         wall = time.perf_counter() - t0
+        load = os.getloadavg()[0]
         floor_seconds, floor_rows = _bare_read(cohort / "snds")
         by = {r[0]: r for r in results}
         acc = pd.concat([r[3] for r in results])
@@ -116,6 +119,7 @@ def main(argv=None) -> int:
         "floor_seconds": round(floor_seconds, 2),
         "floor_rows": floor_rows,
         "floor_ratio": round(by["snds"][1] / floor_seconds, 1) if floor_seconds > 0 else None,
+        "load_avg_1min": round(load, 2),
     }
     print(json.dumps(summary))
     return 0

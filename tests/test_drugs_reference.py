@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lotluca import cli
+from lotluca import cli, drugs
 from lotluca.config import default_config
 from lotluca.drugs import bdpm, reference
 from lotluca.errors import InputError
@@ -278,6 +278,7 @@ CODE_COLUMNS = {
     "T_MCOaaMED": ["UCD_UCD_COD", "UCD_COD"],
     "T_MCOaaMEDATU": ["UCD_UCD_COD", "UCD_COD"],
     "T_MCOaaFH": ["UCD_UCD_COD", "COD_UCD"],
+    "T_MCOaaFHSTC": ["UCD_UCD_COD", "UCD_COD"],
     "IR_PHA_R": ["PHA_CIP_C13", "PHA_CIP_UCD"],
     "NU_UCD_R": ["UCD_UCD_COD"],
 }
@@ -373,3 +374,43 @@ def test_simulated_ir_pha_r_gives_the_units_of_its_packs(simulated):
     )
     osi = nom.codes().query("ingredient == 'osimertinib' and code_system == 'CIP13'")["code"].str.lstrip("0")
     assert {ref.units_per_pack[c] for c in osi} == {30.0}
+
+
+# pre-2022 ATC codes (WHO ATC 2022 moved protein kinase inhibitors L01XE -> L01E and monoclonal antibodies
+# L01XC -> L01F; WHO ATC 2023 moved the MET inhibitors L01EX -> L01EP): old code -> ingredient, ATC today
+OLD_ATC = {
+    "L01XE02": ("gefitinib", "L01EB01"), "L01XE03": ("erlotinib", "L01EB02"), "L01XE13": ("afatinib", "L01EB03"),
+    "L01XE35": ("osimertinib", "L01EB04"), "L01XE47": ("dacomitinib", "L01EB07"),
+    "L01XE16": ("crizotinib", "L01ED01"), "L01XE28": ("ceritinib", "L01ED02"), "L01XE36": ("alectinib", "L01ED03"),
+    "L01XE43": ("brigatinib", "L01ED04"), "L01XE44": ("lorlatinib", "L01ED05"),
+    "L01XE31": ("nintedanib", "L01EX09"), "L01XE23": ("dabrafenib", "L01EC02"), "L01XE25": ("trametinib", "L01EE01"),
+    "L01XE56": ("entrectinib", "L01EX14"),
+    "L01XC17": ("nivolumab", "L01FF01"), "L01XC18": ("pembrolizumab", "L01FF02"), "L01XC28": ("durvalumab", "L01FF03"),
+    "L01XC32": ("atezolizumab", "L01FF05"), "L01XC33": ("cemiplimab", "L01FF06"), "L01XC11": ("ipilimumab", "L01FX04"),
+    "L01XC07": ("bevacizumab", "L01FG01"), "L01XC21": ("ramucirumab", "L01FG02"),
+    "L01EX17": ("capmatinib", "L01EP01"), "L01EX21": ("tepotinib", "L01EP02"),
+}  # fmt: skip
+
+
+def test_old_atc_codes_of_ir_pha_r_map_to_their_ingredient():
+    """IR_PHA_R rows of an older extract carry the ATC code of their year; with names that say nothing
+    (an unknown brand), only the alias table can give the ingredient: each must reach the right one, with
+    today's ATC, its UCD too, and also in a study whose classes name only the new ATC levels."""
+    old = sorted(OLD_ATC)
+    ir = _ir_pha(
+        [(f"34009300{i:05d}", f"94{i:05d}", code, None, f"PRODUIT {i}") for i, code in enumerate(old, start=100)]
+    )
+    for classes in (CLASSES, {"antineoplastic": ["L01E", "L01F"]}):
+        ref = reference.build_reference(classes, ir_pha=ir)
+        got = ref.codes.set_index(["code_system", "code"])
+        for i, code in enumerate(old, start=100):
+            ingredient, atc = OLD_ATC[code]
+            for key in (("CIP13", f"34009300{i:05d}"), ("UCD13", f"94{i:05d}")):
+                assert got.loc[key, "ingredient"] == ingredient, (code, key)
+                assert got.loc[key, "atc"] == atc, (code, key)
+        assert ref.unmatched.empty
+    # the alias table holds exactly these moves, each to the ATC the ingredient reference gives
+    aliases = reference.atc_aliases()
+    assert aliases == {k: v[1] for k, v in OLD_ATC.items()}
+    d = drugs.drugs().drop_duplicates("ingredient").set_index("ingredient")["atc"]
+    assert all(d[ing] == atc for ing, atc in OLD_ATC.values())

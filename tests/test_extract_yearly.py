@@ -56,7 +56,26 @@ def _split_years(src, dst) -> tuple[dict, dict]:
         for yy in sorted(set(stays["yy"]) | {"19"}):
             pq.write_table(t.filter(pa.array(years == yy)), dst / f"T_MCO{yy}{kind}.parquet")
         (dst / f"T_MCOaa{kind}.parquet").unlink()
+    key.update(_split_visits(dst, finess))
     return key, finess
+
+
+def _split_visits(dst, finess: dict) -> dict:
+    """The outpatient tables (T_MCOaaCSTC, T_MCOaaFHSTC) as yearly files (year of the visit), ETA_NUM
+    renamed as the stays'; returns the new (year, ETA_NUM, SEQ_NUM) of each old ("visit", ETA_NUM, SEQ_NUM)."""
+    v = pq.read_table(dst / "T_MCOaaCSTC.parquet").to_pandas()
+    yy = pd.to_datetime(v["EXE_SOI_DTD"]).fillna(pd.to_datetime(v["ENT_DAT"])).dt.strftime("%y").fillna("19")
+    year = dict(zip(zip(v["ETA_NUM"].astype(str), v["SEQ_NUM"].astype(str), strict=True), yy, strict=True))
+    for kind in ("CSTC", "FHSTC"):
+        t = pq.read_table(dst / f"T_MCOaa{kind}.parquet")
+        df = t.to_pandas()
+        years = np.array([year.get(k, "19") for k in zip(df["ETA_NUM"], df["SEQ_NUM"], strict=True)])
+        eta = pa.array([finess.get(e, e) for e in df["ETA_NUM"]], pa.string())
+        t = t.set_column(t.schema.get_field_index("ETA_NUM"), pa.field("ETA_NUM", pa.string()), eta)
+        for y in sorted(set(years)):
+            pq.write_table(t.filter(pa.array(years == y)), dst / f"T_MCO{y}{kind}.parquet")
+        (dst / f"T_MCOaa{kind}.parquet").unlink()
+    return {("visit", e, q): (y, finess.get(e, e), q) for (e, q), y in year.items()}
 
 
 def _translated(origin: pd.Series, key: dict) -> pd.Series:
@@ -67,7 +86,7 @@ def _translated(origin: pd.Series, key: dict) -> pd.Series:
         if not table.startswith("T_MCOaa"):
             return o
         eta, rsa, *line = rest.split("/")
-        yy, new_eta, new_rsa = key[(eta, rsa)]
+        yy, new_eta, new_rsa = key[("visit", eta, rsa) if table == "T_MCOaaFHSTC" else (eta, rsa)]
         return f"T_MCO{yy}{table[len('T_MCOaa') :]}:" + "/".join([new_eta, new_rsa, *line])
 
     return origin.map(one)
@@ -195,30 +214,37 @@ def test_workflow_lists_a_real_extract_by_its_files(tmp_path):
     assert got[7:] == ["ER_PHA_F.csv", "T_MCO20C.csv", "T_MCO20MED.csv"]  # required, reported by name
 
 
-def _outpatient(dst) -> int:
-    """Move every third T_MCOaaFH line to an outpatient visit: a T_MCOaaCSTC row (the stay's ETA_NUM,
-    NIR_ANO_17 and admission date, return codes 0) and its T_MCOaaFHSTC line; plus a visit without drug
-    line and one of an unknown NIR_ANO_17. Returns the number of lines moved."""
+def _append(path, rows: pa.Table) -> None:
+    """Add rows to a simulated table (same schema)."""
+    pq.write_table(pa.concat_tables([pq.read_table(path), rows.cast(pq.read_schema(path))]), path)
+
+
+def _outpatient(dst, kept: set[str]) -> int:
+    """Move every third T_MCOaaFH line of a stay in `kept` (ETA_NUM/RSA_NUM) to an outpatient visit: a
+    T_MCOaaCSTC row (the stay's ETA_NUM, NIR_ANO_17 and admission date, return codes 0) and its
+    T_MCOaaFHSTC line; plus a visit without drug line and one of an unknown NIR_ANO_17. Returns the
+    number of lines moved."""
     from lotluca import snds_schema
 
     c = pq.read_table(dst / "T_MCOaaC.parquet").to_pandas()
     fh = pq.read_table(dst / "T_MCOaaFH.parquet")
     df = fh.to_pandas()
-    moved = (np.arange(len(df)) % 3 == 0) & df["RSA_NUM"].astype(str).isin(c["RSA_NUM"].astype(str))
+    stay = df["ETA_NUM"].astype(str).str.zfill(9) + "/" + df["RSA_NUM"].astype(str)
+    moved = (np.arange(len(df)) % 3 == 0) & stay.isin(kept)  # lines of stays the extraction keeps
     lines = df[moved].reset_index(drop=True)
     stay = c.assign(k=c["ETA_NUM"].astype(str) + "/" + c["RSA_NUM"].astype(str)).drop_duplicates("k").set_index("k")
     of = stay.loc[lines["ETA_NUM"].astype(str) + "/" + lines["RSA_NUM"].astype(str)].reset_index(drop=True)
-    seq = [str(1000 + i) for i in range(len(lines))]
+    seq = [str(5_000_000 + i) for i in range(len(lines))]  # beyond the simulated visits' numbers
     n = len(lines) + 2
     eta = lines["ETA_NUM"].astype(str).tolist() + [lines["ETA_NUM"].iloc[0]] * 2
     visits = {
         "ETA_NUM": eta,
-        "SEQ_NUM": seq + ["999998", "999999"],
+        "SEQ_NUM": seq + ["5999998", "5999999"],
         "NIR_ANO_17": of["NIR_ANO_17"].tolist() + [of["NIR_ANO_17"].iloc[0], "UNKNOWNNIR000000X"],
         "EXE_SOI_DTD": [d.date() for d in pd.to_datetime(of["EXE_SOI_DTD"])] + [pd.Timestamp("2020-01-02").date()] * 2,
         **{r: [False] * n for r in ("NIR_RET", "NAI_RET", "SEX_RET", "IAS_RET", "ENT_DAT_RET")},
     }
-    pq.write_table(snds_schema.build_table("T_MCOaaCSTC", visits, n), dst / "T_MCOaaCSTC.parquet")
+    _append(dst / "T_MCOaaCSTC.parquet", snds_schema.build_table("T_MCOaaCSTC", visits, n))
     drug = {
         "ETA_NUM": lines["ETA_NUM"].astype(str).tolist(),
         "SEQ_NUM": seq,
@@ -226,7 +252,7 @@ def _outpatient(dst) -> int:
         "QUA": lines["QUA_COD"].tolist(),
         "DEL_DAT_ENT": lines["DEL_DAT_ENT"].tolist(),
     }
-    pq.write_table(snds_schema.build_table("T_MCOaaFHSTC", drug, len(lines)), dst / "T_MCOaaFHSTC.parquet")
+    _append(dst / "T_MCOaaFHSTC.parquet", snds_schema.build_table("T_MCOaaFHSTC", drug, len(lines)))
     pq.write_table(fh.filter(pa.array(~moved.to_numpy())), dst / "T_MCOaaFH.parquet")
     return len(lines)
 
@@ -235,20 +261,23 @@ def test_outpatient_en_sus_drugs_of_t_mcoaafhstc_are_read_with_their_visit(simul
     root, acc0 = simulated
     dst = tmp_path / "sim" / "snds"
     shutil.copytree(root / "sim" / "snds", dst)
-    n = _outpatient(dst)
+    stays = pd.read_parquet(root / "out" / "stays.parquet")["origin"]
+    n = _outpatient(dst, set(stays.str.split(":", n=1).str[1]))
     assert n > 0
     acc = pipeline.run_snds(pipeline.find_tables(dst, pipeline.SNDS_TABLES), tmp_path / "out", {})
     got = pq.read_table(tmp_path / "out" / "exposures.parquet").to_pandas()
     want = pq.read_table(root / "out" / "exposures.parquet").to_pandas()
-    assert got["origin"].str.startswith("T_MCOaaFHSTC:").sum() == n
+    before = acc0.set_index(["table", "outcome", "rule"])["rows"]
+    assert got["origin"].str.startswith("T_MCOaaFHSTC:").sum() == n + before.get(("T_MCOaaFHSTC", "used", ""), 0)
     cols = [c for c in want.columns if c != "origin"]
     pd.testing.assert_frame_equal(
         got[cols].sort_values(cols, ignore_index=True), want[cols].sort_values(cols, ignore_index=True)
     )
     rows = acc.set_index(["table", "outcome", "rule"])["rows"]
-    assert rows[("T_MCOaaFHSTC", "used", "")] == n and rows[("T_MCOaaCSTC", "used", "")] == n
-    assert rows[("T_MCOaaCSTC", "filtered", "no_drug_line")] == 1
-    assert rows[("T_MCOaaCSTC", "rejected", "unknown_beneficiary")] == 1
+    for k, added in ((("T_MCOaaFHSTC", "used", ""), n), (("T_MCOaaCSTC", "used", ""), n)):
+        assert rows[k] == added + before.get(k, 0), k
+    for k in (("T_MCOaaCSTC", "filtered", "no_drug_line"), ("T_MCOaaCSTC", "rejected", "unknown_beneficiary")):
+        assert rows[k] == 1 + before.get(k, 0), k
     # the split routes visits by person and their drug lines by visit: 3 shards gathered = the whole
     from test_extract_shards import _sharded, _whole
 

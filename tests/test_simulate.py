@@ -229,7 +229,8 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    assert da == db and len(da) == 26  # 20 + truth/{concomitant,persons,lines,changes}_truth + snds/{IR_PHA_R,NU_UCD_R}
+    # 20 + truth/{concomitant,persons,lines,changes}_truth + snds/{IR_PHA_R,NU_UCD_R} + snds/T_MCOaa{CSTC,FHSTC}
+    assert da == db and len(da) == 28
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
@@ -335,12 +336,19 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
     the schema's defaults; the study period comes from the study block."""
     from lotluca.config import schema
     from lotluca.simulate.concomitant import ConcomitantSettings
+    from lotluca.simulate.outpatient import OutpatientSettings
     from lotluca.simulate.situations import SituationSettings
 
     sim = schema()["properties"]["simulate"]["properties"]
     fields = {f.name for f in dataclasses.fields(SimSettings)} - {"study"}
     assert fields == set(sim)
-    groups = {"traps": Traps, "noise": Noise, "concomitant": ConcomitantSettings, "situations": SituationSettings}
+    groups = {
+        "traps": Traps,
+        "noise": Noise,
+        "concomitant": ConcomitantSettings,
+        "situations": SituationSettings,
+        "outpatient": OutpatientSettings,
+    }
     for group, cls in groups.items():
         assert {f.name for f in dataclasses.fields(cls)} == set(sim[group]["properties"]), group
         assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), group

@@ -32,6 +32,8 @@ SOURCE_TABLES = {
         "T_MCOaaMED",
         "T_MCOaaMEDATU",
         "T_MCOaaFH",
+        "T_MCOaaCSTC",
+        "T_MCOaaFHSTC",
         "IR_PHA_R",
         "NU_UCD_R",
     ],

@@ -102,15 +102,17 @@ def extract_source(
     if row_numbers:
         settings = settings.for_split_shard()
     result = EXTRACTORS[source](dict(paths), settings, dict(row_numbers) if row_numbers else None)
-    for t in TABLES:
+    rows = {t: getattr(result, t).num_rows for t in TABLES}
+    for t in TABLES:  # each table freed once written: the sorted copy and the next table never add up
         write_parquet(sort_output(t, getattr(result, t)), outputs[t])
+        setattr(result, t, None)
     for name in ("accounting", "unknown_codes"):
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
         getattr(result, name).to_csv(outputs[name], index=False)
     log.info(
         "%s: %s",
         source.upper(),
-        ", ".join(f"{getattr(result, t).num_rows} {t.replace('_', ' ')}" for t in TABLES),
+        ", ".join(f"{rows[t]} {t.replace('_', ' ')}" for t in TABLES),
     )
     return result.accounting
 

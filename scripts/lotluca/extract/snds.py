@@ -114,7 +114,7 @@ STAY_DRUGS = {
     "MED": (["UCD_UCD_COD", "UCD_COD"], "DELAI"),
     "MEDATU": (["UCD_UCD_COD", "UCD_COD"], "DAT_DELAI"),  # early access (ATU, then AAP / AAC)
     "FH": (["UCD_UCD_COD", "COD_UCD"], "DEL_DAT_ENT"),
-    "FHSTC": (["UCD_UCD_COD", "UCD_COD"], "DEL_DAT_ENT"),  # outpatient visits (ACE) of private clinics
+    "FHSTC": (["UCD_UCD_COD", "UCD_COD"], "DEL_DAT_ENT"),  # outpatient visits (ACE) of public hospitals
 }
 # the parent of each drug table: its kind and the raw key columns (stays: B + C; outpatient visits: CSTC)
 PARENT = {"MED": ("B", "RSA_NUM"), "MEDATU": ("B", "RSA_NUM"), "FH": ("B", "RSA_NUM"), "FHSTC": ("CSTC", "SEQ_NUM")}
@@ -361,6 +361,7 @@ def _pharmacy(pha: pd.DataFrame, pha_t: Tracker, unknown: list, ref) -> pd.DataF
     )
     df["qsn"] = df["PHA_ACT_QSN"].astype("int64")
     df["key"] = "ER_PHA_F:" + join_key(df, [*DCIR_KEYS, "PHA_ORD_NUM"])
+    df = df[["_row", "person_id", "EXE_SOI_DTD", "code", "ingredient", "route", "qsn", "key"]]  # the raw keys: in key
     group = ["person_id", "EXE_SOI_DTD", "code"]
     gid = df.groupby(group, sort=False).ngroup().to_numpy()
     qsn = df["qsn"].to_numpy()
@@ -535,7 +536,7 @@ def _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, u
     stay_index = KeyIndex(stays, ["eta", "rsa"])
     for kind in (k for k in STAY_DRUGS if k in names and PARENT[k][0] == "B"):
         df, tracker = _read(paths, names[kind], ledger, settings, row_numbers)
-        exposures.append(_stay_drugs(df, tracker, stays, stay_index, names, kind, settings, unknown, ref))
+        exposures.append(_expo(_stay_drugs(df, tracker, stays, stay_index, names, kind, settings, unknown, ref)))
     if "CSTC" in names:
         visits, v_t = _read(paths, names["CSTC"], ledger, settings, row_numbers)
         visits = _visits(visits, maps, settings, paths[names["CSTC"]], names["CSTC"])
@@ -545,7 +546,7 @@ def _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, u
             index = KeyIndex(visits, ["eta", "seq"])
             ppos = index.lookup(df)
             drug_rows = [visits["_prow"].to_numpy()[ppos[ppos >= 0]]]
-            exposures.append(_stay_drugs(df, tracker, visits, index, names, "FHSTC", settings, unknown, ref))
+            exposures.append(_expo(_stay_drugs(df, tracker, visits, index, names, "FHSTC", settings, unknown, ref)))
         _settle_parents(visits, v_t, drug_rows)
     return stays
 
@@ -565,6 +566,46 @@ def _visits(v: pd.DataFrame, maps, settings, path, table: str) -> pd.DataFrame:
     _set(status, rule, outside_period(date, settings).to_numpy(), REJECTED, "date_out_of_study_period")
     v["status"], v["rule"], v["person_id"], v["admission_date"], v["hospital"] = status, rule, pid, date, v["eta"]
     return v.rename(columns={"_row": "_prow"})
+
+
+def _expo(frame: pd.DataFrame) -> pa.Table:
+    """Exposure rows of one table as a canonical Arrow table, built at once so that the pandas frame
+    (Python text objects) is freed before the next table is read."""
+    return to_table(frame, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL)
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """The canonical tables of each source table (or PMSI period) as one table."""
+    return pa.concat_tables(tables).combine_chunks()
+
+
+def _stay_tables(stays: pd.DataFrame, settings: ExtractSettings) -> tuple[pa.Table, pa.Table]:
+    """The canonical stays and chemotherapy sessions of the OK stays of one PMSI period."""
+    kept = stays[stays["status"].to_numpy() == 0]
+    stays_out = pd.DataFrame(
+        {
+            "person_id": kept["person_id"],
+            "hospital": kept["hospital"],
+            "admission_date": kept["admission_date"],
+            "discharge_date": kept["discharge_date"],
+            "ghm": kept["GRG_GHM"],
+            "main_diagnosis": kept["DGN_PAL"],
+            "origin": join_key(kept, ["_t", "ETA_NUM", "RSA_NUM"]).str.replace("/", ":", n=1, regex=False),
+        }
+    )
+    chemo = stays_out[kept["GRG_GHM"].isin(settings.chemo_session_ghm).to_numpy()]
+    sessions = pd.DataFrame(
+        {
+            "person_id": chemo["person_id"],
+            "date": chemo["admission_date"],
+            "hospital": chemo["hospital"],
+            "origin": chemo["origin"],
+        }
+    )
+    return (
+        to_table(stays_out, contracts.STAYS, "snds stays"),
+        to_table(sessions, contracts.CHEMO_SESSIONS, "snds chemo_sessions"),
+    )
 
 
 # --- driver --------------------------------------------------------------------------------------------
@@ -587,6 +628,7 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings, row_numbers)
     cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings, row_numbers) if "KI_CCI_R" in paths else (None, None)
     persons, *maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
+    del ben, cci
     log.info("SNDS persons: %d", len(persons))
 
     prs, prs_t = _read(paths, "ER_PRS_F", ledger, settings, row_numbers)
@@ -596,62 +638,40 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
     else:
         ete_t.use(ete["_row"].to_numpy())
-    parents = _dcir_parents(prs, ete, maps, settings, prs_index)
-    parents.rename(columns={"_row": "_prow"}, inplace=True)
-    del prs
     carry = ["person_id", "EXE_SOI_DTD"]
+    parents = _dcir_parents(prs, ete, maps, settings, prs_index)
+    parents = parents[["_row", "status", "rule", *carry]].rename(columns={"_row": "_prow"})  # keys: in prs_index
+    del prs, ete
     exposures, children = [], []
     pha, pha_t = _read(paths, "ER_PHA_F", ledger, settings, row_numbers)
     pha = link_children(pha, parents, prs_index, pha_t, "ER_PRS_F", carry)
     children.append(pha["_prow"].to_numpy())
-    exposures.append(_pharmacy(pha, pha_t, unknown, ref))
+    exposures.append(_expo(_pharmacy(pha, pha_t, unknown, ref)))
     del pha
     if "ER_UCD_F" in paths:
         ucd, ucd_t = _read(paths, "ER_UCD_F", ledger, settings, row_numbers)
         ucd = link_children(ucd, parents, prs_index, ucd_t, "ER_PRS_F", carry)
         children.append(ucd["_prow"].to_numpy())
-        exposures.append(_ucd(ucd, ucd_t, unknown, ref))
+        exposures.append(_expo(_ucd(ucd, ucd_t, unknown, ref)))
+        del ucd
     _settle_parents(parents, prs_t, children)
-    del parents
+    del parents, prs_index, children
 
-    stays = pd.concat(
-        [
-            _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, unknown, ref)
-            for names in pmsi_periods(paths).values()
-        ],
-        ignore_index=True,
-    )
+    stays, sessions = [], []
+    for names in pmsi_periods(paths).values():
+        period = _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, unknown, ref)
+        period_stays, period_sessions = _stay_tables(period, settings)
+        stays.append(period_stays)
+        sessions.append(period_sessions)
+        del period  # the B + C frame of the period: only its canonical tables are kept
     ledger.check()
-
-    kept = stays[stays["status"].to_numpy() == 0]
-    stays_out = pd.DataFrame(
-        {
-            "person_id": kept["person_id"],
-            "hospital": kept["hospital"],
-            "admission_date": kept["admission_date"],
-            "discharge_date": kept["discharge_date"],
-            "ghm": kept["GRG_GHM"],
-            "main_diagnosis": kept["DGN_PAL"],
-            "origin": join_key(kept, ["_t", "ETA_NUM", "RSA_NUM"]).str.replace("/", ":", n=1, regex=False),
-        }
-    )
-    chemo = stays_out[kept["GRG_GHM"].isin(settings.chemo_session_ghm).to_numpy()]
-    sessions = pd.DataFrame(
-        {
-            "person_id": chemo["person_id"],
-            "date": chemo["admission_date"],
-            "hospital": chemo["hospital"],
-            "origin": chemo["origin"],
-        }
-    )
-    expo = pd.concat([e for e in exposures if len(e)] or exposures[:1], ignore_index=True)
     return SndsResult(
         persons=to_table(persons, contracts.PERSONS, "snds persons", optional=tuple(contracts.PERSONS.names)),
         # row order: source table, then raw row order (deterministic; sorting millions of rows by
         # person is left to the consumers that need it)
-        exposures=to_table(expo, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL),
-        chemo_sessions=to_table(sessions, contracts.CHEMO_SESSIONS, "snds chemo_sessions"),
-        stays=to_table(stays_out, contracts.STAYS, "snds stays"),
+        exposures=_concat(exposures),
+        chemo_sessions=_concat(sessions),
+        stays=_concat(stays),
         rejects=ledger.rejects(),
         accounting=ledger.summary(),
         unknown_codes=dm.unknown_code_counts(unknown),

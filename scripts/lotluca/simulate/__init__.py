@@ -59,6 +59,8 @@ SNDS_OUT = [
     "T_MCOaaMED",
     "T_MCOaaMEDATU",
     "T_MCOaaFH",
+    "T_MCOaaCSTC",
+    "T_MCOaaFHSTC",
     "IR_PHA_R",
     "NU_UCD_R",
 ]

@@ -1,6 +1,6 @@
 """Settings of the synthetic cohort generator: frozen dataclasses of the `simulate` config block.
 
-The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`); the defaults
+The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`, `outpatient`); the defaults
 and the meaning of every knob live in the config schema (see docs/simulate.md). Probabilities are per
 unit named there (per person, per line, per cycle, per row). Build with
 `SimSettings.from_config(config["simulate"], study=config["study"])`.
@@ -14,6 +14,7 @@ from datetime import date
 from lotluca.config import Settings
 from lotluca.errors import ConfigError
 from lotluca.simulate.concomitant import ConcomitantSettings
+from lotluca.simulate.outpatient import OutpatientSettings
 from lotluca.simulate.situations import SituationSettings
 
 
@@ -119,6 +120,7 @@ class SimSettings(Settings):
     noise: Noise
     concomitant: ConcomitantSettings
     situations: SituationSettings
+    outpatient: OutpatientSettings
     study: Study
 
     @property

@@ -1,5 +1,6 @@
 """Render the clinical truth as the SNDS observes it: IR_BEN_R, KI_CCI_R, DCIR (ER_PRS_F, ER_PHA_F,
-ER_UCD_F, ER_ETE_F) and PMSI MCO (T_MCOaaB, T_MCOaaC, T_MCOaaD, T_MCOaaMED, T_MCOaaFH), with the data
+ER_UCD_F, ER_ETE_F) and PMSI MCO (T_MCOaaB, T_MCOaaC, T_MCOaaD, T_MCOaaMED, T_MCOaaFH; the outpatient T_MCOaaCSTC and
+T_MCOaaFHSTC by `lotluca.simulate.outpatient`), with the data
 noise of `Noise`. Returns Arrow tables with the exact schemas of `lotluca.snds_schema` and, per truth
 event, the raw keys it was rendered to (the mapping: docs/simulate.md).
 """
@@ -15,7 +16,7 @@ import pyarrow as pa
 
 from lotluca import drugs, snds_schema
 from lotluca.simulate import arrowcols as A
-from lotluca.simulate import nomenclature
+from lotluca.simulate import nomenclature, outpatient
 from lotluca.simulate.blocks import DCT_STRIDE, ROW_STRIDE, check_capacity
 from lotluca.simulate.cohort import CENTRES, EPOCH, Hospitals, to_days
 from lotluca.simulate.params import SimSettings
@@ -354,6 +355,7 @@ def _en_sus(rng, E: dict, ST: dict, FIN, emit) -> tuple[dict, dict]:
     ev_atu = np.zeros(m, bool)
     ev_atu[med_all] = early_access(ing[med_all], ev_stay_date[med_all])
     med, atu = med_all[~ev_atu[med_all]], med_all[ev_atu[med_all]]
+    med, ace = outpatient.split_ace(outpatient.stream(rng), med, E["ace_share"])  # ACE: FHSTC
     fh = np.flatnonzero((E["channel"] == CH_FH) & ~E["missing"])
     ey, em = _year_month(ev_stay_date)
     units = rng.integers(1, 5, m).astype(float)
@@ -390,6 +392,7 @@ def _en_sus(rng, E: dict, ST: dict, FIN, emit) -> tuple[dict, dict]:
         UCD=UCD, ev_ucd=ev_ucd, ev_rsa=ev_rsa, ev_stay_date=ev_stay_date, ev_stay_err=ev_stay_err, med=med_all, fh=fh
     )
     EN["ev_atu"] = ev_atu
+    EN.update(ace=ace, units=units)  # the en-sus drugs billed in ACE (lotluca.simulate.outpatient)
     return T, EN
 
 
@@ -642,24 +645,26 @@ def _event_record(E: dict, EN: dict, D: dict, dct: np.ndarray, FIN) -> dict:
         [ev_dct >= 0, ~missing & ~stay_err, ~missing & ~stay_err, ~stay_err],
         False,
     )
-    # table code: 0 none, 1 ER_PHA_F, 2 T_MCOaaMED, 3 T_MCOaaFH, 4 T_MCOaaB, 5 T_MCOaaMEDATU
+    # table code: 0 none, 1 ER_PHA_F, 2 T_MCOaaMED, 3 T_MCOaaFH, 4 T_MCOaaB, 5 T_MCOaaMEDATU, 6 T_MCOaaFHSTC
     tcode = np.select(
         [
             (channel == CH_PHARMACY) & (ev_dct >= 0),
+            (channel == CH_MED) & ~missing & (EN["ev_seq"] >= 0),
             (channel == CH_MED) & ~missing & EN["ev_atu"],
             (channel == CH_MED) & ~missing,
             (channel == CH_FH) & ~missing,
             channel == CH_SESSION,
         ],
-        [1, 5, 2, 3, 4],
+        [1, 6, 5, 2, 3, 4],
         0,
     )
     stay_key = A.join(A.take(FIN, np.clip(hidx, 0, None)), A.int_text(EN["ev_rsa"]), sep=":")
     key = A.where(tcode == 1, A.int_text(ev_dct), stay_key)
+    key = A.where(tcode == 6, A.join(A.take(FIN, np.clip(hidx, 0, None)), A.int_text(EN["ev_seq"]), sep=":"), key)
     key = A.where(tcode == 0, pa.nulls(m, pa.string()), key)
     snds_date = np.where(tcode == 1, E["ev_date"] + E["jitter"], EN["ev_stay_date"])
     extra = A.int_text(ev_ucd_dct, prefix="ER_UCD_F:") if m else pa.array([], pa.string())
-    tables = A.vocab(["", "ER_PHA_F", "T_MCOaaMED", "T_MCOaaFH", "T_MCOaaB", "T_MCOaaMEDATU"])
+    tables = A.vocab(["", "ER_PHA_F", "T_MCOaaMED", "T_MCOaaFH", "T_MCOaaB", "T_MCOaaMEDATU", "T_MCOaaFHSTC"])
     return {
         "snds_channel": A.take(A.vocab(CHANNEL_NAMES), channel.astype(np.int64)),
         "observed_snds": observed.astype(bool),
@@ -699,8 +704,11 @@ def render(
     ST = _stays(rng, E, V, s, rsa_base)
     T = _pmsi_tables(rng, ST, V, FIN, finess.astype(np.int64), emit)
     lap("en-sus drugs of PMSI stays")
+    E["ace_share"] = s.outpatient.ace_drug_share  # lotluca.simulate.outpatient
     T_en_sus, EN = _en_sus(rng, E, ST, FIN, emit)
     T.update(T_en_sus)
+    T_ace, EN["ev_seq"] = outpatient.tables(outpatient.stream(rng), E, EN, V, FIN, s, rsa_base, emit)
+    T.update(T_ace)
     del ST
     lap("DCIR")
     D, dct = _dcir_rows(rng, E, EN, V, events, concomitant, s, dct_base)
