@@ -33,7 +33,7 @@ from lotluca.simulate import (
 from lotluca.simulate.params import Noise, SimSettings, Traps
 
 DCIR_KEYS = snds_schema.primary_key("ER_PRS_F")  # the 9 DCIR join keys
-SMALL = {"patients": 400}
+SMALL = {"patients": 400, "abstraction": {"error_rate": 0.0}}  # gold = the truth (errors: test_simulate_abstraction)
 
 
 def sim_settings(study=None, **sim) -> SimSettings:
@@ -230,7 +230,8 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
     # 20 + truth/{concomitant,persons,lines,changes}_truth + snds/{IR_PHA_R,NU_UCD_R} + snds/T_MCOaa{CSTC,FHSTC}
-    assert da == db and len(da) == 28
+    # + truth/gold_agreement.parquet, gold/gold_agreement.csv
+    assert da == db and len(da) == 30
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
@@ -335,6 +336,7 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
     """No default in the code: the fields are the keys of the simulate block (and sub-blocks), the values
     the schema's defaults; the study period comes from the study block."""
     from lotluca.config import schema
+    from lotluca.simulate.abstraction import Abstraction
     from lotluca.simulate.concomitant import ConcomitantSettings
     from lotluca.simulate.outpatient import OutpatientSettings
     from lotluca.simulate.situations import SituationSettings
@@ -348,6 +350,7 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
         "concomitant": ConcomitantSettings,
         "situations": SituationSettings,
         "outpatient": OutpatientSettings,
+        "abstraction": Abstraction,
     }
     for group, cls in groups.items():
         assert {f.name for f in dataclasses.fields(cls)} == set(sim[group]["properties"]), group
@@ -441,7 +444,7 @@ def test_property_any_seed_and_knobs_give_a_consistent_cohort():
         noise=st.fixed_dictionaries({k: st.floats(0, 1) for k in _noise_probs}),
     )
     def check(seed, traps, noise):
-        r = simulate(sim_settings(patients=40, traps=traps, noise=noise), seed)
+        r = simulate(sim_settings(patients=40, traps=traps, noise=noise, abstraction={"error_rate": 0.0}), seed)
         g = _pd(r["gold"])
         t = _pd(r["clinical_truth"])
         main = g[~g["is_maintenance"]].sort_values(["person_id", "line_number"])

@@ -52,6 +52,7 @@ TRUTH = [
     "persons_truth",
     "lines_truth",
     "changes_truth",
+    "gold_agreement",
 ]
 CHALLENGE_TABLES = [
     "persons",

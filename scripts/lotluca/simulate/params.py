@@ -1,7 +1,8 @@
 """Settings of the synthetic cohort generator: frozen dataclasses of the `simulate` config block.
 
-The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`, `outpatient`); the defaults
-and the meaning of every knob live in the config schema (see docs/simulate.md). Probabilities are per
+The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`, `situations`,
+`outpatient`, `abstraction`); the defaults and the meaning of every knob live in the config schema (see
+docs/simulate.md). Probabilities are per
 unit named there (per person, per line, per cycle, per row). Build with
 `SimSettings.from_config(config["simulate"], study=config["study"])`.
 """
@@ -13,6 +14,7 @@ from datetime import date
 
 from lotluca.config import Settings
 from lotluca.errors import ConfigError
+from lotluca.simulate.abstraction import Abstraction
 from lotluca.simulate.concomitant import ConcomitantSettings
 from lotluca.simulate.outpatient import OutpatientSettings
 from lotluca.simulate.situations import SituationSettings
@@ -121,6 +123,7 @@ class SimSettings(Settings):
     concomitant: ConcomitantSettings
     situations: SituationSettings
     outpatient: OutpatientSettings
+    abstraction: Abstraction
     study: Study
 
     @property
