@@ -45,6 +45,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/effectiveness.smk"
 include: "workflow/rules/concomitant.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/challenge.smk"
 
 

@@ -52,6 +52,7 @@ STAGE_BLOCKS = [
     "effectiveness",
     "concomitant",
     "figures",
+    "robustness",
     "challenge",
 ]
 BLOCKS = [*FIRST_BLOCKS, *STAGE_BLOCKS, "privacy"]

@@ -230,7 +230,8 @@ CASES = {
         },
     ),
     # switch maintenance: pemetrexed after 4 cycles of carboplatin-gemcitabine (a new line for meng2021, as
-    # the reference implementation runs: its switch-maintenance check never fires)
+    # the reference implementation runs: its switch-maintenance check never fires; and for lotluca, whose
+    # switch-maintenance list is empty since its tuning, docs/lines.md "How the presets were tuned")
     "switch_maintenance": (
         cycles("carboplatin+gemcitabine", [0, 21, 42, 63]) + cycles("pemetrexed", [84, 105]),
         None,
@@ -240,6 +241,10 @@ CASES = {
                 (1, 84, 105, "pemetrexed", True, "LAST"),
             ],
             "meng2021": [
+                (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
+                (2, 84, 105, "pemetrexed", False, "LAST"),
+            ],
+            "lotluca": [
                 (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
                 (2, 84, 105, "pemetrexed", False, "LAST"),
             ],

@@ -31,6 +31,7 @@ STAGES = (
     "effectiveness",
     "concomitant",
     "figures",
+    "robustness",
     "challenge",
 )
 

@@ -192,6 +192,8 @@ def study_targets():
     targets += figure_targets()
     if config["concomitant"]["enabled"]:
         targets += [path("concomitant.table"), path("concomitant.figure", ext="png")]
+    if SIMULATED and config["robustness"]["enabled"]:
+        targets += [path("robustness.csv"), path("robustness.figure", ext="png")]
     if config["challenge"]["enabled"]:
         targets += [path("challenge.bundle"), path("challenge.reidentification")]
     return targets

@@ -269,8 +269,9 @@ def figures_table_accuracy(
         read(inputs["metrics"]), min_cell=priv.min_cell, method=priv.method, scenarios=scenarios, algorithms=algorithms
     )
     note = (
-        "Estimate (95% patient-bootstrap CI) on the gold-standard persons; n_persons, n_gold_lines: persons and "
-        "gold lines scored."
+        "Estimate (95% patient-bootstrap CI) on the gold-standard persons of the headline stratum "
+        "several_or_maintenance (two or more gold lines or a maintenance phase); n_persons, n_gold_lines: persons "
+        "and gold lines scored."
     )
     title = "Table 2. Accuracy of line reconstruction"
     tables.write_table(t, outputs["csv"], outputs["md"], ["n_persons", "n_gold_lines"], priv.min_cell, title, note)

@@ -47,6 +47,8 @@ class Traps(Settings):
     protocol_label: float
     cycle_label: float
     nivolumab_q4w: float
+    holiday_scale: float
+    delay_scale: float
 
 
 @dataclass(frozen=True)
