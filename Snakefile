@@ -36,6 +36,7 @@ wildcard_constraints:
 
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/extract.smk"
+include: "workflow/rules/identify.smk"
 include: "workflow/rules/link.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/learned.smk"
@@ -44,6 +45,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/effectiveness.smk"
 include: "workflow/rules/concomitant.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/challenge.smk"
 
 

@@ -43,6 +43,7 @@ PROPERTIES = list(_walk(lconfig.schema()))
 FIRST_BLOCKS = ["seed", "study", "inputs", "simulate", "scenarios", "shards"]
 STAGE_BLOCKS = [
     "extract",
+    "identify",
     "link",
     "merge",
     "lines",
@@ -51,6 +52,7 @@ STAGE_BLOCKS = [
     "effectiveness",
     "concomitant",
     "figures",
+    "robustness",
     "challenge",
 ]
 BLOCKS = [*FIRST_BLOCKS, *STAGE_BLOCKS, "privacy"]

@@ -127,6 +127,12 @@ CASES = {
         None,
         {
             "*": [(1, 0, 63, "cisplatin+pemetrexed", False, "LAST")],
+            # the reference's maintenance check sees cisplatin dropped and pemetrexed continued: a maintenance
+            # phase from the first day >= 28 days after cisplatin's last day (day 49 -> 63)
+            "meng2021": [
+                (1, 0, 42, "cisplatin+pemetrexed", False, "maintenance"),
+                (1, 63, 63, CP, True, "LAST"),
+            ],
             "tlcr2020": [(1, 0, 21, "cisplatin+pemetrexed", False, "new_drug"), (2, 42, 63, CP, False, "LAST")],
             "regimen_window30": [(1, 0, 21, "cisplatin+pemetrexed", False, "new_drug"), (2, 42, 63, CP, False, "LAST")],
         },
@@ -205,6 +211,8 @@ CASES = {
         None,
         {
             "*": [(1, 0, 63, CP, False, "maintenance"), (1, 84, 126, "pemetrexed", True, "LAST")],
+            # the reference: maintenance from the first day >= 28 days after carboplatin's last (63 + 28 -> 105)
+            "meng2021": [(1, 0, 84, CP, False, "maintenance"), (1, 105, 126, "pemetrexed", True, "LAST")],
             "regimen_window30": [(1, 0, 63, CP, False, "drug_dropped"), (2, 84, 126, "pemetrexed", False, "LAST")],
         },
     ),
@@ -222,7 +230,8 @@ CASES = {
         },
     ),
     # switch maintenance: pemetrexed after 4 cycles of carboplatin-gemcitabine (a new line for meng2021, as
-    # the reference implementation runs: its switch-maintenance check never fires)
+    # the reference implementation runs: its switch-maintenance check never fires; and for lotluca, whose
+    # switch-maintenance list is empty since its tuning, docs/lines.md "How the presets were tuned")
     "switch_maintenance": (
         cycles("carboplatin+gemcitabine", [0, 21, 42, 63]) + cycles("pemetrexed", [84, 105]),
         None,
@@ -232,6 +241,10 @@ CASES = {
                 (1, 84, 105, "pemetrexed", True, "LAST"),
             ],
             "meng2021": [
+                (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
+                (2, 84, 105, "pemetrexed", False, "LAST"),
+            ],
+            "lotluca": [
                 (1, 0, 63, "carboplatin+gemcitabine", False, "new_drug"),
                 (2, 84, 105, "pemetrexed", False, "LAST"),
             ],
@@ -526,3 +539,55 @@ def test_config_schema_lists_every_tunable_parameter(repo):
     for preset in PRESETS:
         text = yaml.safe_load((repo / "scripts" / "lotluca" / "lines" / "presets" / f"{preset}.yaml").read_text())
         assert set(text) == fields | {"name", "description", "reference"}, preset
+
+
+# ---- the reference's segment scan (meng2021: line_scan segments) ---------------------------------
+def test_two_cycle_rule_reads_the_row_before_the_new_drug():
+    # pembrolizumab added on day 42: carboplatin is read first that day, so the rule reads day 42's own
+    # letters ("carboplatin, pembrolizumab, pemetrexed" has a "z", the day before has none): it fires, the
+    # regimen becomes day 42's drugs and the line keeps its start
+    rows = cycles(CP, [0, 21]) + cycles(CPP, [42, 63])
+    assert run("meng2021", rows) == [(1, 0, 63, CPP, False, "discontinued")]
+    assert run("meng2021", rows, two_cycle_rule=False) == [
+        (1, 0, 21, CP, False, "new_drug"),
+        (2, 42, 63, CPP, False, "discontinued"),
+    ]
+    # atezolizumab is read first on day 42: the rule reads day 21, which has day 0's letters: a new line
+    atz = "atezolizumab+" + CP
+    assert run("meng2021", cycles(CP, [0, 21]) + cycles(atz, [42, 63])) == [
+        (1, 0, 21, CP, False, "new_drug"),
+        (2, 42, 63, atz, False, "discontinued"),
+    ]
+
+
+def test_two_cycle_rule_after_a_single_cycle_moves_the_line_start():
+    # one cycle of carboplatin-pemetrexed, nivolumab from day 30: the first cycle belongs to no line's dates
+    rows = cycles(CP, [0]) + cycles("nivolumab", [30, 44, 58])
+    assert run("meng2021", rows) == [(1, 30, 58, "nivolumab", False, "discontinued")]
+
+
+def test_segment_scan_switch_maintenance_needs_every_switch_drug():
+    rows = cycles(CP, [0, 21, 42]) + cycles("docetaxel", [90, 111])
+    assert [r[:5] for r in run("meng2021", rows)] == [(1, 0, 42, CP, False), (2, 90, 111, "docetaxel", False)]
+    both = cycles(CP, [0, 21, 42]) + cycles("docetaxel+pemetrexed", [90, 111])
+    assert [r[:5] for r in run("meng2021", both)] == [(1, 0, 42, CP, False), (1, 90, 111, "docetaxel+pemetrexed", True)]
+
+
+def test_segment_scan_gap_exemption_looks_forward():
+    # erlotinib, then 200 days without treatment, erlotinib again: exempt (a gap-exempt drug of the regimen)
+    erl = cycles("erlotinib", [0, 30, 230, 260])
+    assert [r[:4] for r in run("meng2021", erl)] == [(1, 0, 260, "erlotinib")]
+    # carboplatin-pemetrexed: the gap ends the line
+    cp = cycles(CP, [0, 21, 221])
+    assert [r[:4] for r in run("meng2021", cp)] == [(1, 0, 21, CP), (2, 221, 221, CP)]
+
+
+def test_segment_parameters_are_checked():
+    with pytest.raises(InputError, match="line_scan"):
+        load_params("lotluca", {"line_scan": "rows"})
+    with pytest.raises(InputError, match="two_cycle_rule needs line_scan: segments"):
+        load_params("lotluca", {"two_cycle_rule": True})
+    with pytest.raises(InputError, match="maintenance_start_delay_days needs line_scan: segments"):
+        load_params("tlcr2020", {"maintenance_start_delay_days": 28})
+    with pytest.raises(InputError, match="named drugs only"):
+        load_params("meng2021", {"use_chemo_sessions": True})

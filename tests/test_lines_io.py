@@ -80,9 +80,10 @@ def test_merck_reader_errors_name_rows(tmp_path):
 def test_merck_lines(tmp_path):
     out = reconstruct(read_merck(write(tmp_path, MERCK)), None, None, load_params("meng2021")).to_pandas()
     got = [(r.person_id, r.line_number, str(r.start_date), r.regimen, r.is_maintenance) for r in out.itertuples()]
+    # as the reference computes: carboplatin's last day (2020-01-26) is not 28 days before the line's last
+    # day, so no maintenance phase; osimertinib 215 days after erlotinib: the gap ends line 1
     assert got == [
         ("1", 1, "2020-01-05", "carboplatin+pemetrexed", False),
-        ("1", 1, "2020-02-16", "pemetrexed", True),
         ("2", 1, "2021-03-01", "erlotinib", False),
         ("2", 2, "2021-11-02", "osimertinib", False),
         ("3", 1, "2022-06-01", "carboplatin+nab-paclitaxel+pembrolizumab", False),
@@ -123,7 +124,7 @@ def test_cli_round_trip_merck_to_csv(tmp_path):
     assert (
         text[1]
         .replace('"', "")
-        .startswith("1,1,2020-01-05,2020-01-26,carboplatin+pemetrexed,chemo_doublet,false,maintenance,meng2021")
+        .startswith("1,1,2020-01-05,2020-02-16,carboplatin+pemetrexed,chemo_doublet,false,end_of_data,meng2021")
     )
     back = pd.read_csv(out, dtype={"person_id": str})
     direct = reconstruct(read_merck(src), None, None, load_params("meng2021")).to_pandas()
@@ -213,7 +214,8 @@ EPISODE_COLUMNS = [
 
 def test_omop_export_columns_parent_and_events(tmp_path):
     exposures = read_merck(write(tmp_path, MERCK))
-    lines, assign = reconstruct_with_assignment(exposures, None, None, load_params("meng2021"))
+    # meng2021_paper: patient 1's pemetrexed alone is a maintenance phase there
+    lines, assign = reconstruct_with_assignment(exposures, None, None, load_params("meng2021_paper"))
     omop = to_omop(lines, assign, exposures)
     ep, ev = omop["episode"], omop["episode_event"]
     assert ep.column_names == EPISODE_COLUMNS and ep.schema == EPISODE
@@ -236,7 +238,7 @@ def test_omop_export_columns_parent_and_events(tmp_path):
 
 def test_omop_non_numeric_person_ids_are_mapped(tmp_path):
     exposures = read_merck(write(tmp_path, MERCK.replace("\n1,", "\nA,").replace("\n2,", "\nB,")))
-    lines, assign = reconstruct_with_assignment(exposures, None, None, load_params("meng2021"))
+    lines, assign = reconstruct_with_assignment(exposures, None, None, load_params("meng2021_paper"))
     omop = to_omop(lines, assign, exposures)
     pm = omop["person_map"].to_pandas()
     assert pm["person_source_value"].tolist() == ["3", "A", "B"] and pm["person_id"].tolist() == [1, 2, 3]

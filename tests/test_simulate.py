@@ -33,7 +33,7 @@ from lotluca.simulate import (
 from lotluca.simulate.params import Noise, SimSettings, Traps
 
 DCIR_KEYS = snds_schema.primary_key("ER_PRS_F")  # the 9 DCIR join keys
-SMALL = {"patients": 400}
+SMALL = {"patients": 400, "abstraction": {"error_rate": 0.0}}  # gold = the truth (errors: test_simulate_abstraction)
 
 
 def sim_settings(study=None, **sim) -> SimSettings:
@@ -140,7 +140,8 @@ def test_pmsi_keys_unique_and_valid(small):
         assert len(d) and set(zip(d.ETA_NUM, d.RSA_NUM, strict=True)) <= keys, child
     assert set(c["NIR_ANO_17"]) <= set(S["IR_BEN_R"]["BEN_NIR_PSA"])
     assert (b["GRG_GHM"] == "28Z07Z").mean() > 0.5 and b["GRG_GHM"].str.startswith("90").any()
-    assert b.loc[b["GRG_GHM"] == "04M132", "DGN_PAL"].str.startswith("C34").all()
+    dgn = b.loc[b["GRG_GHM"] == "04M132", "DGN_PAL"]  # identification decoys: other cancers, mesothelioma
+    assert dgn.str.startswith("C").all() and dgn.str.startswith("C34").mean() > 0.85
     ok = (
         (~c[["NIR_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET"]].any(axis=1))
         & (c["NAI_RET"] == "0")
@@ -229,8 +230,9 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path,
     for out, seed in ((a, 11), (b, 11), (c, 12)):
         simulate_to_files({"patients": 150}, {}, seed, out, fmt)
     da, db, dc = _digest(a), _digest(b), _digest(c)
-    # 20 + truth/{concomitant,persons,lines,changes}_truth + snds/{IR_PHA_R,NU_UCD_R} + snds/T_MCOaa{CSTC,FHSTC}
-    assert da == db and len(da) == 28
+    # 20 + truth/{concomitant,persons,lines,changes,identification}_truth + snds/{IR_PHA_R,NU_UCD_R,IR_IMB_R}
+    # + snds/T_MCOaa{CSTC,FHSTC} + truth/gold_agreement.parquet, gold/gold_agreement.csv
+    assert da == db and len(da) == 32
     assert da[f"snds/IR_PHA_R.{fmt}"] == dc[f"snds/IR_PHA_R.{fmt}"]  # the nomenclature does not depend on the seed
     assert da["gold/gold_lines.parquet"] != dc["gold/gold_lines.parquet"]
     assert da[f"snds/ER_PRS_F.{fmt}"] != dc[f"snds/ER_PRS_F.{fmt}"]
@@ -313,7 +315,8 @@ def test_knobs_switch_traps_off_and_on():
     traps = replace(base.traps, clinical_trial=0.0, line_elsewhere=0.0, cycle_elsewhere=0.0, platinum_swap=1.0)
     noise = replace(base.noise, **{k: 0.0 for k in asdict(base.noise)})
     no_sit = replace(base.situations, frequency_scale=0.0)  # no referral after a first line elsewhere
-    quiet = replace(base, traps=traps, noise=noise, decoy_ratio=0.0, situations=no_sit)
+    no_dec = replace(base.identification_decoys, enabled=False)
+    quiet = replace(base, traps=traps, noise=noise, decoy_ratio=0.0, situations=no_sit, identification_decoys=no_dec)
     r = simulate(quiet, 5)
     t = _pd(r["clinical_truth"])
     assert (t["ingredient"] != "trial_drug").all()
@@ -335,8 +338,10 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
     """No default in the code: the fields are the keys of the simulate block (and sub-blocks), the values
     the schema's defaults; the study period comes from the study block."""
     from lotluca.config import schema
+    from lotluca.simulate.abstraction import Abstraction
     from lotluca.simulate.concomitant import ConcomitantSettings
     from lotluca.simulate.outpatient import OutpatientSettings
+    from lotluca.simulate.params import DecoySettings
     from lotluca.simulate.situations import SituationSettings
 
     sim = schema()["properties"]["simulate"]["properties"]
@@ -349,7 +354,9 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
         "noise": Noise,
         "concomitant": ConcomitantSettings,
         "situations": SituationSettings,
+        "identification_decoys": DecoySettings,
         "outpatient": OutpatientSettings,
+        "abstraction": Abstraction,
     }
     groups["confounding"] = ConfoundingSettings
     for group, cls in groups.items():
@@ -445,7 +452,7 @@ def test_property_any_seed_and_knobs_give_a_consistent_cohort():
         noise=st.fixed_dictionaries({k: st.floats(0, 1) for k in _noise_probs}),
     )
     def check(seed, traps, noise):
-        r = simulate(sim_settings(patients=40, traps=traps, noise=noise), seed)
+        r = simulate(sim_settings(patients=40, traps=traps, noise=noise, abstraction={"error_rate": 0.0}), seed)
         g = _pd(r["gold"])
         t = _pd(r["clinical_truth"])
         main = g[~g["is_maintenance"]].sort_values(["person_id", "line_number"])

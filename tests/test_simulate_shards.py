@@ -52,6 +52,7 @@ def _run_steps(root: Path, n: int, fmt: str, seed: int = 11) -> tuple[list[dict]
         "gold": str(gathered / "gold.parquet"),
         "truth": [str(gathered / f"{t}.parquet") for t in TRUTH],
         "calibration": str(gathered / "calibration.csv"),
+        "gold_agreement": str(gathered / "gold_agreement.csv"),
     }
     truth = [o["truth"][t] for t in range(len(TRUTH)) for o in shard_out]  # table-major, then shard order
     inputs = {"gold": [o["gold"] for o in shard_out], "truth": truth}
@@ -95,7 +96,7 @@ def test_steps_write_exactly_the_paths_given(tmp_path):
     the file name up to its first dot), and nothing else."""
     shard_out, gathered = _run_steps(tmp_path, 2, "csv")
     want = {f for o in shard_out for v in o.values() for f in ([v] if isinstance(v, str) else v)}
-    want |= {gathered["gold"], gathered["calibration"], *gathered["truth"]}
+    want |= {gathered["gold"], gathered["calibration"], gathered["gold_agreement"], *gathered["truth"]}
     assert _files(tmp_path) == want
     header = (tmp_path / "n2" / "s0" / "ER_PRS_F.raw.csv").read_text().splitlines()[0]
     assert header.split(";") == snds_schema.arrow_schema("ER_PRS_F").names  # the ER_PRS_F table went to its file
@@ -125,7 +126,7 @@ def test_the_cohort_is_identical_for_any_number_of_shards(tmp_path, fmt):
                     raw[n][t] = parts[0]
                     continue
                 raw[n][t] = gather([p for p in parts if p.num_rows] or parts[:1])  # CSV types of an empty file differ
-    files = lambda g: [g["gold"], g["calibration"], *g["truth"]]  # noqa: E731
+    files = lambda g: [g["gold"], g["calibration"], g["gold_agreement"], *g["truth"]]  # noqa: E731
     for n in (3, 6):
         for a, b in zip(files(gathered[1]), files(gathered[n]), strict=True):
             assert filecmp.cmp(a, b, shallow=False), (n, b)

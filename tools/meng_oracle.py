@@ -4,20 +4,25 @@ The reference (github.com/Merck/Line-of-Therapy-Algorithm, GPL) is never part of
 a checkout the user already has, as an outside program with its own Python interpreter (pandas 1.5.3),
 in a scratch copy of its `Python/` folder, and only reads its output CSV.
 
+    python tools/meng_oracle.py --seeds 11 12 13 --patients 2500 --out /tmp/oracle \
+        --reference-dir ~/src/Line-of-Therapy-Algorithm --reference-python ~/venvs/merck/bin/python
     python tools/meng_oracle.py --merged results/merged/linked --out /tmp/oracle \
         --reference-dir ~/src/Line-of-Therapy-Algorithm --reference-python ~/venvs/merck/bin/python
     python tools/meng_oracle.py --input tests/data/meng_reference/input.csv \
         --reference-output tests/data/meng_reference/output_lot.csv --out /tmp/oracle   # no reference run
 
 Steps: (1) export the antineoplastic exposures of a merged scenario (on or after the advanced diagnosis,
-as meng2021 reads them) to the reference's input format, PATIENT_ID numbered 1..n in sorted person order
-(the reference builds `DataFrame.query` strings, so ids must be numeric); (2) run the reference with the
-NSCLC parameters of issue 17 (its `reference/NSCLC` lists, 180-day gap); (3) run lotluca's preset on the
-same rows; (4) compare the line starts per patient (the first day of each line number, maintenance
-phases excluded) and classify every difference by the first date where the two disagree, with example
-patients. Writes OUT/input.csv, OUT/output_lot.csv (the reference's, verbatim), OUT/lotluca_lines.csv,
-OUT/differences.csv (one row per differing patient), OUT/summary.json (printed), and the reference's
-scratch folder OUT/reference_run/ with its log OUT/reference_run.log.
+as meng2021 reads them; with --seeds, of a cohort simulated, extracted, linked and merged per seed) to the
+reference's input format, PATIENT_ID numbered 1..n in sorted person order (the reference builds
+`DataFrame.query` strings, so ids must be numeric), sorted by (patient, date, name); (2) run the reference
+with the NSCLC parameters of issue 17 (its `reference/NSCLC` lists, 180-day gap) on those rows, written in
+the order that its own unstable sort turns back into (date, name) order (OUT/reference_input.csv;
+--file-order: as sorted); (3) run lotluca's preset on the same rows; (4) compare the line starts per
+patient (the first day of each line number) and the rows with their maintenance phases, and classify
+every difference by the first date where the two disagree, with example patients. Writes OUT/input.csv,
+OUT/output_lot.csv (the reference's, verbatim), OUT/lotluca_lines.csv, OUT/differences.csv (one row per
+differing patient), OUT/summary.json (printed; with --seeds one folder per seed and a table of agreement
+per seed and per class), and the reference's scratch folder OUT/reference_run/ with its log.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -76,6 +82,38 @@ def export_merged(merged_dir: str | Path) -> pd.DataFrame:
         }
     )
     return out.sort_values(["PATIENT_ID", "MED_START", "MED_NAME"], kind="stable").reset_index(drop=True)
+
+
+# run by the reference's interpreter (its pandas sorts as the reference does): each patient's rows of a date
+# written in the positions that its unstable `sort_values("MED_START")` turns into (date, name) order
+REORDER = """
+import sys
+import pandas as pd
+d = pd.read_csv(sys.argv[1])
+parts = []
+for _, g in d.groupby("PATIENT_ID", sort=False):
+    g = g.reset_index(drop=True)
+    perm = g.assign(MED_START=pd.to_datetime(g["MED_START"])).sort_values("MED_START").index.to_numpy()
+    q = g.copy()
+    q.iloc[perm] = g.to_numpy()
+    check = q.assign(MED_START=pd.to_datetime(q["MED_START"])).sort_values("MED_START")
+    assert (check["MED_NAME"].to_numpy() == g["MED_NAME"].to_numpy()).all(), "sort not reproducible"
+    parts.append(q)
+pd.concat(parts).to_csv(sys.argv[2], index=False)
+"""
+
+
+def reference_order(rows: pd.DataFrame, python: str, workdir: str | Path) -> pd.DataFrame:
+    """`rows` (sorted by patient, date, name) in the file order that the reference's own sort turns back into
+    (date, name) order. The reference sorts each patient's rows by date with pandas' default, unstable,
+    quicksort, so the order of the rows of a date (which its two-cycle rule reads) would otherwise depend on
+    the number of rows; lotluca's segment scan reads the rows of a date in name order (docs/lines.md)."""
+    src, dst = Path(workdir) / "input_sorted.csv", Path(workdir) / "reference_input.csv"
+    rows.to_csv(src, index=False)
+    res = subprocess.run([python, "-c", REORDER, str(src), str(dst)], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SystemExit(f"reordering the input for the reference failed:\n{res.stderr[-2000:]}")
+    return pd.read_csv(dst, dtype={"PATIENT_ID": "int64"})
 
 
 def run_reference(rows: pd.DataFrame, reference_dir: str | Path, python: str, workdir: str | Path) -> Path:
@@ -209,7 +247,9 @@ def classify(rows: pd.DataFrame, ours: pd.DataFrame, ref: pd.DataFrame) -> pd.Da
         sa, sb = a.get(p, []), b.get(p, [])
         if sa == sb:
             continue
-        only_a, only_b = sorted(set(sa) - set(sb)), sorted(set(sb) - set(sa))
+        # multisets: the reference can start two lines on one day (its two-cycle rule)
+        only_a = sorted((Counter(sa) - Counter(sb)).elements())
+        only_b = sorted((Counter(sb) - Counter(sa)).elements())
         first = min(only_a[:1] + only_b[:1])
         ol, rl = ours_by.get(p, ours.iloc[:0]), ref_by.get(p, ref.iloc[:0])
         if only_a and only_a[0] == first:
@@ -229,7 +269,8 @@ def classify(rows: pd.DataFrame, ours: pd.DataFrame, ref: pd.DataFrame) -> pd.Da
                 "n_reference": len(sb),
                 "first_difference": first,
                 "drugs_that_day": drugs_on,
-                "class": bug or f"{side}; {where}",
+                "class": f"{side}; {where}",
+                "two_cycle_signature": bug,
                 "lotluca_starts": " ".join(sa),
                 "reference_starts": " ".join(sb),
             }
@@ -237,7 +278,7 @@ def classify(rows: pd.DataFrame, ours: pd.DataFrame, ref: pd.DataFrame) -> pd.Da
     return pd.DataFrame(
         out,
         columns=["patient", "n_lotluca", "n_reference", "first_difference", "drugs_that_day", "class",
-                 "lotluca_starts", "reference_starts"],
+                 "two_cycle_signature", "lotluca_starts", "reference_starts"],
     )  # fmt: skip
 
 
@@ -267,6 +308,7 @@ def summarise(rows: pd.DataFrame, ref: pd.DataFrame, diff: pd.DataFrame, algorit
         "agreement": round((n - len(diff)) / n, 4) if n else 1.0,
         "patients_with_reference_bug": len(bugs),
         "agreement_outside_reference_bugs": round(clean_same / (n - len(bugs)), 4) if n > len(bugs) else 1.0,
+        "same_starts_reference_bug_patients": len(set(bugs) - differing),
         "classes": [
             {"class": c, "patients": k, "examples": diff.loc[diff["class"] == c, "patient"].head(EXAMPLES).tolist()}
             for c, k in counts.most_common()
@@ -274,35 +316,142 @@ def summarise(rows: pd.DataFrame, ref: pd.DataFrame, diff: pd.DataFrame, algorit
     }
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--merged", help="a merged scenario folder (exposures.parquet, persons.parquet)")
-    src.add_argument("--input", help="a reference-format input CSV (PATIENT_ID, MED_START, MED_END, MED_NAME)")
-    ap.add_argument("--reference-dir", help="root of a Merck/Line-of-Therapy-Algorithm checkout")
-    ap.add_argument("--reference-python", default=sys.executable, help="its interpreter (pandas 1.5.3)")
-    ap.add_argument("--reference-output", help="an output_lot.csv of the reference already run on this input")
-    ap.add_argument("--algorithm", default="meng2021", help="lotluca preset to compare (default meng2021)")
-    ap.add_argument("--out", required=True, help="output folder")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
+def line_rows(ours: pd.DataFrame, ref: pd.DataFrame) -> tuple[dict, dict]:
+    """person -> sorted (line number, start, maintenance) rows, of lotluca's lines and of the reference's."""
+    a = ours.assign(k=list(zip(ours["line_number"].astype(int), ours["start_date"].astype(str),
+                               ours["is_maintenance"].astype(bool), strict=True)))  # fmt: skip
+    starts = pd.to_datetime(ref["START_DATE"]).dt.strftime("%Y-%m-%d")
+    b = ref.assign(k=list(zip(ref["LINE_NUMBER"].astype(int), starts, ref["IS_MAINTENANCE"].astype(bool), strict=True)))
+    return (
+        {str(p): sorted(g) for p, g in a.groupby(a["person_id"].astype(str))["k"]},
+        {str(p): sorted(g) for p, g in b.groupby(b["PATIENT_ID"].astype(str))["k"]},
+    )
+
+
+def reference_output(rows: pd.DataFrame, out: Path, args) -> pd.DataFrame:
+    """Write `rows` (sorted) as OUT/input.csv and the reference's output on them as OUT/output_lot.csv: run the
+    reference, or copy --reference-output, or keep the saved one (--reuse); return the sorted rows."""
     out.mkdir(parents=True, exist_ok=True)
-    rows = export_merged(args.merged) if args.merged else pd.read_csv(args.input, dtype={"PATIENT_ID": "int64"})
+    rows = rows.sort_values(["PATIENT_ID", "MED_START", "MED_NAME"], kind="stable").reset_index(drop=True)
     rows.to_csv(out / "input.csv", index=False)
     if args.reference_output:
         if Path(args.reference_output).resolve() != (out / "output_lot.csv").resolve():
             shutil.copyfile(args.reference_output, out / "output_lot.csv")
+    elif args.reuse and (out / "output_lot.csv").exists() and (out / "reference_input.csv").exists():
+        pass  # the reference's output of a previous run on the same input (checked below)
     elif args.reference_dir:
-        shutil.copyfile(run_reference(rows, args.reference_dir, args.reference_python, out), out / "output_lot.csv")
+        ref_rows = rows if args.file_order else reference_order(rows, args.reference_python, out)
+        ref_rows.to_csv(out / "reference_input.csv", index=False)
+        lot = run_reference(ref_rows, args.reference_dir, args.reference_python, out)
+        shutil.copyfile(lot, out / "output_lot.csv")
     else:
-        ap.error("give --reference-dir (and --reference-python) or --reference-output")
+        raise SystemExit("give --reference-dir (and --reference-python) or --reference-output")
+    if args.reuse and not args.reference_output:
+        given = pd.read_csv(out / "reference_input.csv", dtype={"PATIENT_ID": "int64"})
+        key = ["PATIENT_ID", "MED_START", "MED_NAME"]
+        if not given.sort_values(key, kind="stable").reset_index(drop=True)[key].equals(rows[key]):
+            raise SystemExit(f"{out}: the saved reference output is for another input (drop --reuse)")
+    return rows
+
+
+def compare(rows: pd.DataFrame, out: Path, args) -> dict:
+    """Compare lotluca with the reference's output in `out` on `rows`; write the comparison files into `out`
+    and return the summary."""
     ref = pd.read_csv(out / "output_lot.csv")
     ours = run_lotluca(rows, args.algorithm)
     ours.to_csv(out / "lotluca_lines.csv", index=False)
     diff = classify(rows, ours, ref)
     diff.to_csv(out / "differences.csv", index=False)
     summary = summarise(rows, ref, diff, args.algorithm)
+    a, b = line_rows(ours, ref)
+    same_rows = sum(a.get(str(p), []) == b.get(str(p), []) for p in rows["PATIENT_ID"].unique())
+    summary["same_rows_with_maintenance"] = int(same_rows)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def simulate_cohort(seed: int, patients: int, folder: Path) -> Path:
+    """A simulated cohort's merged linked scenario (simulate, extract, link, merge with the default config),
+    made once in `folder`; returns the merged scenario folder."""
+    merged = folder / "merged" / "linked"
+    if (merged / "exposures.parquet").exists():
+        return merged
+    lot = [sys.executable, "-m", "lotluca"]
+    steps = [
+        ["simulate", "--patients", str(patients), "--seed", str(seed), "--out", folder / "sim"],
+        ["extract", "--snds", folder / "sim" / "snds", "--odh", folder / "sim" / "odh", "--out", folder / "extract"],
+        ["link", "--odh-dir", folder / "extract" / "odh", "--snds-dir", folder / "extract" / "snds", "--truth", "",
+         "--out", folder / "linkage"],
+        ["merge", "--odh-dir", folder / "extract" / "odh", "--snds-dir", folder / "extract" / "snds",
+         "--links", folder / "linkage" / "links.parquet", "--scenario", "linked", "--out", folder / "merged"],
+    ]  # fmt: skip
+    for step in steps:
+        res = subprocess.run(lot + [str(x) for x in step], capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            raise SystemExit(f"lotluca {step[0]} failed (seed {seed}):\n{res.stderr[-2000:]}")
+    return merged
+
+
+def print_table(summaries: dict[int, dict]) -> None:
+    """Agreement per seed, then the classes of difference with their patients per seed."""
+    print("| seed | patients | same line starts | with the reference's two-cycle signature | same starts among them "
+          "| same rows incl. maintenance |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for seed, s in summaries.items():
+        n, bug = s["patients"], s["patients_with_reference_bug"]
+        print(f"| {seed} | {n} | {s['same_line_starts']} ({100 * s['agreement']:.1f}%) | {bug} "
+              f"| {s['same_starts_reference_bug_patients']} / {bug} "
+              f"| {s['same_rows_with_maintenance']} ({100 * s['same_rows_with_maintenance'] / n:.1f}%) |")  # fmt: skip
+    classes = sorted({c["class"] for s in summaries.values() for c in s["classes"]})
+    if classes:
+        print("\n| class of difference | " + " | ".join(f"seed {k}" for k in summaries) + " |")
+        print("|---|" + "---|" * len(summaries))
+    for cls in classes:
+        cells = []
+        for s in summaries.values():
+            hit = [c for c in s["classes"] if c["class"] == cls]
+            cells.append(f"{hit[0]['patients']} (e.g. {', '.join(map(str, hit[0]['examples'][:3]))})" if hit else "0")
+        print(f"| {cls} | " + " | ".join(cells) + " |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--merged", help="a merged scenario folder (exposures.parquet, persons.parquet)")
+    src.add_argument("--input", help="a reference-format input CSV (PATIENT_ID, MED_START, MED_END, MED_NAME)")
+    src.add_argument("--seeds", type=int, nargs="+", help="simulate a cohort per seed (with --patients) and compare")
+    ap.add_argument("--patients", type=int, default=2500, help="patients simulated per seed (with --seeds)")
+    ap.add_argument("--reference-dir", help="root of a Merck/Line-of-Therapy-Algorithm checkout")
+    ap.add_argument("--reference-python", default=sys.executable, help="its interpreter (pandas 1.5.3)")
+    ap.add_argument("--reference-output", help="an output_lot.csv of the reference already run on this input")
+    ap.add_argument("--algorithm", default="meng2021", help="lotluca preset to compare (default meng2021)")
+    ap.add_argument(
+        "--file-order",
+        action="store_true",
+        help="give the reference its input sorted by (patient, date, name) as is, not in the order its unstable "
+        "sort turns into that order (the rows of a date then reach it in an order that depends on their number)",
+    )
+    ap.add_argument(
+        "--reuse", action="store_true", help="reuse the reference output of a previous run in --out on the same input"
+    )
+    ap.add_argument("--out", required=True, help="output folder")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    if args.seeds:
+        if args.reference_output:
+            ap.error("--seeds runs the reference: give --reference-dir, not --reference-output")
+        exported = {
+            s: export_merged(simulate_cohort(s, args.patients, out / f"seed{s}" / "cohort")) for s in args.seeds
+        }
+        with ThreadPoolExecutor(len(args.seeds)) as pool:  # the reference runs, one process per seed
+            jobs = {s: pool.submit(reference_output, exported[s], out / f"seed{s}", args) for s in args.seeds}
+            rows = {s: job.result() for s, job in jobs.items()}
+        summaries = {s: compare(rows[s], out / f"seed{s}", args) for s in args.seeds}
+        (out / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n", encoding="utf-8")
+        print_table(summaries)
+        return 0
+    rows = export_merged(args.merged) if args.merged else pd.read_csv(args.input, dtype={"PATIENT_ID": "int64"})
+    summary = compare(reference_output(rows, out, args), out, args)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -87,6 +87,44 @@ STAYS = pa.schema(
     ]
 )
 
+# One row per ICD-10 code of a valid PMSI MCO stay (main, related or associated diagnosis), look-back year
+# included: what the SNDS-only identification reads (lotluca.extract.diagnoses, docs/identify.md).
+DIAGNOSES = pa.schema(
+    [
+        ("person_id", STR),  # SNDS person (BEN_IDT_ANO)
+        ("date", DATE),  # admission date of the stay
+        ("code", STR),  # ICD-10 code without dot, upper case ("C341", "C787")
+        ("position", STR),  # "main" (DGN_PAL) | "related" (DGN_REL) | "associated" (T_MCOaaD ASS_DGN)
+        ("ghm", STR),  # GRG_GHM of the stay
+        ("origin", STR),  # the stay ("T_MCOaaB:ETA_NUM:RSA_NUM")
+    ]
+)
+
+# One row per ALD registration (long-term illness, IR_IMB_R) of an SNDS person, whatever its date.
+ALD = pa.schema(
+    [
+        ("person_id", STR),  # SNDS person (BEN_IDT_ANO)
+        ("start_date", DATE),  # IMB_ALD_DTD: start of the exoneration
+        ("end_date", DATE),  # IMB_ALD_DTF, null when open
+        ("code", STR),  # MED_MTF_COD: ICD-10 code of the illness, without dot
+        ("ald_number", I16),  # IMB_ALD_NUM (30: malignant tumours)
+        ("origin", STR),  # key of the raw row ("IR_IMB_R:row")
+    ]
+)
+
+# One row per person identified as incident advanced NSCLC from the SNDS alone (lotluca.identify).
+IDENTIFIED = pa.schema(
+    [
+        ("person_id", STR),  # SNDS person (BEN_IDT_ANO)
+        ("diagnosis_date", DATE),  # inferred advanced-diagnosis date
+        ("histology", STR),  # inferred: "non_squamous" (pemetrexed, bevacizumab, a driver TKI) | "nos"
+        ("egfr", STR),  # "mutated" when an EGFR TKI was given, else "unknown"
+        ("alk", STR),  # "mutated" when an ALK TKI was given, else "unknown"
+        ("first_c34_date", DATE),  # first C34 code (main / related stay diagnosis, or ALD)
+        ("advanced_evidence", STR),  # what made it advanced: "metastasis" | "treatment" | both joined by "+"
+    ]
+)
+
 # One row per line of therapy, or per maintenance phase (is_maintenance true, same line_number as its line).
 LINES = pa.schema(
     [
@@ -204,6 +242,9 @@ CANONICAL = {
     "gold_lines": GOLD_LINES,
     "rejects": REJECTS,
     "links": LINKS,
+    "diagnoses": DIAGNOSES,
+    "ald": ALD,
+    "identified": IDENTIFIED,
 }
 
 

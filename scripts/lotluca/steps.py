@@ -22,6 +22,7 @@ from lotluca.errors import LotlucaError
 STAGES = (
     "simulate",
     "extract",
+    "identify",
     "link",
     "merge",
     "learned",
@@ -30,6 +31,7 @@ STAGES = (
     "effectiveness",
     "concomitant",
     "figures",
+    "robustness",
     "challenge",
 )
 

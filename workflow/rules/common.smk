@@ -36,6 +36,7 @@ SOURCE_TABLES = {
         "T_MCOaaFHSTC",
         "IR_PHA_R",
         "NU_UCD_R",
+        "IR_IMB_R",
     ],
     "odh": ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"],
 }
@@ -52,6 +53,8 @@ TRUTH = [
     "persons_truth",
     "lines_truth",
     "changes_truth",
+    "gold_agreement",
+    "identification_truth",
 ]
 CHALLENGE_TABLES = [
     "persons",
@@ -171,6 +174,8 @@ def study_targets():
     """Final outputs of the study."""
     targets = [path("simulate.calibration")] if SIMULATED else []
     targets += paths("extract.table", source=SOURCES, name="accounting.csv")
+    targets.append(path("identify.identified"))
+    targets += [path("identify.quality")] if SIMULATED else []
     targets.append(path("link.quality"))
     targets += paths("merge.table", scenario=SCENARIOS, table=MERGED)
     targets += paths("lines.lines", scenario=SCENARIOS, algorithm=ALGORITHMS)
@@ -191,6 +196,8 @@ def study_targets():
     targets += figure_targets()
     if config["concomitant"]["enabled"]:
         targets += [path("concomitant.table"), path("concomitant.figure", ext="png")]
+    if SIMULATED and config["robustness"]["enabled"]:
+        targets += [path("robustness.csv"), path("robustness.figure", ext="png")]
     if config["challenge"]["enabled"]:
         targets += [path("challenge.bundle"), path("challenge.reidentification")]
     return targets

@@ -7,6 +7,12 @@ rule evaluate_shard:
     input:
         gold=gold_lines(),
         lines=[path("lines.shard", scenario=s, algorithm=a) for s, a in PAIRS],
+        # snds_only is scored on the gold persons the SNDS-only cohort contains
+        snds_cohort=(
+            [path("merge.table", scenario="snds_only", table="persons")]
+            if "snds_only" in SCENARIOS
+            else []
+        ),
     output:
         persons=temp(
             [path("evaluate.shard", scenario=s, algorithm=a) for s, a in PAIRS]

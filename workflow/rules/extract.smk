@@ -58,3 +58,26 @@ rule extract_gather:
         source="{source}",
     script:
         STEP
+
+
+rule extract_diagnoses:
+    input:
+        tables=lambda wc: (
+            paths("simulate.shard_snds", table=SOURCE_TABLES["snds"], shard=SHARDS)
+            if SIMULATED
+            else raw_tables("snds")
+        ),
+    output:
+        diagnoses=path("extract.table", source="snds", name="diagnoses.parquet"),
+        ald=path("extract.table", source="snds", name="ald.parquet"),
+    log:
+        log_file("extract_diagnoses"),
+    benchmark:
+        bench_file("extract_diagnoses")
+    conda:
+        "../../envs/extract.yaml"
+    params:
+        study=config["study"],
+        extract=config["extract"],
+    script:
+        STEP

@@ -14,6 +14,10 @@ rule figures_cohort:
         metrics=METRICS,
         lines=FIG_LINES,
         gold=gold_lines(),
+        # the SNDS-only cohort beside the ODH-based one (when the snds_only scenario is studied)
+        identified=[path("identify.identified")] if "snds_only" in SCENARIOS else [],
+        identify_report=[path("identify.report")] if "snds_only" in SCENARIOS else [],
+        snds_lines=lines_files("snds_only") if "snds_only" in SCENARIOS else [],
     output:
         **figure_outputs("cohort", "Fig 1. Cohort flow"),
     log:

@@ -12,6 +12,11 @@ rule merge:
             "extract.table", source="snds", name="chemo_sessions.parquet"
         ),
         links=path("link.links"),
+        # snds_only: the SNDS-only cohort, its gold persons found by the linkage truth when known
+        identified=lambda wc: (
+            path("identify.identified") if wc.scenario == "snds_only" else []
+        ),
+        scoring_links=lambda wc: linkage_truth() if wc.scenario == "snds_only" else [],
     output:
         **{t: path("merge.table", table=t) for t in MERGED},
         report=path("merge.report"),

@@ -37,6 +37,11 @@ rule simulate_gather:
             caption="../report/calibration.rst",
             category=category("simulate"),
         ),
+        gold_agreement=report(
+            path("simulate.gold_agreement"),
+            caption="../report/gold_agreement.rst",
+            category=category("simulate"),
+        ),
     log:
         log_file("simulate_gather"),
     benchmark:

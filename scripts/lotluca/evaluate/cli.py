@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from lotluca.config import load_config
-from lotluca.evaluate.metrics import HEADLINE
+from lotluca.evaluate.metrics import HEADLINE, HEADLINE_STRATUM
 from lotluca.evaluate.scoring import evaluate, metric_definitions, settings_json
 from lotluca.evaluate.settings import EvaluateSettings, bootstrap_seed
 from lotluca.evaluate.submission import load_gold, load_submission
@@ -119,8 +119,9 @@ def run(args) -> int:
 
     level = round(100 * settings.ci_level)
     print(f"{args.pred}: {n_persons} gold persons (split {split}), tolerance +/- {settings.tolerance_days} days")
+    print(f"  stratum {HEADLINE_STRATUM} (the headline: two or more gold lines or a maintenance phase)")
     for m in HEADLINE:
-        v = out["metrics"]["all"][m]
+        v = out["metrics"][HEADLINE_STRATUM][m]
         ci = "" if v["ci_low"] is None else f"  ({level}% CI {v['ci_low']:.3f}-{v['ci_high']:.3f})"
         est = "NA" if v["estimate"] is None else f"{v['estimate']:.3f}"
         print(f"  {m:<22} {est}{ci}  n={v['n']}")

@@ -171,13 +171,24 @@ def score_shard_file(
     settings: EvaluateSettings,
     shard: int = 0,
     n_shards: int = 1,
+    cohort_path: str | Path | None = None,
 ) -> pa.Table:
     """Write the per-person table (PERSON_SCORES) of the predicted lines `lines_path` against the gold
     standard `gold_path` (its split `settings.split`), for the persons of `shard` of `n_shards` (the gold
     standard restricted to it by the person hash). `lines_path` is that shard of the lines step: a row
-    of another shard is an InputError."""
+    of another shard is an InputError. `cohort_path` (a persons table): only the gold persons it contains
+    are scored (the SNDS-only cohort of `snds_only`: a gold person it misses is the identification's error,
+    measured by lotluca.identify, not the lines')."""
     gold, _ = load_gold(gold_path, settings.split)
     gold = restrict_to_shard(gold, shard, n_shards, str(gold_path))
+    if cohort_path:
+        ids = read_table(cohort_path)["person_id"].astype(str)
+        log.info(
+            "scored: the %d gold persons of %s",
+            gold.loc[gold["person_id"].astype(str).isin(ids), "person_id"].nunique(),
+            cohort_path,
+        )
+        gold = gold[gold["person_id"].astype(str).isin(ids)]
     pred = validate_lines(read_table(lines_path), lines_path)
     pred = restrict_to_shard(pred, shard, n_shards, str(lines_path), strict=True)
     table = score_persons(pred, gold, settings)

@@ -1,7 +1,8 @@
 """Render the evaluation metrics (metrics.csv) as the README's Markdown table, and splice it into README.md.
 
-Rows: algorithms; columns: for each data-source scenario, line F1 and full-sequence exact match (stratum
-"all") with their CIs. `python -m lotluca.evaluate.readme METRICS.csv [--output FILE]
+Rows: algorithms; columns: for each data-source scenario, line F1 and full-sequence exact match (the
+headline stratum several_or_maintenance: persons with two or more gold lines or a maintenance phase) with
+their CIs. `python -m lotluca.evaluate.readme METRICS.csv [--output FILE]
 [--readme README.md]` writes the table and, with --readme, replaces the text between the markers
 `<!-- evaluation-table:begin -->` and `<!-- evaluation-table:end -->` of the README.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from lotluca.errors import InputError
+from lotluca.evaluate.metrics import HEADLINE_STRATUM
 from lotluca.layout import path
 
 BEGIN, END = "<!-- evaluation-table:begin -->", "<!-- evaluation-table:end -->"
@@ -35,7 +37,7 @@ def readme_table(metrics: pd.DataFrame, scenarios: list[str] | None = None, algo
     need = {"scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"}
     if missing := need - set(metrics.columns):
         raise InputError("metrics table", f"missing column(s) {', '.join(sorted(missing))}")
-    m = metrics[(metrics["stratum"] == "all") & metrics["metric"].isin(list(COLUMNS))]
+    m = metrics[(metrics["stratum"] == HEADLINE_STRATUM) & metrics["metric"].isin(list(COLUMNS))]
     scenarios = scenarios or list(dict.fromkeys(m["scenario"]))
     algorithms = algorithms or list(dict.fromkeys(m["algorithm"]))
     cells = {(r["scenario"], r["algorithm"], r["metric"]): _cell(r) for _, r in m.iterrows()}
@@ -46,9 +48,10 @@ def readme_table(metrics: pd.DataFrame, scenarios: list[str] | None = None, algo
         lines.append(
             "| " + " | ".join([f"`{a}`"] + [cells.get((s, a, k), "") for s in scenarios for k in COLUMNS]) + " |"
         )
-    persons = f"{int(n.max())} gold test persons" if len(n) else "no scored persons"
+    persons = f"{int(n.max())} gold test persons of that stratum" if len(n) else "no scored persons"
     lines.append("")
     lines.append(
+        f"Stratum {HEADLINE_STRATUM} (two or more gold lines or a maintenance phase; one-line persons inflate F1). "
         f"Estimates with patient-bootstrap 95% CIs; {persons}. Generated from {path('evaluate.metrics_csv')} by lotluca.evaluate.readme_table."
     )
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from lotluca.evaluate.metrics import HEADLINE, METRICS
+from lotluca.evaluate.metrics import HEADLINE, HEADLINE_STRATUM, METRICS
 from lotluca.evaluate.persons import METRIC_COLUMNS, evaluate_persons_many, metrics_from_persons, score_persons
 from lotluca.evaluate.settings import EvaluateSettings
 
@@ -52,16 +52,18 @@ def metric_definitions() -> dict:
 
 
 def summary(metrics: pd.DataFrame, settings: EvaluateSettings, n_persons: int) -> dict:
-    """JSON-ready summary: settings, the metric definitions, and the headline metrics (stratum all) of
-    every scenario x algorithm with CIs, plus the best algorithm per scenario by line F1."""
+    """JSON-ready summary: settings, the metric definitions, and the headline metrics (stratum
+    HEADLINE_STRATUM: persons with two or more gold lines or a maintenance phase) of every scenario x
+    algorithm with CIs, plus the best algorithm per scenario by line F1 in that stratum."""
     out = {
         "settings": settings_json(settings),
         "n_persons": int(n_persons),
         "metric_definitions": metric_definitions(),
+        "headline_stratum": HEADLINE_STRATUM,
         "results": {},
         "best_by_line_f1": {},
     }
-    allm = metrics[metrics["stratum"] == "all"]
+    allm = metrics[metrics["stratum"] == HEADLINE_STRATUM]
     for (scenario, algorithm), grp in allm.groupby(["scenario", "algorithm"], sort=True):
         out["results"].setdefault(scenario, {})[algorithm] = {
             r.metric: {

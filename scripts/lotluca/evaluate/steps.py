@@ -41,8 +41,18 @@ def evaluate_shard(
         raise InputError(
             "evaluate_shard", f"{len(lines)} lines file(s), {len(persons)} output(s) for {len(pairs)} pair(s)"
         )
-    for lines_path, output in zip(lines, persons, strict=True):
-        score_shard_file(lines_path, inputs["gold"], output, settings, shard=int(shard), n_shards=int(n_shards))
+    cohort = inputs.get("snds_cohort")  # snds_only: the gold persons of the SNDS-only cohort only
+    cohort = (cohort if isinstance(cohort, str) else list(cohort)[0]) if cohort else None
+    for (scenario, _), lines_path, output in zip(pairs, lines, persons, strict=True):
+        score_shard_file(
+            lines_path,
+            inputs["gold"],
+            output,
+            settings,
+            shard=int(shard),
+            n_shards=int(n_shards),
+            cohort_path=cohort if scenario == "snds_only" else None,
+        )
 
 
 def evaluate(

@@ -85,3 +85,15 @@ def extract_gather(inputs: Mapping, outputs: Mapping, *, source: str) -> None:
     for f in _files(inputs["shards"]):
         shards[_name(f)].append(str(f))
     gather_source({name: shards[name] for name in OUTPUTS}, {name: outputs[name] for name in OUTPUTS})
+
+
+def extract_diagnoses(inputs: Mapping, outputs: Mapping, *, study: Mapping, extract: Mapping) -> None:
+    """The SNDS diagnosis codes and ALD registrations (`lotluca.extract.diagnoses`) of the raw SNDS files
+    (inputs `tables`: every shard's, or the user's) into outputs `diagnoses` and `ald` (Parquet)."""
+    from lotluca.extract.diagnoses import extract_diagnoses as run
+    from lotluca.io import write_parquet
+
+    settings = ExtractSettings.for_study(study, extract)
+    diagnoses, ald = run(_files(inputs["tables"]), settings)
+    write_parquet(diagnoses, outputs["diagnoses"])
+    write_parquet(ald, outputs["ald"])

@@ -15,6 +15,9 @@ from lotluca.errors import InputError
 from lotluca.figures.style import SCENARIO_COLOURS, save_figure, scenario_label
 from lotluca.privacy import suppress_counts
 
+# the headline stratum, lotluca.evaluate.metrics.HEADLINE_STRATUM (restated: importing lotluca.evaluate
+# needs numba, which the figures env does not have; tests/test_figures.py checks they are equal)
+HEADLINE_STRATUM = "several_or_maintenance"
 METRIC_NEED = ["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"]
 FIG_METRICS = {"line_f1": "Line F1", "sequence_exact": "Full-sequence exact match"}
 TABLE_METRICS = {
@@ -39,16 +42,20 @@ def check_metrics(metrics: pd.DataFrame, name: str = "metrics") -> pd.DataFrame:
 
 
 def best_algorithm(metrics: pd.DataFrame, scenario: str, metric: str, override: str | None = None) -> str:
-    """`override` when set, else the algorithm with the highest `metric` (stratum "all") in `scenario`
+    """`override` when set, else the algorithm with the highest `metric` (stratum HEADLINE_STRATUM) in `scenario`
     (ties: first in alphabetical order)."""
     if override:
         return override
     check_metrics(metrics)
-    m = metrics[(metrics["scenario"] == scenario) & (metrics["metric"] == metric) & (metrics["stratum"] == "all")]
+    m = metrics[
+        (metrics["scenario"] == scenario) & (metrics["metric"] == metric) & (metrics["stratum"] == HEADLINE_STRATUM)
+    ]
     m = m.dropna(subset=["estimate"])
     if m.empty:
         raise InputError(
-            "metrics", f"no {metric!r} estimate for scenario {scenario!r} (stratum 'all')", column="metric"
+            "metrics",
+            f"no {metric!r} estimate for scenario {scenario!r} (stratum {HEADLINE_STRATUM!r})",
+            column="metric",
         )
     m = m.sort_values(["estimate", "algorithm"], ascending=[False, True], kind="mergesort")
     return str(m["algorithm"].iloc[0])
@@ -62,7 +69,7 @@ def plot_accuracy(
     min_cell: int,
     scenarios=None,
     algorithms=None,
-    stratum: str = "all",
+    stratum: str = HEADLINE_STRATUM,
 ):
     """Dot-and-whisker panels (one per metric of FIG_METRICS): algorithms on the y axis, one marker per
     scenario (colour) with its bootstrap CI. No estimate is drawn from fewer than `min_cell` units."""
@@ -132,7 +139,7 @@ def accuracy_table(
     method: str,
     scenarios=None,
     algorithms=None,
-    stratum: str = "all",
+    stratum: str = HEADLINE_STRATUM,
 ) -> pd.DataFrame:
     """Table 2: one row per scenario x algorithm; per metric of TABLE_METRICS 'estimate (CI)', and the
     number of gold persons and gold lines scored (small counts suppressed, with the estimates they carry)."""

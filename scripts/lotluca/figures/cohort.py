@@ -1,4 +1,6 @@
-"""Fig 1: cohort flow (SNDS beneficiaries -> linked -> advanced NSCLC -> >= 1 line -> gold subset).
+"""Fig 1: cohort flow (SNDS beneficiaries -> linked -> advanced NSCLC -> >= 1 line -> gold subset), and
+beside it the SNDS-only cohort (SNDS beneficiaries -> C34 -> incident, not small cell -> identified advanced
+NSCLC -> >= 1 line -> gold persons it contains: `snds_flow_counts`, `plot_cohort_flows`).
 
 `cohort_flow_counts` derives the counts from the stage outputs (each step is a subset of the previous
 one, and the persons leaving at each step are counted beside it); `suppress_flow` applies the small-cell
@@ -74,6 +76,30 @@ def cohort_flow_counts(
     return pd.DataFrame(rows, columns=FLOW_COLUMNS)
 
 
+def snds_flow_counts(
+    snds_persons: pd.DataFrame, report: dict, identified: pd.DataFrame, lines: pd.DataFrame, gold: pd.DataFrame
+) -> pd.DataFrame:
+    """The flow of the SNDS-only cohort (lotluca.identify): SNDS beneficiaries, lung cancer (rule C34),
+    incident and not small cell, identified (advanced evidence in the study period), with >= 1 line of the
+    snds_only scenario, gold persons it contains (`lines` and `gold` keyed by the study ids of the
+    snds_only scenario: the ODH id of linked persons)."""
+    n_snds = len(_ids(snds_persons))
+    c34 = int(report["c34_persons"])
+    incident = c34 - int(report["prevalent_excluded"]) - int(report["small_cell_excluded"])
+    n_ident = len(_ids(identified))
+    with_line = len(_ids(lines))
+    in_gold = len(_ids(lines) & _ids(gold))
+    rows = [
+        ("snds", "SNDS beneficiaries", n_snds, "", 0),
+        ("c34", "Lung cancer (C34 stay or ALD)", c34, "No lung-cancer code", n_snds - c34),
+        ("incident", "Incident, no small-cell pattern", incident, "Prevalent or small cell", c34 - incident),
+        ("identified", "Advanced NSCLC identified (SNDS alone)", n_ident, "No advanced evidence", incident - n_ident),
+        ("with_line", "With at least one line of therapy", with_line, "No line", n_ident - with_line),
+        ("gold", "Gold-standard persons it contains", in_gold, "Not chart-abstracted", with_line - in_gold),
+    ]
+    return pd.DataFrame(rows, columns=FLOW_COLUMNS)
+
+
 def suppress_flow(counts: pd.DataFrame, min_cell: int, method: str) -> pd.DataFrame:
     """Small-cell rule on the flow counts (n and n_excluded)."""
     return suppress_counts(counts, ["n", "n_excluded"], min_cell, method)
@@ -82,12 +108,32 @@ def suppress_flow(counts: pd.DataFrame, min_cell: int, method: str) -> pd.DataFr
 def plot_cohort_flow(counts: pd.DataFrame, paths, *, dpi: int, min_cell: int, note: str = ""):
     """Vertical flow chart of `counts` (FLOW_COLUMNS; suppressed counts are NA and shown as '< min_cell
     or suppressed'). Saves to `paths` when given; returns the figure."""
-    n = len(counts)
-    fig, ax = plt.subplots(figsize=(7.0, 1.25 * n + 0.4))
+    fig, ax = plt.subplots(figsize=(7.0, 1.25 * len(counts) + 0.4))
+    _draw_flow(ax, counts, min_cell, "Study cohort (number of persons)", note)
+    if paths:
+        save_figure(fig, paths, dpi)
+    return fig
+
+
+def plot_cohort_flows(odh: pd.DataFrame, snds: pd.DataFrame, paths, *, dpi: int, min_cell: int, note: str = ""):
+    """The ODH-based flow (`odh`) and the SNDS-only flow (`snds`) side by side; saves to `paths` when
+    given; returns the figure."""
+    n = max(len(odh), len(snds))
+    fig, axes = plt.subplots(1, 2, figsize=(14.0, 1.25 * n + 0.4))
+    _draw_flow(axes[0], odh, min_cell, "ODH-based cohort (number of persons)", note, n)
+    _draw_flow(axes[1], snds, min_cell, "SNDS-only cohort (number of persons)", "", n)
+    if paths:
+        save_figure(fig, paths, dpi)
+    return fig
+
+
+def _draw_flow(ax, counts: pd.DataFrame, min_cell: int, title: str, note: str = "", rows: int | None = None) -> None:
+    """Draw the boxes of one flow on `ax` (room for `rows` boxes, default its own)."""
+    n = rows or len(counts)
     ax.set_xlim(0, 10)
     ax.set_ylim(-0.5, n - 0.55)
     ax.axis("off")
-    ys = np.arange(n)[::-1].astype(float)
+    ys = np.arange(n)[::-1].astype(float)[: len(counts)]
     box_w, box_h = 5.0, 0.62
     x0 = 0.3
     hidden = f"suppressed (1-{min_cell - 1} or secondary)"
@@ -151,9 +197,6 @@ def plot_cohort_flow(counts: pd.DataFrame, paths, *, dpi: int, min_cell: int, no
                     va="center",
                     fontsize=8,
                 )
-    ax.set_title("Study cohort (number of persons)", loc="left")
+    ax.set_title(title, loc="left")
     if note:
         ax.text(x0, ys[-1] - box_h / 2 - 0.15, note, fontsize=7, color="#555555", ha="left", va="top")
-    if paths:
-        save_figure(fig, paths, dpi)
-    return fig

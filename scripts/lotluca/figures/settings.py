@@ -13,7 +13,7 @@ class FiguresSettings(Settings):
 
     scenario: str  # scenario of the lines shown next to gold
     best_algorithm: str  # the algorithm shown next to gold; "" = the highest best_metric in `scenario`
-    best_metric: str  # metric (stratum all) choosing the best algorithm
+    best_metric: str  # metric (headline stratum several_or_maintenance) choosing the best algorithm
     swimmer_persons: int  # persons drawn for the swimmer plot
     swimmer_split: str  # gold split they are drawn from ("" = the evaluated split)
     seed: int | None  # seed of the swimmer draw (None: the master seed)

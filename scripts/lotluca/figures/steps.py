@@ -8,6 +8,7 @@ figures scenario), in that order."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -92,7 +93,24 @@ def figures_cohort(
     log.info("cohort flow (before suppression): %s", counts[["step", "n", "n_excluded"]].to_dict("records"))
     counts = cohort.suppress_flow(counts, priv.min_cell, priv.method)
     note = f"Lines: algorithm {alg}, scenario {fig.scenario}. Counts of 1-{priv.min_cell - 1} persons suppressed."
-    cohort.plot_cohort_flow(counts, _figure_paths(outputs), dpi=fig.dpi, min_cell=priv.min_cell, note=note)
+    if not inputs.get("identified"):
+        cohort.plot_cohort_flow(counts, _figure_paths(outputs), dpi=fig.dpi, min_cell=priv.min_cell, note=note)
+        return
+    snds = cohort.snds_flow_counts(  # the SNDS-only cohort (lotluca.identify), lines of its own scenario
+        read(inputs["snds_persons"]),
+        json.loads(Path(_one(inputs["identify_report"])).read_text(encoding="utf-8")),
+        read(_one(inputs["identified"])),
+        lines_of(inputs["snds_lines"], algorithms, alg),
+        read(inputs["gold"]),
+    )
+    log.info("SNDS-only cohort flow (before suppression): %s", snds[["step", "n", "n_excluded"]].to_dict("records"))
+    snds = cohort.suppress_flow(snds, priv.min_cell, priv.method)
+    cohort.plot_cohort_flows(counts, snds, _figure_paths(outputs), dpi=fig.dpi, min_cell=priv.min_cell, note=note)
+
+
+def _one(value):
+    """A named input given as one file or a one-file list."""
+    return value if isinstance(value, str | Path) else list(value)[0]
 
 
 def figures_accuracy(
@@ -251,8 +269,9 @@ def figures_table_accuracy(
         read(inputs["metrics"]), min_cell=priv.min_cell, method=priv.method, scenarios=scenarios, algorithms=algorithms
     )
     note = (
-        "Estimate (95% patient-bootstrap CI) on the gold-standard persons; n_persons, n_gold_lines: persons and "
-        "gold lines scored."
+        "Estimate (95% patient-bootstrap CI) on the gold-standard persons of the headline stratum "
+        "several_or_maintenance (two or more gold lines or a maintenance phase); n_persons, n_gold_lines: persons "
+        "and gold lines scored."
     )
     title = "Table 2. Accuracy of line reconstruction"
     tables.write_table(t, outputs["csv"], outputs["md"], ["n_persons", "n_gold_lines"], priv.min_cell, title, note)

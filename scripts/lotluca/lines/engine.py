@@ -24,6 +24,7 @@ from numba import njit
 from lotluca import drugs
 from lotluca.contracts import LINES
 from lotluca.errors import InputError
+from lotluca.lines import segments
 from lotluca.lines.params import LineParams
 
 log = logging.getLogger(__name__)
@@ -771,13 +772,19 @@ def _kernel_days(days: _Days, n_persons: int, death: np.ndarray, eof: np.ndarray
     )
 
 
-def _kernel_rules(params: LineParams, bit_of: dict[str, int], used_names: list[str], ename: str) -> KernelRules:
-    """Step 6b: the kernel's rule record; with session_lines, adds the unnamed-chemotherapy bit to `bit_of`."""
+def _sub_partners(params: LineParams, bit_of: dict[str, int]) -> np.ndarray:
+    """Per ingredient bit: the bits of its substitution partners."""
     sub_partner = np.zeros(64, dtype=np.int64)
     for a, b in params.substitutions:
         if a in bit_of and b in bit_of:
             sub_partner[bit_of[a]] |= np.int64(1) << bit_of[b]
             sub_partner[bit_of[b]] |= np.int64(1) << bit_of[a]
+    return sub_partner
+
+
+def _kernel_rules(params: LineParams, bit_of: dict[str, int], used_names: list[str], ename: str) -> KernelRules:
+    """Step 6b: the kernel's rule record; with session_lines, adds the unnamed-chemotherapy bit to `bit_of`."""
+    sub_partner = _sub_partners(params, bit_of)
     chemo_mask = _mask_of([n for n in used_names if drugs.ingredient_class().get(n) in drugs.CHEMO_CLASSES], bit_of)
     # drugs given in day sessions without a name in SNDS (drugs.csv snds_visibility "session")
     ref = drugs.drugs()
@@ -824,6 +831,34 @@ def _kernel_rules(params: LineParams, bit_of: dict[str, int], used_names: list[s
     )
 
 
+def _segment_cycles(kdays: KernelDays, days: _Days, raw_key, raw_mask, bit_of: dict[str, int]):
+    """Step 6c (line_scan: segments): the rows of each cycle and the reference's two-cycle flags."""
+    roff, rmask = segments.cycle_rows(raw_key, raw_mask, days.key)
+    cperson = days.key >> DATE_BITS
+    ctc = segments.two_cycle_flags(kdays.dmask, cperson, {b: n for n, b in bit_of.items()})
+    return roff, rmask, ctc
+
+
+def _segment_rules(params: LineParams, bit_of: dict[str, int]) -> segments.SegmentRules:
+    """Step 6b (line_scan: segments): the segment scan's rule record."""
+    sub_partner = _sub_partners(params, bit_of)
+    delay = params.maintenance_start_delay_days
+    return segments.SegmentRules(
+        window=np.int64(params.regimen_window_days),
+        gap=np.int64(int(FAR) if params.gap_days is None else params.gap_days),
+        exempt=_mask_of(params.gap_exempt_drugs, bit_of),
+        sub_partner=sub_partner,
+        maint_on=bool(params.maintenance and delay is not None),
+        cont_mask=_mask_of(params.continuation_maintenance_drugs, bit_of),
+        switch_mask=_mask_of(params.switch_maintenance_drugs, bit_of)
+        if all(d in bit_of for d in params.switch_maintenance_drugs)
+        else np.int64(0),
+        delay=np.int64(0 if delay is None else delay),
+        two_cycle=bool(params.two_cycle_rule),
+        death_window=np.int64(params.death_window_days),
+    )
+
+
 def reconstruct_with_assignment(
     exposures,
     persons=None,
@@ -857,14 +892,17 @@ def reconstruct_with_assignment(
     del pcode
     days = _treatment_days(exp, rows, key, dmin, date, iidx, val_bit, params, ename)
     del rows, key, date, iidx
-    raw_key = days.key
+    raw_key, raw_mask = days.key, days.mask
     _merge_close_days(days, params.same_day_tolerance_days)  # 4. days closer than the tolerance merged
     _add_sessions(days, raw_key, ses, uniq, diag, params, sname)  # 5. sessions as days without a drug
-    del raw_key
     kdays = _kernel_days(days, len(uniq), death, eof)  # 6. the compiled state machine
-    rules = _kernel_rules(params, bit_of, used_names, ename)
     out = KernelOut.empty(len(kdays.dday))
-    n_rows = _kernel(kdays, rules, out)
+    if params.line_scan == "segments":  # the reference implementation's scan (lotluca.lines.segments)
+        n_rows = segments.segments_kernel(kdays, _segment_cycles(kdays, days, raw_key, raw_mask, bit_of),
+                                          _segment_rules(params, bit_of), out)  # fmt: skip
+    else:
+        n_rows = _kernel(kdays, _kernel_rules(params, bit_of, used_names, ename), out)
+    del raw_key, raw_mask
 
     assignment = np.full(n_in, -1, dtype=np.int64)
     if len(days.srows):

@@ -28,7 +28,14 @@ COUNTS = (
     "death_window_days",
     "same_day_tolerance_days",
 )
-OPTIONAL_DAYS = ("gap_days", "chemo_gap_days", "maintenance_max_gap_days", "diagnosis_lookback_days")
+OPTIONAL_DAYS = (
+    "gap_days",
+    "chemo_gap_days",
+    "maintenance_max_gap_days",
+    "diagnosis_lookback_days",
+    "maintenance_start_delay_days",
+)
+LINE_SCANS = ("phases", "segments")
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,16 @@ class LineParams(Settings):
     diagnosis_lookback_days: int | None
     # the last line ends with reason "death" when death follows its last treatment within this many days
     death_window_days: int
+    # "phases": lotluca's state machine; "segments": the scan of Merck's reference implementation (each line
+    # scanned from its first treatment day to its first event, the next line rescanned from the event's date;
+    # rows of a treatment day in ingredient-name order; continuation maintenance looked for in line 1 only;
+    # switch maintenance only after line 1, when the regimen holds every switch drug); docs/lines.md
+    line_scan: str
+    # segments only: the reference's two-cycle rule as coded (docs/lines.md "The two-cycle rule")
+    two_cycle_rule: bool
+    # segments only: the maintenance phase starts at the first treatment day at least this many days after
+    # the last day of the dropped drugs (null: maintenance is not split off)
+    maintenance_start_delay_days: int | None
 
     @classmethod
     def from_config(cls, block: Mapping | None, source: str = "<dict>", **extra) -> LineParams:
@@ -114,6 +131,18 @@ class LineParams(Settings):
         for key in OPTIONAL_DAYS:
             if kw[key] is not None and (not isinstance(kw[key], int) or kw[key] < 0):
                 raise InputError(source, f"parameter {key} must be a non-negative integer or null, got {kw[key]!r}")
+        if kw["line_scan"] not in LINE_SCANS:
+            raise InputError(source, f"line_scan must be one of {LINE_SCANS}, got {kw['line_scan']!r}")
+        if kw["line_scan"] != "segments":
+            for key, off in (("two_cycle_rule", False), ("maintenance_start_delay_days", None)):
+                if kw[key] != off:
+                    raise InputError(source, f"parameter {key} needs line_scan: segments", expected=f"{off!r}")
+        elif kw["use_chemo_sessions"] or kw["use_protocol_signals"] or kw["drop_advances"]:
+            raise InputError(
+                source,
+                "line_scan: segments reads named drugs only",
+                expected="use_chemo_sessions, use_protocol_signals and drop_advances false",
+            )
         return super().from_config(kw)
 
     def with_overrides(self, overrides: Mapping | None) -> LineParams:

@@ -11,13 +11,15 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from lotluca.config import Settings, default_config
 from lotluca.contracts import CHEMO_SESSIONS, EXPOSURES, EXPOSURES_OPTIONAL, LINKS, PERSONS, PERSONS_OPTIONAL, conform
 from lotluca.errors import InputError
-from lotluca.io import write_parquet
+from lotluca.io import read_parquet, write_parquet
 from lotluca.link.inputs import read_table
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,32 @@ def dedup_exposures(odh: pd.DataFrame, snds: pd.DataFrame, tolerance_days: int) 
     return out, int(drop.sum())
 
 
+def snds_cohort(
+    identified: pd.DataFrame, snds_persons: pd.DataFrame, scoring_links: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Series, dict]:
+    """`snds_only` = the SNDS-only cohort: the identified persons (lotluca.identify) with the SNDS's
+    demographics, death and follow-up, and the identification's diagnosis date, histology, EGFR and ALK.
+    A person linked to an ODH patient by `scoring_links` (the linkage truth when simulated) takes the ODH
+    id, only so that the gold standard finds them. Returns (persons, SNDS id -> study id, counts)."""
+    rekey = pd.Series(scoring_links["odh_patient_id"].to_numpy(), index=scoring_links["snds_person_id"].to_numpy())
+    rekey = rekey[~rekey.index.duplicated()]
+    sp = snds_persons.groupby("person_id", sort=False, as_index=False).first().set_index("person_id")
+    ids = identified.set_index("person_id")
+    p = sp.reindex(ids.index).reset_index()
+    for col in ("diagnosis_date", "histology", "egfr", "alk"):
+        p[col] = ids[col].to_numpy()
+    p["pdl1"] = "unknown"
+    p["centre"] = None
+    snds_ids = ids.index.to_numpy()
+    linked = ids.index.isin(rekey.index)
+    study_id = pd.Series(snds_ids.copy(), index=pd.Index(snds_ids.copy()))  # values edited: no shared buffer
+    study_id.iloc[np.flatnonzero(linked)] = rekey.reindex(snds_ids[linked]).to_numpy()
+    p["person_id"] = study_id.reindex(p["person_id"]).to_numpy()
+    p["end_of_followup"] = p["death_date"].fillna(p["end_of_followup"])
+    stats = {"identified_persons": int(len(ids)), "identified_persons_with_odh_id": int(linked.sum())}
+    return p, study_id, stats
+
+
 def merge_scenario(
     scenario: str,
     odh_persons: pa.Table,
@@ -131,8 +159,11 @@ def merge_scenario(
     snds_sessions: pa.Table,
     links: pa.Table,
     settings: MergeSettings,
+    identified: pa.Table | None = None,
+    scoring_links: pa.Table | None = None,
 ) -> tuple[dict[str, pa.Table], dict]:
-    """Merged persons / exposures / chemo_sessions of one scenario, and its counts."""
+    """Merged persons / exposures / chemo_sessions of one scenario, and its counts. `snds_only` with
+    `identified` (lotluca.identify) is the SNDS-only cohort (`snds_cohort`); without, the ODH population."""
     if scenario not in SCENARIOS:
         raise InputError(
             "config.yaml", f"unknown scenario {scenario!r}", column="scenarios", expected=f"one of {list(SCENARIOS)}"
@@ -172,6 +203,13 @@ def merge_scenario(
         persons["last_seen_date"] = pd.concat([o_seen, s_seen], axis=1).max(axis=1)
 
     exposures, sessions = _empty(EXPOSURES), _empty(CHEMO_SESSIONS)
+    if scenario == "snds_only" and identified is not None:
+        sl = _df(scoring_links if scoring_links is not None else links)
+        persons, study_id, s_stats = snds_cohort(_df(identified), _df(snds_persons), sl)
+        stats.update(s_stats)
+        se, _ = _rekey(_df(snds_exposures), study_id)
+        ss, _ = _rekey(_df(snds_sessions), study_id)
+        scenario = "snds_cohort"
     if scenario in ("snds_only", "linked"):
         se, n_out = _rekey(_df(snds_exposures), link_map)
         ss, n_sess_out = _rekey(_df(snds_sessions), link_map)
@@ -179,7 +217,7 @@ def merge_scenario(
         stats["snds_session_rows_of_unlinked_persons"] = n_sess_out
     if scenario == "odh_only":
         exposures = oe
-    elif scenario == "snds_only":
+    elif scenario in ("snds_only", "snds_cohort"):
         exposures, sessions = se, ss
     else:
         exposures, n_merged = dedup_exposures(oe, se, settings.merge_day_tolerance)
@@ -206,6 +244,17 @@ def merge_scenario(
     return out, stats
 
 
+def _scoring_links(path, links: pa.Table) -> pa.Table:
+    """The links that find the gold persons of the SNDS-only cohort: the linkage truth (odh_patient_id,
+    ben_idt_ano) when given, else the linkage's links."""
+    if not path:
+        return links
+    t = read_parquet(path)
+    if "ben_idt_ano" in t.column_names:
+        t = t.rename_columns(["snds_person_id" if c == "ben_idt_ano" else c for c in t.column_names])
+    return t.select(["odh_patient_id", "snds_person_id"]).filter(pa.compute.is_valid(t["odh_patient_id"]))
+
+
 def run_merge(
     scenario: str,
     files: dict[str, str | Path],
@@ -228,7 +277,11 @@ def run_merge(
         "links": read_table(files["links"], LINKS, "links"),
     }
     settings = settings or MergeSettings.from_config(default_config()["merge"])
-    tables, stats = merge_scenario(scenario, *t.values(), settings)
+    extra = {}
+    if scenario == "snds_only" and files.get("identified"):
+        extra["identified"] = read_parquet(files["identified"])
+        extra["scoring_links"] = _scoring_links(files.get("scoring_links"), t["links"])
+    tables, stats = merge_scenario(scenario, *t.values(), settings, **extra)
     for name, table in tables.items():
         write_parquet(table, out[name])
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,16 @@ TABLES = ("persons", "exposures", "chemo_sessions")
 
 
 def merge(inputs: Mapping, outputs: Mapping, *, merge: Mapping, scenario: str) -> None:
-    """The merged history of `scenario` (inputs: the extracted tables of both sources and the links) into
-    outputs `persons`, `exposures`, `chemo_sessions` and `report` (JSON)."""
+    """The merged history of `scenario` (inputs: the extracted tables of both sources and the links; for
+    snds_only also `identified` and `scoring_links`) into outputs `persons`, `exposures`, `chemo_sessions`
+    and `report` (JSON)."""
+    files = {name: inputs[name] for name in INPUTS}
+    for name in ("identified", "scoring_links"):  # snds_only: the SNDS-only cohort (lotluca.identify)
+        value = inputs.get(name)  # a file, a one-file list, or empty (other scenarios, no linkage truth)
+        files[name] = None if not value else str(value) if isinstance(value, str) else str(list(value)[0])
     run_merge(
         scenario=scenario,
-        files={name: inputs[name] for name in INPUTS},
+        files=files,
         out={name: outputs[name] for name in TABLES},
         report_path=outputs["report"],
         settings=MergeSettings.from_config(merge),

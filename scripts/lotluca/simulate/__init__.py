@@ -27,20 +27,22 @@ from lotluca.config import default_config
 from lotluca.errors import LotlucaError
 from lotluca.io import read_parquet, write_parquet
 from lotluca.sharding import gather
-from lotluca.simulate import arrowcols as A
 from lotluca.simulate import (
+    abstraction,
     blocks,
     calibration,
     changes,
     cohort,
     concomitant,
     confounding,
+    decoys,
     gold,
     nomenclature,
     render_odh,
     render_snds,
     treatment,
 )
+from lotluca.simulate import arrowcols as A
 from lotluca.simulate.blocks import Block
 from lotluca.simulate.params import SimSettings
 from lotluca.simulate.write import TableAppender, write_table
@@ -64,6 +66,7 @@ SNDS_OUT = [
     "T_MCOaaFHSTC",
     "IR_PHA_R",
     "NU_UCD_R",
+    "IR_IMB_R",
 ]
 ODH_OUT = ["odh_patients", "odh_administrations", "odh_stays", "odh_prescriptions"]
 CONCOMITANT_OUT = "concomitant_truth"  # truth/<name>.parquet (exposure flags false when concomitant disabled)
@@ -75,7 +78,11 @@ TRUTH_SORT_KEYS = {
     "persons_truth": ["truth_person_id"],
     "lines_truth": ["truth_person_id", "line_number"],
     "changes_truth": ["truth_person_id", "line_number", "date", "kind"],
+    "gold_agreement": ["person_id"],  # per gold person: gold lines != true lines, and the abstraction errors drawn
+    "identification_truth": ["ben_idt_ano"],
 }
+GOLD_AGREEMENT = "gold_agreement"
+AGREEMENT_CSV = "gold_agreement.csv"  # beside gold_lines.parquet in a simulated folder
 GOLD_SORT_KEYS = ["person_id", "line_number", "is_maintenance", "start_date"]
 
 CLINICAL_TRUTH = pa.schema(
@@ -187,12 +194,24 @@ def simulate_block(
     _progress(
         f"block {block.index}: truth drawn ({len(persons)} persons, {len(lines)} lines, {len(events)} events)", t0
     )
+    dec = decoys.block_decoys(seed, block, s, persons, events, death, hosp)  # identification decoys
     snds_tables, snds_cols, _ = render_snds.render(
-        rng[6], persons, events, death, hosp, s, emit, conc, rsa_base=block.row_base, dct_base=block.dct_base
+        rng[6],
+        *dec["render"],
+        hosp,
+        s,
+        emit,
+        conc,
+        rsa_base=block.row_base,
+        dct_base=block.dct_base,
+        extra_stays=dec["stays"],
     )
+    snds_cols = {k: v[: len(events)] for k, v in snds_cols.items()}  # the cohort's events (decoys' after)
+    snds_tables["IR_IMB_R"] = render_snds._emit(emit, "IR_IMB_R", dec["ald"])
     odh_tables, odh_cols = render_odh.render(rng[7], persons, events, lines, death, s, emit, row_base=block.row_base)
+    changes_t = changes.changes_truth(lines, events, persons["truth_person_id"].to_numpy())
     in_gold, test = gold.gold_persons(rng[8], persons, s)
-    gold_t = gold.gold_table(lines, persons, in_gold, test, cohort.to_days(s.end_date))
+    gold_t, agree_t = gold.gold_standard(rng[8], lines, events, persons, death, in_gold, test, s, changes_t)
 
     truth = truth_table(persons, events, snds_cols, odh_cols)
     del snds_cols, odh_cols
@@ -203,7 +222,6 @@ def simulate_block(
     )
     persons_t = calibration.persons_truth(persons, death, s.end_date)
     lines_t = calibration.lines_truth(lines, persons)
-    changes_t = changes.changes_truth(lines, events, persons["truth_person_id"].to_numpy())
     conc_t = concomitant.truth_tables(persons, lines, conc, cohort.EPOCH)  # flags all false when disabled
     out = {
         "gold": gold_t,
@@ -213,6 +231,8 @@ def simulate_block(
         "persons_truth": persons_t,
         "lines_truth": lines_t,
         "changes_truth": changes_t,
+        GOLD_AGREEMENT: agree_t,
+        "identification_truth": decoys.truth_table(persons, dec["persons"]),
     }
     if emit is not None:
         out = {
@@ -229,6 +249,8 @@ def simulate_block(
         "persons_truth": out["persons_truth"],
         "lines_truth": out["lines_truth"],
         "changes_truth": out["changes_truth"],
+        GOLD_AGREEMENT: out[GOLD_AGREEMENT],
+        "identification_truth": out["identification_truth"],
         "counts": {"patients": int(pat.sum()), "decoys": int((~pat).sum()), "lines": len(lines), "events": len(events)},
         "_persons": persons,
         "_lines": lines,
@@ -282,7 +304,16 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
         if emit is not None:
             return {"counts": counts}
     out = {"counts": counts}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", "changes_truth"):
+    for name in (
+        "gold",
+        "linkage_truth",
+        "clinical_truth",
+        "persons_truth",
+        "lines_truth",
+        "changes_truth",
+        GOLD_AGREEMENT,
+        "identification_truth",
+    ):
         out[name] = _concat([r[name] for r in results])
     out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
     out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]} | nomenclature.tables()
@@ -304,7 +335,16 @@ def _empty_result(r: dict) -> dict:
     out = dict(r)
     out["snds"] = {n: t.slice(0, 0) for n, t in r["snds"].items()}
     out["odh"] = {n: t.slice(0, 0) for n, t in r["odh"].items()}
-    for name in ("gold", "linkage_truth", "clinical_truth", "persons_truth", "lines_truth", "changes_truth"):
+    for name in (
+        "gold",
+        "linkage_truth",
+        "clinical_truth",
+        "persons_truth",
+        "lines_truth",
+        "changes_truth",
+        GOLD_AGREEMENT,
+        "identification_truth",
+    ):
         out[name] = r[name].slice(0, 0)
     out["concomitant"] = tuple(t.slice(0, 0) for t in r["concomitant"])
     out["_persons"] = r["_persons"].iloc[:0]
@@ -344,6 +384,14 @@ def _write_calibration(calib: pd.DataFrame, path: str | Path) -> None:
     path.write_text(calib.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8")
 
 
+def _write_agreement(per_person: pa.Table, path: str | Path) -> None:
+    """The gold standard's agreement with the truth over the cohort (abstraction.agreement_table) as CSV."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = abstraction.agreement_table(per_person.to_pandas())
+    path.write_text(table.to_csv(index=False, lineterminator="\n", float_format="%.4f"), encoding="utf-8")
+
+
 def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> dict:
     """Write the in-memory tables of `simulate` under out_dir (`folder_files`, and calibration.csv);
     returns rows per table."""
@@ -352,10 +400,12 @@ def write_outputs(result: dict, out_dir: str | Path, fmt: str = "parquet") -> di
     tables = {**result["snds"], **result["odh"], "gold_lines": result["gold"]}
     tables |= {n: result[n] for n in ("linkage_truth", "clinical_truth")}
     tables |= {CONCOMITANT_OUT: result["concomitant"][0]}
-    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "changes_truth")}
+    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "changes_truth", GOLD_AGREEMENT)}
+    tables |= {n: result[n] for n in ("persons_truth", "lines_truth", "changes_truth", "identification_truth")}
     for name, table in tables.items():
         write_table(table, files[name], _format(name, fmt), snds_table=name if name in SNDS_OUT else None)
     _write_calibration(result["calibration"], Path(out_dir) / "calibration.csv")
+    _write_agreement(result[GOLD_AGREEMENT], files["gold_lines"].with_name(AGREEMENT_CSV))
     return {name: table.num_rows for name, table in tables.items()}
 
 
@@ -393,11 +443,13 @@ def write_shard(
     shard: int = 0,
     n_shards: int = 1,
     calibration_csv: str | Path | None = None,
+    agreement_csv: str | Path | None = None,
 ) -> dict:
     """Simulate shard `shard` of `n_shards` and write each table to its file in `files` (table name ->
     path: the SNDS and ODH tables in `fmt`, gold_lines and the truth tables in Parquet); tables absent
     from `files` are not written. With `calibration_csv` (a whole cohort: n_shards 1), also the
-    calibration table. Returns a summary (counts and rows per table).
+    calibration table, and with `agreement_csv` (a whole cohort) the gold standard's agreement with the truth.
+    Returns a summary (counts and rows per table).
 
     Each block's tables are appended to their files by a background thread as soon as they are built,
     then dropped, so the peak memory is about one block; Arrow releases the GIL while encoding, so
@@ -412,6 +464,10 @@ def write_shard(
     rows: dict[str, int] = {}
     writers: dict[str, TableAppender] = {}
     kept: dict[str, list] = {"persons_truth": [], "lines_truth": []} if calibration_csv is not None else {}
+    if agreement_csv is not None:
+        if n_shards != 1:
+            raise LotlucaError("simulate: the gold agreement needs the whole cohort (n_shards 1); gather the shards")
+        kept[GOLD_AGREEMENT] = []
     futures = []
     with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: appends to a file stay in block order
 
@@ -436,6 +492,8 @@ def write_shard(
                 pool.submit(w.close).result()
     if calibration_csv is not None:
         _calibrate(_concat(kept["persons_truth"]), _concat(kept["lines_truth"]), s, calibration_csv)
+    if agreement_csv is not None:
+        _write_agreement(_concat(kept[GOLD_AGREEMENT]), agreement_csv)
     return {**result["counts"], "rows": rows}
 
 
@@ -443,13 +501,16 @@ def simulate_to_files(
     settings, study, seed: int, out_dir: str | Path, fmt: str = "parquet", shard: int = 0, n_shards: int = 1
 ) -> dict:
     """Simulate shard `shard` of `n_shards` (the whole cohort by default) and write every table under
-    out_dir (`folder_files`), with OUT/calibration.csv for a whole cohort (n_shards 1; a sharded cohort
-    gets it from `gather_shards`). `settings`: a SimSettings or the config's simulate block (a dict, then
+    out_dir (`folder_files`), with OUT/calibration.csv and OUT/gold/gold_agreement.csv for a whole cohort
+    (n_shards 1; a sharded cohort gets them from `gather_shards`). `settings`: a SimSettings or the config's simulate block (a dict, then
     with the study block `study`). Returns a summary."""
     _check_format(fmt)
     s = sim_settings(settings, study)
-    calib = Path(out_dir) / "calibration.csv" if n_shards == 1 else None
-    return write_shard(s, seed, folder_files(out_dir, fmt), fmt, shard, n_shards, calibration_csv=calib)
+    whole = n_shards == 1
+    calib = Path(out_dir) / "calibration.csv" if whole else None
+    files = folder_files(out_dir, fmt)
+    agree = files["gold_lines"].with_name(AGREEMENT_CSV) if whole else None
+    return write_shard(s, seed, files, fmt, shard, n_shards, calibration_csv=calib, agreement_csv=agree)
 
 
 def gather_shards(
@@ -457,12 +518,14 @@ def gather_shards(
     outputs: Mapping[str, str | Path],
     calibration_csv: str | Path,
     settings: SimSettings,
+    agreement_csv: str | Path | None = None,
 ) -> dict:
     """Gather the gold and truth tables of simulated shards (`shard_files`: table name -> its file in
     every shard, shard order) into `outputs` (table name -> file), each sorted canonically so the files do
     not depend on the number of shards, and write the calibration table of the whole cohort. The
     tables are gold_lines and the truth tables (`TRUTH_SORT_KEYS`); persons_truth and lines_truth are
-    needed for the calibration. The SNDS and ODH tables stay in their shards (extraction reads them per
+    needed for the calibration. With `agreement_csv`, the gold standard's agreement with the truth over the
+    cohort (from gold_agreement). The SNDS and ODH tables stay in their shards (extraction reads them per
     shard). Returns rows per table."""
     sort_keys = {"gold_lines": GOLD_SORT_KEYS, **TRUTH_SORT_KEYS}
     unknown = sorted((set(shard_files) | set(outputs)) - set(sort_keys))
@@ -482,10 +545,14 @@ def gather_shards(
         table = gather([read_parquet(f) for f in files], keys, sources=[str(f) for f in files])
         if name in outputs:
             write_parquet(table, outputs[name])
-        if name in ("persons_truth", "lines_truth"):
+        if name in ("persons_truth", "lines_truth", GOLD_AGREEMENT):
             kept[name] = table
         rows[name] = table.num_rows
     _calibrate(kept["persons_truth"], kept["lines_truth"], settings, calibration_csv)
+    if agreement_csv is not None:
+        if GOLD_AGREEMENT not in kept:
+            raise LotlucaError(f"simulate_gather: the gold agreement needs the shards' {GOLD_AGREEMENT} files")
+        _write_agreement(kept[GOLD_AGREEMENT], agreement_csv)
     return rows
 
 

@@ -1,13 +1,14 @@
-"""The chart-abstracted gold standard (ESME-like) and the truth tables kept apart from what algorithms read.
+"""The chart-abstracted gold standard (ESME-like): the gold persons, and their gold_lines built from the records
+of a simulated abstraction layer (lotluca.simulate.abstraction) by the written definition of docs/gold-standard.md.
 
-gold_lines (contracts.GOLD_LINES): for a random `gold_fraction` of ODH patients, every true line as an
-abstractor records it: line = regimen decided at diagnosis or at progression; start_date = first
-administration/dispensation of the line; end_date = last administration (or end of the last
-dispensation's supply) of the line, maintenance included; regimen = ingredients given in the line's
-non-maintenance phase, excluding drugs that only entered as a same-line substitution (cisplatin ->
-carboplatin, paclitaxel -> nab-paclitaxel); a maintenance phase is an extra row (is_maintenance true,
-same line_number) from its first to its last administration, nested in its line's row; end_reason in
-progression | death | end_of_data | planned_stop | toxicity. split: train | test per person.
+gold_lines (contracts.GOLD_LINES): for a random `gold_fraction` of ODH patients, the lines the definition gives
+from what an abstractor records (drugs and dates of each treatment episode, the reason of each change),
+abstraction errors included (`simulate.abstraction`); with error_rate 0 they are the true lines exactly
+(`gold_table`): start_date = first administration/dispensation of the line; end_date = last administration (or
+end of the last dispensation's supply) of the line, maintenance included; regimen = ingredients given in the
+line's non-maintenance phase, without the substitutes of a toxicity switch (cisplatin -> carboplatin,
+paclitaxel -> nab-paclitaxel); a maintenance phase is an extra row (is_maintenance true, same line_number);
+end_reason in progression | death | end_of_data | planned_stop | toxicity. split: train | test per person.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import pandas as pd
 import pyarrow as pa
 
 from lotluca import contracts
+from lotluca.simulate import abstraction as AB
+from lotluca.simulate.cohort import to_days
 from lotluca.simulate.params import SimSettings
-from lotluca.simulate.treatment import NEVER, REASONS, mask_names
+from lotluca.simulate.treatment import CENTRE, ING, NEVER, REASONS, mask_names
 
 
 def _d32(days) -> pa.Array:
@@ -73,12 +76,22 @@ def line_rows(lines: pd.DataFrame, person_ids: np.ndarray) -> pd.DataFrame:
 def gold_table(
     lines: pd.DataFrame, persons: pd.DataFrame, in_gold: np.ndarray, test: np.ndarray, end_day: int
 ) -> pa.Table:
+    """The true lines of the gold persons in the gold_lines layout (what a perfect abstraction would give)."""
+    return rows_table(truth_rows(lines, persons, in_gold, end_day), test)
+
+
+def truth_rows(lines: pd.DataFrame, persons: pd.DataFrame, in_gold: np.ndarray, end_day: int) -> pd.DataFrame:
+    """`line_rows` of the true lines of the gold persons, ends cut at the end of the data."""
     # line 0 (durvalumab consolidation of a stage III cancer) is history, not a line of the advanced disease
     sel = lines[in_gold[lines["pid"].to_numpy()] & (lines["line_number"].to_numpy() >= 1)].copy()
     for col in ("last", "ma_last"):  # a dispensation's supply is cut at the end of the data
         sel[col] = np.minimum(sel[col].to_numpy(), end_day)
     odh = persons["odh_patient_id"].to_numpy()
-    rows = line_rows(sel, odh[sel["pid"].to_numpy()])
+    return line_rows(sel, odh[sel["pid"].to_numpy()])
+
+
+def rows_table(rows: pd.DataFrame, test: np.ndarray) -> pa.Table:
+    """`line_rows` as a gold_lines table, each person in the split `test` says (True = test)."""
     split = np.where(test[rows["pid"].to_numpy()], "test", "train")
     return pa.Table.from_arrays(
         [
@@ -95,3 +108,48 @@ def gold_table(
         ],
         schema=contracts.GOLD_LINES,
     )
+
+
+def gold_standard(
+    rng: np.random.Generator,
+    lines: pd.DataFrame,
+    events: pd.DataFrame,
+    persons: pd.DataFrame,
+    death: np.ndarray,
+    in_gold: np.ndarray,
+    test: np.ndarray,
+    s: SimSettings,
+    changes_truth: pa.Table | None = None,
+) -> tuple[pa.Table, pa.Table]:
+    """The gold standard of the gold persons as abstracted from their chart (lotluca.simulate.abstraction: the
+    chart's episodes, the abstraction errors of `s.abstraction`, the definition's lines) and its agreement
+    with the truth, one row per gold person (abstraction.AGREEMENT). `changes_truth`: the block's regimen
+    changes inside lines (truth_person_id, line_number, date, kind, reason, ingredient_to), when the simulator
+    draws them; without it they are derived from the traps."""
+    end_day = to_days(s.end_date)
+    lines = lines[lines["line_number"].to_numpy() >= 1]  # line 0: not a line of the advanced disease
+    sel = lines[in_gold[lines["pid"].to_numpy()]]
+    truth = truth_rows(lines, persons, in_gold, end_day)
+    if changes_truth is None:
+        changes = AB.changes_of_traps(sel, events, ING)
+    else:
+        ids = persons["truth_person_id"].to_numpy()
+        changes = AB.changes_from_truth(changes_truth.to_pandas(), sel, ids, ING)
+    episodes = AB.chart_episodes(sel, events, changes, death, end_day, CENTRE)
+    records, errors = AB.abstract(rng, episodes, s.abstraction)
+    for col in ("start", "end"):  # a wrong date stays within the data
+        records[col] = np.minimum(records[col].to_numpy(), end_day)
+    built = AB.build_lines(records)
+    odh = persons["odh_patient_id"].to_numpy()
+    rows = line_rows(built, odh[built["pid"].to_numpy()])
+    pids = np.unique(sel["pid"].to_numpy())
+    per = AB.agreement(truth, rows, errors, pids)
+    agree = pa.Table.from_arrays(
+        [
+            pa.array(odh[pids].astype(str)),
+            pa.array(np.where(test[pids], "test", "train")),
+            *[pa.array(per[c].to_numpy(), type=AB.AGREEMENT.field(c).type) for c in AB.AGREEMENT.names[2:]],
+        ],
+        schema=AB.AGREEMENT,
+    )
+    return rows_table(rows, test), agree

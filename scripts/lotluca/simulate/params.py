@@ -1,8 +1,8 @@
 """Settings of the synthetic cohort generator: frozen dataclasses of the `simulate` config block.
 
-The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`, `outpatient`,
-`confounding`); the defaults
-and the meaning of every knob live in the config schema (see docs/simulate.md). Probabilities are per
+The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`, `situations`,
+`outpatient`, `abstraction`, `confounding`); the defaults and the meaning of every knob live in the config
+schema (see docs/simulate.md). Probabilities are per
 unit named there (per person, per line, per cycle, per row). Build with
 `SimSettings.from_config(config["simulate"], study=config["study"])`.
 """
@@ -14,6 +14,7 @@ from datetime import date
 
 from lotluca.config import Settings
 from lotluca.errors import ConfigError
+from lotluca.simulate.abstraction import Abstraction
 from lotluca.simulate.concomitant import ConcomitantSettings
 from lotluca.simulate.confounding import ConfoundingSettings
 from lotluca.simulate.outpatient import OutpatientSettings
@@ -47,6 +48,8 @@ class Traps(Settings):
     protocol_label: float
     cycle_label: float
     nivolumab_q4w: float
+    holiday_scale: float
+    delay_scale: float
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,26 @@ class Noise(Settings):
     moved_department: float
     death_known_to_centre: float
     cepidc_missing: float
+
+
+@dataclass(frozen=True)
+class DecoySettings(Settings):
+    """The `simulate.identification_decoys` block (lotluca.simulate.decoys; its knobs: docs/config.md#simulate)."""
+
+    enabled: bool
+    ratio: float
+    small_cell: float
+    stage3_chemoradiation: float
+    early_adjuvant_chemo: float
+    early_adjuvant_osimertinib: float
+    other_cancer: float
+    mesothelioma: float
+    prevalent: float
+    ald_registered: float
+    ald_other: float
+    secondary_code_stays: float
+    node_code_stays: float
+    prevalent_years: float
 
 
 @dataclass(frozen=True)
@@ -122,7 +145,9 @@ class SimSettings(Settings):
     confounding: ConfoundingSettings
     situations: SituationSettings
     outpatient: OutpatientSettings
+    abstraction: Abstraction
     study: Study
+    identification_decoys: DecoySettings
 
     @property
     def start_date(self) -> date:

@@ -31,6 +31,7 @@ CHANNEL_NAMES = np.array(["none", "pharmacy", "en_sus_pmsi_med", "en_sus_fh", "e
 NAT_PHARMACY, NAT_UCD, NAT_CONSULT, NAT_BIOLOGY = 3317, 3336, 1111, 9110
 OTHER_GHM = np.array(["04M132", "04M133", "04M053", "23Z02Z", "04M07T", "17M06T"])
 ERROR_GHM = np.array(["90Z00Z", "90Z01Z", "90Z03Z"])
+EXTRA_GHM = np.array(["28Z11Z", "04C022"])  # stays of `extra_stays` (identification decoys): radiotherapy, surgery
 # early access (ATU, until 2021; read from T_MCOaaMEDATU) of the en-sus drugs, approximate periods before
 # their listing for lung cancer: a public-hospital administration dated inside is written to MEDATU
 EARLY_ACCESS = {
@@ -138,13 +139,18 @@ def _person_view(rng, persons: pd.DataFrame, death: np.ndarray, hosp: Hospitals,
     moved = (~P["is_decoy"]) & (rng.random(n_p) < nz.moved_department)
     snds_dpt[moved] = hosp.dpts[rng.integers(0, hosp.dpts.size, int(moved.sum()))]
     stop = np.minimum(death, end)
+    # per person: share of stays with a metastasis code, secondary code and its share (identification decoys)
+    P["met_rate"] = persons["met_rate"].to_numpy() if "met_rate" in persons else np.full(n_p, 0.33)
+    P["ass_icd"] = persons["ass_icd"].to_numpy().astype(str) if "ass_icd" in persons else np.full(n_p, "")
+    P["ass_rate"] = persons["ass_rate"].to_numpy() if "ass_rate" in persons else np.zeros(n_p)
     return {
         "P": P,
         "n_p": n_p,
         "has2": P["nir2"] != "",
         "NIR": A.vocab(np.concatenate([P["nir1"], P["nir2"]])),  # index pid (first NIR) or n_p + pid (second)
         "icd_idx": icd_idx,
-        "DGN": A.vocab(np.concatenate([["Z511"], icd_codes])),  # 0: Z511, 1 + icd_idx: the person's C34x
+        # 0: Z511, 1 + icd_idx: the person's C34x, last: Z510 (radiotherapy session)
+        "DGN": A.vocab(np.concatenate([["Z511"], icd_codes, ["Z510"]])),
         "snds_month": snds_month,
         "snds_dpt": snds_dpt,
         "DPT": A.vocab(snds_dpt),
@@ -237,6 +243,7 @@ def _stay_rows(rng, E: dict, V: dict, s: SimSettings) -> dict:
         "rel": np.concatenate([1 + icd_idx[st_pid], np.full(n_p, -1), np.full(n_o, -1)]),
         "nir": np.concatenate([E["ev_nir"][fp], np.arange(n_p), o_pid]),
     }
+    _extra_stays(S, V, nc)
     # error stays (GHM 90...) duplicating a random stay
     n_err = rng.binomial(S["pid"].size, nz.error_ghm)
     e_src = rng.integers(0, S["pid"].size, n_err)
@@ -245,6 +252,33 @@ def _stay_rows(rng, E: dict, V: dict, s: SimSettings) -> dict:
     if n_err:
         S["ghm"][-n_err:] = 1 + OTHER_GHM.size + rng.integers(0, ERROR_GHM.size, n_err)
     return {"S": S, "n_st": n_st, "iv_idx": iv_idx, "inv": inv, "st_date": st_date}
+
+
+def _extra_stays(S: dict, V: dict, nc: int) -> None:
+    """Append the stays of `V["extra_stays"]` (pid, date, len, ghm of EXTRA_GHM) to S: at the public
+    hospital of the person's departement; a radiotherapy session has DGN_PAL Z510 and the person's code
+    as DGN_REL, a surgery stay the person's code as DGN_PAL."""
+    X = V.get("extra_stays")
+    if X is None or not len(X):
+        return
+    pid = X["pid"].to_numpy().astype(np.int64)
+    g = np.searchsorted(EXTRA_GHM, X["ghm"].to_numpy().astype(str), sorter=np.argsort(EXTRA_GHM))
+    g = np.argsort(EXTRA_GHM)[g]
+    rt = g == 0
+    z510 = len(V["DGN"]) - 1
+    own = 1 + V["icd_idx"][pid]
+    add = {
+        "pid": pid,
+        "date": X["date"].to_numpy().astype(np.int64),
+        "len": X["len"].to_numpy().astype(np.int64),
+        "h": nc + V["dpt_idx"][pid],
+        "ghm": 1 + OTHER_GHM.size + ERROR_GHM.size + g,
+        "dgn": np.where(rt, z510, own),
+        "rel": np.where(rt, own, -1),
+        "nir": pid,
+    }
+    for k in S:
+        S[k] = np.concatenate([S[k], add[k].astype(S[k].dtype)])
 
 
 def _stays(rng, E: dict, V: dict, s: SimSettings, rsa_base: int) -> dict:
@@ -274,7 +308,7 @@ def _pmsi_tables(rng, ST: dict, V: dict, FIN, FIN_INT, emit) -> dict:
     b_rsa = ST["rsa"][order]
     sor = B["date"] + B["len"]
     sy, sm = _year_month(sor)
-    GHM = A.vocab(np.concatenate([["28Z07Z"], OTHER_GHM, ERROR_GHM]))
+    GHM = A.vocab(np.concatenate([["28Z07Z"], OTHER_GHM, ERROR_GHM, EXTRA_GHM]))
     DGN = V["DGN"]
     T = {}
     columns = {
@@ -284,7 +318,7 @@ def _pmsi_tables(rng, ST: dict, V: dict, FIN, FIN_INT, emit) -> dict:
         "DGN_PAL": A.take(DGN, B["dgn"]),
         "DGN_REL": A.take(DGN, B["rel"]),
         "SEJ_NBJ": B["len"],
-        "NBR_SEA": (B["ghm"] == 0).astype(np.int64),
+        "NBR_SEA": ((B["ghm"] == 0) | (B["ghm"] == 1 + OTHER_GHM.size + ERROR_GHM.size)).astype(np.int64),
         "AGE_ANN": (sy - P["birth_year"][B["pid"]]).astype(np.int64),
         "COD_SEX": A.take(A.vocab(["", "1", "2"]), P["sex"][B["pid"]]),
         "SOR_ANN": sy.astype(np.int16),
@@ -315,12 +349,18 @@ def _pmsi_tables(rng, ST: dict, V: dict, FIN, FIN_INT, emit) -> dict:
         "SEJ_NUM": np.ones(n_b, np.int64),
     }
     T["T_MCOaaC"] = _emit(emit, "T_MCOaaC", A.build_snds("T_MCOaaC", columns, n_b))
-    # associated diagnoses: metastases on a third of the stays
-    dsel = np.flatnonzero(rng.random(n_b) < 0.33)
+    # associated diagnoses: metastases on a third of the stays (a person's met_rate), then the secondary
+    # codes of identification decoys (ass_icd on ass_rate of their stays)
+    dsel = np.flatnonzero(rng.random(n_b) < P["met_rate"][B["pid"]])
+    ass_dgn = A.take(A.vocab(METASTASIS_ICD), rng.integers(0, METASTASIS_ICD.size, dsel.size))
+    if (P["ass_rate"] > 0).any():
+        asel = np.flatnonzero(rng.random(n_b) < P["ass_rate"][B["pid"]])
+        ass_dgn = pa.concat_arrays([ass_dgn, pa.array(P["ass_icd"][B["pid"][asel]], pa.string())])
+        dsel = np.concatenate([dsel, asel])
     columns = {
         "ETA_NUM": A.take(FIN, B["h"][dsel]),
         "RSA_NUM": A.int_text(b_rsa[dsel]),
-        "ASS_DGN": A.take(A.vocab(METASTASIS_ICD), rng.integers(0, METASTASIS_ICD.size, dsel.size)),
+        "ASS_DGN": ass_dgn,
         "DGN_ASS_NUM": np.ones(dsel.size, np.int64),
     }
     T["T_MCOaaD"] = _emit(emit, "T_MCOaaD", A.build_snds("T_MCOaaD", columns, dsel.size))
@@ -687,6 +727,7 @@ def render(
     concomitant=None,
     rsa_base: int = 0,
     dct_base: int = 0,
+    extra_stays: pd.DataFrame | None = None,
 ):
     """SNDS tables (dict name -> pa.Table, or what `emit("snds", name, table)` returns) and the per-event
     rendering columns (dict of Arrow arrays / numpy arrays aligned on events). `concomitant`: the boxes of
@@ -698,6 +739,7 @@ def render(
     finess = hospital_table(hosp)
     FIN = A.vocab(finess)
     V = _person_view(rng, persons, death, hosp, s)
+    V["extra_stays"] = extra_stays  # stays without a drug (identification decoys: radiotherapy, surgery)
     lap("per-event channel and hospital")
     E = _event_view(rng, events, persons, hosp, V, s)
     lap("PMSI stays")

@@ -54,9 +54,9 @@ def simulate(
 def simulate_gather(inputs: Mapping, outputs: Mapping, *, simulate: Mapping, study: Mapping) -> None:
     """Rule `simulate_gather`: the gold lines (`inputs.gold`, one file per shard) and the truth tables
     (`inputs.truth`, every truth table of every shard) gathered, sorted canonically, into `outputs.gold`
-    and `outputs.truth` (one file per truth table), and the cohort's calibration table
-    (`outputs.calibration`)."""
+    and `outputs.truth` (one file per truth table), the cohort's calibration table (`outputs.calibration`) and
+    the gold standard's agreement with the truth (`outputs.gold_agreement`)."""
     s = SimSettings.from_config(simulate, study=study)
     shard_files = {"gold_lines": [str(p) for p in _as_list(inputs["gold"])], **_grouped(inputs["truth"])}
     out = {"gold_lines": str(outputs["gold"]), **_by_table(outputs["truth"])}
-    gather_shards(shard_files, out, outputs["calibration"], s)
+    gather_shards(shard_files, out, outputs["calibration"], s, agreement_csv=outputs.get("gold_agreement"))

@@ -396,7 +396,8 @@ def _line_plan(rng, reg, yr, f: _Families, t, k: int = 1, ctx=None) -> dict:
     holiday = holiday_ok & (rng.random(m) < t.treatment_holiday)
     hol_after = np.where(induction[reg], n_ind + rng.integers(2, 5, m), rng.integers(3, 7, m)).astype(np.int32)
     hol_after = np.where(holiday, hol_after, 10_000).astype(np.int32)
-    hol_days = rng.integers(60, 121, m).astype(np.int32)
+    hol_days = rng.integers(60, 121, m)
+    hol_days = np.maximum(np.rint(hol_days * t.holiday_scale), 1).astype(np.int32)  # robustness grid knob
     extra, cap, cdays, sit = situations.plan_columns(ctx, reg, yr, k, SLOT_ING, SLOT_ORAL, cap, cdays)
     return {
         "n_ind": n_ind,
@@ -564,7 +565,8 @@ def _iv_cycles(rng, L: dict, limit, t) -> dict:
     c = _group_arange(n_max).astype(np.int32)
     cd = L["cycle_days"][rep]
     u = rng.random(rep.size)
-    delay = np.where(u < t.dose_delay, 7 * rng.choice([1, 2, 3], size=rep.size, p=[0.65, 0.25, 0.10]), 0)
+    weeks = rng.choice([1, 2, 3], size=rep.size, p=[0.65, 0.25, 0.10])
+    delay = np.where(u < t.dose_delay, np.rint(7 * weeks * t.delay_scale).astype(np.int64), 0)  # delay_scale: grid
     skip = (rng.random(rep.size) < t.skipped_cycle) * cd
     interval = (cd + delay + skip + np.where(c == L["hol_after"][rep], L["hol_days"][rep], 0)).astype(np.int64)
     interval[c == 0] = 0

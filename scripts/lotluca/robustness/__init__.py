@@ -1,0 +1,2 @@
+"""Robustness grid: every line algorithm scored on small cohorts simulated outside the tuned ranges
+(docs/robustness.md)."""
