@@ -24,6 +24,7 @@ from lotluca.simulate import (
     CLINICAL_TRUTH,
     SNDS_OUT,
     calibration,
+    confounding,
     cohort,
     nomenclature,
     simulate,
@@ -243,6 +244,7 @@ def test_calibration_within_stated_tolerances_on_a_large_cohort():
     s = sim_settings(patients=20000, decoy_ratio=0)
     rng = [np.random.default_rng(x) for x in np.random.SeedSequence(20261123).spawn(9)]
     persons = cohort.assign_identifiers(rng[2], cohort.draw_persons(rng[0], s), s)
+    persons = persons.assign(**confounding.draw_frailty(rng[0].spawn(1)[0], len(persons), s.confounding))
     lines, death = treatment.draw_lines(rng[4], persons, s)
     events = treatment.draw_events(rng[5], lines, persons, death, s)
     lines = treatment.finalise_lines(lines, events, death, s)
@@ -436,7 +438,8 @@ def test_regimen_choice_follows_biomarkers_and_era():
     assert (r_none[year == 2022] == "pembro").mean() > 0.35  # PD-L1 >= 50%: pembrolizumab alone often
 
 
-_trap_probs = [f.name for f in dataclasses.fields(Traps) if f.type == "float"]
+# probabilities only: the *_scale knobs are factors (> 0), not probabilities
+_trap_probs = [f.name for f in dataclasses.fields(Traps) if f.type == "float" and not f.name.endswith("_scale")]
 _noise_probs = [f.name for f in dataclasses.fields(Noise) if f.type == "float" and f.name != "other_care"]
 
 
