@@ -25,3 +25,15 @@ def read_parquet(path: str | Path) -> pa.Table:
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found")
     return pq.read_table(path)
+
+
+def splice(text: str, markers: tuple[str, str], section: str, where: str = "docs") -> str:
+    """`text` with `section` (given one final newline) between the two markers, which must both be present:
+    how every generated table of a docs page is kept in place."""
+    begin, end = markers
+    if begin not in text or end not in text:
+        from lotluca.errors import InputError
+
+        raise InputError(where, f"markers {begin} and {end} not found")
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{section.rstrip(chr(10))}\n{end}{rest.split(end, 1)[1]}"

@@ -11,13 +11,13 @@ prints it without --readme). The sentence is computed from `bias_summary.csv`, n
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from lotluca import io
 from lotluca.layout import path
 
 BEGIN, END = "<!-- bias-table:begin -->", "<!-- bias-table:end -->"
@@ -87,10 +87,7 @@ def render(bias_dir: str | Path, scenario: str = "linked") -> str:
 def update_readme(readme: str | Path, block: str) -> None:
     path = Path(readme)
     text = path.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{path}: markers {BEGIN} / {END} not found")
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{block}{END}", text, count=1))
+    path.write_text(io.splice(text, (BEGIN, END), block, where=str(path)))
 
 
 def main(argv=None) -> int:

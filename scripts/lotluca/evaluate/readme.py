@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lotluca import io
 from lotluca.errors import InputError
 from lotluca.evaluate.metrics import HEADLINE_STRATUM
 from lotluca.layout import path
@@ -59,11 +60,7 @@ def readme_table(metrics: pd.DataFrame, scenarios: list[str] | None = None, algo
 
 def splice(readme_text: str, table: str) -> str:
     """README text with the table between the BEGIN and END markers (which must both be present)."""
-    if BEGIN not in readme_text or END not in readme_text:
-        raise InputError("README", f"markers {BEGIN} and {END} not found")
-    head, rest = readme_text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table}{END}{tail}"
+    return io.splice(readme_text, (BEGIN, END), table, where="README")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,8 @@ import argparse
 import json
 from pathlib import Path
 
+from lotluca import io
+
 BEGIN, END = "<!-- identification-table:begin -->", "<!-- identification-table:end -->"
 
 
@@ -33,11 +35,7 @@ def quality_table(q: dict) -> str:
 
 
 def splice(text: str, table: str) -> str:
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"markers {BEGIN} / {END} not found")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+    return io.splice(text, (BEGIN, END), table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lotluca import io
 from lotluca.errors import InputError
 from lotluca.evaluate.metrics import HEADLINE_STRATUM
 from lotluca.layout import path
@@ -73,10 +74,7 @@ def tables(table: pd.DataFrame, metric: str = "line_f1", stratum: str = HEADLINE
 
 
 def splice(text: str, section: str) -> str:
-    if BEGIN not in text or END not in text:
-        raise InputError("docs", f"markers {BEGIN} and {END} not found")
-    head, rest = text.split(BEGIN, 1)
-    return f"{head}{BEGIN}\n{section}{END}{rest.split(END, 1)[1]}"
+    return io.splice(text, (BEGIN, END), section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from lotluca import io
 from lotluca.evaluate.settings import EvaluateSettings
 from lotluca.lines.algorithms import rule_algorithm
 from lotluca.lines.params import load_params
@@ -177,7 +178,4 @@ def render_docs(record: Mapping) -> str:
 
 
 def splice(text: str, section: str) -> str:
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"markers {BEGIN} and {END} not found")
-    head, rest = text.split(BEGIN, 1)
-    return f"{head}{BEGIN}\n{section}{END}{rest.split(END, 1)[1]}"
+    return io.splice(text, (BEGIN, END), section)

@@ -82,6 +82,17 @@ TRUTH_SORT_KEYS = {
     "identification_truth": ["ben_idt_ano"],
 }
 GOLD_AGREEMENT = "gold_agreement"
+# the gold and truth tables of a simulation result (concatenated over blocks, emptied for an empty shard)
+RESULT_TABLES = (
+    "gold",
+    "linkage_truth",
+    "clinical_truth",
+    "persons_truth",
+    "lines_truth",
+    "changes_truth",
+    GOLD_AGREEMENT,
+    "identification_truth",
+)
 AGREEMENT_CSV = "gold_agreement.csv"  # beside gold_lines.parquet in a simulated folder
 GOLD_SORT_KEYS = ["person_id", "line_number", "is_maintenance", "start_date"]
 
@@ -304,16 +315,7 @@ def simulate(settings: SimSettings, seed: int, emit=None, shard: int = 0, n_shar
         if emit is not None:
             return {"counts": counts}
     out = {"counts": counts}
-    for name in (
-        "gold",
-        "linkage_truth",
-        "clinical_truth",
-        "persons_truth",
-        "lines_truth",
-        "changes_truth",
-        GOLD_AGREEMENT,
-        "identification_truth",
-    ):
+    for name in RESULT_TABLES:
         out[name] = _concat([r[name] for r in results])
     out["calibration"] = calibration.from_truth(out["persons_truth"], out["lines_truth"], s)
     out["snds"] = {n: _concat([r["snds"][n] for r in results]) for n in results[0]["snds"]} | nomenclature.tables()
@@ -335,16 +337,7 @@ def _empty_result(r: dict) -> dict:
     out = dict(r)
     out["snds"] = {n: t.slice(0, 0) for n, t in r["snds"].items()}
     out["odh"] = {n: t.slice(0, 0) for n, t in r["odh"].items()}
-    for name in (
-        "gold",
-        "linkage_truth",
-        "clinical_truth",
-        "persons_truth",
-        "lines_truth",
-        "changes_truth",
-        GOLD_AGREEMENT,
-        "identification_truth",
-    ):
+    for name in RESULT_TABLES:
         out[name] = r[name].slice(0, 0)
     out["concomitant"] = tuple(t.slice(0, 0) for t in r["concomitant"])
     out["_persons"] = r["_persons"].iloc[:0]
