@@ -289,3 +289,18 @@ def test_workflow_scatters_scoring_over_the_shards():
     assert int(counts["evaluate_shard"]) == 3  # one job per shard scores every scenario x algorithm
     assert n_algos * len(cfg["scenarios"]) > 3
     assert int(counts["evaluate"]) == 1
+
+
+def test_scenarios_may_score_different_persons_but_not_the_algorithms_of_one_scenario(example):
+    """snds_only scores only the gold persons its SNDS-only cohort holds: fewer persons than odh_only is
+    fine, two algorithms of one scenario scored on different persons is an error."""
+    from lotluca.evaluate.persons import evaluate_persons_many
+
+    pred, gold = example
+    full = score_persons(pred, gold, CI)
+    part = full.slice(0, full.num_rows - 3)
+    items = [(("odh_only", "a"), full), (("odh_only", "b"), full), (("snds_only", "a"), part)]
+    _, _, n = evaluate_persons_many(items, CI)
+    assert n == {"odh_only": full.num_rows, "snds_only": part.num_rows}
+    with pytest.raises(ValueError, match="snds_only"):
+        evaluate_persons_many([*items, (("snds_only", "b"), full)], CI)

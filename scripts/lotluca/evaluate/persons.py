@@ -272,14 +272,15 @@ def metrics_from_persons(table: pa.Table, settings: EvaluateSettings) -> tuple[p
 
 def evaluate_persons_many(
     items: Iterable[tuple[tuple[str, str], pa.Table]], settings: EvaluateSettings
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Metrics of every ((scenario, algorithm), per-person table) of `items` (taken one at a time, so a
     lazy iterable keeps one table in memory): the tidy metrics table (METRIC_COLUMNS), the per-patient
-    table (scenario, algorithm, PER_PATIENT) and the number of scored persons (the same for every item)."""
-    metrics, per_patient, n_persons = [], [], set()
+    table (scenario, algorithm, PER_PATIENT) and the number of scored persons per scenario (the same for
+    every algorithm of a scenario; `snds_only` scores only the gold persons its SNDS-only cohort holds)."""
+    metrics, per_patient, n_persons = [], [], {}
     for (scenario, algorithm), table in items:
         m, pp = metrics_from_persons(table, settings)
-        n_persons.add(len(pp))
+        n_persons.setdefault(scenario, set()).add(len(pp))
         m.insert(0, "algorithm", algorithm)
         m.insert(0, "scenario", scenario)
         pp.insert(0, "algorithm", algorithm)
@@ -288,10 +289,11 @@ def evaluate_persons_many(
         per_patient.append(pp)
     if not metrics:
         raise ValueError("evaluate_persons_many: nothing to evaluate")
-    if len(n_persons) > 1:
-        raise ValueError(f"the predictions were scored on different numbers of persons: {sorted(n_persons)}")
+    uneven = {sc: sorted(n) for sc, n in n_persons.items() if len(n) > 1}
+    if uneven:
+        raise ValueError(f"the algorithms of a scenario were scored on different numbers of persons: {uneven}")
     return (
         pd.concat(metrics, ignore_index=True)[METRIC_COLUMNS],
         pd.concat(per_patient, ignore_index=True),
-        n_persons.pop(),
+        {sc: n.pop() for sc, n in n_persons.items()},
     )

@@ -51,13 +51,14 @@ def metric_definitions() -> dict:
     return {m: {"definition": d, "n": u} for m, (d, u) in METRICS.items()}
 
 
-def summary(metrics: pd.DataFrame, settings: EvaluateSettings, n_persons: int) -> dict:
+def summary(metrics: pd.DataFrame, settings: EvaluateSettings, n_persons: int | Mapping[str, int]) -> dict:
     """JSON-ready summary: settings, the metric definitions, and the headline metrics (stratum
     HEADLINE_STRATUM: persons with two or more gold lines or a maintenance phase) of every scenario x
-    algorithm with CIs, plus the best algorithm per scenario by line F1 in that stratum."""
+    algorithm with CIs (n_persons: the gold persons scored, per scenario in n_persons_by_scenario), plus the best algorithm per scenario by line F1 in that stratum."""
     out = {
         "settings": settings_json(settings),
-        "n_persons": int(n_persons),
+        "n_persons": int(max(n_persons.values()) if isinstance(n_persons, Mapping) else n_persons),
+        "n_persons_by_scenario": dict(n_persons) if isinstance(n_persons, Mapping) else {},
         "metric_definitions": metric_definitions(),
         "headline_stratum": HEADLINE_STRATUM,
         "results": {},
