@@ -289,10 +289,13 @@ def test_model_card_renders_with_metrics():
     for algo, f1 in (("xgboost", 0.9), ("lotluca", 0.8), ("meng2021", 0.7)):
         for metric in ("line_f1", "regimen_exact", "sequence_exact"):
             rows.append(("linked", algo, metric, "all", f1, f1 - 0.02, f1 + 0.02, 10))
+            # the headline stratum ranks meng2021 above lotluca: the card's best rule set follows it
+            f1h = {"xgboost": 0.85, "lotluca": 0.6, "meng2021": 0.65}[algo]
+            rows.append(("linked", algo, metric, "several_or_maintenance", f1h, f1h - 0.02, f1h + 0.02, 5))
     m = pd.DataFrame(rows, columns=["scenario", "algorithm", "metric", "stratum", "estimate", "ci_low", "ci_high", "n"])
     card = render(summary, m, "linked")
-    assert "best rule set by line F1 (`lotluca`)" in card
-    assert "| all | line_f1 | 0.900 (0.880-0.920) | 0.800 (0.780-0.820) | +0.100 * |" in card
+    assert "best rule set by line F1 (`meng2021`)" in card and "stratum `several_or_maintenance`" in card
+    assert "| all | line_f1 | 0.900 (0.880-0.920) | 0.700 (0.680-0.720) | +0.200 * |" in card
     assert "## Known failure modes" in card
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from lotluca.evaluate.metrics import HEADLINE_STRATUM
+
 HEADLINE = [
     "line_precision",
     "line_recall",
@@ -30,9 +32,10 @@ def _cell(r) -> str:
 
 
 def best_rule(metrics: pd.DataFrame, scenario: str, algorithm: str, metric: str = "line_f1") -> str | None:
-    """The algorithm other than `algorithm` with the highest `metric` (stratum all) in `scenario` (ties: name
-    order)."""
-    m = metrics[(metrics["scenario"] == scenario) & (metrics["stratum"] == "all") & (metrics["metric"] == metric)]
+    """The algorithm other than `algorithm` with the highest `metric` (headline stratum) in `scenario` (ties:
+    name order)."""
+    m = metrics[metrics["scenario"] == scenario]
+    m = m[(m["stratum"] == HEADLINE_STRATUM) & (m["metric"] == metric)]
     m = m[m["algorithm"] != algorithm].dropna(subset=["estimate"])
     if not len(m):
         return None
@@ -103,9 +106,9 @@ def _cv_table(summary: dict) -> list[str]:
 
 def _test_scores(metrics: pd.DataFrame, scenario: str, algo: str) -> list[str]:
     """Headline test scores of every algorithm of the scenario, and per stratum versus the best rule set."""
-    out = ["", "## Test scores (gold test split, patient-bootstrap CIs)", ""]
+    out = ["", f"## Test scores (gold test split, stratum `{HEADLINE_STRATUM}`, patient-bootstrap CIs)", ""]
     m = metrics[metrics["scenario"] == scenario]
-    allm = m[m["stratum"] == "all"]
+    allm = m[m["stratum"] == HEADLINE_STRATUM]
     algos = [algo] + sorted(a for a in allm["algorithm"].unique() if a != algo)
     cells = {(r["algorithm"], r["metric"]): _cell(r) for _, r in allm.iterrows()}
     out.append("| algorithm | " + " | ".join(HEADLINE) + " |")
