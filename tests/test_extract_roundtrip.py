@@ -25,7 +25,9 @@ def cohort(tmp_path_factory):
     from lotluca.simulate import simulate_to_files
 
     root = tmp_path_factory.mktemp("roundtrip")
-    simulate_to_files({"patients": 400}, {}, 7, root / "sim", "parquet")
+    # the identification decoys (small-cell, adjuvant, stage III...: lotluca.simulate.decoys) are rendered
+    # without clinical-truth rows; their extraction is checked by tests/test_identify.py
+    simulate_to_files({"patients": 400, "identification_decoys": {"enabled": False}}, {}, 7, root / "sim", "parquet")
     acc_s = pipeline.run_snds(
         pipeline.find_tables(root / "sim" / "snds", pipeline.SNDS_TABLES), root / "out" / "snds", {}
     )

@@ -108,7 +108,7 @@ ALD = pa.schema(
         ("end_date", DATE),  # IMB_ALD_DTF, null when open
         ("code", STR),  # MED_MTF_COD: ICD-10 code of the illness, without dot
         ("ald_number", I16),  # IMB_ALD_NUM (30: malignant tumours)
-        ("origin", STR),  # key of the raw row ("IR_IMB_R:row")
+        ("origin", STR),  # key of the raw registration ("IR_IMB_R:<IMB_ALD_NUM>:<IMB_ALD_DTD>")
     ]
 )
 

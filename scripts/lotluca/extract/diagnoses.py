@@ -148,7 +148,9 @@ def extract_diagnoses(files: Iterable[str | Path], settings: ExtractSettings) ->
     parts = [_period_codes(p, k, by, nir, settings) for p, k in sorted(periods.items()) if {"B", "C"} <= set(k)]
     cols = ["person_id", "date", "code", "position", "ghm", "origin"]
     diag = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-    diag = diag.sort_values(["person_id", "date", "position", "code"], kind="stable", ignore_index=True)
+    diag = diag.sort_values(
+        ["person_id", "date", "position", "code", "ghm", "origin"], kind="stable", ignore_index=True
+    )
     imb = _concat(by.get("IR_IMB_R", []), "IR_IMB_R", settings)
     ald = pd.DataFrame(
         {
@@ -157,11 +159,15 @@ def extract_diagnoses(files: Iterable[str | Path], settings: ExtractSettings) ->
             "end_date": imb["IMB_ALD_DTF"],
             "code": imb["MED_MTF_COD"].astype("string").str.strip().str.upper().str.replace(".", "", regex=False),
             "ald_number": pd.to_numeric(imb["IMB_ALD_NUM"], errors="coerce"),
-            "origin": "IR_IMB_R:" + imb["_row"].astype(str),
+            # the registration's own key (not the file row: the same for any number of shards)
+            "origin": "IR_IMB_R:"
+            + imb["IMB_ALD_NUM"].astype("string").fillna("")
+            + ":"
+            + imb["IMB_ALD_DTD"].astype(str),
         }
     )
     ald = ald[ald["person_id"].notna() & ald["start_date"].notna()]
-    ald = ald.sort_values(["person_id", "start_date", "code"], kind="stable", ignore_index=True)
+    ald = ald.sort_values(list(ald.columns), kind="stable", ignore_index=True)
     log.info(
         "diagnoses: %d codes of %d persons; ALD: %d registrations", len(diag), diag["person_id"].nunique(), len(ald)
     )

@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 SOURCES = ("snds", "odh")
 # raw PMSI tables the extraction does not read, still split (by their stay) when an extract holds them
 UNREAD_STAY_TABLES = ("T_MCOaaD",)
-SPLIT_TABLES = {"snds": (*snds.REQUIRED_TABLES, *snds.OPTIONAL_TABLES, *UNREAD_STAY_TABLES), "odh": odh.COLUMNS}
+# raw tables the extraction does not read, split by the person number (BEN_NIR_PSA): ALD registrations
+UNREAD_PERSON_TABLES = ("IR_IMB_R",)
+SPLIT_TABLES = {
+    "snds": (*snds.REQUIRED_TABLES, *snds.OPTIONAL_TABLES, *UNREAD_STAY_TABLES, *UNREAD_PERSON_TABLES),
+    "odh": odh.COLUMNS,
+}
 
 
 def shard_file_name(table: str, path: str | Path) -> str:
@@ -112,6 +117,11 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
         )
         raw.data["eta"], raw.data["rsa"] = snds.eta_text(raw.data["ETA_NUM"]), snds._int_key(raw.data["RSA_NUM"])
         read[name] = (raw.data, ledger.track(name, raw.n_read))
+    for name in (n for n in paths if n in UNREAD_PERSON_TABLES):
+        raw = readers.read_table(
+            paths[name], name, snds_schema.arrow_schema(name), ["BEN_NIR_PSA"], settings.read, allow_empty=True
+        )
+        read[name] = (raw.data, ledger.track(name, raw.n_read))
     routes = {name: _Router(name, t.n, n_shards) for name, (_, t) in read.items()}
 
     ben = read["IR_BEN_R"][0]
@@ -134,6 +144,8 @@ def _snds_routes(paths: Mapping[str, Path], settings: ExtractSettings, n_shards:
         cci = read["KI_CCI_R"][0]
         routes["KI_CCI_R"].route(cci["_row"], by_person(cci, "BEN_IDT_ANO"))
 
+    for name in (n for n in UNREAD_PERSON_TABLES if n in read):
+        routes[name].route(read[name][0]["_row"], by_nir(read[name][0], "BEN_NIR_PSA"))
     prs = read["ER_PRS_F"][0]
     routes["ER_PRS_F"].route(prs["_row"], by_nir(prs, "BEN_NIR_PSA"))
     prs_shard = routes["ER_PRS_F"].finish()[prs["_row"].to_numpy()]
