@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from lotluca.errors import LotlucaError
+from lotluca.evaluate.metrics import HEADLINE_STRATUM
 from lotluca.evaluate.scoring import evaluate, settings_json
 from lotluca.evaluate.settings import EvaluateSettings, bootstrap_seed
 from lotluca.evaluate.submission import load_gold, load_submission
 
-PRIMARY = ("several_or_maintenance", "line_f1")  # the leaderboard's ranking column: (stratum, metric)
+PRIMARY = (HEADLINE_STRATUM, "line_f1")  # the leaderboard's ranking column: (stratum, metric)
 # leaderboard column key -> (stratum, metric); the first is the primary score
 COLUMNS = {
     "line_f1_several_or_maintenance": PRIMARY,

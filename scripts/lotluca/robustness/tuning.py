@@ -21,13 +21,13 @@ from pathlib import Path
 import yaml
 
 from lotluca import io
+from lotluca.evaluate.metrics import HEADLINE_STRATUM
 from lotluca.evaluate.settings import EvaluateSettings
 from lotluca.lines.algorithms import rule_algorithm
 from lotluca.lines.params import load_params
 from lotluca.robustness.cohort import Cohort, gold_split, predict, score
 
 PRESET = "lotluca"
-HEADLINE_STRATUM = "several_or_maintenance"
 CONT = ["pemetrexed", "pembrolizumab", "bevacizumab", "atezolizumab"]
 # parameter -> candidate values (clinically plausible ranges, not the simulator's draws)
 TUNED: dict[str, list] = {
