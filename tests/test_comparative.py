@@ -154,7 +154,7 @@ def test_grow_page_is_filled_from_the_run_outputs():
     assert "456" in grow_page(km.assign(n_persons=456), comparative, balance, endpoints, eff, min_cell=11)
 
 
-def test_confounding_settings_are_the_schema_keys_and_the_block_is_off_by_default():
+def test_confounding_settings_are_the_schema_keys_and_the_block_is_on_by_default():
     import dataclasses
 
     from lotluca.config import schema
@@ -167,7 +167,34 @@ def test_confounding_settings_are_the_schema_keys_and_the_block_is_off_by_defaul
     for name, p in spec.items():
         want = tuple(p["default"]) if isinstance(p["default"], list) else p["default"]
         assert getattr(s, name) == want, name
-    assert not s.enabled
+    assert s.enabled
+
+
+def test_centred_mapping_keeps_the_average_survival_and_gives_proportional_hazards():
+    """centred_factor: the population-average survival of a group stays its baseline, and two frailty
+    levels of one group have exactly the hazard ratio of their multipliers (Cox on the moved times)."""
+    from lifelines import CoxPHFitter
+
+    from lotluca.simulate.confounding import centred_factor
+
+    rng = np.random.default_rng(3)
+    n = 20000
+    t0 = np.rint(np.exp(np.log(180) + 0.8 * rng.standard_normal(n)))  # whole days: ties
+    hr = np.where(rng.random(n) < 0.4, 2.0, 1.0) * np.where(rng.random(n) < 0.5, 1.5, 1.0)
+    t = t0 * centred_factor(np.random.default_rng(4), t0, hr, np.zeros(n, int))
+    # the population-average survival is the baseline: same quantiles (KS distance small)
+    grid = np.quantile(t0, np.linspace(0.05, 0.95, 19))
+    s0 = (t0[:, None] > grid).mean(axis=0)
+    s1 = (t[:, None] > grid).mean(axis=0)
+    assert np.abs(s1 - s0).max() < 0.02
+    f = pd.DataFrame({"T": t, "E": 1, "x": np.log(hr)})
+    coef = CoxPHFitter().fit(f, "T", "E").params_["x"]
+    assert abs(coef - 1.0) < 0.05  # HR per unit of log(hr): 1 means exactly hr
+    # uncentred (concomitant.rwttnt_factor) the survival shortens; centred it does not
+    from lotluca.simulate.concomitant import rwttnt_factor
+
+    short = t0 * rwttnt_factor(np.random.default_rng(4), t0, hr, np.zeros(n, int))
+    assert np.median(short) < 0.8 * np.median(t0) and abs(np.median(t) / np.median(t0) - 1) < 0.05
 
 
 def test_simulator_hooks_confound_the_carboplatin_comparison():
@@ -185,5 +212,5 @@ def test_simulator_hooks_confound_the_carboplatin_comparison():
     assert carbo > cis + 0.1
     odh = r["odh"]["odh_patients"].column("ecog").to_pandas()
     assert 0.5 < odh.notna().mean() < 0.7 and odh.dropna().between(0, 3).all()
-    off = simulate(sim_settings({"patients": 200, "block_size": 200}), 5)
+    off = simulate(sim_settings({"patients": 200, "block_size": 200, "confounding": {"enabled": False}}), 5)
     assert (off["_persons"]["ecog"] == -1).all() and off["odh"]["odh_patients"].column("ecog").null_count == 200

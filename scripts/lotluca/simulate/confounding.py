@@ -8,8 +8,9 @@ probability logistic(logit(`deescalation`) + log(`or_ecog`) x ECOG + log(`or_cha
 cisplatin -> carboplatin, carboplatin doublet -> single agent, chemotherapy-immunotherapy ->
 immunotherapy alone (`DEESCALATE`). The time to next treatment or death of every line gets the hazard
 ratio `hr_ecog` ** ECOG x `hr_charlson` ** Charlson, and first-line carboplatin-pemetrexed the hazard
-ratio `carboplatin_hr` against cisplatin-pemetrexed (their baseline times are made identical), by the
-quantile mapping of `concomitant.rwttnt_factor` (exact proportional hazards within a regimen group).
+ratio `carboplatin_hr` against cisplatin-pemetrexed (their baseline times are made identical), by a
+centred quantile mapping (`centred_factor`): exact proportional hazards within a regimen group, and the
+line's population-average survival unchanged, so the calibration targets hold with the block on.
 The comparison `COMPARISON` therefore has a known true (conditional) hazard ratio, `carboplatin_hr`,
 and a confounded crude one. `confounded_cohort` draws the same model for one first line per person,
 without the rest of the generator (the test of the adjusted analyses). Corticosteroids at a line start
@@ -26,7 +27,6 @@ import pandas as pd
 
 from lotluca.config import Settings
 from lotluca.simulate import regimens as R
-from lotluca.simulate.concomitant import rwttnt_factor
 
 CHARLSON_MAX = 8
 DAYS_PER_MONTH = 30.4375
@@ -143,7 +143,40 @@ class LineConfounding:
         if k == 1:
             hr = hr * np.where(_TREAT[reg], self.s.carboplatin_hr, 1.0)
             group = np.where(_TREAT[reg], _REF, group)
-        return rwttnt_factor(self.rng, t0, hr, group)
+        return centred_factor(self.rng, t0, hr, group)
+
+
+def centred_factor(rng: np.random.Generator, t0, hr, group) -> np.ndarray:
+    """Time-scale factor per line putting the hazard ratios `hr` on its time to next treatment or death
+    with the population-average survival unchanged (the frailty model's normalisation of the quantile
+    mapping of `concomitant.rwttnt_factor`).
+
+    S_0 is the empirical survival of the baseline times `t0` of a `group` (a regimen), L(s) = mean over
+    all the lines given of s ** hr_j (the hazard ratios' Laplace-type transform, over the whole line
+    population, not the group: a group of frail persons does worse than its baseline). A line with U =
+    S_0(T0) (uniform, randomised over tied days) is moved to t = S_0^-1(L(U ** (1 / hr))): then P(T > x)
+    = S_b(x) ** hr with S_b = L^-1(S_0), exact proportional hazards between any two lines of a group, and
+    the average survival over the population's hazard ratios is L(S_b) = S_0, the baseline. Every line
+    moves (hr == 1 lines too, to S_b)."""
+    t0 = np.asarray(t0, float)
+    hr = np.broadcast_to(np.asarray(hr, float), t0.shape)
+    group = np.asarray(group)
+    f = np.ones(t0.size)
+    if t0.size == 0:
+        return f
+    values, counts = np.unique(hr, return_counts=True)
+    weight = counts / counts.sum()
+    for g in np.unique(group):  # a handful of regimens, vectorised inside
+        ing = np.flatnonzero(group == g)
+        x = np.sort(t0[ing])
+        n = x.size
+        gt = n - np.searchsorted(x, t0[ing], side="right")  # lines with t0 > this one
+        ge = n - np.searchsorted(x, t0[ing], side="left")  # lines with t0 >= this one
+        u = np.clip((gt + rng.random(ing.size) * (ge - gt)) / n, 0.0, 1.0)  # S_0(T0), randomised over ties
+        s = u ** (1.0 / hr[ing])
+        target = (s[:, None] ** values[None, :]) @ weight  # L(U ** (1 / hr))
+        f[ing] = np.quantile(x, 1.0 - np.clip(target, 0.0, 1.0)) / np.maximum(t0[ing], 1e-9)
+    return f
 
 
 def confounded_cohort(rng: np.random.Generator, n: int, s: ConfoundingSettings, median_months: float = 6.0):
@@ -157,7 +190,7 @@ def confounded_cohort(rng: np.random.Generator, n: int, s: ConfoundingSettings, 
     treatment = (carbo | down).astype(int)
     t0 = np.exp(np.log(median_months) + 0.8 * rng.standard_normal(n))
     hr = frailty_hr(fr["ecog"], fr["charlson"], s) * np.where(treatment == 1, s.carboplatin_hr, 1.0)
-    t = t0 * rwttnt_factor(rng, t0, hr, np.zeros(n, int))
+    t = t0 * centred_factor(rng, t0, hr, np.zeros(n, int))
     cens = rng.uniform(0, 36, n)
     days = np.maximum(1, np.rint(np.minimum(t, cens) * DAYS_PER_MONTH))  # whole days, as in the data
     return pd.DataFrame(
