@@ -20,10 +20,20 @@ PDL1 = np.array(["<1%", "1-49%", ">=50%", "unknown"])
 def truth_implied_hr(r: dict, end_day: int) -> dict:
     """HR of each exposure on the true time to next treatment or death (rwTTNT of the truth lines of every
     simulated person, decoys included, with the true flags; Cox stratified by regimen): the effect the
-    truth carries on rwTTNT, which the generator makes the configured HR (quantile mapping on rwTTNT)."""
+    truth carries on rwTTNT, which the generator makes the configured HR (quantile mapping on rwTTNT, after
+    the frailty effect of `simulate.confounding`: a marginal HR over the persons' ECOG and Charlson).
+    Corticosteroids depend on the ECOG when `simulate.confounding` drew it: their model is also adjusted
+    for the true ECOG and Charlson (confounders; under the configured null HR, conditional and marginal
+    HRs coincide); PPI and antibiotics are drawn independently of them, their marginal HR is the target."""
     from lifelines import CoxPHFitter
 
     L = r["_lines"].sort_values(["pid", "line_number"])
+    P = r["_persons"]
+    frailty = {
+        c: P[c].to_numpy()[L["pid"].to_numpy()].astype(float)
+        for c in ("ecog", "charlson")
+        if c in P and (P[c].to_numpy() >= 0).all()
+    }
     death = r["_death"][L["pid"].to_numpy()].astype(float)
     nxt = L.groupby("pid")["first"].shift(-1).to_numpy(float)
     ev = np.fmin(np.where(np.isnan(nxt), np.inf, nxt), np.where(death <= end_day, death, np.inf))
@@ -41,6 +51,7 @@ def truth_implied_hr(r: dict, end_day: int) -> dict:
                 "E": np.isfinite(ev[sel]).astype(int),
                 "x": L[flag].to_numpy()[sel].astype(int),
                 "reg": L["regimen"].to_numpy()[sel],
+                **({c: v[sel] for c, v in frailty.items()} if name == "corticosteroid" else {}),
             }
         )
         out[name] = float(CoxPHFitter().fit(f, "T", "E", strata=["reg"]).summary.loc["x", "exp(coef)"])
@@ -96,11 +107,18 @@ def synthetic_inputs(patients: int, seed: int, simulate_block: dict | None = Non
 
 def recovery(patients: int = 20000, seed: int = 1, splits=("train", "test"), block=None, simulate_block=None):
     """Gold-line estimates next to the simulated (configured) HR (`inside`: in the CI) and the
-    HR the truth implies on rwTTNT (`truth_rwTTNT_hr`, `inside_truth`: in the CI, rwTTNT rows)."""
+    HR the truth implies on rwTTNT (`truth_rwTTNT_hr`, `inside_truth`: in the CI, rwTTNT rows).
+    With `simulate.confounding` on (the default), corticosteroids are given more often to persons of poor
+    ECOG, so their crude HR is confounded by indication: the models are then also adjusted for the
+    persons' true ECOG (the `ecog` covariate; the simulated HRs are conditional on it), unless `block`
+    sets the covariates."""
     gold, persons, exposures, s, implied = synthetic_inputs(patients, seed, simulate_block)
     gold = gold[gold["split"].isin(list(splits))]
     # the simulator's exposures are defined on its windows: the "window" design is the one to check
-    cfg = default_config(concomitant={"design": "window", "sensitivity": False, **dict(block or {})})
+    conc = {"design": "window", "sensitivity": False}
+    if s.confounding.enabled:
+        conc["covariates"] = [*default_config()["concomitant"]["covariates"], "ecog"]
+    cfg = default_config(concomitant={**conc, **dict(block or {})})
     settings = ConcomitantSettings.from_config(cfg["concomitant"])
     effectiveness = EffectivenessSettings.from_config(cfg["effectiveness"])
     _, res = analyse([(GOLD, GOLD, gold)], persons, exposures, settings, effectiveness, study_end_date=s.end_date)

@@ -171,9 +171,10 @@ def bias_tables(
     endpoints: pd.DataFrame, settings: EffectivenessSettings, privacy: PrivacySettings, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The suppressed bias table (gold vs each lines source, paired bootstrap CIs; the master `seed`
-    seeds the bootstrap) and its ranking of the algorithms."""
+    seeds the bootstrap) and its ranking of the algorithms. Delayed entry as in the main analysis
+    (`delayed_entry`)."""
     k = int(privacy.min_cell)
-    long = endpoints_long(endpoints)
+    long = endpoints_long(endpoints, entry=settings.delayed_entry)
     table = bias_table(
         long,
         list(settings.cox.treatment_classes),

@@ -8,7 +8,9 @@ alone (`lotluca.effectiveness.cox`) from both and their ratio (algorithm / gold)
 95% CIs by a paired patient bootstrap: each replicate draws persons with replacement (multinomial
 case weights over the cohort, seeded) and recomputes gold and every algorithm on that same draw, so
 the CIs account for the pairing and for several lines per person. Gold compared with itself gives
-exactly zero difference and a ratio of exactly one, in the estimate and in every replicate.
+exactly zero difference and a ratio of exactly one, in the estimate and in every replicate. With the
+delayed entry of the main analysis (`effectiveness.delayed_entry`, an `entry` column in the long table),
+every KM median and Cox fit of the estimate and of the replicates uses it (left truncation).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ def _cells(long, persons, endpoints, groups, levels, treatment_classes, referenc
     km_cells, cox_cells = {}, {}
     for (alg, scen), src in long.groupby(["algorithm", "scenario"], sort=False):
         pidx_all = np.searchsorted(persons, src["person_id"].to_numpy())
+        entry_all = src["entry"].to_numpy(float) if "entry" in src else None
         for ep in endpoints:
             m = (src["endpoint"] == ep).to_numpy()
             for grp in groups:
@@ -114,6 +117,7 @@ def _cells(long, persons, endpoints, groups, levels, treatment_classes, referenc
                     src["months"].to_numpy(float)[mm],
                     src["event"].to_numpy(float)[mm],
                     pidx_all[mm],
+                    None if entry_all is None else entry_all[mm],
                 )
             cd = cox_data(src[m], treatment_classes, reference_classes)
             X, _, _ = design(cd, levels)
@@ -122,6 +126,7 @@ def _cells(long, persons, endpoints, groups, levels, treatment_classes, referenc
                 cd["months"].to_numpy(float),
                 cd["event"].to_numpy(float),
                 np.searchsorted(persons, cd["person_id"].to_numpy()),
+                cd["entry"].to_numpy(float) if "entry" in cd else None,
             )
     return km_cells, cox_cells
 
@@ -129,10 +134,11 @@ def _cells(long, persons, endpoints, groups, levels, treatment_classes, referenc
 def _estimates(km_cells: dict, cox_cells: dict, weights: np.ndarray | None) -> dict:
     """Every KM median and treatment HR under the person case weights `weights` (None: the data as is)."""
     out = {}
-    for key, (t, e, p) in km_cells.items():
-        out[("median", *key)] = km_median(t, e, None if weights is None else weights[p])
-    for key, (X, t, e, p) in cox_cells.items():
-        beta, ok = fit_cox(X, t, e, None if weights is None else weights[p]) if len(t) else (np.array([np.nan]), False)
+    for key, (t, e, p, a) in km_cells.items():
+        out[("median", *key)] = km_median(t, e, None if weights is None else weights[p], entry=a)
+    for key, (X, t, e, p, a) in cox_cells.items():
+        w = None if weights is None else weights[p]
+        beta, ok = fit_cox(X, t, e, w, entry=a) if len(t) else (np.array([np.nan]), False)
         out[("hr", *key)] = float(np.exp(beta[0])) if ok and np.isfinite(beta[0]) else np.nan
     return out
 
@@ -145,9 +151,9 @@ def _median_row(km_cells: dict, point: dict, reps: list[dict], cell: tuple, alph
     """The counts and the median difference (with its paired-bootstrap CI) of one (algorithm, scenario,
     endpoint, line group) against the gold lines."""
     alg, scen, ep, grp = cell
-    empty = (np.array([]), np.array([]), None)
-    tg, eg, _ = km_cells.get((GOLD, GOLD, ep, grp), empty)
-    ta, ea, _ = km_cells.get(cell, empty)
+    empty = (np.array([]), np.array([]), None, None)
+    tg, eg, _, _ = km_cells.get((GOLD, GOLD, ep, grp), empty)
+    ta, ea, _, _ = km_cells.get(cell, empty)
     mg, ma = point[("median", GOLD, GOLD, ep, grp)], point.get(("median", *cell), np.nan)
     diff = ma - mg if np.isfinite(ma) and np.isfinite(mg) else np.nan
     with np.errstate(invalid="ignore"):  # inf - inf (median not reached in both): not a valid replicate

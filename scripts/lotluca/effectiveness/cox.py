@@ -52,8 +52,11 @@ def design(df: pd.DataFrame, levels: dict[str, list[str]] | None = None) -> tupl
     return X, names, levels
 
 
-def _efron_setup(X, t, e, w):
-    """Everything of the Efron likelihood that does not depend on beta (sorted once per fit)."""
+def _efron_setup(X, t, e, w, entry=None):
+    """Everything of the Efron likelihood that does not depend on beta (sorted once per fit). With
+    `entry` (delayed entry), the risk set at an event time u is entry < u <= t (lifelines' `entry_col`):
+    the rows with entry >= u are taken out of the prefix sums (`late`: their order and, per event time,
+    how many of them)."""
     order = np.argsort(-t, kind="mergesort")  # descending time: risk sets are prefix sums
     X, t, e, w = X[order], t[order], e[order], w[order]
     new_block = np.r_[True, t[1:] != t[:-1]]
@@ -67,18 +70,32 @@ def _efron_setup(X, t, e, w):
     first = np.repeat(np.cumsum(dd) - dd, dd)
     frac = (np.arange(dd.sum()) - first) / np.repeat(dd, dd)
     dx = np.add.reduceat((w * ev)[:, None] * X, starts)[idx].sum(axis=0)
-    return X, w, ev, starts, ends, idx, rep, frac, dx
+    late = None
+    if entry is not None and (np.asarray(entry) > 0).any():
+        a = np.asarray(entry, float)[order]
+        by_entry = np.argsort(-a, kind="mergesort")  # descending entry
+        n_late = np.searchsorted(-a[by_entry], -t[ends], side="right")  # rows with entry >= each block's time
+        late = (by_entry, n_late)
+    return X, w, ev, starts, ends, idx, rep, frac, dx, late
 
 
 def _efron_terms(beta, setup):
     """Log partial likelihood, gradient and Hessian (Efron ties) with integer case weights."""
-    X, w, ev, starts, ends, idx, rep, frac, dx = setup
+    X, w, ev, starts, ends, idx, rep, frac, dx, late = setup
     eta = X @ beta
     shift = eta.max()
     r = w * np.exp(eta - shift)
     rx = r[:, None] * X
     rxx = rx[:, :, None] * X[:, None, :]
     R, R1, R2 = np.cumsum(r)[ends], np.cumsum(rx, axis=0)[ends], np.cumsum(rxx, axis=0)[ends]
+    if late is not None:  # delayed entry: rows not yet entered at the block's time leave the risk set
+        by_entry, n_late = late
+
+        def before(v):
+            c = np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v[by_entry], axis=0)])
+            return c[n_late]
+
+        R, R1, R2 = R - before(r), R1 - before(rx), R2 - before(rxx)
     dr = np.add.reduceat(r * ev, starts)
     drx = np.add.reduceat(rx * ev[:, None], starts)
     drxx = np.add.reduceat(rxx * ev[:, None, None], starts)
@@ -100,8 +117,9 @@ def estimable_columns(X: np.ndarray, events: np.ndarray) -> np.ndarray:
     return np.ptp(X[ev], axis=0) > 0
 
 
-def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tuple[np.ndarray, bool]:
+def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9, entry=None) -> tuple[np.ndarray, bool]:
     """Efron partial-likelihood MLE by Newton-Raphson with step halving. Returns (beta, converged).
+    `entry`: delayed-entry times (left truncation; at risk from entry < t, as lifelines' `entry_col`).
 
     Columns constant among the events are not identifiable (a covariate level without any event, or
     holding every event, sends its coefficient to infinity): their coefficient is NaN and the others
@@ -113,6 +131,7 @@ def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tup
     w = np.ones_like(t) if weights is None else np.asarray(weights, float)
     keep = w > 0
     X, t, e, w = X[keep], t[keep], e[keep], w[keep]
+    entry = None if entry is None else np.asarray(entry, float)[keep]
     p = X.shape[1]
     beta_full = np.full(p, np.nan)
     if X.shape[0] == 0 or (e * w).sum() == 0:
@@ -122,7 +141,7 @@ def fit_cox(X, t, e, weights=None, max_iter: int = 50, tol: float = 1e-9) -> tup
         return beta_full, False
     Xf = X[:, free]
     beta = np.zeros(Xf.shape[1])
-    setup = _efron_setup(Xf, t, e, w)
+    setup = _efron_setup(Xf, t, e, w, entry)
     ll, g, h = _efron_terms(beta, setup)
     converged = False
     for _ in range(max_iter):

@@ -25,15 +25,18 @@ from lifelines.utils import median_survival_times
 STRATA = ("line", "first_line_regimen_class")
 
 
-def km_median(durations, events, weights=None) -> float:
+def km_median(durations, events, weights=None, entry=None) -> float:
     """Median of the Kaplan-Meier curve: the first time where S(t) <= 0.5 (inf when never reached).
 
     Same arithmetic as lifelines (sum of log(n - d) - log(n) over event times), so the result is
-    identical; `weights` are integer case weights (a bootstrap resample without copying rows).
+    identical; `weights` are integer case weights (a bootstrap resample without copying rows). `entry`
+    (delayed entry, left truncation): a row is at risk at time u when entry < u <= duration, the risk
+    set of lifelines' `entry`.
     """
     t = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=float)
     w = np.ones_like(t) if weights is None else np.asarray(weights, dtype=float)
+    a = None if entry is None else np.asarray(entry, dtype=float)
     keep = w > 0
     t, e, w = t[keep], e[keep], w[keep]
     if t.size == 0:
@@ -44,9 +47,14 @@ def km_median(durations, events, weights=None) -> float:
     removed = np.add.reduceat(w, first)
     deaths = np.add.reduceat(w * e, first)
     at_risk = w.sum() - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+    if a is not None and (a > 0).any():
+        a = a[keep][order]
+        ao = np.argsort(a, kind="mergesort")
+        later = w.sum() - np.concatenate(([0.0], np.cumsum(w[ao])))[np.searchsorted(a[ao], uniq, side="left")]
+        at_risk = at_risk - later  # rows with entry >= u are not yet at risk at u
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_s = np.cumsum(np.log(at_risk - deaths) - np.log(at_risk))
-    s = np.exp(log_s)
+        step = np.where(at_risk > 0, np.log(at_risk - deaths) - np.log(at_risk), 0.0)
+    s = np.exp(np.cumsum(step))
     below = np.flatnonzero(s <= 0.5)
     return float(uniq[below[0]]) if below.size else np.inf
 

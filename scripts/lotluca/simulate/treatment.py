@@ -432,8 +432,8 @@ def _after_progression(rng, k: int, st, out: dict, conc, s: SimSettings, conf=No
     # within the line type, and the line's timeline (progression, toxicity stop, death, next line) is
     # scaled by t / t0
     t0 = np.where(died_on, dtime, np.where(cont, nxt, bsc_death)) - st
-    f = conc.rwttnt_factor(t0, out["expo"])
-    f = f if conf is None else f * conf.factor(k, reg, idx, t0)  # ECOG / Charlson (and carboplatin) effect
+    fc = 1.0 if conf is None else conf.factor(k, reg, idx, t0)  # ECOG / Charlson (and carboplatin) effect first,
+    f = conc.rwttnt_factor(t0 * fc, out["expo"]) * fc  # then the concomitant HR on the frail-mixed times
     if (f != 1.0).any():
         prog, dtime, tox_t = (_scaled(x, st, f) for x in (prog, dtime, tox_t))
         nxt = np.maximum(_scaled(nxt, st, f), prog + 1)
