@@ -393,7 +393,8 @@ def block_decoys(seed: int, block, s, persons: pd.DataFrame, events: pd.DataFram
     d: DecoySettings = s.identification_decoys
     rng = stream(seed, block.index)
     n = count(d, block.patients)
-    base = persons.assign(met_rate=PATIENT_MET_RATE, ass_icd="", ass_rate=0.0)[list(RENDER_PERSON)]
+    frailty = [c for c in ("ecog", "charlson") if c in persons]  # simulate.comorbidity renders them (decoys: none)
+    base = persons.assign(met_rate=PATIENT_MET_RATE, ass_icd="", ass_rate=0.0)[[*RENDER_PERSON, *frailty]]
     out = {"render": (base, events, death), "stays": None, "persons": None}
     if n:
         D = draw(rng, s, block.index, n, hosp.dpts, len(persons))

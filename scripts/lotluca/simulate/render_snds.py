@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from lotluca import drugs, snds_schema
 from lotluca.simulate import arrowcols as A
-from lotluca.simulate import nomenclature, outpatient
+from lotluca.simulate import comorbidity, nomenclature, outpatient
 from lotluca.simulate.blocks import DCT_STRIDE, ROW_STRIDE, check_capacity
 from lotluca.simulate.cohort import CENTRES, EPOCH, Hospitals, to_days
 from lotluca.simulate.params import SimSettings
@@ -744,7 +744,11 @@ def render(
     E = _event_view(rng, events, persons, hosp, V, s)
     lap("PMSI stays")
     ST = _stays(rng, E, V, s, rsa_base)
-    T = _pmsi_tables(rng, ST, V, FIN, finess.astype(np.int64), emit)
+    # the comorbidities' prior stays (own stream), appended to the PMSI tables after the other stays
+    prior = comorbidity.pmsi_tables(
+        comorbidity.stream(rng), persons, V, s, FIN, finess.astype(np.int64), rsa_base + ST["order"].size
+    )
+    T = _pmsi_tables(rng, ST, V, FIN, finess.astype(np.int64), comorbidity.appending(emit, prior))
     lap("en-sus drugs of PMSI stays")
     E["ace_share"] = s.outpatient.ace_drug_share  # lotluca.simulate.outpatient
     T_en_sus, EN = _en_sus(rng, E, ST, FIN, emit)
