@@ -68,6 +68,8 @@ def _long(df: pd.DataFrame, n_small_arm: int) -> pd.DataFrame:
             "age": 65.0,
             "sex": "M",
             "ecog": df["ecog"].where(df.index % 3 > 0),  # ECOG recorded for two thirds
+            "charlson": df["charlson"].where(df.index % 5 > 0),  # the SNDS proxies: no SNDS person for a fifth
+            "prior_stays": (df["charlson"] // 2).where(df.index % 5 > 0),
             "endpoint": "rwTTNT",
             "months": df["months"],
             "event": df["event"],
@@ -98,6 +100,7 @@ def test_export_tables_suppress_small_arms(confounded):
     assert io["estimate"].isna().all() and io["n_treatment"].isna().all() and io["n_reference"].eq(40).all()
     assert "first_line_io_alone_vs_chemo_io" not in set(out["balance"]["comparison"])
     assert out["balance"]["covariate"].str.startswith("ecog[").any()  # ECOG with its "unknown" level
+    assert {"charlson", "charlson[missing]", "prior_stays"} <= set(out["balance"]["covariate"])
     km = out["comparative_km"]
     assert set(km["method"]) == {"unadjusted", "iptw"} and km["median_months"].notna().all()
 

@@ -12,6 +12,9 @@ rule effectiveness:
             table="persons",
         ),
         lines=effectiveness_lines(),
+        # confounder proxies (Charlson index, prior stays) of the comparative analysis
+        diagnoses=path("extract.table", source="snds", name="diagnoses.parquet"),
+        links=path("link.links"),
     output:
         **{
             name: report(

@@ -15,6 +15,7 @@ from lotluca.effectiveness.bias import GOLD, bias_ranking, bias_table
 from lotluca.effectiveness.cox import cox_data, cox_table
 from lotluca.effectiveness.endpoints import compute_endpoints, endpoints_long
 from lotluca.effectiveness.km import km_tables, logrank_tables
+from lotluca.effectiveness.proxies import line_proxies
 from lotluca.effectiveness.settings import EffectivenessSettings
 from lotluca.errors import InputError
 from lotluca.io import read_parquet
@@ -39,12 +40,17 @@ def build_endpoints(
     privacy: PrivacySettings,
     seed: int,
     study_end_date=None,
+    diagnoses_path=None,
+    links_path=None,
 ) -> pd.DataFrame:
     """Endpoints of the gold lines and of every (algorithm, scenario, path) in `line_files`.
 
     The cohort is the gold persons of the configured splits; every lines source is restricted to it,
-    with death and follow-up from `persons_path`. Returns the per-line table with `algorithm`,
-    `scenario` and pseudonymised `person_id` (patient-level: write it only to the private folder).
+    with death and follow-up from `persons_path`. With `diagnoses_path` (the SNDS diagnoses) and
+    `links_path` (ODH-SNDS links), every line gets the confounder proxies `charlson` and `prior_stays`
+    at its start (`lotluca.effectiveness.proxies`; null columns without them). Returns the per-line
+    table with `algorithm`, `scenario` and pseudonymised `person_id` (patient-level: write it only to
+    the private folder).
     """
     s = settings
     gold = read_table(gold_path)
@@ -57,6 +63,8 @@ def build_endpoints(
     if not cohort:
         raise InputError(gold_path, f"no person in splits {list(s.gold_splits)}", column="split")
     persons = read_table(persons_path)
+    diagnoses = None if diagnoses_path is None else read_table(diagnoses_path).to_pandas()
+    links = None if links_path is None else read_table(links_path).to_pandas()
     sources = [(GOLD, GOLD, gold_path, gold_df)] + [(a, sc, path, None) for a, sc, path in line_files]
     parts = []
     for alg, scen, path, df in sources:
@@ -82,6 +90,10 @@ def build_endpoints(
         )
         if ep.empty:
             log.warning("%s/%s: no line for any cohort person (%s): this source has no estimate", alg, scen, path)
+        if diagnoses is not None:  # the SNDS proxies of the confounders (comparative analysis)
+            ep[["charlson", "prior_stays"]] = line_proxies(ep, diagnoses, links, s.comparative)
+        else:
+            ep[["charlson", "prior_stays"]] = pd.DataFrame({"c": pd.NA, "p": pd.NA}, index=ep.index, dtype="Int64")
         ep.insert(0, "scenario", scen)
         ep.insert(0, "algorithm", alg)
         parts.append(ep)

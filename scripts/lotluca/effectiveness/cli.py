@@ -22,7 +22,13 @@ def _effectiveness(args) -> int:
         for name in steps.EXPORT_TABLES
     }
     steps.effectiveness(
-        {"gold": args.gold, "persons": args.persons, "lines": [p for _, _, p in lines]},
+        {
+            "gold": args.gold,
+            "persons": args.persons,
+            "lines": [p for _, _, p in lines],
+            "diagnoses": args.diagnoses,
+            "links": args.links,
+        },
         outputs,
         sources=[[a, s] for a, s, _ in lines],
         effectiveness=cfg["effectiveness"],
@@ -60,6 +66,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--lines", action="append", help="ALGORITHM:SCENARIO:PATH of an algorithm's lines Parquet (repeatable)"
     )
+    p.add_argument("--diagnoses", help="SNDS diagnoses Parquet (extract): the Charlson and prior-stays proxies")
+    p.add_argument("--links", help="ODH-SNDS links Parquet (link), to find the SNDS person of an ODH patient")
     p.add_argument("--config", help="config.yaml (effectiveness, privacy, seed, study blocks; default: the schema's)")
     p.add_argument(
         "--private-dir",

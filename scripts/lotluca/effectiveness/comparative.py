@@ -6,8 +6,9 @@ weights (IPTW), the balance table (standardised mean differences before and afte
 hazard ratio three ways -- unadjusted Cox, covariate-adjusted Cox, IPTW-weighted Cox with robust
 (sandwich) variance -- and IPTW-weighted Kaplan-Meier medians per arm. Every Cox fit uses robust variance
 clustered on the person when a person contributes several lines (`cluster_col`). Covariates: numeric
-(as they are) and categorical (one dummy per non-reference level; reference = the most frequent level;
-a missing value is its own level "unknown", the missing-indicator approach).
+(as they are; a missing value gets the mean and a missing indicator) and categorical (one dummy per
+non-reference level; reference = the most frequent level; a missing value is its own level "unknown",
+the missing-indicator approach).
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ METHODS = ("unadjusted", "cox_adjusted", "iptw")
 
 
 def covariate_matrix(df: pd.DataFrame, numeric, categorical) -> pd.DataFrame:
-    """Numeric columns and dummies of the categorical ones (reference level dropped); constant columns dropped."""
+    """Numeric columns (a missing value: the column's mean and an indicator `<column>[missing]`) and
+    dummies of the categorical ones (reference level dropped); constant and repeated columns dropped."""
     parts = {c: pd.to_numeric(df[c], errors="coerce").astype(float) for c in numeric}
+    for c in numeric:
+        if parts[c].isna().any():
+            parts[f"{c}[missing]"] = parts[c].isna().astype(float)
     for c in categorical:
         v = df[c].astype(object).where(df[c].notna(), "unknown").astype(str)
         counts = v.value_counts()
@@ -31,7 +36,8 @@ def covariate_matrix(df: pd.DataFrame, numeric, categorical) -> pd.DataFrame:
             parts[f"{c}[{lev}]"] = (v == lev).astype(float)
     X = pd.DataFrame(parts, index=df.index)
     X = X.fillna(X.mean())
-    return X.loc[:, X.nunique() > 1]
+    X = X.loc[:, X.nunique() > 1]
+    return X.loc[:, ~X.T.duplicated().to_numpy()]  # e.g. the missing indicators of proxies missing together
 
 
 def propensity_scores(X: pd.DataFrame, treatment: np.ndarray) -> np.ndarray:

@@ -284,7 +284,7 @@ def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario"), entr
             "pdl1",
             "era",
         ]
-        + [c for c in ("ecog",) if c in ok.columns]
+        + [c for c in ("ecog", "charlson", "prior_stays") if c in ok.columns]
     )
     parts = []
     for e in ENDPOINTS:

@@ -35,6 +35,9 @@ class ComparativeSettings(Settings):
     numeric: tuple[str, ...]  # numeric covariates of the propensity and adjusted models
     categorical: tuple[str, ...]  # categorical covariates (missing = level "unknown")
     comparisons: tuple[Comparison, ...]
+    charlson_lookback_days: int  # proxies: Charlson index from the PMSI diagnoses of these days before the index
+    prior_stays_days: int  # proxies: prior hospital stays counted over these days before the index
+    charlson_exclude: tuple[str, ...]  # proxies: Charlson conditions left out (the cancer under study)
 
 
 @dataclass(frozen=True)

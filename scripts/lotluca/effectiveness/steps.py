@@ -39,12 +39,24 @@ def effectiveness(
     seed: int,
     study: Mapping,
 ) -> None:
-    """inputs: gold, persons, lines (one file per source of `sources`); outputs: endpoints (private
-    Parquet) and the export tables km_summary, km_curves, at_risk, logrank, cox (CSV)."""
+    """inputs: gold, persons, lines (one file per source of `sources`) and, optional, diagnoses (SNDS)
+    and links (ODH-SNDS) for the confounder proxies; outputs: endpoints (private Parquet) and the export
+    tables km_summary, km_curves, at_risk, logrank, cox (CSV)."""
     s = EffectivenessSettings.from_config(effectiveness)
     p = PrivacySettings.from_config(privacy)
     lines = lines_of_sources(sources, inputs["lines"])
-    ep = build_endpoints(inputs["gold"], inputs["persons"], lines, s, p, int(seed), study["end_date"])
+    proxies = {k: inputs[k] if k in inputs and inputs[k] else None for k in ("diagnoses", "links")}
+    ep = build_endpoints(
+        inputs["gold"],
+        inputs["persons"],
+        lines,
+        s,
+        p,
+        int(seed),
+        study["end_date"],
+        proxies["diagnoses"],
+        proxies["links"],
+    )
     write_parquet(pa.Table.from_pandas(ep, preserve_index=False), outputs["endpoints"])
     for name, table in export_tables(ep, s, p).items():
         write_export(table, outputs[name], EXPORT_COUNTS[name], int(p.min_cell))
