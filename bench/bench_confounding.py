@@ -4,8 +4,10 @@ Usage: python bench/bench_confounding.py [--patients 30000] [--seeds 11]
 Simulates in memory with `simulate.confounding` on, takes the first-line carboplatin- vs cisplatin-
 pemetrexed lines of the truth with their rwTTNT (next line start or death, censored at the study end)
 and prints one JSON line per (seed, adjustment set, method): the hazard ratio and its 95% CI next to the
-true HR (`carboplatin_hr`). Adjustment sets: the true confounders (ECOG, Charlson, age, year) and the
-proxy an analysis of the data has (ECOG where the centre recorded it, age, year)."""
+true HR (`carboplatin_hr`). Adjustment sets: the true confounders (ECOG, Charlson, age, year), the
+ECOG an analysis of the data has (where the centre recorded it, age, year), and that ECOG with the SNDS
+proxies (`lotluca.effectiveness.proxies`: Charlson index and prior stays from the PMSI diagnoses the
+simulator rendered, extracted by `lotluca.extract.diagnoses`; the SNDS person from the simulation's ids)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,39 @@ from lotluca.simulate.cohort import to_days  # noqa: E402
 SETS = {
     "true_confounders": (["charlson", "age"], ["ecog", "year"]),
     "data_proxy": (["age"], ["ecog_proxy", "year"]),
+    "data_proxies_snds": (["age", "charlson_proxy", "prior_stays"], ["ecog_proxy", "year"]),
 }
+
+
+def snds_proxies(r: dict, f, s):
+    """Charlson index and prior stays of each line from the extracted diagnoses of the simulated SNDS."""
+    import tempfile
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from lotluca.config import default_config
+    from lotluca.effectiveness.proxies import line_proxies
+    from lotluca.effectiveness.settings import ComparativeSettings
+    from lotluca.extract.common import ExtractSettings
+    from lotluca.extract.diagnoses import extract_diagnoses
+
+    cfg = default_config()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for name in ("IR_BEN_R", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD"):
+            pq.write_table(r["snds"][name], Path(tmp) / f"{name}.parquet")
+            files.append(Path(tmp) / f"{name}.parquet")
+        diag = extract_diagnoses(files, ExtractSettings.for_study(cfg["study"], cfg["extract"]))[0].to_pandas()
+    lines = pd.DataFrame(
+        {
+            "person_id": r["_persons"]["ben_idt_ano"].to_numpy()[f["pid"].to_numpy()],
+            "start_date": pd.to_datetime(np.datetime64("1970-01-01") + f["start"].to_numpy().astype("timedelta64[D]")),
+        },
+        index=f.index,
+    )
+    settings = ComparativeSettings.from_config(cfg["effectiveness"]["comparative"])
+    return line_proxies(lines, diag, None, settings)
 
 
 def first_lines(patients: int, seed: int):
@@ -48,6 +82,8 @@ def first_lines(patients: int, seed: int):
     f["ecog_proxy"] = f["ecog"].where(f["ecog_recorded"])
     f["year"] = (f["start"] // 365.25 + 1970).astype(int).clip(upper=2019).astype(str)
     f["person_id"] = f["pid"].astype(str)
+    prox = snds_proxies(r, f, s)
+    f["charlson_proxy"], f["prior_stays"] = prox["charlson"].astype(float), prox["prior_stays"].astype(float)
     return f, s.confounding.carboplatin_hr
 
 

@@ -185,7 +185,9 @@ def test_gold_lines_recover_the_simulated_hazard_ratios():
     so the configured HR is the target. Seed 1 (no seed picking; bench/bench_concomitant.py gives 5 seeds).
     Corticosteroids (negative control, HR 1.00): the truth carries no effect, but the gold estimate sits
     slightly above 1 (1.05 here, CI 1.005-1.09; 3/5 seeds contain 1 in the bench) because the [-30, +30]
-    window of a line shorter than ~60 days catches the boxes given at the start of the next line."""
+    window of a line shorter than ~60 days catches the boxes given at the start of the next line.
+    With simulate.confounding on (the default), corticosteroids depend on the ECOG: the check adjusts the
+    models for the true ECOG and the truth's corticosteroid HR for ECOG and Charlson (truthcheck)."""
     from lotluca.concomitant.truthcheck import recovery
 
     res = recovery(20000, 1).set_index(["exposure", "endpoint"])
