@@ -125,3 +125,23 @@ def test_adjusting_for_the_data_proxies_reduces_the_confounding_bias(cohort):
     for m in ("cox_adjusted", "iptw"):
         assert bias[m] < 0.5 * bias["unadjusted"], (m, est[m], est["unadjusted"])
         assert est[m]["ci_low"] <= 1.0 <= est[m]["ci_high"]
+
+
+def test_prior_stays_are_appended_without_changing_any_other_row():
+    """simulate.comorbidity draws from its own stream: with it off, every table is the same, and the PMSI
+    tables are the rows of the stays before it (the prior stays come after, numbered after them)."""
+    from lotluca.simulate import sim_settings, simulate
+
+    on = simulate(sim_settings({"patients": 300, "block_size": 300}), 4)
+    off = simulate(sim_settings({"patients": 300, "block_size": 300, "comorbidity": {"enabled": False}}), 4)
+    for name, table in off["snds"].items():
+        if name in ("T_MCOaaB", "T_MCOaaC", "T_MCOaaD"):
+            extra = on["snds"][name].slice(table.num_rows)
+            assert on["snds"][name].slice(0, table.num_rows).equals(table) and extra.num_rows > 0, name
+        else:
+            assert on["snds"][name].equals(table), name
+    b = on["snds"]["T_MCOaaB"].slice(off["snds"]["T_MCOaaB"].num_rows).to_pandas()
+    assert (b["GRG_GHM"] == comorbidity.GHM).all() and b["RSA_NUM"].min() > off["snds"]["T_MCOaaB"][
+        "RSA_NUM"
+    ].to_numpy().max()
+    assert off["gold"].equals(on["gold"]) and off["odh"]["odh_patients"].equals(on["odh"]["odh_patients"])
