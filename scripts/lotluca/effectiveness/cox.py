@@ -74,7 +74,8 @@ def _efron_setup(X, t, e, w, entry=None):
     if entry is not None and (np.asarray(entry) > 0).any():
         a = np.asarray(entry, float)[order]
         by_entry = np.argsort(-a, kind="mergesort")  # descending entry
-        n_late = np.searchsorted(-a[by_entry], -t[ends], side="right")  # rows with entry >= each block's time
+        # rows with entry >= each block's time (entry 0: at risk from time 0 included, as without entry)
+        n_late = np.searchsorted(-a[by_entry], -np.maximum(t[ends], np.finfo(float).tiny), side="right")
         late = (by_entry, n_late)
     return X, w, ev, starts, ends, idx, rep, frac, dx, late
 

@@ -50,7 +50,8 @@ def km_median(durations, events, weights=None, entry=None) -> float:
     if a is not None and (a > 0).any():
         a = a[keep][order]
         ao = np.argsort(a, kind="mergesort")
-        later = w.sum() - np.concatenate(([0.0], np.cumsum(w[ao])))[np.searchsorted(a[ao], uniq, side="left")]
+        u = np.maximum(uniq, np.finfo(float).tiny)  # entry 0: at risk from time 0 included
+        later = w.sum() - np.concatenate(([0.0], np.cumsum(w[ao])))[np.searchsorted(a[ao], u, side="left")]
         at_risk = at_risk - later  # rows with entry >= u are not yet at risk at u
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.where(at_risk > 0, np.log(at_risk - deaths) - np.log(at_risk), 0.0)
