@@ -151,23 +151,23 @@ def centred_factor(rng: np.random.Generator, t0, hr, group) -> np.ndarray:
     with the population-average survival unchanged (the frailty model's normalisation of the quantile
     mapping of `concomitant.rwttnt_factor`).
 
-    S_0 is the empirical survival of the baseline times `t0` of a `group` (a regimen), L(s) = mean over
-    all the lines given of s ** hr_j (the hazard ratios' Laplace-type transform, over the whole line
-    population, not the group: a group of frail persons does worse than its baseline). A line with U =
-    S_0(T0) (uniform, randomised over tied days) is moved to t = S_0^-1(L(U ** (1 / hr))): then P(T > x)
-    = S_b(x) ** hr with S_b = L^-1(S_0), exact proportional hazards between any two lines of a group, and
-    the average survival over the population's hazard ratios is L(S_b) = S_0, the baseline. Every line
-    moves (hr == 1 lines too, to S_b)."""
+    S_0 is the empirical survival of the baseline times `t0` of a `group` (a regimen; the two arms of the
+    known-truth comparison share one) and L(s) the mean over the group's lines of s ** hr_j (the hazard
+    ratios' Laplace-type transform). A line with U = S_0(T0) (uniform, randomised over tied days) is moved
+    to t = S_0^-1(L(U ** (1 / hr))): then P(T > x) = S_b(x) ** hr with S_b = L^-1(S_0), exact
+    proportional hazards between any two lines of a group, and the group's average survival is L(S_b) =
+    S_0, its baseline (each regimen keeps its calibrated survival, whoever receives it; within a group
+    the frail do worse and the fit better). Every line moves (hr == 1 lines too, to S_b)."""
     t0 = np.asarray(t0, float)
     hr = np.broadcast_to(np.asarray(hr, float), t0.shape)
     group = np.asarray(group)
     f = np.ones(t0.size)
     if t0.size == 0:
         return f
-    values, counts = np.unique(hr, return_counts=True)
-    weight = counts / counts.sum()
     for g in np.unique(group):  # a handful of regimens, vectorised inside
         ing = np.flatnonzero(group == g)
+        values, counts = np.unique(hr[ing], return_counts=True)
+        weight = counts / counts.sum()
         x = np.sort(t0[ing])
         n = x.size
         gt = n - np.searchsorted(x, t0[ing], side="right")  # lines with t0 > this one
