@@ -138,24 +138,19 @@ def compare(df: pd.DataFrame, numeric, categorical, alpha: float) -> tuple[list[
 
 
 def weighted_medians(df: pd.DataFrame, weights: np.ndarray, alpha: float) -> list[dict]:
-    """Kaplan-Meier median per arm, unweighted and IPTW-weighted (lifelines, case weights)."""
-    from lifelines import KaplanMeierFitter
+    """Kaplan-Meier median per arm, unweighted and IPTW-weighted (case weights; with the delayed entry
+    `entry` when present). `km.km_median` (lifelines' arithmetic): lifelines' own weighted fit fails on
+    late entrants that meet an empty risk set. `alpha` is kept for the signature (no CI here)."""
+    from lotluca.effectiveness.km import km_median
 
     out = []
-    for method, w in (("unadjusted", np.ones(len(df))), ("iptw", weights)):
+    t, e = df["months"].to_numpy(float), df["event"].to_numpy(float)
+    entry = df["entry"].to_numpy(float) if "entry" in df else None
+    for method, w in (("unadjusted", np.ones(len(df))), ("iptw", np.asarray(weights, float))):
         for arm, label in ((1, "treatment"), (0, "reference")):
             m = df["treatment"].to_numpy(int) == arm
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                kmf = KaplanMeierFitter(alpha=alpha).fit(
-                    df.loc[m, "months"].to_numpy(float),
-                    df.loc[m, "event"].to_numpy(int),
-                    entry=df.loc[m, "entry"].to_numpy(float) if "entry" in df else None,
-                    weights=w[m],
-                )
-            out.append(
-                {"method": method, "arm": label, "n_lines": int(m.sum()), "median_months": kmf.median_survival_time_}
-            )
+            med = km_median(t[m], e[m], w[m], entry=None if entry is None else entry[m])
+            out.append({"method": method, "arm": label, "n_lines": int(m.sum()), "median_months": med})
     return out
 
 
