@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lotluca.config import Settings
+from lotluca.simulate import centre_styles
 from lotluca.simulate import regimens as R
 
 # Year from which each regimen is drawn: its first French availability in routine care (marketing
@@ -178,6 +179,7 @@ def adjust_weights(W: np.ndarray, k: int, x, c, ctx: Context | None) -> None:
     """The hook of `treatment.choose_regimen`: situation regimens, availability years, failed drugs."""
     if ctx is not None:
         (_first_line(W, x, c, ctx) if k == 1 else _later_line(W, x, c, ctx))
+        centre_styles.scale_weights(W, ctx)  # a centre's bevacizumab use (no-op without centre styles)
     W *= c.year[:, None] >= FROM_YEAR[None, :]
     if ctx is None or c.failed is None:
         return
