@@ -308,6 +308,7 @@ def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: Si
     reg = reg if conf is None else conf.regimen(reg, idx)  # confounding by indication (frail: de-escalated)
     # re-challenge: after a planned stop and progression off treatment, the same regimen again
     rech = h.planned_free[idx] & (h.prev[idx] >= 0) & (rng.random(m) < t.rechallenge)
+    rech &= situations.rechallenge_allowed(h.prev[idx])  # platinum-based induction only (documented)
     reg = np.where(rech, h.prev[idx], reg).astype(np.int16)
     io_re, io_reg = situations.io_rechallenge(ctx, idx, h.prev, h.io_free, SLOT_ING, ING)
     reg = np.where(io_re & ~rech, io_reg, reg).astype(np.int16)
