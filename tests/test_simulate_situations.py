@@ -47,7 +47,9 @@ def repeated_share(lt: pd.DataFrame) -> tuple[float, float, int]:
 def test_repeated_identical_regimens_below_2_percent_of_line_changes(cohort):
     lt = _odh_lines(cohort)
     share_all, share_undocumented, n = repeated_share(lt)
-    report = f"{n} line changes: {share_all:.4f} repeat the previous regimen, {share_undocumented:.4f} without a rechallenge"
+    report = (
+        f"{n} line changes: {share_all:.4f} repeat the previous regimen, {share_undocumented:.4f} without a rechallenge"
+    )
     print(report)
     assert n > 1500
     assert share_undocumented < 0.01, report
