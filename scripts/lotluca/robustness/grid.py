@@ -95,12 +95,13 @@ def run_setting(
 ) -> pd.DataFrame:
     """Every point of grid setting `setting` (BASELINE: the one point with every knob at its default; LOCO:
     the leave-one-centre-out rows, lotluca.robustness.loco)."""
+    if setting == LOCO:  # the rules as they are; the trainable algorithms refitted (their files give the point)
+        rules = registries(config, list(config["scenarios"]), {})
+        seed = grid_seed(rs, master_seed)
+        return loco.run(config, rules, models, rs, master_seed, seed, point_config)[ROBUSTNESS_COLUMNS]
     registry = registries(config, list(config["scenarios"]), models)
     if setting == BASELINE:
         return run_point(config, BASELINE, None, None, registry, rs, master_seed)
-    if setting == LOCO:
-        seed = grid_seed(rs, master_seed)
-        return loco.run(config, registry, models, rs, master_seed, seed, point_config)[ROBUSTNESS_COLUMNS]
     s: GridSetting = rs.grid()[setting]
     parts = [run_point(config, s.name, s.key, v, registry, rs, master_seed) for v in s.values]
     return pd.concat(parts, ignore_index=True)
