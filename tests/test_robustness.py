@@ -143,7 +143,9 @@ def test_docs_table_shows_each_point_and_its_change_from_the_baseline():
     from lotluca.robustness.readme import BEGIN, END, splice, tables
 
     rows = []
-    for setting, value, f1 in (("default", "default", 0.9), ("delay_length", "2.0", 0.8)):
+    points = (("default", "default", 0.9), ("delay_length", "2.0", 0.8))
+    points += (("leave_one_centre_out", "01", 0.7), ("leave_one_centre_out", "02", 0.6))
+    for setting, value, f1 in points:
         for a, shift in (("lotluca", 0.0), ("meng2021", -0.1)):
             rows.append((setting, value, a, "linked", "line_f1", "several_or_maintenance", f1 + shift, 0.1, 1.0))
             rows.append((setting, value, a, "linked", "line_f1", "all", 0.99, 0.98, 1.0))
@@ -151,6 +153,8 @@ def test_docs_table_shows_each_point_and_its_change_from_the_baseline():
     assert "| default | 0.900 | 0.800 |" in md
     assert "| delay_length = 2.0 | 0.800 (-0.100) | 0.700 (-0.100) |" in md
     assert "`meng2021` delay_length = 2.0 (-0.100)" in md and "0.990" not in md
+    assert "| leave_one_centre_out = 01 | 0.700 | 0.600 |" in md  # another cohort: no change from the baseline
+    assert "2 held-out centres" in md and "`lotluca` 0.650 (ranks 1, 1)" in md and "`meng2021` 0.550 (ranks 2, 2)" in md
     page = (REPO / "docs" / "robustness.md").read_text(encoding="utf-8")
     assert BEGIN in page and END in page
     assert splice(f"a\n{BEGIN}\nold\n{END}\nb\n", "new\n") == f"a\n{BEGIN}\nnew\n{END}\nb\n"
