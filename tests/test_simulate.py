@@ -364,6 +364,9 @@ def test_settings_fields_are_the_schema_keys_and_take_its_defaults():
         "abstraction": Abstraction,
     }
     groups["confounding"] = ConfoundingSettings
+    from lotluca.simulate.centre_styles import CentreStyleSettings
+
+    groups["centre_styles"] = CentreStyleSettings
     for group, cls in groups.items():
         assert {f.name for f in dataclasses.fields(cls)} == set(sim[group]["properties"]), group
         assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), group
