@@ -100,7 +100,9 @@ def grow_page(
         f"- rwTTD: discontinuation after {e['ttd_gap_days']} days without the line's drugs.",
         "",
         "## Missing data (persons with a gold first line)",
-        '- Missing categorical values are their own level ("unknown") in the adjusted models.',
+        '- Missing categorical values are their own level ("unknown") in the adjusted models; a missing numeric'
+        " covariate (the SNDS proxies charlson and prior_stays of a person without SNDS link) gets the mean and a"
+        " missing indicator.",
         "",
         *_table(missing_shares(endpoints, min_cell)),
         "",
