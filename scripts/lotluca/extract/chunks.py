@@ -1,0 +1,276 @@
+"""In-process chunks of the SNDS extraction: large Parquet tables read by row group and extracted in chunks.
+
+A family of tables that the extraction puts together (the DCIR: ER_PRS_F with its ER_ETE_F, ER_PHA_F and
+ER_UCD_F lines; one PMSI period: its stays T_MCOxxB/C with their drug lines, its outpatient visits with
+theirs) is read batch by batch and typed once (`readers.iter_typed_batches`: the same typing, checks and
+errors as a whole read); each row goes to one of N chunks, spilled to a temporary folder, and the
+cleaning rules run on one chunk at a time (`snds._dcir`, `snds._pmsi_period`), each chunk's row outcomes
+merged into the extraction's ledger (`Ledger.merge`). A chunk holds whole persons (DCIR: the pharmacy
+reversals are matched per person; ER_PRS_F by the person group of BEN_NIR_PSA, as the split routes it,
+the lines by their ER_PRS_F row) or whole stays and visits (PMSI: by RSA_NUM, SEQ_NUM), and `_row`
+keeps each row's number in the user's file, so the outputs are those of one whole run, whatever N
+(docs/extract.md, "Performance"). N = rows of the family's largest table / `extract.chunk_rows`, rounded
+up; N = 1 (small extracts, CSV or SAS files) is the whole read. A parent table whose keys are not unique
+(an error the whole read reports with all its rows) falls back to the whole read.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lotluca.errors import InputError
+from lotluca.extract import readers
+from lotluca.extract.accounting import Ledger
+from lotluca.extract.common import KeyIndex, arrow_text, quarantine, read_row_numbers
+
+log = logging.getLogger(__name__)
+
+DCIR_TABLES = ("ER_PRS_F", "ER_ETE_F", "ER_PHA_F", "ER_UCD_F")
+BATCH_ROWS = 250_000
+
+
+def person_groups(ben: pd.DataFrame) -> pd.Series:
+    """BEN_NIR_PSA -> the key of its group of persons (persons linked by a shared number; the split's)."""
+    from lotluca.extract.split import _person_groups
+
+    return _person_groups(ben)[1]
+
+
+def _text_hash(arr: pa.Array) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object), categorize=True)
+
+
+def key_hash(df: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(64-bit hash of the typed key columns of each row, mask of rows without a null key part)."""
+    n = len(df)
+    codes, valid = np.zeros((n, len(columns)), dtype=np.int64), np.ones(n, dtype=bool)
+    for j, c in enumerate(columns):
+        s = df[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            v = s.to_numpy(dtype="datetime64[ns]")
+            valid &= ~np.isnat(v)
+            codes[:, j] = np.where(np.isnat(v), 0, v.view(np.int64))
+        elif pd.api.types.is_integer_dtype(s):
+            valid &= s.notna().to_numpy()
+            codes[:, j] = s.to_numpy(dtype=np.int64, na_value=0)
+        else:
+            t = arrow_text(s)
+            valid &= ~pc.is_null(t).to_numpy(zero_copy_only=False)
+            codes[:, j] = _text_hash(pc.fill_null(t, "")).view(np.int64)
+    return KeyIndex._hash(codes), valid
+
+
+class _Spill:
+    """The typed rows of each table, one file per chunk in a temporary folder (pickled batches)."""
+
+    def __init__(self, n: int):
+        self.n, self.dir = n, Path(tempfile.mkdtemp(prefix="lotluca-chunks-"))
+
+    def file(self, name: str, k: int) -> Path:
+        return self.dir / f"{name}.{k}.pkl"
+
+    def write(self, name: str, chunk: np.ndarray, data: pd.DataFrame, bad: pd.DataFrame, bad_chunk) -> None:
+        for k in range(self.n):
+            with open(self.file(name, k), "ab") as fh:
+                sel, bsel = chunk == k, bad_chunk == k
+                pickle.dump((data[sel], bad[bsel] if len(bad) else bad), fh, protocol=5)
+
+    def read(self, name: str, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        pieces = []
+        with open(self.file(name, k), "rb") as fh:
+            while True:
+                try:
+                    pieces.append(pickle.load(fh))
+                except EOFError:
+                    break
+        data = pd.concat([p[0] for p in pieces], ignore_index=True)
+        for c in data.columns:  # one Arrow chunk per column, as a whole read gives
+            if isinstance(data[c].dtype, pd.ArrowDtype):
+                data[c] = readers.arrow_series(readers.to_arrow(data[c]), data.index)
+        return data, pd.concat([p[1] for p in pieces], ignore_index=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Families:
+    """The readers of the extraction's table families: one per chunk (`read(name)` -> (frame, tracker))."""
+
+    def __init__(self, paths: dict, settings, ledger: Ledger, row_numbers: dict | None):
+        self.paths, self.settings, self.ledger, self.row_numbers = paths, settings, ledger, row_numbers or {}
+
+    def chunks(self, tables) -> int:
+        """Number of chunks of a family (1: whole read)."""
+        files = [self.paths[t] for t in tables]
+        if any(readers.file_format(f) != "parquet" for f in files):
+            return 1
+        rows = max(pq.read_metadata(f).num_rows for f in files)
+        return max(1, math.ceil(rows / self.settings.chunk_rows))
+
+    def whole(self):
+        from lotluca.extract import snds
+
+        return lambda name: snds._read(self.paths, name, self.ledger, self.settings, self.row_numbers)
+
+    def dcir(self, group_keys):
+        """Readers of the DCIR tables; `group_keys()`: BEN_NIR_PSA -> person group (`person_groups`)."""
+        tables = [t for t in DCIR_TABLES if t in self.paths]
+        n = self.chunks(tables)
+        if n == 1:
+            yield self.whole()
+            return
+        from lotluca.extract.snds import DCIR_KEYS
+
+        groups = group_keys()
+        labels = pa.array(groups.index.to_numpy(dtype=object), type=pa.string())
+        label_hash = _text_hash(pa.array(groups.to_numpy(dtype=object), type=pa.string()))
+        prs_keys: list = []
+
+        def by_person(df):
+            nir = arrow_text(df["BEN_NIR_PSA"])
+            pos = pc.index_in(nir, value_set=labels).to_numpy(zero_copy_only=False)
+            known = ~np.isnan(pos.astype("float64"))
+            h = _text_hash(pc.fill_null(nir, ""))
+            h[known] = label_hash[pos[known].astype(np.int64)]
+            prs_keys.append(key_hash(df, DCIR_KEYS))
+            return h, ~pc.is_null(nir).to_numpy(zero_copy_only=False)
+
+        parent = {}
+
+        def by_parent(df):
+            keys, route = parent["keys"], parent["route"]
+            h, valid = key_hash(df, DCIR_KEYS)
+            if not len(keys):
+                return h, np.zeros(len(df), bool)
+            pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
+            found = valid & (keys[pos] == h)
+            return np.where(found, route[pos], 0).astype(np.uint64), found
+
+        def index_parents(chunk):  # ER_PRS_F spilled: the chunk of each key, for its lines
+            h = np.concatenate([k[0] for k in prs_keys]) if prs_keys else np.zeros(0, np.uint64)
+            valid = np.concatenate([k[1] for k in prs_keys]) if prs_keys else np.zeros(0, bool)
+            order = np.argsort(h[valid], kind="stable")
+            parent["keys"], parent["route"] = h[valid][order], chunk[valid][order].astype(np.uint64)
+
+        routes = {"ER_PRS_F": by_person}
+        yield from self._run(tables, n, routes, by_parent, {"ER_PRS_F": prs_keys}, {"ER_PRS_F": index_parents})
+
+    def pmsi(self, names: dict[str, str]):
+        """Readers of the tables of one PMSI period (`names`: kind -> table)."""
+        kinds = [k for k in ("B", "C", "MED", "MEDATU", "FH", "CSTC", "FHSTC") if k in names]
+        if "CSTC" not in names:
+            kinds = [k for k in kinds if k != "FHSTC"]
+        tables = [names[k] for k in kinds]
+        n = self.chunks(tables)
+        if n == 1:
+            yield self.whole()
+            return
+
+        def by_stay(df):
+            rsa = df["rsa"]
+            return KeyIndex._hash(rsa.to_numpy(dtype=np.int64, na_value=0)[:, None]), rsa.notna().to_numpy()
+
+        def by_visit(df):
+            seq = arrow_text(df["seq"])
+            return _text_hash(pc.fill_null(seq, "")), ~pc.is_null(seq).to_numpy(zero_copy_only=False)
+
+        def unique_key(keys, route, key):
+            def fn(df):
+                keys.append(key_hash(df, ["eta", key]))
+                return route(df)
+
+            return fn
+
+        checks = {names["B"]: [], names["C"]: []}
+        routes = {t: unique_key(keys, by_stay, "rsa") for t, keys in checks.items()}
+        if "CSTC" in names:
+            checks[names["CSTC"]] = []
+            routes[names["CSTC"]] = unique_key(checks[names["CSTC"]], by_visit, "seq")
+        for k in ("MED", "MEDATU", "FH", "FHSTC"):
+            if k in names:
+                routes[names[k]] = by_visit if k == "FHSTC" else by_stay
+        yield from self._run(tables, n, routes, None, checks, {})
+
+    def _run(self, tables, n, routes, default_route, checks, then):
+        """Spill every table of a family into `n` chunks, then yield one reader per chunk (or the whole
+        reader when a parent's keys are not unique); each chunk's ledger is merged once it is done.
+        `routes`: table -> (frame -> (hash, routed mask)); `checks`: parent table -> its key hashes;
+        `then`: table -> called with the chunk of each of its rows once it is spilled."""
+        spill = _Spill(n)
+        try:
+            for name in tables:
+                chunk = self._spill(spill, name, routes.get(name, default_route))
+                if name in checks and not _unique(checks[name]):
+                    log.info("%s: keys not unique, read whole", name)
+                    yield self.whole()
+                    return
+                if name in then:
+                    then[name](chunk)
+                checks.pop(name, None)
+            log.info("%s: %d chunks", "/".join(tables), n)
+            for k in range(n):
+                ledger = Ledger(self.ledger.source)
+                yield lambda name, k=k, ledger=ledger: self._read_chunk(spill, name, k, ledger)
+                self.ledger.merge(ledger)
+        finally:
+            spill.close()
+
+    def _spill(self, spill: _Spill, name: str, route) -> np.ndarray:
+        """Read table `name` batch by batch into the chunks of `spill`; returns the chunk of every row."""
+        from lotluca.extract import snds
+
+        opts = snds.read_options(name, self.settings)
+        path = self.paths[name]
+        labels = read_row_numbers(self.row_numbers[name]) if name in self.row_numbers else None
+        offset, chunks = 0, []
+        batches = readers.iter_typed_batches(path, name, batch_rows=BATCH_ROWS, settings=self.settings.read, **opts)
+        for data, bad in batches:
+            data = snds.derive_keys(data, name)
+            h, ok = route(data)
+            chunk = np.where(ok, h % np.uint64(spill.n), data["_row"].to_numpy() % spill.n).astype(np.int16)
+            bad_chunk = chunk[bad["_row"].to_numpy(dtype=np.int64) - offset] if len(bad) else np.zeros(0, np.int16)
+            if labels is not None:
+                if labels.size < offset + len(data):
+                    raise InputError(
+                        self.row_numbers[name], f"too few row numbers for the rows of {path}", column="row"
+                    )
+                data["_row"] = labels[data["_row"].to_numpy()]
+                if len(bad):
+                    bad = bad.assign(_row=labels[bad["_row"].to_numpy(dtype=np.int64)])
+            spill.write(name, chunk, data, bad, bad_chunk)
+            chunks.append(chunk)
+            offset += len(data)
+        if labels is not None and labels.size != offset:
+            raise InputError(
+                self.row_numbers[name], f"{labels.size} row numbers for the {offset} rows of {path}", column="row"
+            )
+        if offset == 0:  # an empty table (allowed): its typed empty frame in every chunk
+            raw = readers.read_table(path, name, settings=self.settings.read, **opts)
+            empty = np.zeros(0, np.int16)
+            spill.write(name, empty, snds.derive_keys(raw.data, name), raw.bad, empty)
+        return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+
+    def _read_chunk(self, spill: _Spill, name: str, k: int, ledger: Ledger):
+        data, bad = spill.read(name, k)
+        tracker = ledger.track(name, len(data), data["_row"].to_numpy())
+        return quarantine(data, bad, tracker), tracker
+
+
+def _unique(keys: list) -> bool:
+    """Whether the key hashes (batches of (hash, valid)) of a parent table hold no value twice."""
+    if not keys:
+        return True
+    h = np.concatenate([k[0][k[1]] for k in keys])
+    h.sort()
+    return not (h[1:] == h[:-1]).any()
