@@ -21,6 +21,7 @@ import math
 import pickle
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ from lotluca.errors import InputError
 from lotluca.extract import readers
 from lotluca.extract.accounting import Ledger
 from lotluca.extract.common import KeyIndex, arrow_text, quarantine, read_row_numbers
+from lotluca.extract.gather import sort_output
+from lotluca.io import PARQUET_OPTIONS, ROW_GROUP_SIZE, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +43,22 @@ DCIR_TABLES = ("ER_PRS_F", "ER_ETE_F", "ER_PHA_F", "ER_UCD_F")
 BATCH_ROWS = 250_000
 
 
-def person_groups(ben: pd.DataFrame) -> pd.Series:
-    """BEN_NIR_PSA -> the key of its group of persons (persons linked by a shared number; the split's)."""
-    from lotluca.extract.split import _person_groups
-
-    return _person_groups(ben)[1]
+def person_groups(ben: pd.DataFrame) -> tuple[pa.Array, np.ndarray]:
+    """(BEN_NIR_PSA values, a 64-bit key of each one's group of persons): persons linked by a shared
+    number are one group (connected numbers and persons of IR_BEN_R, found by label propagation)."""
+    ok = ben["BEN_NIR_PSA"].notna().to_numpy() & ben["BEN_IDT_ANO"].notna().to_numpy()
+    nir_codes, nirs = pd.factorize(pd.Series(arrow_text(ben["BEN_NIR_PSA"][ok]).to_numpy(zero_copy_only=False)))
+    idt_codes, _ = pd.factorize(pd.Series(arrow_text(ben["BEN_IDT_ANO"][ok]).to_numpy(zero_copy_only=False)))
+    label = np.arange(idt_codes.max(initial=-1) + 1)
+    while True:  # a few rounds: groups are tiny
+        nir_label = np.full(len(nirs), np.iinfo(np.int64).max)
+        np.minimum.at(nir_label, nir_codes, label[idt_codes])
+        new = label.copy()
+        np.minimum.at(new, idt_codes, nir_label[nir_codes])
+        if (new == label).all():
+            break
+        label = new
+    return pa.array(np.asarray(nirs, dtype=object), type=pa.string()), KeyIndex._hash(nir_label[:, None])
 
 
 def _text_hash(arr: pa.Array) -> np.ndarray:
@@ -76,6 +90,7 @@ class _Spill:
 
     def __init__(self, n: int):
         self.n, self.dir = n, Path(tempfile.mkdtemp(prefix="lotluca-chunks-"))
+        weakref.finalize(self, shutil.rmtree, self.dir, True)
 
     def file(self, name: str, k: int) -> Path:
         return self.dir / f"{name}.{k}.pkl"
@@ -110,6 +125,14 @@ class Families:
     def __init__(self, paths: dict, settings, ledger: Ledger, row_numbers: dict | None):
         self.paths, self.settings, self.ledger, self.row_numbers = paths, settings, ledger, row_numbers or {}
 
+    @property
+    def largest(self) -> int:
+        """Chunks of the largest family (1: every table is read whole)."""
+        from lotluca.extract.snds import pmsi_periods
+
+        families = [[t for t in DCIR_TABLES if t in self.paths], *map(list, pmsi_periods(self.paths).values())]
+        return max(self.chunks(f) for f in ([t for t in f if t in self.paths] for f in families) if f)
+
     def chunks(self, tables) -> int:
         """Number of chunks of a family (1: whole read)."""
         files = [self.paths[t] for t in tables]
@@ -132,9 +155,7 @@ class Families:
             return
         from lotluca.extract.snds import DCIR_KEYS
 
-        groups = group_keys()
-        labels = pa.array(groups.index.to_numpy(dtype=object), type=pa.string())
-        label_hash = _text_hash(pa.array(groups.to_numpy(dtype=object), type=pa.string()))
+        labels, label_hash = group_keys()
         prs_keys: list = []
 
         def by_person(df):
@@ -197,7 +218,7 @@ class Families:
         if "CSTC" in names:
             checks[names["CSTC"]] = []
             routes[names["CSTC"]] = unique_key(checks[names["CSTC"]], by_visit, "seq")
-        for k in ("MED", "MEDATU", "FH", "FHSTC"):
+        for k in ("MED", "MEDATU", "FH", "FHSTC"):  # drug lines: by their stay or visit
             if k in names:
                 routes[names[k]] = by_visit if k == "FHSTC" else by_stay
         yield from self._run(tables, n, routes, None, checks, {})
@@ -274,3 +295,78 @@ def _unique(keys: list) -> bool:
     h = np.concatenate([k[0][k[1]] for k in keys])
     h.sort()
     return not (h[1:] == h[:-1]).any()
+
+
+class SortedOutput:
+    """An output table (exposures, stays, chemo_sessions) gathered from the chunks' pieces: spilled in
+    ranges of person_id (`bounds`, sorted), then sorted range by range (`gather.sort_output`: person
+    first) and written in row groups of `io.ROW_GROUP_SIZE` rows: the file `write_parquet(sort_output(..))`
+    of the whole table writes, without holding the whole table. `activity`: its date column of care
+    activity, kept per person (max) for the persons' last_seen_date."""
+
+    def __init__(self, name: str, bounds: pa.Array, activity: str | None = None):
+        self.name, self.bounds, self.activity_column = name, bounds, activity
+        self.dir = Path(tempfile.mkdtemp(prefix=f"lotluca-{name}-"))
+        weakref.finalize(self, shutil.rmtree, self.dir, True)
+        self.num_rows, self.files, self.schema, self.activity = 0, [], None, []
+
+    def append(self, table: pa.Table) -> None:
+        self.schema = self.schema or table.schema
+        self.num_rows += table.num_rows
+        if self.activity_column and table.num_rows:
+            date = table.column(self.activity_column).cast(pa.date32())
+            last = pa.table({"person_id": table.column("person_id"), "date": date}).group_by("person_id")
+            last = last.aggregate([("date", "max")])
+            self.activity.append(pa.table({"person_id": last["person_id"], "date": last["date_max"]}))
+        pid = table.column("person_id")
+        bucket = np.full(table.num_rows, len(self.bounds), dtype=np.int64)  # null ids: last
+        valid = pc.is_valid(pid).to_numpy(zero_copy_only=False)
+        count = np.zeros(table.num_rows, dtype=np.int64)
+        for b in self.bounds:
+            count += pc.fill_null(pc.greater_equal(pid, b), False).to_numpy(zero_copy_only=False)
+        bucket[valid] = count[valid]
+        for b in np.unique(bucket):
+            path = self.dir / f"{b}.{len(self.files)}.arrow"
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table.filter(pa.array(bucket == b)))
+            self.files.append((int(b), path))
+
+    def parts(self) -> list[tuple[pa.Table, str]]:
+        """(person_id, date) tables of the activity column (`snds._last_activity`)."""
+        return [(t, "date") for t in self.activity]
+
+    def _bucket(self, b: int) -> pa.Table:
+        tables = [pa.ipc.open_file(pa.memory_map(str(p))).read_all() for k, p in self.files if k == b]
+        return sort_output(self.name, pa.concat_tables(tables)) if tables else None
+
+    def write(self, path) -> None:
+        """Write the table in canonical order to `path` (Parquet), then drop the spilled pieces."""
+        if not self.num_rows:
+            write_parquet(self.schema.empty_table(), path)
+            return
+        schema = self.schema.remove_metadata()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(path, schema, **PARQUET_OPTIONS) as writer:
+            held, rows = [], 0
+            for b in range(len(self.bounds) + 1):
+                t = self._bucket(b)
+                if t is not None:
+                    held.append(t.replace_schema_metadata(None))
+                    rows += t.num_rows
+                while rows >= ROW_GROUP_SIZE:  # whole row groups, as write_table cuts the whole table
+                    whole = pa.concat_tables(held)
+                    writer.write_table(whole.slice(0, ROW_GROUP_SIZE).combine_chunks(), row_group_size=ROW_GROUP_SIZE)
+                    held, rows = [whole.slice(ROW_GROUP_SIZE)], whole.num_rows - ROW_GROUP_SIZE
+            if rows:
+                writer.write_table(pa.concat_tables(held).combine_chunks(), row_group_size=ROW_GROUP_SIZE)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def person_bounds(person_id: pd.Series, n: int) -> pa.Array:
+    """`n - 1` person_id values cutting the sorted ids into `n` ranges of about the same size."""
+    ids = pc.drop_null(arrow_text(person_id))
+    ids = ids.take(pc.sort_indices(ids))
+    if n <= 1 or not len(ids):
+        return pa.array([], pa.string())
+    cut = np.unique(pc.take(ids, pa.array(np.arange(1, n) * len(ids) // n)).to_numpy(zero_copy_only=False))
+    return pa.array(cut, pa.string())

@@ -608,9 +608,23 @@ def _expo(frame: pd.DataFrame) -> pa.Table:
     return to_table(frame, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL)
 
 
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    """The canonical tables of each source table (or PMSI period) as one table."""
-    return pa.concat_tables(tables).combine_chunks()
+def _concat(tables: list[pa.Table] | chunks.SortedOutput) -> pa.Table | chunks.SortedOutput:
+    """The canonical tables of each source table (or PMSI period) as one table (spilled ones as they are)."""
+    return pa.concat_tables(tables).combine_chunks() if isinstance(tables, list) else tables
+
+
+def _outputs(persons: pd.DataFrame, families: chunks.Families) -> tuple:
+    """Where exposures, stays and chemo_sessions gather: lists of Arrow tables, or, when the extract is
+    read in chunks, tables spilled by ranges of persons (`chunks.SortedOutput`)."""
+    n = families.largest
+    if n == 1:
+        return [], [], []
+    bounds = chunks.person_bounds(persons["person_id"], 2 * n)
+    return (
+        chunks.SortedOutput("exposures", bounds, "date"),
+        chunks.SortedOutput("stays", bounds, "discharge_date"),
+        chunks.SortedOutput("chemo_sessions", bounds),
+    )
 
 
 def _stay_tables(stays: pd.DataFrame, settings: ExtractSettings) -> tuple[pa.Table, pa.Table]:
@@ -695,12 +709,11 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
 
     if "ER_ETE_F" not in paths:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
-    exposures: list[pa.Table] = []
     families = chunks.Families(paths, settings, ledger, row_numbers)
+    exposures, stays, sessions = _outputs(persons, families)
     for read in families.dcir(group_keys):
         _dcir(read, paths, maps, settings, exposures, unknown, ref)
 
-    stays, sessions = [], []
     for names in pmsi_periods(paths).values():
         for read in families.pmsi(names):
             period = _pmsi_period(read, paths, names, settings, maps, exposures, unknown, ref)
@@ -709,9 +722,12 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
             sessions.append(period_sessions)
             del period  # the B + C frame of the period: only its canonical tables are kept
     ledger.check()
-    persons["last_seen_date"] = _last_activity(
-        persons["person_id"], [(t, "date") for t in exposures] + [(t, "discharge_date") for t in stays], settings
+    activity = (
+        [(t, "date") for t in exposures] + [(t, "discharge_date") for t in stays]
+        if isinstance(exposures, list)
+        else exposures.parts() + stays.parts()
     )
+    persons["last_seen_date"] = _last_activity(persons["person_id"], activity, settings)
     return SndsResult(
         persons=to_table(persons, contracts.PERSONS, "snds persons", optional=tuple(contracts.PERSONS.names)),
         # row order: source table, then raw row order (deterministic; sorting millions of rows by
