@@ -61,8 +61,20 @@ def person_groups(ben: pd.DataFrame) -> tuple[pa.Array, np.ndarray]:
     return pa.array(np.asarray(nirs, dtype=object), type=pa.string()), KeyIndex._hash(nir_label[:, None])
 
 
-def _text_hash(arr: pa.Array) -> np.ndarray:
-    return pd.util.hash_array(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object), categorize=True)
+def _text_hash(arr) -> np.ndarray:
+    """A 64-bit hash of each text value (no null), a function of the text alone (the same in any table or
+    batch): values of up to 18 digits through their number, the others hashed once per distinct value."""
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    digits = pc.match_substring_regex(arr, r"^\d{1,18}$").to_numpy(zero_copy_only=False)
+    h = np.zeros(len(arr), dtype=np.uint64)
+    if digits.any():
+        num = pc.cast(arr.filter(pa.array(digits)), pa.int64()).to_numpy(zero_copy_only=False)
+        h[digits] = KeyIndex._hash(num[:, None])
+    if not digits.all():
+        enc = pc.dictionary_encode(arr.filter(pa.array(~digits)))
+        values = enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        h[~digits] = pd.util.hash_array(values, categorize=False)[enc.indices.to_numpy(zero_copy_only=False)]
+    return h
 
 
 def key_hash(df: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,27 +174,24 @@ class Families:
             nir = arrow_text(df["BEN_NIR_PSA"])
             pos = pc.index_in(nir, value_set=labels).to_numpy(zero_copy_only=False)
             known = ~np.isnan(pos.astype("float64"))
-            h = _text_hash(pc.fill_null(nir, ""))
+            h = np.zeros(len(nir), dtype=np.uint64)
             h[known] = label_hash[pos[known].astype(np.int64)]
+            h[~known] = _text_hash(pc.fill_null(nir, "").filter(pa.array(~known)))
             prs_keys.append(key_hash(df, DCIR_KEYS))
             return h, ~pc.is_null(nir).to_numpy(zero_copy_only=False)
 
         parent = {}
 
         def by_parent(df):
-            keys, route = parent["keys"], parent["route"]
             h, valid = key_hash(df, DCIR_KEYS)
-            if not len(keys):
-                return h, np.zeros(len(df), bool)
-            pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
-            found = valid & (keys[pos] == h)
-            return np.where(found, route[pos], 0).astype(np.uint64), found
+            pos = parent["keys"].get_indexer(h)
+            found = valid & (pos >= 0)
+            return np.where(found, parent["route"][pos], 0).astype(np.uint64), found
 
-        def index_parents(chunk):  # ER_PRS_F spilled: the chunk of each key, for its lines
+        def index_parents(chunk):  # ER_PRS_F spilled: the chunk of each key (unique), for its lines
             h = np.concatenate([k[0] for k in prs_keys]) if prs_keys else np.zeros(0, np.uint64)
             valid = np.concatenate([k[1] for k in prs_keys]) if prs_keys else np.zeros(0, bool)
-            order = np.argsort(h[valid], kind="stable")
-            parent["keys"], parent["route"] = h[valid][order], chunk[valid][order].astype(np.uint64)
+            parent["keys"], parent["route"] = pd.Index(h[valid]), chunk[valid].astype(np.uint64)
 
         routes = {"ER_PRS_F": by_person}
         yield from self._run(tables, n, routes, by_parent, {"ER_PRS_F": prs_keys}, {"ER_PRS_F": index_parents})
