@@ -150,7 +150,10 @@ class Families:
         files = [self.paths[t] for t in tables]
         if any(readers.file_format(f) != "parquet" for f in files):
             return 1
-        rows = max(pq.read_metadata(f).num_rows for f in files)
+        try:
+            rows = max(pq.read_metadata(f).num_rows for f in files)
+        except (pa.ArrowInvalid, OSError):  # not a Parquet file: the whole read says so
+            return 1
         return max(1, math.ceil(rows / self.settings.chunk_rows))
 
     def whole(self):
