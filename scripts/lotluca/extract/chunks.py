@@ -311,13 +311,13 @@ def _unique(keys: list) -> bool:
 
 class SortedOutput:
     """An output table (exposures, stays, chemo_sessions) gathered from the chunks' pieces: spilled in
-    ranges of person_id (`bounds`, sorted), then sorted range by range (`gather.sort_output`: person
+    ranges of person_id (`PersonRanges`), then sorted range by range (`gather.sort_output`: person
     first) and written in row groups of `io.ROW_GROUP_SIZE` rows: the file `write_parquet(sort_output(..))`
     of the whole table writes, without holding the whole table. `activity`: its date column of care
     activity, kept per person (max) for the persons' last_seen_date."""
 
-    def __init__(self, name: str, bounds: pa.Array, activity: str | None = None):
-        self.name, self.bounds, self.activity_column = name, bounds, activity
+    def __init__(self, name: str, ranges: PersonRanges, activity: str | None = None):
+        self.name, self.ranges, self.activity_column = name, ranges, activity
         self.dir = Path(tempfile.mkdtemp(prefix=f"lotluca-{name}-"))
         weakref.finalize(self, shutil.rmtree, self.dir, True)
         self.num_rows, self.files, self.schema, self.activity = 0, [], None, []
@@ -330,13 +330,7 @@ class SortedOutput:
             last = pa.table({"person_id": table.column("person_id"), "date": date}).group_by("person_id")
             last = last.aggregate([("date", "max")])
             self.activity.append(pa.table({"person_id": last["person_id"], "date": last["date_max"]}))
-        pid = table.column("person_id")
-        bucket = np.full(table.num_rows, len(self.bounds), dtype=np.int64)  # null ids: last
-        valid = pc.is_valid(pid).to_numpy(zero_copy_only=False)
-        count = np.zeros(table.num_rows, dtype=np.int64)
-        for b in self.bounds:
-            count += pc.fill_null(pc.greater_equal(pid, b), False).to_numpy(zero_copy_only=False)
-        bucket[valid] = count[valid]
+        bucket = self.ranges.of(table.column("person_id"))
         for b in np.unique(bucket):
             path = self.dir / f"{b}.{len(self.files)}.arrow"
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
@@ -360,7 +354,7 @@ class SortedOutput:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with pq.ParquetWriter(path, schema, **PARQUET_OPTIONS) as writer:
             held, rows = [], 0
-            for b in range(len(self.bounds) + 1):
+            for b in range(self.ranges.n + 1):
                 t = self._bucket(b)
                 if t is not None:
                     held.append(t.replace_schema_metadata(None))
@@ -374,11 +368,27 @@ class SortedOutput:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def person_bounds(person_id: pd.Series, n: int) -> pa.Array:
-    """`n - 1` person_id values cutting the sorted ids into `n` ranges of about the same size."""
-    ids = pc.drop_null(arrow_text(person_id))
-    ids = ids.take(pc.sort_indices(ids))
-    if n <= 1 or not len(ids):
-        return pa.array([], pa.string())
-    cut = np.unique(pc.take(ids, pa.array(np.arange(1, n) * len(ids) // n)).to_numpy(zero_copy_only=False))
-    return pa.array(cut, pa.string())
+class PersonRanges:
+    """`n` ranges of the sorted person_id values of about the same number of persons (range n: null ids)."""
+
+    def __init__(self, person_id: pd.Series, n: int):
+        ids = pc.drop_null(arrow_text(person_id))
+        self.ids = ids.take(pc.sort_indices(ids))
+        self.n = max(1, min(n, len(self.ids)))
+        self.range = (np.arange(len(self.ids)) * self.n // max(len(self.ids), 1)).astype(np.int64)
+        self.bounds = self.ids.take(pa.array(np.searchsorted(self.range, np.arange(1, self.n))))  # range starts
+
+    def of(self, person_id) -> np.ndarray:
+        """The range of each id (ids of no person by comparison with the range starts)."""
+        pid = person_id.combine_chunks() if isinstance(person_id, pa.ChunkedArray) else person_id
+        pos = pc.index_in(pid, value_set=self.ids).to_numpy(zero_copy_only=False)
+        found = ~np.isnan(pos.astype("float64"))
+        out = np.full(len(pid), self.n, dtype=np.int64)  # null ids: last
+        out[found] = self.range[pos[found].astype(np.int64)]
+        other = np.flatnonzero(~found & pc.is_valid(pid).to_numpy(zero_copy_only=False))
+        if other.size:
+            rest, count = pid.take(pa.array(other)), np.zeros(other.size, dtype=np.int64)
+            for b in self.bounds:
+                count += pc.fill_null(pc.greater_equal(rest, b), False).to_numpy(zero_copy_only=False)
+            out[other] = count
+        return out

@@ -619,11 +619,11 @@ def _outputs(persons: pd.DataFrame, families: chunks.Families) -> tuple:
     n = families.largest
     if n == 1:
         return [], [], []
-    bounds = chunks.person_bounds(persons["person_id"], 2 * n)
+    ranges = chunks.PersonRanges(persons["person_id"], 2 * n)
     return (
-        chunks.SortedOutput("exposures", bounds, "date"),
-        chunks.SortedOutput("stays", bounds, "discharge_date"),
-        chunks.SortedOutput("chemo_sessions", bounds),
+        chunks.SortedOutput("exposures", ranges, "date"),
+        chunks.SortedOutput("stays", ranges, "discharge_date"),
+        chunks.SortedOutput("chemo_sessions", ranges),
     )
 
 
