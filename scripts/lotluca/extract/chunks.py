@@ -196,8 +196,12 @@ class Families:
             valid = np.concatenate([k[1] for k in prs_keys]) if prs_keys else np.zeros(0, bool)
             parent["keys"], parent["route"] = pd.Index(h[valid]), chunk[valid].astype(np.uint64)
 
-        routes = {"ER_PRS_F": by_person}
-        yield from self._run(tables, n, routes, by_parent, {"ER_PRS_F": prs_keys}, {"ER_PRS_F": index_parents})
+        def release(_):  # the last table spilled: the keys of ER_PRS_F are no longer needed
+            parent.clear()
+            prs_keys.clear()
+
+        then = {"ER_PRS_F": index_parents, tables[-1]: release} if len(tables) > 1 else {}
+        yield from self._run(tables, n, {"ER_PRS_F": by_person}, by_parent, {"ER_PRS_F": prs_keys}, then)
 
     def pmsi(self, names: dict[str, str]):
         """Readers of the tables of one PMSI period (`names`: kind -> table)."""

@@ -619,7 +619,7 @@ def _outputs(persons: pd.DataFrame, families: chunks.Families) -> tuple:
     n = families.largest
     if n == 1:
         return [], [], []
-    ranges = chunks.PersonRanges(persons["person_id"], 2 * n)
+    ranges = chunks.PersonRanges(persons["person_id"], n)
     return (
         chunks.SortedOutput("exposures", ranges, "date"),
         chunks.SortedOutput("stays", ranges, "discharge_date"),
