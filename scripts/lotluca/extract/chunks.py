@@ -108,10 +108,13 @@ class _Spill:
         return self.dir / f"{name}.{k}.pkl"
 
     def write(self, name: str, chunk: np.ndarray, data: pd.DataFrame, bad: pd.DataFrame, bad_chunk) -> None:
+        order = np.argsort(chunk, kind="stable")  # rows grouped by chunk, in file order within each
+        cut = np.searchsorted(chunk[order], np.arange(self.n + 1))
+        data = data.take(order)
         for k in range(self.n):
             with open(self.file(name, k), "ab") as fh:
-                sel, bsel = chunk == k, bad_chunk == k
-                pickle.dump((data[sel], bad[bsel] if len(bad) else bad), fh, protocol=5)
+                piece = data.iloc[cut[k] : cut[k + 1]].reset_index(drop=True)
+                pickle.dump((piece, bad[bad_chunk == k] if len(bad) else bad), fh, protocol=5)
 
     def read(self, name: str, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         pieces = []
@@ -335,10 +338,13 @@ class SortedOutput:
             last = last.aggregate([("date", "max")])
             self.activity.append(pa.table({"person_id": last["person_id"], "date": last["date_max"]}))
         bucket = self.ranges.of(table.column("person_id"))
-        for b in np.unique(bucket):
+        order = np.argsort(bucket, kind="stable")
+        cut = np.searchsorted(bucket[order], np.arange(self.ranges.n + 2))
+        table = table.take(pa.array(order))
+        for b in np.flatnonzero(np.diff(cut)):
             path = self.dir / f"{b}.{len(self.files)}.arrow"
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table.filter(pa.array(bucket == b)))
+                writer.write_table(table.slice(cut[b], cut[b + 1] - cut[b]))
             self.files.append((int(b), path))
 
     def parts(self) -> list[tuple[pa.Table, str]]:
