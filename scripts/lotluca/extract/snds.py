@@ -713,6 +713,7 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     exposures, stays, sessions = _outputs(persons, families)
     for read in families.dcir(group_keys):
         _dcir(read, paths, maps, settings, exposures, unknown, ref)
+    del group_keys, ben
 
     for names in pmsi_periods(paths).values():
         for read in families.pmsi(names):
