@@ -129,3 +129,15 @@ def test_bad_values_threshold_on_the_whole_table(raw, small_batches, tmp_path):
     message = _error(files, tmp_path / "a")
     assert "DELAI" in message and "T_MCOaaMED" in message
     assert message == _error(files, tmp_path / "b", 700)
+
+
+def test_chunked_yearly_tables_with_text_finess(raw, small_batches, tmp_path):
+    """Yearly PMSI tables (RSA_NUM repeating across years, ETA_NUM as text with a Corsican FINESS): each
+    period is chunked on its own and the outputs are still the whole read's."""
+    from test_extract_yearly import _split_years
+
+    dst = tmp_path / "snds"
+    shutil.copytree(raw / "sim" / "snds", dst)
+    _split_years(dst, dst)
+    files = sorted(str(f) for f in dst.iterdir())
+    _same(_extract(files, tmp_path / "whole"), _extract(files, tmp_path / "chunked", 400))
