@@ -4,6 +4,7 @@ record (lotluca.robustness.tuning): the preset holds the tuned values and docs/l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -142,7 +143,9 @@ def test_docs_table_shows_each_point_and_its_change_from_the_baseline():
     from lotluca.robustness.readme import BEGIN, END, splice, tables
 
     rows = []
-    for setting, value, f1 in (("default", "default", 0.9), ("delay_length", "2.0", 0.8)):
+    points = (("default", "default", 0.9), ("delay_length", "2.0", 0.8))
+    points += (("leave_one_centre_out", "01", 0.7), ("leave_one_centre_out", "02", 0.6))
+    for setting, value, f1 in points:
         for a, shift in (("lotluca", 0.0), ("meng2021", -0.1)):
             rows.append((setting, value, a, "linked", "line_f1", "several_or_maintenance", f1 + shift, 0.1, 1.0))
             rows.append((setting, value, a, "linked", "line_f1", "all", 0.99, 0.98, 1.0))
@@ -150,6 +153,8 @@ def test_docs_table_shows_each_point_and_its_change_from_the_baseline():
     assert "| default | 0.900 | 0.800 |" in md
     assert "| delay_length = 2.0 | 0.800 (-0.100) | 0.700 (-0.100) |" in md
     assert "`meng2021` delay_length = 2.0 (-0.100)" in md and "0.990" not in md
+    assert "| leave_one_centre_out = 01 | 0.700 | 0.600 |" in md  # another cohort: no change from the baseline
+    assert "2 held-out centres" in md and "`lotluca` 0.650 (ranks 1, 1)" in md and "`meng2021` 0.550 (ranks 2, 2)" in md
     page = (REPO / "docs" / "robustness.md").read_text(encoding="utf-8")
     assert BEGIN in page and END in page
     assert splice(f"a\n{BEGIN}\nold\n{END}\nb\n", "new\n") == f"a\n{BEGIN}\nnew\n{END}\nb\n"
@@ -167,3 +172,40 @@ def test_tiny_study_grid_scores_every_evaluated_algorithm_and_scenario(tiny_stud
         assert set(map(tuple, point[["scenario", "algorithm"]].drop_duplicates().to_numpy())) == evaluated
     assert "xgboost" in set(t["algorithm"]) and t["setting"].iloc[0] == "default"
     assert (tiny_study / "results/export/robustness/robustness.png").stat().st_size > 5000
+
+
+# --- leave one centre out (lotluca.robustness.loco) -----------------------------------------------------------------
+def test_loco_folds_hold_out_exactly_one_centres_persons():
+    from lotluca.robustness import loco
+
+    gold = pd.DataFrame(
+        {"person_id": ["C01-1", "C01-1", "C02-7", "C03-2", "C03-9"], "line_number": [1, 2, 1, 1, 1], "split": "test"}
+    )
+    assert loco.held_out_centres(gold, []) == ["01", "02", "03"]
+    assert loco.held_out_centres(gold, ["03"]) == ["03"]
+    with pytest.raises(ConfigError, match="no gold person"):
+        loco.held_out_centres(gold, ["07"])
+    train, test = loco.fold_gold(gold, "03")
+    assert set(test["person_id"]) == {"C03-2", "C03-9"} and "split" not in test
+    assert set(train["person_id"]) == {"C01-1", "C02-7"} and (train["split"] == "train").all()
+    with pytest.raises(ConfigError, match="centre code"):
+        loco.centre_of(pd.Series(["P000000001"]))
+
+
+def test_loco_scores_the_refitted_learned_model_and_the_rules_on_each_held_out_centre(tmp_path):
+    from lotluca.robustness import loco
+
+    cfg = default_config(scenarios=["linked"])
+    cfg["lines"]["algorithms"] = ["lotluca", "meng2021"]
+    model = tmp_path / "model.json"  # the tuned point of a study model (refit: no cross-validation)
+    point = {"learning_rate": 0.1, "max_depth": 3, "n_estimators": 50}
+    model.write_text(json.dumps({"summary": {"chosen": {"point": point, "threshold": 0.5}}}), encoding="utf-8")
+    alg = cfg["learned"]["algorithm"]
+    rs = _rs(bootstrap=5, leave_one_centre_out={"enabled": True, "patients": 150, "spread": 1.0, "centres": []})
+    t = run_setting(cfg, loco.SETTING, rs, {"linked": {alg: str(model)}}, cfg["seed"])
+    assert list(t.columns) == ROBUSTNESS_COLUMNS and set(t["setting"]) == {loco.SETTING}
+    assert set(t["value"]) == {"01", "02", "03"}  # simulate.centres = 3, each held out in turn
+    keys = t.groupby(["value", "algorithm", "scenario"]).size()
+    assert set(t["algorithm"]) == {"lotluca", "meng2021", alg} and (keys == 4).all()
+    est = t.loc[t["metric"] == "line_f1", "estimate"].dropna()
+    assert len(est) and est.between(0, 1).all()

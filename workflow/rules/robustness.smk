@@ -3,6 +3,9 @@
 # (robustness_point, run in parallel), gathered with its figure by `robustness`. docs/robustness.md
 ROBUSTNESS = config["robustness"]
 ROBUST_SETTINGS = ["default"] + [s["name"] for s in ROBUSTNESS["settings"]]
+ROBUST_SETTINGS += (
+    ["leave_one_centre_out"] if ROBUSTNESS["leave_one_centre_out"]["enabled"] else []
+)  # the learned model refitted on all centres but one (lotluca.robustness.loco)
 
 
 rule robustness_point:
@@ -31,6 +34,7 @@ rule robustness_point:
         evaluate=config["evaluate"],
         robustness=ROBUSTNESS,
         scenarios=SCENARIOS,
+        learned=config["learned"],
         seed=config["seed"],
         setting="{setting}",
         trained=TRAINED,

@@ -109,6 +109,30 @@ class LearnedLines:
         self.oof_ = oof
         return self
 
+    def refit(self, exposures, chemo_sessions, persons, gold, chosen) -> LearnedLines:
+        """Fit the booster on the gold train split with a hyperparameter point and threshold chosen elsewhere
+        (`chosen`: {"point": ..., "threshold": ...}, the "chosen" entry of a fitted model's summary): no
+        cross-validation, no out-of-fold probabilities (`predict` gives every person the final model). For a
+        tuned model refitted on other persons (the robustness grid's leave one centre out)."""
+        s = self.settings
+        exposures, chemo_sessions, persons, gold = map(_frame, (exposures, chemo_sessions, persons, gold))
+        train_ids, test_ids = split_persons(gold)
+        days, X = self._prepare(exposures, chemo_sessions, persons)
+        gold_train = gold[gold["person_id"].astype(str).isin(train_ids)].reset_index(drop=True)
+        y, counts = label_days(days, gold_train, s.label_tolerance_days)
+        train_rows = np.flatnonzero(days.table["person_id"].astype(str).isin(train_ids).to_numpy())
+        if len(train_rows) == 0:
+            raise InputError("gold_lines", "no train person has a treatment day in the merged exposures")
+        point = {k: chosen["point"][k] for k in sorted(chosen["point"])}
+        self.booster_ = fit(X.iloc[train_rows], y[train_rows], point, s)
+        self.summary_ = {
+            "algorithm": s.algorithm,
+            "chosen": {"point": point, "threshold": float(chosen["threshold"]), "refit": True},
+            "data": {"train_persons_gold": len(train_ids), "train_days": int(len(train_rows)), "labels": counts},
+        }
+        self.oof_ = None
+        return self
+
     def _summary(self, days, yt, train_rows, pid, train_ids, test_ids, counts, cv, imp) -> dict:
         """The JSON-ready training summary (read by the model card)."""
         s = self.settings

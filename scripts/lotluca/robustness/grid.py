@@ -16,8 +16,9 @@ from lotluca.evaluate.bootstrap import derive_seed
 from lotluca.evaluate.settings import EvaluateSettings, bootstrap_seed
 from lotluca.lines.algorithms import algorithms as build_algorithms
 from lotluca.lines.params import LinesSettings
+from lotluca.robustness import loco
 from lotluca.robustness.cohort import gold_split, predict, score, simulate_cohort
-from lotluca.robustness.settings import BASELINE, GridSetting, RobustnessSettings
+from lotluca.robustness.settings import BASELINE, LOCO, GridSetting, RobustnessSettings
 
 log = logging.getLogger(__name__)
 SEED_LABEL = "robustness"  # the grid cohorts' seed is derived from the master seed with this label
@@ -92,7 +93,12 @@ def run_point(
 def run_setting(
     config: Mapping, setting: str, rs: RobustnessSettings, models: Mapping[str, Mapping[str, str]], master_seed: int
 ) -> pd.DataFrame:
-    """Every point of grid setting `setting` (BASELINE: the one point with every knob at its default)."""
+    """Every point of grid setting `setting` (BASELINE: the one point with every knob at its default; LOCO:
+    the leave-one-centre-out rows, lotluca.robustness.loco)."""
+    if setting == LOCO:  # the rules as they are; the trainable algorithms refitted (their files give the point)
+        rules = registries(config, list(config["scenarios"]), {})
+        seed = grid_seed(rs, master_seed)
+        return loco.run(config, rules, models, rs, master_seed, seed, point_config)[ROBUSTNESS_COLUMNS]
     registry = registries(config, list(config["scenarios"]), models)
     if setting == BASELINE:
         return run_point(config, BASELINE, None, None, registry, rs, master_seed)
@@ -103,7 +109,7 @@ def run_setting(
 
 def gather(parts: Sequence[pd.DataFrame], rs: RobustnessSettings) -> pd.DataFrame:
     """The whole grid: the points in config order (baseline first), rows sorted within a point."""
-    order = [BASELINE, *rs.grid()]
+    order = [BASELINE, *rs.grid(), LOCO]
     out = pd.concat(list(parts), ignore_index=True)
     out["_s"] = out["setting"].map({n: i for i, n in enumerate(order)})
     out = out.sort_values(["_s", "setting"], kind="stable").drop(columns="_s")

@@ -3,7 +3,8 @@
 `python -m lotluca.robustness.readme ROBUSTNESS.csv [--docs docs/robustness.md]`: per data-source
 scenario, one row per grid point (setting = value), one column per algorithm: the headline metric
 (line F1, stratum several_or_maintenance) and its change from the baseline point; then the points where
-each algorithm loses the most. The text between `<!-- robustness-table:begin -->` and
+each algorithm loses the most, and the leave-one-centre-out summary (the held-out centres' mean; no
+change is shown for those points: their cohort is another one). The text between `<!-- robustness-table:begin -->` and
 `<!-- robustness-table:end -->` is replaced.
 """
 
@@ -20,7 +21,7 @@ from lotluca.errors import InputError
 from lotluca.evaluate.metrics import HEADLINE_STRATUM
 from lotluca.layout import path
 from lotluca.robustness.figure import check_table
-from lotluca.robustness.settings import BASELINE
+from lotluca.robustness.settings import BASELINE, LOCO
 
 BEGIN, END = "<!-- robustness-table:begin -->", "<!-- robustness-table:end -->"
 
@@ -50,9 +51,10 @@ def tables(table: pd.DataFrame, metric: str = "line_f1", stratum: str = HEADLINE
         out += ["| point | " + " | ".join(f"`{a}`" for a in algorithms) + " |", "|---|" + "---:|" * len(algorithms)]
         for point, grp in sc.groupby("point", sort=False):
             est = grp.set_index("algorithm")["estimate"]
+            plain = point == BASELINE or grp["setting"].iloc[0] == LOCO  # another cohort: no change shown
             cells = [
                 f"{est.get(a, float('nan')):.3f}"
-                if point == BASELINE
+                if plain
                 else _cell(est.get(a, float("nan")), base.get(a, float("nan")))
                 for a in algorithms
             ]
@@ -60,17 +62,35 @@ def tables(table: pd.DataFrame, metric: str = "line_f1", stratum: str = HEADLINE
         out.append("")
         worst = []
         for a in algorithms:
-            d = sc[(sc["algorithm"] == a) & (sc["setting"] != BASELINE)].copy()
+            d = sc[(sc["algorithm"] == a) & ~sc["setting"].isin([BASELINE, LOCO])].copy()
             d["drop"] = d["estimate"] - base.get(a, float("nan"))
             if d["drop"].notna().any():
                 w = d.loc[d["drop"].idxmin()]
                 worst.append(f"`{a}` {w['point']} ({w['drop']:+.3f})")
         out += [f"Largest loss per algorithm ({scenario}): " + "; ".join(worst) + ".", ""]
+        out += _loco_line(sc, algorithms, scenario)
     out.append(
         f"Generated from {path('robustness.csv')} by `python -m lotluca.robustness.readme`; simulated cohorts: "
         "properties of the simulator."
     )
     return "\n".join(out) + "\n"
+
+
+def _loco_line(sc: pd.DataFrame, algorithms: list[str], scenario: str) -> list[str]:
+    """The leave-one-centre-out summary of a scenario: each algorithm's mean over the held-out centres and
+    its rank among the algorithms on each centre (none without such rows)."""
+    lo = sc[sc["setting"] == LOCO]
+    if lo.empty:
+        return []
+    wide = lo.pivot_table(index="value", columns="algorithm", values="estimate")
+    ranks = wide.rank(axis=1, ascending=False, method="min")
+    cells = [
+        f"`{a}` {wide[a].mean():.3f} (ranks {', '.join(str(int(r)) for r in ranks[a])})"
+        for a in algorithms
+        if a in wide
+    ]
+    head = f"Leave one centre out ({scenario}, {len(wide)} held-out centres; mean and rank per centre): "
+    return [head + "; ".join(cells) + ".", ""]
 
 
 def splice(text: str, section: str) -> str:

@@ -10,6 +10,7 @@ from lotluca.config import Settings, schema
 from lotluca.errors import ConfigError
 
 BASELINE = "default"  # setting and value of the baseline point (every knob at its simulate-block value)
+LOCO = "leave_one_centre_out"  # setting of the leave-one-centre-out rows (lotluca.robustness.loco)
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,14 @@ class RobustnessSettings(Settings):
     strata: tuple[str, ...]
     figure_scenario: str
     settings: tuple[dict, ...]  # {name, key, values} per setting
+    leave_one_centre_out: dict  # {enabled, patients, spread, centres} (lotluca.robustness.loco)
 
     def grid(self) -> dict[str, GridSetting]:
         """Setting name -> GridSetting, keys checked against the schema (ConfigError naming the setting)."""
         out: dict[str, GridSetting] = {}
         for item in self.settings:
             s = GridSetting(item["name"], item["key"], tuple(item["values"]))
-            if s.name == BASELINE or s.name in out:
+            if s.name in (BASELINE, LOCO) or s.name in out:
                 raise ConfigError(f"config: robustness.settings: setting name {s.name!r} is reserved or repeated")
             check_key(s.key, s.name)
             out[s.name] = s

@@ -39,18 +39,20 @@ def robustness_point(
     evaluate: Mapping,
     robustness: Mapping,
     scenarios: Sequence[str],
+    learned: Mapping,
     seed: int,
     setting: str,
     trained: Sequence[str],
 ) -> None:
     """inputs: models (the fitted model of each trainable algorithm of `trained`, scenario-major, trained on
     the default cohort); outputs: table (the CSV rows of every point of grid setting `setting`). The grid
-    cohorts are simulated, extracted and merged with the study's blocks."""
+    cohorts are simulated, extracted and merged with the study's blocks; `learned` (the learned block) refits
+    the trainable algorithms for the leave-one-centre-out setting."""
     config = {
         "seed": int(seed),
         "scenarios": list(scenarios),
         **{"simulate": simulate, "study": study, "extract": extract, "merge": merge, "lines": lines},
-        **{"evaluate": evaluate, "robustness": robustness},
+        **{"evaluate": evaluate, "robustness": robustness, "learned": learned},
     }
     rs = RobustnessSettings.from_config(robustness)
     models = _models(inputs.get("models"), list(scenarios), list(trained))

@@ -31,6 +31,7 @@ from lotluca.simulate import (
     abstraction,
     blocks,
     calibration,
+    centre_styles,
     changes,
     cohort,
     concomitant,
@@ -195,8 +196,9 @@ def simulate_block(
     persons = persons.assign(**confounding.draw_frailty(rng[0].spawn(1)[0], len(persons), s.confounding))
     persons = cohort.make_twins(rng[1], persons, s)
     persons = cohort.assign_identifiers(rng[2], persons, s, first_person=block.first_person, odh_key=odh_key)
-    lines, death = treatment.draw_lines(rng[4], persons, s)
-    events = treatment.draw_events(rng[5], lines, persons, death, s)
+    styles = centre_styles.draw(seed, s, persons["centre"].to_numpy())  # None at spread 0 (own stream)
+    lines, death = treatment.draw_lines(rng[4], persons, s, styles)
+    events = treatment.draw_events(rng[5], lines, persons, death, s, styles)
     lines = treatment.finalise_lines(lines, events, death, s)
     conc = None
     if s.concomitant.enabled:

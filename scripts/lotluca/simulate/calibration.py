@@ -33,6 +33,7 @@ ESME_1L = (
     "ESME-AMLC first-line chemotherapy vs immunotherapy 2015-2018 (median OS 11.6 mo; authors, journal unverified)"
 )
 UNIVOC = "Assie et al. 2020, Ther Adv Med Oncol 12:1758835920967237 (UNIVOC, SNDS), abstract: 2.8 mo, OS 11.7 mo"
+NYEN = "Nyen et al. 2025, Front Oncol 15:1506041 (Norway 2015-2022), abstract: median first-line ToT"
 NONE = "no verified published figure (range assumed; docs/simulate.md#calibration-targets)"
 IO_INGREDIENTS = {"pembrolizumab", "nivolumab", "atezolizumab", "durvalumab", "ipilimumab"}
 COLUMNS = ["metric", "simulated", "target_low", "target_high", "source", "within"]
@@ -231,6 +232,7 @@ def calibration_table(persons: pd.DataFrame, lines: pd.DataFrame, death: np.ndar
         UNIVOC,
     )
     _era_rows(add, P, L, death, end)
+    _tki_rows(add, L, end)
     out = pd.DataFrame(rows, columns=COLUMNS)
     _ = NEVER
     return out
@@ -257,3 +259,21 @@ def _era_rows(add, P: pd.DataFrame, L: pd.DataFrame, death: np.ndarray, end: int
     nsq = y18[P["histology"].reindex(y18["pid"]).to_numpy() != 1]
     share = nsq["pid"].isin(io_pids).mean() if len(nsq) else np.nan
     add("ici_any_line_non_squamous_first_line_2018_no_egfr_alk", share, 0.44, 0.60, GRIESINGER)
+
+
+def _tki_rows(add, L: pd.DataFrame, end: int) -> None:
+    """First-line time on treatment of osimertinib (EGFR) and alectinib (ALK): first to last exposure day
+    (the end of the last supply), Kaplan-Meier median, a line still given in the last month of the data
+    censored. Targets: Nyen et al. 2025 (Norwegian registries, the last dispensing depleted, 11 and 20
+    months), +/- 15%. docs/simulate.md#calibration-targets."""
+    for key, point in (("osimertinib", 11.0), ("alectinib", 20.0)):
+        x = L[(L["line_number"] == 1).to_numpy() & (L["regimen"] == R.INDEX[key]).to_numpy()]
+        dur = (x["last"].to_numpy() - x["first"].to_numpy() + 1) / MONTH
+        value = km(dur, x["last"].to_numpy() < end - 31) if len(x) else np.nan
+        add(
+            f"median_{key}_first_line_time_on_treatment_months",
+            value,
+            round(point * 0.85, 1),
+            round(point * 1.15, 1),
+            NYEN,
+        )

@@ -1,8 +1,8 @@
 """Settings of the synthetic cohort generator: frozen dataclasses of the `simulate` config block.
 
 The fields are the keys of the block and its sub-blocks (`traps`, `noise`, `concomitant`, `situations`,
-`outpatient`, `abstraction`, `confounding`); the defaults and the meaning of every knob live in the config
-schema (see docs/simulate.md). Probabilities are per
+`outpatient`, `abstraction`, `confounding`, `centre_styles`); the defaults and the meaning of every knob
+live in the config schema (see docs/simulate.md). Probabilities are per
 unit named there (per person, per line, per cycle, per row). Build with
 `SimSettings.from_config(config["simulate"], study=config["study"])`.
 """
@@ -15,6 +15,7 @@ from datetime import date
 from lotluca.config import Settings
 from lotluca.errors import ConfigError
 from lotluca.simulate.abstraction import Abstraction
+from lotluca.simulate.centre_styles import CentreStyleSettings
 from lotluca.simulate.concomitant import ConcomitantSettings
 from lotluca.simulate.confounding import ConfoundingSettings
 from lotluca.simulate.outpatient import OutpatientSettings
@@ -148,6 +149,7 @@ class SimSettings(Settings):
     abstraction: Abstraction
     study: Study
     identification_decoys: DecoySettings
+    centre_styles: CentreStyleSettings
 
     @property
     def start_date(self) -> date:

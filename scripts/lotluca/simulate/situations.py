@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lotluca.config import Settings
+from lotluca.simulate import centre_styles
 from lotluca.simulate import regimens as R
 
 # Year from which each regimen is drawn: its first French availability in routine care (marketing
@@ -50,6 +51,10 @@ FIXED_INDUCTION = {"nivo_ipi_chemo": 2}  # CheckMate 9LA: two cycles of chemothe
 # immunotherapy given again at a rechallenge: the IO drug of the previous line, alone
 IO_MONO = {"pembrolizumab": "pembro", "nivolumab": "nivo", "atezolizumab": "atezo"}
 FALLBACK = (("doce", 0.5), ("gem", 0.2), ("vino_oral", 0.2), ("carbo_gem", 0.1))
+# re-challenge with the previous regimen after a planned stop (traps.rechallenge): platinum-based induction
+# only (re-treatment with a platinum doublet at a late, platinum-sensitive relapse); never a single agent
+PLATINUM = ("cisplatin", "carboplatin")
+RECHALLENGE_OK = np.array([r.induction and any(d[0] in PLATINUM for d in r.drugs) for r in R.REGIMENS])
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,7 @@ def adjust_weights(W: np.ndarray, k: int, x, c, ctx: Context | None) -> None:
     """The hook of `treatment.choose_regimen`: situation regimens, availability years, failed drugs."""
     if ctx is not None:
         (_first_line(W, x, c, ctx) if k == 1 else _later_line(W, x, c, ctx))
+        centre_styles.scale_weights(W, ctx)  # a centre's bevacizumab use (no-op without centre styles)
     W *= c.year[:, None] >= FROM_YEAR[None, :]
     if ctx is None or c.failed is None:
         return
@@ -197,6 +203,11 @@ def failed_bits(ctx: Context | None, reg: np.ndarray, stopped_for: np.ndarray, p
         return np.zeros(reg.size, np.uint64)
     bad = (stopped_for == prog) | (stopped_for == tox)
     return np.where(bad, ctx.lk.reg_bits[reg], np.uint64(0)).astype(np.uint64)
+
+
+def rechallenge_allowed(prev: np.ndarray) -> np.ndarray:
+    """Per line, whether the previous regimen `prev` (-1: none) may be given again after a planned stop."""
+    return (prev >= 0) & RECHALLENGE_OK[np.clip(prev, 0, None)]
 
 
 def io_rechallenge(ctx: Context | None, idx, prev: np.ndarray, io_free: np.ndarray, slot_ing, ing: dict):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from lotluca import drugs
 from lotluca.errors import LotlucaError
-from lotluca.simulate import concomitant, confounding, situations
+from lotluca.simulate import centre_styles, concomitant, confounding, situations
 from lotluca.simulate import regimens as R
 from lotluca.simulate.cohort import EPOCH, to_days
 from lotluca.simulate.params import SimSettings
@@ -308,6 +308,7 @@ def _regimen_and_setting(rng, k: int, idx, yr, persons: dict, h: _History, s: Si
     reg = reg if conf is None else conf.regimen(reg, idx)  # confounding by indication (frail: de-escalated)
     # re-challenge: after a planned stop and progression off treatment, the same regimen again
     rech = h.planned_free[idx] & (h.prev[idx] >= 0) & (rng.random(m) < t.rechallenge)
+    rech &= situations.rechallenge_allowed(h.prev[idx])  # platinum-based induction only (documented)
     reg = np.where(rech, h.prev[idx], reg).astype(np.int16)
     io_re, io_reg = situations.io_rechallenge(ctx, idx, h.prev, h.io_free, SLOT_ING, ING)
     reg = np.where(io_re & ~rech, io_reg, reg).astype(np.int16)
@@ -444,15 +445,19 @@ def _after_progression(rng, k: int, st, out: dict, conc, s: SimSettings, conf=No
     return out
 
 
-def _draw_line(rng, k: int, idx, persons: dict, h: _History, f: _Families, conc, death, s: SimSettings, ctx, conf=None):
+def _draw_line(
+    rng, k: int, idx, persons: dict, h: _History, f: _Families, conc, death, s: SimSettings, ctx, conf=None, styles=None
+):
     """Line k of persons idx (one row per person) and, per person, its next line start and whether one
-    comes; records deaths on the line or under best supportive care in `death`."""
+    comes; records deaths on the line or under best supportive care in `death`. `styles`: the centre
+    practice styles (centre_styles; None: the simulate-block values for everyone)."""
+    ctx = centre_styles.line_context(styles, ctx, idx)
     st = h.start[idx]
     yr = _year(st)
     reg, rech, setting, sit0 = _regimen_and_setting(rng, k, idx, yr, persons, h, s, ctx, conf)
     out = _line_outcome(rng, k, st, reg, f, conc, s.traps, ctx, conf)
     out["expo"] = out["expo"] if conf is None else conf.corticosteroids(out["expo"], idx, s.concomitant)
-    plan = _line_plan(rng, reg, yr, f, s.traps, k, ctx)
+    plan = _line_plan(rng, reg, yr, f, centre_styles.line_traps(styles, s.traps, idx), k, ctx)
     plan["situation"] = np.where(sit0 != "", sit0, plan["situation"])
     out = _after_progression(rng, k, st, out, conc, s, conf, reg, idx)
     h.failed[idx] |= situations.failed_bits(ctx, reg, out["reason"], PROG, TOX)
@@ -480,10 +485,12 @@ def _draw_line(rng, k: int, idx, persons: dict, h: _History, f: _Families, conc,
     return frame, reg, out["nxt"], out["cont"]
 
 
-def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) -> tuple[pd.DataFrame, np.ndarray]:
+def draw_lines(
+    rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings, styles=None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Lines of every person (one row per line, planned attributes) and the true death day of each person
     (NEVER when the person outlives the data by construction). Walks line numbers 1..max_lines, each
-    line vectorised over the persons starting it."""
+    line vectorised over the persons starting it. `styles`: the centre practice styles (centre_styles.draw)."""
     n = len(persons)
     end = to_days(s.end_date)
     P = {c: persons[c].to_numpy() for c in ("histology", "driver", "kras_g12c", "pdl1", "age", "is_decoy")}
@@ -517,7 +524,7 @@ def draw_lines(rng: np.random.Generator, persons: pd.DataFrame, s: SimSettings) 
         idx = np.flatnonzero(h.active & (h.start <= end))
         if idx.size == 0:
             break
-        frame, reg, nxt, cont = _draw_line(rng, k, idx, P, h, fam, conc, death, s, ctx, conf)
+        frame, reg, nxt, cont = _draw_line(rng, k, idx, P, h, fam, conc, death, s, ctx, conf, styles)
         frames.append(frame)
         h.advance(idx, reg, nxt, cont, fam)
     if not frames:
@@ -566,7 +573,8 @@ def _iv_cycles(rng, L: dict, limit, t) -> dict:
     cd = L["cycle_days"][rep]
     u = rng.random(rep.size)
     weeks = rng.choice([1, 2, 3], size=rep.size, p=[0.65, 0.25, 0.10])
-    delay = np.where(u < t.dose_delay, np.rint(7 * weeks * t.delay_scale).astype(np.int64), 0)  # delay_scale: grid
+    dscale = centre_styles.at(t.delay_scale, rep)  # delay_scale: robustness grid; per line with centre styles
+    delay = np.where(u < centre_styles.at(t.dose_delay, rep), np.rint(7 * weeks * dscale).astype(np.int64), 0)
     skip = (rng.random(rep.size) < t.skipped_cycle) * cd
     interval = (cd + delay + skip + np.where(c == L["hol_after"][rep], L["hol_days"][rep], 0)).astype(np.int64)
     interval[c == 0] = 0
@@ -681,13 +689,18 @@ def _oral_slot(rng, L: dict, j: int, limit, t) -> pd.DataFrame | None:
 
 
 def draw_events(
-    rng: np.random.Generator, lines: pd.DataFrame, persons: pd.DataFrame, death: np.ndarray, s: SimSettings
+    rng: np.random.Generator,
+    lines: pd.DataFrame,
+    persons: pd.DataFrame,
+    death: np.ndarray,
+    s: SimSettings,
+    styles=None,
 ) -> pd.DataFrame:
     """One row per true administration (IV cycle day) or dispensation (oral box) of every line; adds each
-    line's n_given (cycles given) and last_cycle_date to `lines`."""
-    t = s.traps
+    line's n_given (cycles given) and last_cycle_date to `lines`. `styles`: the centre practice styles."""
     end = to_days(s.end_date)
     L = {c: lines[c].to_numpy() for c in lines.columns}
+    t = centre_styles.line_traps(styles, s.traps, L["pid"])  # per line: its person's centre style
     stop = np.minimum(L["stop"], death[L["pid"]])
     limit = np.minimum(stop, end + 1)  # administrations strictly before the stop and within the data
     cy = _iv_cycles(rng, L, limit, t)
