@@ -120,8 +120,49 @@ class Tracker:
         return pd.DataFrame(parts)
 
 
+class MergedTracker:
+    """The outcomes of one table extracted in chunks (`Ledger.merge`): counts and rejects of every chunk's
+    tracker, with the summary and rejects a single tracker of the whole table would give."""
+
+    def __init__(self, table: str):
+        self.table, self.n, self.used = table, 0, 0
+        self.rules: dict[int, dict[str, int]] = {FILTERED: {}, REJECTED: {}}
+        self._rejects: list[pd.DataFrame] = []
+
+    def add(self, tracker: Tracker) -> None:
+        self.n += tracker.n
+        self.used += int((tracker.outcome == USED).sum())
+        for code, counts in self.rules.items():
+            for rule, k in pd.Series(tracker.rule[tracker.outcome == code], dtype=object).value_counts().items():
+                counts[rule] = counts.get(rule, 0) + int(k)
+        self._rejects += tracker._rejects
+
+    def pending(self) -> np.ndarray:
+        return np.zeros(0, dtype=np.int64)  # every chunk was checked before its merge
+
+    rejects = Tracker.rejects
+
+    def summary(self) -> pd.DataFrame:
+        parts = [
+            {"table": self.table, "outcome": "read", "rule": "", "rows": self.n},
+            {"table": self.table, "outcome": "used", "rule": "", "rows": self.used},
+        ]
+        for code, counts in self.rules.items():
+            parts += [
+                {"table": self.table, "outcome": OUTCOME_NAMES[code], "rule": r, "rows": counts[r]}
+                for r in sorted(counts)
+            ]
+        return pd.DataFrame(parts)
+
+
 class Ledger:
     """The trackers of one extraction (one source), in the order the tables were read."""
+
+    def merge(self, chunk: Ledger) -> None:
+        """Add the (checked) trackers of one chunk of the extraction (the same tables, other rows)."""
+        chunk.check()
+        for table, tracker in chunk.trackers.items():
+            self.trackers.setdefault(table, MergedTracker(table)).add(tracker)
 
     def __init__(self, source: str):
         self.source = source

@@ -43,6 +43,7 @@ class ExtractSettings(Settings):
     chemo_session_ghm: tuple[str, ...]
     drug_classes: Mapping[str, tuple[str, ...]]
     drug_overrides: str
+    chunk_rows: int
     start_date: dt.date
     end_date: dt.date
     part: bool = False  # not a config key: whether the tables are one shard
@@ -125,12 +126,17 @@ def read_tracked(
     if labels is not None:
         df["_row"] = labels[df["_row"].to_numpy()]
         raw.bad["_row"] = labels[raw.bad["_row"].to_numpy(dtype=np.int64)]
-    if len(raw.bad):
-        bad = raw.bad.assign(detail=raw.bad["column"] + "=" + raw.bad["value"].map(repr))
+    return quarantine(df, raw.bad, tracker), tracker
+
+
+def quarantine(df: pd.DataFrame, bad: pd.DataFrame, tracker: Tracker) -> pd.DataFrame:
+    """Reject the rows holding unparseable values (`bad`: _row, column, value) and return the others."""
+    if len(bad):
+        bad = bad.assign(detail=bad["column"] + "=" + bad["value"].map(repr))
         per_row = bad.groupby("_row", sort=True)["detail"].agg("; ".join)
         tracker.reject(per_row.index.to_numpy(), "unparseable_value", per_row.to_numpy())
         df = df[~df["_row"].isin(per_row.index)].reset_index(drop=True)
-    return df, tracker
+    return df
 
 
 def check_unique(df: pd.DataFrame, keys: list[str], path, table: str) -> None:

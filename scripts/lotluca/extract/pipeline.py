@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from lotluca.config import validate
 from lotluca.errors import InputError
@@ -104,7 +105,11 @@ def extract_source(
     result = EXTRACTORS[source](dict(paths), settings, dict(row_numbers) if row_numbers else None)
     rows = {t: getattr(result, t).num_rows for t in TABLES}
     for t in TABLES:  # each table freed once written: the sorted copy and the next table never add up
-        write_parquet(sort_output(t, getattr(result, t)), outputs[t])
+        table = getattr(result, t)
+        if isinstance(table, pa.Table):
+            write_parquet(sort_output(t, table), outputs[t])
+        else:  # spilled by ranges of persons (`lotluca.extract.chunks.SortedOutput`): sorted range by range
+            table.write(outputs[t])
         setattr(result, t, None)
     for name in ("accounting", "unknown_codes"):
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)

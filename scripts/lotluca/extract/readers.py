@@ -337,46 +337,42 @@ def _decode_auto(v: bytes) -> str:
         return v.decode("cp1252")
 
 
-def read_table(
-    path: str | Path,
-    name: str,
-    schema: pa.Schema,
-    columns: list[str],
-    settings: ReadSettings,
-    *,
-    column_formats: dict[str, str] | None = None,
-    optional: tuple[str, ...] = (),
-    kinds: dict[str, str] | None = None,
-    allow_empty: bool = False,
-) -> RawTable:
-    """Read `columns` of table `name` from `path`, typed after `schema`.
-
-    `column_formats`: documented text format of date columns (tried first); `optional`: columns that
-    may be absent (then all null); `kinds`: per-column override of the reader kind (e.g. "string" for
-    return codes that the schema types as boolean).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, f"table {name} not found (file missing)")
-    fmt = file_format(path)
-    column_formats = column_formats or {}
-    kinds = kinds or {}
-    by_name = {f.name: f for f in schema}
-    wanted = {c: c for c in columns}
-    if fmt == "parquet":
-        df, actual = _read_parquet(path, wanted)
-    elif fmt == "csv":
-        df, actual = _read_csv(path, wanted, settings)
-    else:
-        df, actual = _read_sas(path, wanted, settings)
+def _check_columns(path: Path, name: str, columns: list[str], actual, optional: tuple[str, ...]) -> None:
     missing = [c for c in columns if c.upper() not in actual and c not in optional]
     if missing:
         raise InputError(path, f"table {name}: missing columns {missing}", expected=f"the {name} schema columns")
+
+
+@dataclass
+class BadValues:
+    """Unparseable values of one column over the batches of a table read in chunks (`iter_typed_batches`)."""
+
+    n_bad: int = 0
+    n_present: int = 0
+    rows: list = field(default_factory=list)  # 0-based rows of the whole file, per batch
+    example: object = None
+    expected: str = ""
+
+
+def _type_columns(
+    df: pd.DataFrame,
+    actual: dict[str, str],
+    path: Path,
+    name: str,
+    by_name: dict,
+    columns: list[str],
+    settings: ReadSettings,
+    fmt: str,
+    column_formats: dict[str, str],
+    kinds: dict[str, str],
+    defer: dict[str, BadValues] | None = None,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type the `columns` of a raw frame; returns (typed frame with `_row`, bad values). Above the
+    bad-value threshold a column is an InputError; `defer` (batches of one table, the first row at
+    `offset`): the counts are gathered there instead, and checked on the whole table (`check_deferred`)."""
     n = len(df)
-    if n == 0 and not allow_empty:
-        raise InputError(path, f"table {name} is empty", expected="at least one row")
-    df = df.reset_index(drop=True)
-    out = {"_row": np.arange(n, dtype="int64")}
+    out = {"_row": np.arange(offset, offset + n, dtype="int64")}
     bad_parts = []
     for c in columns:
         kind = kinds.get(c) or column_kind(by_name[c].type, column_formats.get(c))
@@ -404,20 +400,133 @@ def read_table(
             typed if isinstance(typed.index, pd.RangeIndex) and typed.index.start == 0 else typed.reset_index(drop=True)
         )
         n_bad = int(bad.sum())
+        if defer is not None:
+            acc = defer.setdefault(c, BadValues())
+            acc.n_present += int(raw.notna().sum())
         if n_bad:
             rows = np.flatnonzero(bad.to_numpy())
-            n_present = int(raw.notna().sum())
             expected = EXPECTED.get(kind) or f"a date in one of the formats {list(formats)}"
-            if n_bad > settings.max_bad_value_fraction * max(n_present, 1):
-                raise InputError(
-                    path,
-                    f"table {name}: {n_bad} of {n_present} values cannot be parsed (e.g. {raw.iloc[rows[0]]!r})",
-                    column=c,
-                    rows=(r + 1 for r in rows),
-                    expected=expected,
-                )
-            log.warning("%s: column %s: %d unparseable values quarantined", path, c, n_bad)
-            bad_parts.append(pd.DataFrame({"_row": rows, "column": c, "value": raw.iloc[rows].astype(str).to_numpy()}))
+            if defer is not None:
+                if not acc.n_bad:
+                    acc.example, acc.expected = raw.iloc[rows[0]], expected
+                acc.n_bad += n_bad
+                acc.rows.append(rows + offset)
+            else:
+                n_present = int(raw.notna().sum())
+                if n_bad > settings.max_bad_value_fraction * max(n_present, 1):
+                    raise InputError(
+                        path,
+                        f"table {name}: {n_bad} of {n_present} values cannot be parsed (e.g. {raw.iloc[rows[0]]!r})",
+                        column=c,
+                        rows=(r + 1 for r in rows),
+                        expected=expected,
+                    )
+                log.warning("%s: column %s: %d unparseable values quarantined", path, c, n_bad)
+            bad_parts.append(
+                pd.DataFrame({"_row": rows + offset, "column": c, "value": raw.iloc[rows].astype(str).to_numpy()})
+            )
     data = pd.DataFrame(out)
     bad_df = pd.concat(bad_parts, ignore_index=True) if bad_parts else RawTable(name, "", data, 0).bad
+    return data, bad_df
+
+
+def check_deferred(path, name: str, defer: dict[str, BadValues], settings: ReadSettings) -> None:
+    """The bad-value threshold of `_type_columns` on a whole table read in batches (columns in order)."""
+    for c, acc in defer.items():
+        if not acc.n_bad:
+            continue
+        if acc.n_bad > settings.max_bad_value_fraction * max(acc.n_present, 1):
+            rows = np.concatenate(acc.rows)
+            raise InputError(
+                path,
+                f"table {name}: {acc.n_bad} of {acc.n_present} values cannot be parsed (e.g. {acc.example!r})",
+                column=c,
+                rows=(r + 1 for r in rows),
+                expected=acc.expected,
+            )
+        log.warning("%s: column %s: %d unparseable values quarantined", path, c, acc.n_bad)
+
+
+def read_table(
+    path: str | Path,
+    name: str,
+    schema: pa.Schema,
+    columns: list[str],
+    settings: ReadSettings,
+    *,
+    column_formats: dict[str, str] | None = None,
+    optional: tuple[str, ...] = (),
+    kinds: dict[str, str] | None = None,
+    allow_empty: bool = False,
+) -> RawTable:
+    """Read `columns` of table `name` from `path`, typed after `schema`.
+
+    `column_formats`: documented text format of date columns (tried first); `optional`: columns that
+    may be absent (then all null); `kinds`: per-column override of the reader kind (e.g. "string" for
+    return codes that the schema types as boolean).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"table {name} not found (file missing)")
+    fmt = file_format(path)
+    wanted = {c: c for c in columns}
+    if fmt == "parquet":
+        df, actual = _read_parquet(path, wanted)
+    elif fmt == "csv":
+        df, actual = _read_csv(path, wanted, settings)
+    else:
+        df, actual = _read_sas(path, wanted, settings)
+    _check_columns(path, name, columns, actual, optional)
+    n = len(df)
+    if n == 0 and not allow_empty:
+        raise InputError(path, f"table {name} is empty", expected="at least one row")
+    df = df.reset_index(drop=True)
+    by_name = {f.name: f for f in schema}
+    data, bad_df = _type_columns(
+        df, actual, path, name, by_name, columns, settings, fmt, column_formats or {}, kinds or {}
+    )
     return RawTable(name=name, path=str(path), data=data, n_read=n, bad=bad_df)
+
+
+def iter_typed_batches(
+    path: str | Path,
+    name: str,
+    schema: pa.Schema,
+    columns: list[str],
+    settings: ReadSettings,
+    *,
+    batch_rows: int,
+    column_formats: dict[str, str] | None = None,
+    optional: tuple[str, ...] = (),
+    kinds: dict[str, str] | None = None,
+    allow_empty: bool = False,
+):
+    """`read_table` of a Parquet file batch by batch: yields (typed frame, bad values) per batch, `_row`
+    counting rows of the whole file; the same checks (columns, emptiness, wrong type, the bad-value
+    threshold on the whole table) and the same errors as `read_table`, raised once the table is read."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"table {name} not found (file missing)")
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, f"not a readable Parquet file: {exc}") from exc
+    found = {c.upper(): c for c in pf.schema_arrow.names}
+    include = [found[c.upper()] for c in columns if c.upper() in found]
+    actual = {c.upper(): c for c in include}
+    _check_columns(path, name, columns, actual, optional)
+    if pf.metadata.num_rows == 0 and not allow_empty:
+        raise InputError(path, f"table {name} is empty", expected="at least one row")
+    by_name = {f.name: f for f in schema}
+    defer: dict[str, BadValues] = {}
+    offset = 0
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=include):
+        df = pa.Table.from_batches([batch]).to_pandas(
+            date_as_object=False, timestamp_as_object=False, types_mapper=_types_mapper
+        )
+        yield _type_columns(
+            df, actual, path, name, by_name, columns, settings, "parquet", column_formats or {}, kinds or {},
+            defer, offset,
+        )  # fmt: skip
+        offset += len(df)
+    check_deferred(path, name, defer, settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,8 @@ import pyarrow.compute as pc
 
 from lotluca import contracts, snds_schema
 from lotluca.errors import InputError
+from lotluca.extract import chunks, tables
 from lotluca.extract import drug_matching as dm
-from lotluca.extract import tables
 from lotluca.extract.accounting import Ledger, Tracker
 from lotluca.extract.common import (
     FILTERED,
@@ -142,35 +143,50 @@ class SndsResult:
     unknown_codes: pd.DataFrame
 
 
-def _read(
-    paths: dict, name: str, ledger: Ledger, settings: ExtractSettings, row_numbers: dict | None = None
-) -> tuple[pd.DataFrame, Tracker]:
+def read_options(name: str, settings: ExtractSettings) -> dict:
+    """The reader's arguments for table `name` (schema, columns, formats, kinds; `readers.read_table`)."""
     table = generic(name)
     kinds = {c: "string" for c in RETURN_CODES} if table == "T_MCOaaC" else {}
     if table == "T_MCOaaCSTC":
         kinds = {c: "string" for c in VISIT_RETURN_CODES}
     if pmsi_table(name):
         kinds["ETA_NUM"] = "string"  # a FINESS is text (the HDH schema's Oracle type), whatever the file holds
-    df, tracker = read_tracked(
-        paths[name],
-        name,
-        snds_schema.arrow_schema(table),
-        COLUMNS[table],
-        ledger,
-        settings,
-        (row_numbers or {}).get(name),
-        column_formats=snds_schema.column_formats(table),
-        optional=OPTIONAL.get(table, ()),
-        kinds=kinds or None,
-        allow_empty=table not in NONEMPTY,
-    )
+    return {
+        "schema": snds_schema.arrow_schema(table),
+        "columns": COLUMNS[table],
+        "column_formats": snds_schema.column_formats(table),
+        "optional": OPTIONAL.get(table, ()),
+        "kinds": kinds or None,
+        "allow_empty": table not in NONEMPTY or settings.part,
+    }
+
+
+def derive_keys(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The join keys of a PMSI table read: eta (ETA_NUM as text), rsa (RSA_NUM as integer), seq."""
     if pmsi_table(name):
         df["eta"] = eta_text(df["ETA_NUM"])
         if "RSA_NUM" in df:
             df["rsa"] = _int_key(df["RSA_NUM"])
         if "SEQ_NUM" in df:
             df["seq"] = strip_zeros(df["SEQ_NUM"])
-    return df, tracker
+    return df
+
+
+def _read(
+    paths: dict, name: str, ledger: Ledger, settings: ExtractSettings, row_numbers: dict | None = None
+) -> tuple[pd.DataFrame, Tracker]:
+    opts = read_options(name, settings)
+    df, tracker = read_tracked(
+        paths[name],
+        name,
+        opts.pop("schema"),
+        opts.pop("columns"),
+        ledger,
+        settings,
+        (row_numbers or {}).get(name),
+        **opts,
+    )
+    return derive_keys(df, name), tracker
 
 
 def normalise_dpt(s: pd.Series) -> pd.Series:
@@ -542,25 +558,25 @@ def _stay_drugs(df, tracker, stays, index, names, kind, settings, unknown, ref) 
     )
 
 
-def _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, unknown, ref) -> pd.DataFrame:
-    """The stays of one PMSI period (`names`: kind -> table of the period) with their status; the en-sus
+def _pmsi_period(read, paths, names, settings, maps, exposures, unknown, ref) -> pd.DataFrame:
+    """The stays of one PMSI period (`names`: kind -> table of the period; `read`: table name -> (frame, tracker)) with their status; the en-sus
     drugs of its MED and FH tables appended to `exposures`."""
-    b, b_t = _read(paths, names["B"], ledger, settings, row_numbers)
-    c, c_t = _read(paths, names["C"], ledger, settings, row_numbers)
+    b, b_t = read(names["B"])
+    c, c_t = read(names["C"])
     stays = _stays(b, b_t, c, c_t, maps, settings, paths, names)
     del b, c
     stays["hospital"], stays["_t"] = stays["eta"], names["B"]
     stays.rename(columns={"_row_b": "_prow"}, inplace=True)
     stay_index = KeyIndex(stays, ["eta", "rsa"])
     for kind in (k for k in STAY_DRUGS if k in names and PARENT[k][0] == "B"):
-        df, tracker = _read(paths, names[kind], ledger, settings, row_numbers)
+        df, tracker = read(names[kind])
         exposures.append(_expo(_stay_drugs(df, tracker, stays, stay_index, names, kind, settings, unknown, ref)))
     if "CSTC" in names:
-        visits, v_t = _read(paths, names["CSTC"], ledger, settings, row_numbers)
+        visits, v_t = read(names["CSTC"])
         visits = _visits(visits, maps, settings, paths[names["CSTC"]], names["CSTC"])
         drug_rows = []
         if "FHSTC" in names:
-            df, tracker = _read(paths, names["FHSTC"], ledger, settings, row_numbers)
+            df, tracker = read(names["FHSTC"])
             index = KeyIndex(visits, ["eta", "seq"])
             ppos = index.lookup(df)
             drug_rows = [visits["_prow"].to_numpy()[ppos[ppos >= 0]]]
@@ -592,9 +608,23 @@ def _expo(frame: pd.DataFrame) -> pa.Table:
     return to_table(frame, contracts.EXPOSURES, "snds exposures", optional=contracts.EXPOSURES_OPTIONAL)
 
 
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    """The canonical tables of each source table (or PMSI period) as one table."""
-    return pa.concat_tables(tables).combine_chunks()
+def _concat(tables: list[pa.Table] | chunks.SortedOutput) -> pa.Table | chunks.SortedOutput:
+    """The canonical tables of each source table (or PMSI period) as one table (spilled ones as they are)."""
+    return pa.concat_tables(tables).combine_chunks() if isinstance(tables, list) else tables
+
+
+def _outputs(persons: pd.DataFrame, families: chunks.Families) -> tuple:
+    """Where exposures, stays and chemo_sessions gather: lists of Arrow tables, or, when the extract is
+    read in chunks, tables spilled by ranges of persons (`chunks.SortedOutput`)."""
+    n = families.largest
+    if n == 1:
+        return [], [], []
+    ranges = chunks.PersonRanges(persons["person_id"], n)
+    return (
+        chunks.SortedOutput("exposures", ranges, "date"),
+        chunks.SortedOutput("stays", ranges, "discharge_date"),
+        chunks.SortedOutput("chemo_sessions", ranges),
+    )
 
 
 def _stay_tables(stays: pd.DataFrame, settings: ExtractSettings) -> tuple[pa.Table, pa.Table]:
@@ -626,6 +656,33 @@ def _stay_tables(stays: pd.DataFrame, settings: ExtractSettings) -> tuple[pa.Tab
     )
 
 
+def _dcir(read, paths, maps, settings, exposures: list, unknown: list, ref) -> None:
+    """The DCIR tables (`read`: table name -> (frame, tracker)): ER_PRS_F with ER_ETE_F, the pharmacy
+    (ER_PHA_F) and retrocession / en-sus (ER_UCD_F) lines; their exposures appended to `exposures`."""
+    prs, prs_t = read("ER_PRS_F")
+    prs_index = KeyIndex(prs, DCIR_KEYS, paths["ER_PRS_F"], "ER_PRS_F")
+    ete, ete_t = read("ER_ETE_F") if "ER_ETE_F" in paths else (None, None)
+    if ete is not None:
+        ete_t.use(ete["_row"].to_numpy())
+    carry = ["person_id", "EXE_SOI_DTD"]
+    parents = _dcir_parents(prs, ete, maps, settings, prs_index)
+    parents = parents[["_row", "status", "rule", *carry]].rename(columns={"_row": "_prow"})  # keys: in prs_index
+    del prs, ete
+    children = []
+    pha, pha_t = read("ER_PHA_F")
+    pha = link_children(pha, parents, prs_index, pha_t, "ER_PRS_F", carry)
+    children.append(pha["_prow"].to_numpy())
+    exposures.append(_expo(_pharmacy(pha, pha_t, unknown, ref)))
+    del pha
+    if "ER_UCD_F" in paths:
+        ucd, ucd_t = read("ER_UCD_F")
+        ucd = link_children(ucd, parents, prs_index, ucd_t, "ER_PRS_F", carry)
+        children.append(ucd["_prow"].to_numpy())
+        exposures.append(_expo(_ucd(ucd, ucd_t, unknown, ref)))
+        del ucd
+    _settle_parents(parents, prs_t, children)
+
+
 # --- driver --------------------------------------------------------------------------------------------
 def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | None = None) -> SndsResult:
     """Extract canonical tables from SNDS table files (`paths`: SNDS table name -> file path).
@@ -646,46 +703,32 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings, row_numbers)
     cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings, row_numbers) if "KI_CCI_R" in paths else (None, None)
     persons, *maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
-    del ben, cci
+    group_keys = partial(chunks.person_groups, ben)  # only when the DCIR is read in chunks
+    del cci
     log.info("SNDS persons: %d", len(persons))
 
-    prs, prs_t = _read(paths, "ER_PRS_F", ledger, settings, row_numbers)
-    prs_index = KeyIndex(prs, DCIR_KEYS, paths["ER_PRS_F"], "ER_PRS_F")
-    ete, ete_t = _read(paths, "ER_ETE_F", ledger, settings, row_numbers) if "ER_ETE_F" in paths else (None, None)
-    if ete is None:
+    if "ER_ETE_F" not in paths:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
-    else:
-        ete_t.use(ete["_row"].to_numpy())
-    carry = ["person_id", "EXE_SOI_DTD"]
-    parents = _dcir_parents(prs, ete, maps, settings, prs_index)
-    parents = parents[["_row", "status", "rule", *carry]].rename(columns={"_row": "_prow"})  # keys: in prs_index
-    del prs, ete
-    exposures, children = [], []
-    pha, pha_t = _read(paths, "ER_PHA_F", ledger, settings, row_numbers)
-    pha = link_children(pha, parents, prs_index, pha_t, "ER_PRS_F", carry)
-    children.append(pha["_prow"].to_numpy())
-    exposures.append(_expo(_pharmacy(pha, pha_t, unknown, ref)))
-    del pha
-    if "ER_UCD_F" in paths:
-        ucd, ucd_t = _read(paths, "ER_UCD_F", ledger, settings, row_numbers)
-        ucd = link_children(ucd, parents, prs_index, ucd_t, "ER_PRS_F", carry)
-        children.append(ucd["_prow"].to_numpy())
-        exposures.append(_expo(_ucd(ucd, ucd_t, unknown, ref)))
-        del ucd
-    _settle_parents(parents, prs_t, children)
-    del parents, prs_index, children
+    families = chunks.Families(paths, settings, ledger, row_numbers)
+    exposures, stays, sessions = _outputs(persons, families)
+    for read in families.dcir(group_keys):
+        _dcir(read, paths, maps, settings, exposures, unknown, ref)
+    del group_keys, ben
 
-    stays, sessions = [], []
     for names in pmsi_periods(paths).values():
-        period = _pmsi_period(paths, names, ledger, settings, row_numbers, maps, exposures, unknown, ref)
-        period_stays, period_sessions = _stay_tables(period, settings)
-        stays.append(period_stays)
-        sessions.append(period_sessions)
-        del period  # the B + C frame of the period: only its canonical tables are kept
+        for read in families.pmsi(names):
+            period = _pmsi_period(read, paths, names, settings, maps, exposures, unknown, ref)
+            period_stays, period_sessions = _stay_tables(period, settings)
+            stays.append(period_stays)
+            sessions.append(period_sessions)
+            del period  # the B + C frame of the period: only its canonical tables are kept
     ledger.check()
-    persons["last_seen_date"] = _last_activity(
-        persons["person_id"], [(t, "date") for t in exposures] + [(t, "discharge_date") for t in stays], settings
+    activity = (
+        [(t, "date") for t in exposures] + [(t, "discharge_date") for t in stays]
+        if isinstance(exposures, list)
+        else exposures.parts() + stays.parts()
     )
+    persons["last_seen_date"] = _last_activity(persons["person_id"], activity, settings)
     return SndsResult(
         persons=to_table(persons, contracts.PERSONS, "snds persons", optional=tuple(contracts.PERSONS.names)),
         # row order: source table, then raw row order (deterministic; sorting millions of rows by

@@ -1,0 +1,143 @@
+"""Chunked SNDS extraction (lotluca.extract.chunks): Parquet tables read by row group and extracted in
+chunks of persons / stays give the same files, byte for byte, as the whole read, also on a shard of the
+split and with dirty rows (twins, unknown persons, orphans, unknown codes); structural errors stay those
+of the whole read (file, column, rows)."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lotluca.config import default_config
+from lotluca.errors import InputError
+from lotluca.extract import chunks, pipeline, steps
+from lotluca.io import write_parquet
+from test_extract_shards import _dirty, _outputs
+
+CONFIG = default_config()
+
+
+def _blocks(chunk_rows: int | None = None) -> dict:
+    extract = dict(CONFIG["extract"])
+    if chunk_rows:
+        extract["chunk_rows"] = chunk_rows
+    return {"study": CONFIG["study"], "extract": extract}
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    from lotluca.simulate import simulate_to_files
+
+    root = tmp_path_factory.mktemp("chunks")
+    simulate_to_files({"patients": 150}, {}, 11, root / "sim", "parquet")
+    _dirty(root / "sim", "parquet")
+    return root
+
+
+def _extract(files: list[str], out: Path, chunk_rows: int | None = None, part: bool = False) -> Path:
+    shutil.rmtree(out, ignore_errors=True)
+    steps.extract({"tables": files}, _outputs(out), **_blocks(chunk_rows), source="snds", part=part)
+    return out
+
+
+def _same(a: Path, b: Path) -> None:
+    names = [f.name for f in pipeline.output_files(a).values()]
+    match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    assert not mismatch and not errors, (mismatch, errors)
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    monkeypatch.setattr(chunks, "BATCH_ROWS", 997)  # several row batches per table, uneven chunks
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(f) for f in (root / "sim" / "snds").iterdir())
+
+
+@pytest.mark.parametrize("chunk_rows", [700, 5000])
+def test_chunked_equals_whole(raw, small_batches, chunk_rows):
+    whole = _extract(_files(raw), raw / "whole")
+    assert len(pd.read_csv(whole / "accounting.csv").query("outcome == 'rejected'"))  # dirty rows present
+    chunked = _extract(_files(raw), raw / f"chunked{chunk_rows}", chunk_rows)
+    _same(whole, chunked)
+
+
+def test_chunked_shard_equals_whole_shard(raw, small_batches):
+    """A shard of the split (row numbers of the user's file) extracted in chunks."""
+    files = _files(raw)
+    split_files = [
+        str(raw / "split" / str(k) / name)
+        for k in range(2)
+        for f in map(Path, files)
+        for name in (f.name, f"{f.name.split('.')[0]}.rows.parquet")
+    ]
+    steps.extract_split({"tables": files}, {"tables": split_files}, **_blocks(), source="snds")
+    shard = [f for f in split_files if Path(f).parent.name == "1"]
+    whole = _extract(shard, raw / "shard_whole", part=True)
+    _same(whole, _extract(shard, raw / "shard_chunked", 600, part=True))
+
+
+def _broken(raw: Path, tmp: Path, table: str, edit) -> list[str]:
+    folder = tmp / "snds"
+    shutil.copytree(raw / "sim" / "snds", folder)
+    t = pq.read_table(folder / f"{table}.parquet")
+    df = edit(t.to_pandas())
+    schema = pa.schema([f for f in t.schema if f.name in df.columns])
+    write_parquet(pa.Table.from_pandas(df, schema=schema, preserve_index=False), folder / f"{table}.parquet")
+    return sorted(str(f) for f in folder.iterdir())
+
+
+def _error(files: list[str], out: Path, chunk_rows: int | None = None) -> str:
+    with pytest.raises(InputError) as exc:
+        _extract(files, out, chunk_rows)
+    return str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "table, edit",
+    [
+        ("ER_PRS_F", lambda d: pd.concat([d, d.iloc[[3, 40]]], ignore_index=True)),  # duplicated keys
+        ("T_MCOaaC", lambda d: pd.concat([d, d.iloc[[5]]], ignore_index=True)),
+        ("ER_PHA_F", lambda d: d.drop(columns="PHA_PRS_C13")),  # a missing column
+        ("T_MCOaaB", lambda d: d.iloc[:0]),  # an empty table
+    ],
+)
+def test_chunked_errors_are_the_whole_reads(raw, small_batches, tmp_path, table, edit):
+    files = _broken(raw, tmp_path, table, edit)
+    assert _error(files, tmp_path / "a") == _error(files, tmp_path / "b", 700)
+
+
+def test_bad_values_threshold_on_the_whole_table(raw, small_batches, tmp_path):
+    """Unparseable values are counted over the whole table, not per batch or chunk: the same error."""
+    folder = tmp_path / "snds"
+    shutil.copytree(raw / "sim" / "snds", folder)
+    path = folder / "T_MCOaaMED.parquet"
+    t = pq.read_table(path)
+    delai = t.column("DELAI").cast(pa.string()).to_pylist()
+    for i in range(0, len(delai), 3):
+        delai[i] = "x"
+    t = t.set_column(t.schema.get_field_index("DELAI"), "DELAI", pa.array(delai, pa.string()))
+    write_parquet(t, path)
+    files = sorted(str(f) for f in folder.iterdir())
+    message = _error(files, tmp_path / "a")
+    assert "DELAI" in message and "T_MCOaaMED" in message
+    assert message == _error(files, tmp_path / "b", 700)
+
+
+def test_chunked_yearly_tables_with_text_finess(raw, small_batches, tmp_path):
+    """Yearly PMSI tables (RSA_NUM repeating across years, ETA_NUM as text with a Corsican FINESS): each
+    period is chunked on its own and the outputs are still the whole read's."""
+    from test_extract_yearly import _split_years
+
+    dst = tmp_path / "snds"
+    shutil.copytree(raw / "sim" / "snds", dst)
+    _split_years(dst, dst)
+    files = sorted(str(f) for f in dst.iterdir())
+    _same(_extract(files, tmp_path / "whole"), _extract(files, tmp_path / "chunked", 400))
