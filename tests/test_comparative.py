@@ -217,3 +217,21 @@ def test_simulator_hooks_confound_the_carboplatin_comparison():
     assert 0.5 < odh.notna().mean() < 0.7 and odh.dropna().between(0, 3).all()
     off = simulate(sim_settings({"patients": 200, "block_size": 200, "confounding": {"enabled": False}}), 5)
     assert (off["_persons"]["ecog"] == -1).all() and off["odh"]["odh_patients"].column("ecog").null_count == 200
+
+
+def test_delayed_entry_with_lines_ending_on_their_start_day_is_fitted(confounded):
+    """A line with no delayed entry that ends on its start day (months 0, e.g. a one-day rwTTD) beside
+    delayed entries: lifelines refuses entry >= duration, the analysis must still fit and agree with the
+    Efron fit of lotluca.effectiveness.cox (tested against lifelines), which keeps such a line at risk at 0."""
+    from lotluca.effectiveness.cox import fit_cox
+
+    df = confounded[0].iloc[:600].copy()
+    df["entry"] = np.where(np.arange(len(df)) % 7 == 0, df["months"] * 0.3, 0.0)
+    zero = (np.arange(len(df)) % 11 == 1) & (df["entry"] == 0).to_numpy()  # late entrants: left out upstream
+    df.loc[zero, "months"] = 0.0
+    assert ((df["entry"] == 0) & (df["months"] == 0)).sum() > 40
+    rows = {r["method"]: r for r in compare(df, ["charlson"], ["ecog"], alpha=0.05)[0]}
+    assert np.isfinite(rows["unadjusted"]["estimate"]), rows["unadjusted"]["note"]
+    assert all(np.isfinite(r["estimate"]) for r in rows.values())
+    beta, ok = fit_cox(df[["treatment"]].to_numpy(float), df["months"], df["event"], entry=df["entry"])
+    assert ok and rows["unadjusted"]["estimate"] == pytest.approx(float(np.exp(beta[0])), rel=1e-4)

@@ -18,6 +18,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from lotluca.effectiveness.endpoints import lifelines_durations
+
 METHODS = ("unadjusted", "cox_adjusted", "iptw")
 
 
@@ -120,6 +122,7 @@ def compare(df: pd.DataFrame, numeric, categorical, alpha: float) -> tuple[list[
         base = base.drop(columns="C")
     if "entry" in df and bool((df["entry"] > 0).any()):  # delayed entry (left truncation)
         base["entry"] = df["entry"].to_numpy(float)
+        base["T"] = lifelines_durations(base["T"], base["entry"])
     fits = {
         "unadjusted": (base, False),
         "cox_adjusted": (pd.concat([base, X.reset_index(drop=True)], axis=1), False),

@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from lotluca.effectiveness.endpoints import lifelines_durations
+
 CATEGORICAL = ("sex", "histology", "pdl1", "era")
 TREATMENT = "treatment"
 
@@ -208,6 +210,7 @@ def cox_table(
         delayed = "entry" in src and bool((src["entry"] > 0).any())
         if delayed:
             frame["entry"] = src["entry"].to_numpy(float)
+            frame["T"] = lifelines_durations(frame["T"], frame["entry"])
         counts = {
             "n_lines": len(src),
             "n_events": int(src["event"].sum()),

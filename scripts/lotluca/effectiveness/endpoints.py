@@ -302,3 +302,15 @@ def endpoints_long(endpoints: pd.DataFrame, keys=("algorithm", "scenario"), entr
             part = part[~late]
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+ZERO_DURATION_MONTHS = 1e-6  # far below one day (0.033 month): no time's order or tie changes
+
+
+def lifelines_durations(months, entry) -> np.ndarray:
+    """Durations for lifelines' `entry_col`: a line with no delayed entry that ends on its start day (e.g. a
+    one-day rwTTD) is at risk at time 0, as without `entry`, but lifelines requires entry < duration, so
+    its duration becomes `ZERO_DURATION_MONTHS` (the risk sets are unchanged). Lines entered after the end
+    of their follow-up were already left out by `endpoints_long`."""
+    months = np.asarray(months, dtype=float)
+    return np.where((np.asarray(entry, dtype=float) <= 0) & (months <= 0), ZERO_DURATION_MONTHS, months)
