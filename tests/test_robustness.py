@@ -85,7 +85,11 @@ def test_tiny_grid_scores_every_algorithm_scenario_metric_and_stratum(tiny_grid)
     est = t["estimate"].dropna()
     assert len(est) > 0.9 * len(t) and est.between(0, 1).all()
     ok = t.dropna(subset=["ci_low", "ci_high", "estimate"])
-    assert (ok["ci_low"] <= ok["estimate"] + 1e-9).all() and (ok["estimate"] <= ok["ci_high"] + 1e-9).all()
+    assert (ok["ci_low"] <= ok["ci_high"] + 1e-9).all()
+    # a percentile CI of 5 bootstrap replicates need not contain the estimate (a near-perfect F1 resampled
+    # five times can sit just above every replicate): most do
+    inside = (ok["ci_low"] <= ok["estimate"] + 1e-9) & (ok["estimate"] <= ok["ci_high"] + 1e-9)
+    assert inside.mean() >= 0.9, ok[~inside]
 
 
 def test_gather_step_writes_the_csv_and_the_figure(tiny_grid, tmp_path):

@@ -79,20 +79,28 @@ class LearnedLines:
         X = build_features(days, exposures, persons, chemo_sessions, params, recent_days=s.recent_days)
         return days, X
 
-    def fit(self, exposures, chemo_sessions, persons, gold) -> LearnedLines:
-        """Fit on the gold train split (see the module docstring); test persons are never used."""
-        s = self.settings
+    def _training_days(self, exposures, chemo_sessions, persons, gold):
+        """Treatment days, features and labels, with the gold train split: (days, X, y, label counts,
+        gold train rows, train ids, test ids, row numbers of the train persons' days)."""
         exposures, chemo_sessions, persons, gold = map(_frame, (exposures, chemo_sessions, persons, gold))
         train_ids, test_ids = split_persons(gold)
         days, X = self._prepare(exposures, chemo_sessions, persons)
         gold_train = gold[gold["person_id"].astype(str).isin(train_ids)].reset_index(drop=True)
-        y, counts = label_days(days, gold_train, s.label_tolerance_days)
-        pid = days.table["person_id"].astype(str)
-        train_rows = np.flatnonzero(pid.isin(train_ids).to_numpy())
+        y, counts = label_days(days, gold_train, self.settings.label_tolerance_days)
+        train_rows = np.flatnonzero(days.table["person_id"].astype(str).isin(train_ids).to_numpy())
         if len(train_rows) == 0:
             raise InputError(
                 "gold_lines", "no train person has a treatment day in the merged exposures", column="person_id"
             )
+        return days, X, y, counts, gold_train, train_ids, test_ids, train_rows
+
+    def fit(self, exposures, chemo_sessions, persons, gold) -> LearnedLines:
+        """Fit on the gold train split (see the module docstring); test persons are never used."""
+        s = self.settings
+        days, X, y, counts, gold_train, train_ids, test_ids, train_rows = self._training_days(
+            exposures, chemo_sessions, persons, gold
+        )
+        pid = days.table["person_id"].astype(str)
         assert not pid.iloc[train_rows].isin(test_ids).any()  # split_persons guarantees it
         from lotluca.evaluate.submission import validate_lines
 
@@ -115,14 +123,9 @@ class LearnedLines:
         cross-validation, no out-of-fold probabilities (`predict` gives every person the final model). For a
         tuned model refitted on other persons (the robustness grid's leave one centre out)."""
         s = self.settings
-        exposures, chemo_sessions, persons, gold = map(_frame, (exposures, chemo_sessions, persons, gold))
-        train_ids, test_ids = split_persons(gold)
-        days, X = self._prepare(exposures, chemo_sessions, persons)
-        gold_train = gold[gold["person_id"].astype(str).isin(train_ids)].reset_index(drop=True)
-        y, counts = label_days(days, gold_train, s.label_tolerance_days)
-        train_rows = np.flatnonzero(days.table["person_id"].astype(str).isin(train_ids).to_numpy())
-        if len(train_rows) == 0:
-            raise InputError("gold_lines", "no train person has a treatment day in the merged exposures")
+        _, X, y, counts, _, train_ids, _, train_rows = self._training_days(
+            exposures, chemo_sessions, persons, gold
+        )
         point = {k: chosen["point"][k] for k in sorted(chosen["point"])}
         self.booster_ = fit(X.iloc[train_rows], y[train_rows], point, s)
         self.summary_ = {
