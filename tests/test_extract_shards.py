@@ -55,16 +55,19 @@ def _dirty(folder: Path, fmt: str) -> None:
     _edit(f(s, "KI_CCI_R"), lambda d, v: _add(d, 0, BEN_IDT_ANO="NOBODY00000000001"))
     # a DCIR service of an unknown beneficiary with its pharmacy line; an orphan pharmacy line;
     # an unknown CIP13 code
-    keys = {}
+    keys, parents = {}, {}
 
     def prs(d, v):
         keys.update(d.iloc[0][snds.DCIR_KEYS].to_dict(), ORG_CLE_NUM="ZZZ1")
+        parents["ok"] = d.loc[~d["DPN_QLF"].astype(str).isin(["71", "71.0"]), snds.DCIR_KEYS].astype(str)
         return _add(d, 0, BEN_NIR_PSA="UNKNOWNNIR0000001", ORG_CLE_NUM="ZZZ1")
 
     _edit(f(s, "ER_PRS_F"), prs)
 
     def pha(d, v):
-        d.loc[2, "PHA_PRS_C13"] = v(3400999999999)
+        # the unknown code on a line whose service is not filtered (a DPN_QLF 71 parent filters its lines)
+        ok = d[snds.DCIR_KEYS].astype(str).reset_index().merge(parents["ok"], on=snds.DCIR_KEYS)["index"]
+        d.loc[int(ok[(ok >= 2) & (ok != 5)].min()), "PHA_PRS_C13"] = v(3400999999999)
         if v is str:
             d.loc[5, "PHA_ACT_QSN"] = "abc"
         return _add(_add(d, 0, **keys), 1, ORG_CLE_NUM="ZZZ2")

@@ -123,9 +123,7 @@ class LearnedLines:
         cross-validation, no out-of-fold probabilities (`predict` gives every person the final model). For a
         tuned model refitted on other persons (the robustness grid's leave one centre out)."""
         s = self.settings
-        _, X, y, counts, _, train_ids, _, train_rows = self._training_days(
-            exposures, chemo_sessions, persons, gold
-        )
+        _, X, y, counts, _, train_ids, _, train_rows = self._training_days(exposures, chemo_sessions, persons, gold)
         point = {k: chosen["point"][k] for k in sorted(chosen["point"])}
         self.booster_ = fit(X.iloc[train_rows], y[train_rows], point, s)
         self.summary_ = {
