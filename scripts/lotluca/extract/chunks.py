@@ -383,22 +383,21 @@ class PersonRanges:
 
     def __init__(self, person_id: pd.Series, n: int):
         ids = pc.drop_null(arrow_text(person_id))
-        self.ids = ids.take(pc.sort_indices(ids))
-        self.n = max(1, min(n, len(self.ids)))
-        self.range = (np.arange(len(self.ids)) * self.n // max(len(self.ids), 1)).astype(np.int64)
-        self.bounds = self.ids.take(pa.array(np.searchsorted(self.range, np.arange(1, self.n))))  # range starts
+        ids = ids.take(pc.sort_indices(ids))
+        self.n = max(1, min(n, len(ids)))
+        first = np.searchsorted(np.arange(len(ids)) * self.n // max(len(ids), 1), np.arange(1, self.n))
+        self.bounds = ids.take(pa.array(first)).to_numpy(zero_copy_only=False).astype(object)  # range starts
 
     def of(self, person_id) -> np.ndarray:
-        """The range of each id (ids of no person by comparison with the range starts)."""
+        """The range of each id: the number of range starts at or below it (null ids: range n). Found
+        once per distinct id (a table's ids repeat), by binary search over the range starts; text
+        compares in the order of `pc.sort_indices` (UTF-8 byte order is code-point order)."""
         pid = person_id.combine_chunks() if isinstance(person_id, pa.ChunkedArray) else person_id
-        pos = pc.index_in(pid, value_set=self.ids).to_numpy(zero_copy_only=False)
-        found = ~np.isnan(pos.astype("float64"))
+        enc = pc.dictionary_encode(pid)
+        distinct = enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        of_distinct = np.searchsorted(self.bounds, distinct, side="right").astype(np.int64)
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        valid = pc.is_valid(enc.indices).to_numpy(zero_copy_only=False)
         out = np.full(len(pid), self.n, dtype=np.int64)  # null ids: last
-        out[found] = self.range[pos[found].astype(np.int64)]
-        other = np.flatnonzero(~found & pc.is_valid(pid).to_numpy(zero_copy_only=False))
-        if other.size:
-            rest, count = pid.take(pa.array(other)), np.zeros(other.size, dtype=np.int64)
-            for b in self.bounds:
-                count += pc.fill_null(pc.greater_equal(rest, b), False).to_numpy(zero_copy_only=False)
-            out[other] = count
+        out[valid] = of_distinct[codes[valid].astype(np.int64)]
         return out

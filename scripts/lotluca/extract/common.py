@@ -270,6 +270,25 @@ def settle(frame: pd.DataFrame, rows_col: str, tracker: Tracker, detail: dict | 
     return frame[frame["status"].to_numpy() == 0]
 
 
+class TextIndex:
+    """The position of text values in a fixed list of distinct values, its hash table built once (where
+    `pc.index_in` builds one per call): each call looks up only the distinct values of its column."""
+
+    def __init__(self, values):
+        self.index = pd.Index(np.asarray(values, dtype=object))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def positions(self, arr) -> np.ndarray:
+        """The position of each value of `arr` (Arrow text) in the list; -1 when absent or null."""
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        enc = pc.dictionary_encode(arr)
+        found = self.index.get_indexer(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.append(found, -1)[codes]  # code -1 (null): the appended -1
+
+
 class KeyIndex:
     """Exact many-to-one lookup of child rows in a parent table on several key columns (vectorised).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from lotluca.extract.common import (
     REJECTED,
     ExtractSettings,
     KeyIndex,
+    TextIndex,
     arrow_text,
     check_unique,
     exposure_frame,
@@ -272,24 +274,39 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
         .drop_duplicates("BEN_NIR_PSA")
         .set_index("BEN_NIR_PSA")["BEN_IDT_ANO"]
     )
-    return persons, by_nir_rng, by_nir, set(per_nir[per_nir > 1].index)
+    ambiguous = sorted(per_nir[per_nir > 1].index)
+    return persons, Beneficiaries(by_nir_rng, TextIndex(by_nir.index), _text_array(by_nir), TextIndex(ambiguous))
 
 
-def _resolve(nir: pd.Series, rng: pd.Series | None, by_nir_rng, by_nir, ambiguous) -> tuple[pd.Series, np.ndarray]:
+class Beneficiaries(NamedTuple):
+    """From the pseudonymised NIR (BEN_NIR_PSA, NIR_ANO_17) to the person: `by_nir_rng` (NIR, BEN_RNG_GEM)
+    -> person; `nir` -> position in `person_of_nir` for the numbers of one person; `ambiguous`: numbers
+    shared by several persons."""
+
+    by_nir_rng: pd.Series
+    nir: TextIndex
+    person_of_nir: pa.Array
+    ambiguous: TextIndex
+
+
+def _text_array(s: pd.Series) -> pa.Array:
+    return pa.array(s.to_numpy(dtype=object), type=pa.string())
+
+
+def _resolve(nir: pd.Series, rng: pd.Series | None, maps: Beneficiaries) -> tuple[pd.Series, np.ndarray]:
     """person_id per row (Arrow-backed text, null when unresolved) and the rule of unresolved rows (None when resolved).
 
     A BEN_NIR_PSA naming one person resolves directly; one shared by several persons (twins on one
     opener's number) needs BEN_RNG_GEM.
     """
     nir_arr = arrow_text(nir)
-    pos = pc.index_in(nir_arr, value_set=pa.array(by_nir.index.to_numpy(dtype=object), type=pa.string()))
-    pid = pa.array(by_nir.to_numpy(dtype=object), type=pa.string()).take(pos)
-    amb = pc.fill_null(pc.is_in(nir_arr, value_set=pa.array(sorted(ambiguous), type=pa.string())), False)
-    amb = amb.to_numpy(zero_copy_only=False)
+    pos = maps.nir.positions(nir_arr)
+    pid = maps.person_of_nir.take(pa.array(pos, mask=pos < 0))
+    amb = maps.ambiguous.positions(nir_arr) >= 0 if len(maps.ambiguous) else np.zeros(len(nir), bool)
     if rng is not None and amb.any():
         key = pd.MultiIndex.from_arrays([nir[amb].astype(object), rng[amb].astype("Int64")])
         obj = pid.to_numpy(zero_copy_only=False).astype(object)
-        obj[amb] = by_nir_rng.reindex(key).to_numpy(dtype=object)
+        obj[amb] = maps.by_nir_rng.reindex(key).to_numpy(dtype=object)
         obj[pd.isna(obj)] = None
         pid = pa.array(obj, type=pa.string())
     missing = pc.is_null(pid).to_numpy(zero_copy_only=False)
@@ -319,7 +336,7 @@ def _dcir_parents(prs, ete, maps, settings, index: KeyIndex) -> pd.DataFrame:
         public = np.zeros(n, bool)
         public[ppos[flag]] = True
         _set(status, rule, public, FILTERED, "ete_ind_taa_1")
-    pid, unresolved = _resolve(prs["BEN_NIR_PSA"], prs["BEN_RNG_GEM"], *maps)
+    pid, unresolved = _resolve(prs["BEN_NIR_PSA"], prs["BEN_RNG_GEM"], maps)
     _set(status, rule, pd.notna(unresolved), REJECTED, unresolved)
     _set(status, rule, prs["EXE_SOI_DTD"].isna().to_numpy(), REJECTED, "missing_date")
     _set(status, rule, outside_period(prs["EXE_SOI_DTD"], settings).to_numpy(), REJECTED, "date_out_of_study_period")
@@ -490,7 +507,7 @@ def _stays(b, b_t, c, c_t, maps, settings, paths, names: dict[str, str]) -> pd.D
     _set(status, rule, ~codes_ok, FILTERED, "return_code_not_0")
     ghm90 = pc.fill_null(pc.starts_with(arrow_text(m["GRG_GHM"]), "90"), False).to_numpy(zero_copy_only=False)
     _set(status, rule, ghm90, FILTERED, "ghm_90_error")
-    pid, unresolved = _resolve(m["NIR_ANO_17"], None, *maps)
+    pid, unresolved = _resolve(m["NIR_ANO_17"], None, maps)
     _set(status, rule, pd.notna(unresolved), REJECTED, unresolved)
     admission = m["EXE_SOI_DTD"].fillna(m["ENT_DAT"])
     discharge = m["EXE_SOI_DTF"].fillna(m["SOR_DAT"]).fillna(admission)
@@ -593,7 +610,7 @@ def _visits(v: pd.DataFrame, maps, settings, path, table: str) -> pd.DataFrame:
     status, rule = np.zeros(n, np.int8), np.full(n, None, dtype=object)
     codes_ok = np.logical_and.reduce([_return_code_ok(v[col]) for col in VISIT_RETURN_CODES])
     _set(status, rule, ~codes_ok, FILTERED, "return_code_not_0")
-    pid, unresolved = _resolve(v["NIR_ANO_17"], None, *maps)
+    pid, unresolved = _resolve(v["NIR_ANO_17"], None, maps)
     _set(status, rule, pd.notna(unresolved), REJECTED, unresolved)
     date = v["EXE_SOI_DTD"].fillna(v["ENT_DAT"])
     _set(status, rule, date.isna().to_numpy(), REJECTED, "missing_date")
@@ -702,7 +719,7 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     log.info("drug reference: %d codes of %d ingredients", len(ref.codes), ref.codes["ingredient"].nunique())
     ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings, row_numbers)
     cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings, row_numbers) if "KI_CCI_R" in paths else (None, None)
-    persons, *maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
+    persons, maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
     group_keys = partial(chunks.person_groups, ben)  # only when the DCIR is read in chunks
     del cci
     log.info("SNDS persons: %d", len(persons))
