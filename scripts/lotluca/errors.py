@@ -12,6 +12,16 @@ from collections.abc import Iterable
 class LotlucaError(Exception):
     """Base class of every error meant to be read by a user."""
 
+    def __reduce__(self):  # the same error, message and attributes, after a trip through pickle (a worker process)
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls, args: tuple, attributes: dict) -> LotlucaError:
+    error = Exception.__new__(cls)
+    error.args = args
+    error.__dict__.update(attributes)
+    return error
+
 
 class InputError(LotlucaError, ValueError):
     """Structurally bad input: a missing column, a wrong type, unparseable dates, an empty table..."""

@@ -34,6 +34,7 @@ rule extract:
         bench_file("extract", "source", "shard")
     conda:
         "../../envs/extract.yaml"
+    threads: config["extract"]["threads"]
     params:
         study=config["study"],
         extract=config["extract"],

@@ -168,6 +168,13 @@ class Ledger:
         self.source = source
         self.trackers: dict[str, Tracker] = {}
 
+    def adopt(self, other: Ledger) -> None:
+        """Take the trackers of another ledger of the same extraction (other tables: one worker's family)."""
+        for table, tracker in other.trackers.items():
+            if table in self.trackers:
+                raise AccountingError(f"table {table} tracked twice")
+            self.trackers[table] = tracker
+
     def track(self, table: str, n: int, labels: np.ndarray | None = None) -> Tracker:
         if table in self.trackers:
             raise AccountingError(f"table {table} tracked twice")

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+import os
 import pickle
 import shutil
 import tempfile
 import weakref
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +319,50 @@ def _unique(keys: list) -> bool:
     return not (h[1:] == h[:-1]).any()
 
 
+_FORKED: tuple | None = None  # the state a forked worker process starts from (`run_families`)
+
+
+def run_families(tasks: list, families: Families, outputs: tuple, unknown: list, processes: int) -> None:
+    """Run the extraction of each table family (`tasks`: functions of no argument that extract one family,
+    appending to `outputs` and `unknown` and tracking into `families.ledger`), in `processes` forked worker
+    processes when the outputs are spilled (`SortedOutput`), else one after the other. Each worker's
+    pieces, rejects and row outcomes are taken back in family order, so the outputs are those of a run in
+    one process."""
+    global _FORKED
+    spilled = all(isinstance(o, SortedOutput) for o in outputs)
+    if processes < 2 or len(tasks) < 2 or not spilled or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            task()
+        return
+    _FORKED = (tasks, families, outputs, unknown)
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(min(processes, len(tasks)), mp_context=context) as pool:
+            futures = [pool.submit(_family_in_worker, i) for i in range(len(tasks))]
+            try:
+                for future in futures:  # in family order: the first family's error is the one raised
+                    ledger, pieces, found = future.result()
+                    families.ledger.adopt(ledger)
+                    for output, piece in zip(outputs, pieces, strict=True):
+                        output.add(piece)
+                    unknown += found
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    finally:
+        _FORKED = None
+
+
+def _family_in_worker(i: int) -> tuple:
+    """In a worker process: extract family `i` of `_FORKED`; returns its ledger, its output pieces and the
+    unknown codes it found."""
+    tasks, families, outputs, unknown = _FORKED
+    families.ledger = Ledger(families.ledger.source)  # this family's tables only
+    marks, known = [o.mark() for o in outputs], len(unknown)
+    tasks[i]()
+    return families.ledger, [o.since(m) for o, m in zip(outputs, marks, strict=True)], unknown[known:]
+
+
 class SortedOutput:
     """An output table (exposures, stays, chemo_sessions) gathered from the chunks' pieces: spilled in
     ranges of person_id (`PersonRanges`), then sorted range by range (`gather.sort_output`: person
@@ -342,10 +389,27 @@ class SortedOutput:
         cut = np.searchsorted(bucket[order], np.arange(self.ranges.n + 2))
         table = table.take(pa.array(order))
         for b in np.flatnonzero(np.diff(cut)):
-            path = self.dir / f"{b}.{len(self.files)}.arrow"
+            path = self.dir / f"{b}.{os.getpid()}.{len(self.files)}.arrow"  # a worker process appends too
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table.slice(cut[b], cut[b + 1] - cut[b]))
             self.files.append((int(b), path))
+
+    def mark(self) -> tuple[int, int, int]:
+        """Where the pieces appended from now on start (`since`)."""
+        return len(self.files), self.num_rows, len(self.activity)
+
+    def since(self, mark: tuple[int, int, int]) -> tuple:
+        """The pieces appended after `mark`, for `add` in another process."""
+        files, rows, activity = mark
+        return self.files[files:], self.num_rows - rows, self.activity[activity:], self.schema
+
+    def add(self, pieces: tuple) -> None:
+        """Take the pieces a worker process appended (`since`) as if appended here."""
+        files, rows, activity, schema = pieces
+        self.files += files
+        self.num_rows += rows
+        self.activity += activity
+        self.schema = self.schema or schema
 
     def parts(self) -> list[tuple[pa.Table, str]]:
         """(person_id, date) tables of the activity column (`snds._last_activity`)."""
@@ -376,6 +440,14 @@ class SortedOutput:
             if rows:
                 writer.write_table(pa.concat_tables(held).combine_chunks(), row_group_size=ROW_GROUP_SIZE)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def write_spilled(tables: dict[str, SortedOutput], paths, threads: int) -> None:
+    """Write each spilled table to its path (`SortedOutput.write`), `threads` tables at once (sorting and
+    writing Parquet run in Arrow, outside the Python lock)."""
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for _ in pool.map(lambda name: tables[name].write(paths[name]), list(tables)):
+            pass
 
 
 class PersonRanges:

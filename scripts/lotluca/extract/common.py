@@ -44,6 +44,7 @@ class ExtractSettings(Settings):
     drug_classes: Mapping[str, tuple[str, ...]]
     drug_overrides: str
     chunk_rows: int
+    threads: int
     start_date: dt.date
     end_date: dt.date
     part: bool = False  # not a config key: whether the tables are one shard

@@ -23,6 +23,7 @@ import pyarrow as pa
 from lotluca.config import validate
 from lotluca.errors import InputError
 from lotluca.extract import odh, snds
+from lotluca.extract.chunks import write_spilled
 from lotluca.extract.common import ROW_NUMBERS_SUFFIX, ExtractSettings
 from lotluca.extract.gather import sort_output
 from lotluca.extract.readers import FORMATS
@@ -104,13 +105,15 @@ def extract_source(
         settings = settings.for_split_shard()
     result = EXTRACTORS[source](dict(paths), settings, dict(row_numbers) if row_numbers else None)
     rows = {t: getattr(result, t).num_rows for t in TABLES}
+    spilled = {}  # by ranges of persons (`lotluca.extract.chunks.SortedOutput`): sorted range by range
     for t in TABLES:  # each table freed once written: the sorted copy and the next table never add up
         table = getattr(result, t)
         if isinstance(table, pa.Table):
             write_parquet(sort_output(t, table), outputs[t])
-        else:  # spilled by ranges of persons (`lotluca.extract.chunks.SortedOutput`): sorted range by range
-            table.write(outputs[t])
+        else:
+            spilled[t] = table
         setattr(result, t, None)
+    write_spilled(spilled, outputs, settings.threads)
     for name in ("accounting", "unknown_codes"):
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
         getattr(result, name).to_csv(outputs[name], index=False)

@@ -720,25 +720,29 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings, row_numbers)
     cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings, row_numbers) if "KI_CCI_R" in paths else (None, None)
     persons, maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
-    group_keys = partial(chunks.person_groups, ben)  # only when the DCIR is read in chunks
-    del cci
+    held = [partial(chunks.person_groups, ben)]  # only when the DCIR is read in chunks
+    del cci, ben
     log.info("SNDS persons: %d", len(persons))
 
     if "ER_ETE_F" not in paths:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
     families = chunks.Families(paths, settings, ledger, row_numbers)
     exposures, stays, sessions = _outputs(persons, families)
-    for read in families.dcir(group_keys):
-        _dcir(read, paths, maps, settings, exposures, unknown, ref)
-    del group_keys, ben
 
-    for names in pmsi_periods(paths).values():
+    def dcir() -> None:
+        for read in families.dcir(held.pop()):  # IR_BEN_R freed once the DCIR is spilled
+            _dcir(read, paths, maps, settings, exposures, unknown, ref)
+
+    def pmsi(names: dict[str, str]) -> None:
         for read in families.pmsi(names):
             period = _pmsi_period(read, paths, names, settings, maps, exposures, unknown, ref)
             period_stays, period_sessions = _stay_tables(period, settings)
             stays.append(period_stays)
             sessions.append(period_sessions)
             del period  # the B + C frame of the period: only its canonical tables are kept
+
+    tasks = [dcir, *(partial(pmsi, names) for names in pmsi_periods(paths).values())]
+    chunks.run_families(tasks, families, (exposures, stays, sessions), unknown, settings.threads)
     ledger.check()
     activity = (
         [(t, "date") for t in exposures] + [(t, "discharge_date") for t in stays]
