@@ -16,6 +16,9 @@ up; N = 1 (small extracts, CSV or SAS files) is the whole read. A parent table w
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
 import math
 import multiprocessing
@@ -98,6 +101,25 @@ def key_hash(df: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarr
             valid &= ~pc.is_null(t).to_numpy(zero_copy_only=False)
             codes[:, j] = _text_hash(pc.fill_null(t, "")).view(np.int64)
     return KeyIndex._hash(codes), valid
+
+
+def release_memory() -> None:
+    """Give the memory freed by the last chunk back to the system (glibc keeps freed heap pages, which a
+    forked worker and the next chunk would otherwise add to)."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:  # not glibc (macOS, musl): nothing to trim
+        return None
+
+
+_LIBC = _libc()
 
 
 class _Spill:
@@ -193,14 +215,19 @@ class Families:
 
         def by_parent(df):
             h, valid = key_hash(df, DCIR_KEYS)
-            pos = parent["keys"].get_indexer(h)
-            found = valid & (pos >= 0)
+            keys = parent["keys"]
+            if not len(keys):
+                return np.zeros(len(h), np.uint64), np.zeros(len(h), bool)
+            pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
+            found = valid & (keys[pos] == h)
             return np.where(found, parent["route"][pos], 0).astype(np.uint64), found
 
-        def index_parents(chunk):  # ER_PRS_F spilled: the chunk of each key (unique), for its lines
+        def index_parents(chunk):  # ER_PRS_F spilled: the chunk of each key (unique, sorted), for its lines
             h = np.concatenate([k[0] for k in prs_keys]) if prs_keys else np.zeros(0, np.uint64)
             valid = np.concatenate([k[1] for k in prs_keys]) if prs_keys else np.zeros(0, bool)
-            parent["keys"], parent["route"] = pd.Index(h[valid]), chunk[valid].astype(np.uint64)
+            prs_keys.clear()
+            order = np.argsort(h[valid])
+            parent["keys"], parent["route"] = h[valid][order], chunk[valid][order]
 
         def release(_):  # the last table spilled: the keys of ER_PRS_F are no longer needed
             parent.clear()
@@ -260,12 +287,13 @@ class Families:
                     return
                 if name in then:
                     then[name](chunk)
-                checks.pop(name, None)
+                (checks.pop(name, None) or []).clear()  # its key hashes: checked, no longer needed
             log.info("%s: %d chunks", "/".join(tables), n)
             for k in range(n):
                 ledger = Ledger(self.ledger.source)
                 yield lambda name, k=k, ledger=ledger: self._read_chunk(spill, name, k, ledger)
                 self.ledger.merge(ledger)
+                release_memory()
         finally:
             spill.close()
 
@@ -335,6 +363,7 @@ def run_families(tasks: list, families: Families, outputs: tuple, unknown: list,
             task()
         return
     _FORKED = (tasks, families, outputs, unknown)
+    release_memory()  # before the fork: the workers share what the parent holds
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(min(processes, len(tasks)), mp_context=context) as pool:
@@ -383,7 +412,7 @@ class SortedOutput:
             date = table.column(self.activity_column).cast(pa.date32())
             last = pa.table({"person_id": table.column("person_id"), "date": date}).group_by("person_id")
             last = last.aggregate([("date", "max")])
-            self.activity.append(pa.table({"person_id": last["person_id"], "date": last["date_max"]}))
+            self.activity.append(_compact(pa.table({"person_id": last["person_id"], "date": last["date_max"]})))
         bucket = self.ranges.of(table.column("person_id"))
         order = np.argsort(bucket, kind="stable")
         cut = np.searchsorted(bucket[order], np.arange(self.ranges.n + 2))
@@ -448,6 +477,15 @@ def write_spilled(tables: dict[str, SortedOutput], paths, threads: int) -> None:
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for _ in pool.map(lambda name: tables[name].write(paths[name]), list(tables)):
             pass
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """A copy of `table` in buffers of its own size (an aggregate's columns can hold on to much larger
+    buffers, which a list of them would keep alive and a worker process would send whole)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return pa.ipc.open_stream(sink.getvalue()).read_all()
 
 
 class PersonRanges:
