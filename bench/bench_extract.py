@@ -1,27 +1,36 @@
 """Benchmark of the extraction: simulate N patients (not timed), then time the SNDS + ODH extraction.
 
-    python bench/bench_extract.py --patients 100000 [--seed S] [--format parquet|csv] [--cohort DIR] [--jobs 2]
+    python bench/bench_extract.py --patients 100000 [--seed S] [--format parquet|csv] [--cohort DIR]
+                                  [--cores 2] [--threads T]
 
 `--cohort DIR` reuses an already simulated folder (DIR/snds, DIR/odh) instead of simulating.
-`--jobs 2` (default) runs the SNDS and the ODH extraction in two processes at once, as
-`snakemake --cores 2` runs the two independent jobs of rule extract (one per source); `--jobs 1` runs them
-one after the other. Prints one JSON line: patients, format, jobs, seconds (wall-clock of reading,
-cleaning and writing both sources), seconds_snds, seconds_odh, cpu_seconds (all processes), raw rows
-read, output rows, peak_rss_mb (largest process), and the floor: `floor_seconds`, a bare read of the same
-raw SNDS files into Arrow tables in this process (pyarrow, no cleaning, nothing written), measured in the
-same run after the extraction, and `floor_ratio` = seconds_snds / floor_seconds; `load_avg_1min`: the
-machine's load average when the timed part ended (a shared machine slows every figure but the memory).
+Each source is extracted in a process of its own, scheduled as `snakemake --cores C` schedules the two
+jobs of rule extract: the SNDS job takes `extract.threads` cores (`--threads`, default the config's), the
+ODH job one; they run at once when both fit in `--cores` (default 2), else one after the other.
+Prints one JSON line: patients, format, cores, threads, seconds (wall-clock of reading, cleaning and
+writing both sources), seconds_snds, seconds_odh, cpu_seconds (all processes, the extraction's worker
+processes included), raw rows read, output rows, the memory: `peak_memory_mb`, the peak of the memory the
+SNDS extraction holds (the proportional set size, PSS, summed over its process and its worker
+processes, sampled every 0.1 s: a page shared by several processes counts once), and `peak_rss_mb`,
+the peak resident memory of the largest single process; the floor: `floor_seconds`, a bare read of the
+same raw SNDS files into Arrow tables in this process (pyarrow, every column, no cleaning, nothing
+written), measured in the same run after the extraction, and `floor_ratio` = seconds_snds /
+floor_seconds; the targets of the SNDS extraction (`target_seconds`, `target_memory_mb`,
+`target_floor_ratio`); `load_avg_1min`: the machine's load average when the timed part ended (a shared
+machine slows every figure but the memory).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -33,6 +42,7 @@ import pandas as pd  # noqa: E402
 from lotluca.config import default_config  # noqa: E402
 from lotluca.extract import pipeline, steps  # noqa: E402
 
+SOURCES = ("snds", "odh")
 # the tables counted in rows_out (ODH's chemo_sessions, always empty, is left out as before)
 ROWS_OUT = {
     "snds": ("persons", "exposures", "chemo_sessions", "stays", "rejects"),
@@ -40,15 +50,69 @@ ROWS_OUT = {
 }
 
 
-def _extract(source: str, cohort: str, out: str) -> tuple[str, float, float, pd.DataFrame, float]:
+TARGETS = {"target_seconds": 20, "target_memory_mb": 2048, "target_floor_ratio": 5}
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux /proc)."""
+    out = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                for child in fh.read().split():
+                    out += _tree(int(child))
+    except OSError:
+        pass
+    return out
+
+
+def _kb(pid: int, file: str, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/{file}") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith(key)), 0)
+    except OSError:
+        return 0
+
+
+class _PeakMemory:
+    """Peak of the summed PSS of this process and its descendants, sampled on a thread (Linux; 0 elsewhere)."""
+
+    def __init__(self):
+        self.peak_kb, self.stop = 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop.is_set():
+            pss = sum(_kb(p, "smaps_rollup", "Pss:") for p in _tree(os.getpid()))
+            self.peak_kb = max(self.peak_kb, pss)
+            self.stop.wait(0.1)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def _extract(source: str, cohort: str, out: str, threads: int) -> tuple:
     t0, c0 = time.perf_counter(), time.process_time()
     cfg = default_config()
+    cfg["extract"]["threads"] = threads
     outputs = pipeline.output_files(Path(out) / source)
     tables = [str(f) for f in sorted((Path(cohort) / source).iterdir())]
-    steps.extract({"tables": tables}, outputs, study=cfg["study"], extract=cfg["extract"], source=source, part=False)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with _PeakMemory() as memory:
+        steps.extract(
+            {"tables": tables}, outputs, study=cfg["study"], extract=cfg["extract"], source=source, part=False
+        )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     acc = pd.read_csv(outputs["accounting"])
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return source, time.perf_counter() - t0, time.process_time() - c0, acc, rss
+    rss = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    cpu = time.process_time() - c0 + workers
+    return source, time.perf_counter() - t0, cpu, acc, rss, memory.peak_kb / 1024
 
 
 def _bare_read(folder: Path) -> tuple[float, int]:
@@ -65,6 +129,24 @@ def _bare_read(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, rows
 
 
+def _run_sources(cohort: str, out: str, threads: int, together: bool) -> list[tuple]:
+    """`_extract` of each source, each in a fresh process, both at once when `together`."""
+    jobs = [(s, cohort, out, threads if s == "snds" else 1) for s in SOURCES]
+    if together:
+        with ProcessPoolExecutor(max_workers=2, mp_context=_fork()) as pool:
+            return [r.result() for r in [pool.submit(_extract, *job) for job in jobs]]
+    results = []
+    for job in jobs:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_fork()) as pool:
+            results.append(pool.submit(_extract, *job).result())
+    return results
+
+
+def _fork():
+    """Fresh worker processes per run: forked (Linux), else the platform's default."""
+    return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=100_000)
@@ -73,9 +155,8 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--cohort", default=None, help="an already simulated folder holding snds/ and odh/ (skips simulation)"
     )
-    ap.add_argument(
-        "--jobs", type=int, choices=[1, 2], default=2, help="extract SNDS and ODH in parallel (2) or in sequence (1)"
-    )
+    ap.add_argument("--cores", type=int, default=2, help="cores of the machine given to the extraction")
+    ap.add_argument("--threads", type=int, default=None, help="extract.threads of the SNDS job (default: config)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="lotluca-bench-extract-"))
     try:
@@ -85,12 +166,10 @@ def main(argv=None) -> int:
 
             simulate_to_files({"patients": args.patients}, {}, args.seed, cohort, args.format)
         out = tmp / "extract"
+        threads = args.threads or default_config()["extract"]["threads"]
+        together = threads + 1 <= args.cores  # the SNDS job's threads and the ODH job's one
         t0 = time.perf_counter()
-        if args.jobs == 2:
-            with ProcessPoolExecutor(max_workers=2) as pool:
-                results = list(pool.map(_extract, ["snds", "odh"], [str(cohort)] * 2, [str(out)] * 2))
-        else:
-            results = [_extract(s, str(cohort), str(out)) for s in ("snds", "odh")]
+        results = _run_sources(str(cohort), str(out), threads, together)
         wall = time.perf_counter() - t0
         load = os.getloadavg()[0]
         floor_seconds, floor_rows = _bare_read(cohort / "snds")
@@ -106,7 +185,8 @@ def main(argv=None) -> int:
     summary = {
         "patients": None if args.cohort else args.patients,
         "format": args.format,
-        "jobs": args.jobs,
+        "cores": args.cores,
+        "threads": threads,
         "seconds": round(wall, 1),
         "seconds_snds": round(by["snds"][1], 1),
         "seconds_odh": round(by["odh"][1], 1),
@@ -115,11 +195,13 @@ def main(argv=None) -> int:
         "cpu_odh": round(by["odh"][2], 1),
         "rows_read": int(acc.loc[acc["outcome"] == "read", "rows"].sum()),
         "rows_out": rows_out,
+        "peak_memory_mb": round(by["snds"][5]),
         "peak_rss_mb": round(max(r[4] for r in results)),
         "floor_seconds": round(floor_seconds, 2),
         "floor_rows": floor_rows,
         "floor_ratio": round(by["snds"][1] / floor_seconds, 1) if floor_seconds > 0 else None,
         "load_avg_1min": round(load, 2),
+        **TARGETS,
     }
     print(json.dumps(summary))
     return 0

@@ -218,7 +218,9 @@ class Families:
             keys = parent["keys"]
             if not len(keys):
                 return np.zeros(len(h), np.uint64), np.zeros(len(h), bool)
-            pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
+            order = np.argsort(h)  # probes in order: the binary searches stay in cache
+            pos = np.empty(len(h), np.int64)
+            pos[order] = np.minimum(np.searchsorted(keys, h[order]), len(keys) - 1)
             found = valid & (keys[pos] == h)
             return np.where(found, parent["route"][pos], 0).astype(np.uint64), found
 

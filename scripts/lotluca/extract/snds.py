@@ -240,7 +240,8 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
     ben = ben.sort_values("_row")
     for col in ("BEN_NIR_PSA", "BEN_IDT_ANO", "BEN_NAI_MOI", "BEN_RES_DPT"):  # object text: fast groupby.first
         ben[col] = ben[col].astype(object).where(ben[col].notna(), None)
-    g = ben.groupby("BEN_IDT_ANO", sort=True)
+    ids, codes = _sorted_codes(ben["BEN_IDT_ANO"])
+    g = ben.groupby(codes, sort=True)  # by person, in person_id order (integer codes group fast)
     persons = pd.DataFrame(
         {
             "sex": g["BEN_SEX_COD"].first().map(SEX),
@@ -250,7 +251,7 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
             "death_ben": g["BEN_DCD_DTE"].min(),
         }
     )
-    persons.index.name = "person_id"
+    persons.index = pd.Index(ids[persons.index.to_numpy()], name="person_id")
     death = persons["death_ben"]
     if cci is not None:
         known = cci["BEN_IDT_ANO"].isin(persons.index)
@@ -265,16 +266,15 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
     persons["end_of_followup"] = death.where(death.notna() & (death < settings.study_end), settings.study_end)
     persons = persons.drop(columns="death_ben").reset_index()
     # maps from the pseudonymised NIR to the person
-    by_nir_rng = ben.drop_duplicates(["BEN_NIR_PSA", "BEN_RNG_GEM"]).set_index(["BEN_NIR_PSA", "BEN_RNG_GEM"])[
-        "BEN_IDT_ANO"
-    ]
-    per_nir = ben.groupby("BEN_NIR_PSA")["BEN_IDT_ANO"].nunique()
+    per_nir = ben.groupby("BEN_NIR_PSA", sort=False)["BEN_IDT_ANO"].nunique()
+    ambiguous = sorted(per_nir[per_nir > 1].index)
+    shared = ben[ben["BEN_NIR_PSA"].isin(ambiguous)]  # the numbers that need BEN_RNG_GEM
+    by_nir_rng = shared.set_index(["BEN_NIR_PSA", "BEN_RNG_GEM"])["BEN_IDT_ANO"]  # keys unique (checked)
     by_nir = (
         ben[ben["BEN_NIR_PSA"].isin(per_nir[per_nir == 1].index)]
         .drop_duplicates("BEN_NIR_PSA")
         .set_index("BEN_NIR_PSA")["BEN_IDT_ANO"]
     )
-    ambiguous = sorted(per_nir[per_nir > 1].index)
     return persons, Beneficiaries(by_nir_rng, TextIndex(by_nir.index), _text_array(by_nir), TextIndex(ambiguous))
 
 
@@ -287,6 +287,16 @@ class Beneficiaries(NamedTuple):
     nir: TextIndex
     person_of_nir: pa.Array
     ambiguous: TextIndex
+
+
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values of a text column without nulls, sorted; the position of each row's value
+    among them), sorted by Arrow (UTF-8 byte order: the order of Python's str)."""
+    arr = pa.array(s.to_numpy(dtype=object), type=pa.string())
+    distinct = pc.unique(arr)
+    distinct = distinct.take(pc.array_sort_indices(distinct))
+    codes = pc.index_in(arr, value_set=distinct).to_numpy(zero_copy_only=False)
+    return distinct.to_numpy(zero_copy_only=False).astype(object), codes
 
 
 def _text_array(s: pd.Series) -> pa.Array:
