@@ -6,6 +6,7 @@ of the whole read (file, column, rows)."""
 from __future__ import annotations
 
 import filecmp
+import pickle
 import shutil
 from pathlib import Path
 
@@ -13,20 +14,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lotluca.config import default_config
 from lotluca.errors import InputError
 from lotluca.extract import chunks, pipeline, steps
+from lotluca.extract.common import TextIndex
 from lotluca.io import write_parquet
 from test_extract_shards import _dirty, _outputs
 
 CONFIG = default_config()
 
 
-def _blocks(chunk_rows: int | None = None) -> dict:
+def _blocks(chunk_rows: int | None = None, threads: int | None = None) -> dict:
     extract = dict(CONFIG["extract"])
     if chunk_rows:
         extract["chunk_rows"] = chunk_rows
+    if threads:
+        extract["threads"] = threads
     return {"study": CONFIG["study"], "extract": extract}
 
 
@@ -40,9 +46,11 @@ def raw(tmp_path_factory) -> Path:
     return root
 
 
-def _extract(files: list[str], out: Path, chunk_rows: int | None = None, part: bool = False) -> Path:
+def _extract(
+    files: list[str], out: Path, chunk_rows: int | None = None, part: bool = False, threads: int | None = None
+) -> Path:
     shutil.rmtree(out, ignore_errors=True)
-    steps.extract({"tables": files}, _outputs(out), **_blocks(chunk_rows), source="snds", part=part)
+    steps.extract({"tables": files}, _outputs(out), **_blocks(chunk_rows, threads), source="snds", part=part)
     return out
 
 
@@ -67,6 +75,24 @@ def test_chunked_equals_whole(raw, small_batches, chunk_rows):
     assert len(pd.read_csv(whole / "accounting.csv").query("outcome == 'rejected'"))  # dirty rows present
     chunked = _extract(_files(raw), raw / f"chunked{chunk_rows}", chunk_rows)
     _same(whole, chunked)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_chunked_families_in_worker_processes(raw, small_batches, monkeypatch, threads):
+    """extract.threads > 1: the families (DCIR, PMSI period) run in forked worker processes, whose pieces,
+    row outcomes and unknown codes come back in family order: the files of the whole read."""
+    pools = []
+
+    class Pool(chunks.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args[0] if args else kwargs["max_workers"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(chunks, "ProcessPoolExecutor", Pool)
+    whole = _extract(_files(raw), raw / "whole")
+    assert pools == []  # 150 patients: one chunk, nothing to run in parallel
+    _same(whole, _extract(_files(raw), raw / f"threads{threads}", 700, threads=threads))
+    assert pools == ([] if threads == 1 else [2])  # one DCIR + one PMSI period: two workers at most
 
 
 def test_chunked_shard_equals_whole_shard(raw, small_batches):
@@ -94,9 +120,9 @@ def _broken(raw: Path, tmp: Path, table: str, edit) -> list[str]:
     return sorted(str(f) for f in folder.iterdir())
 
 
-def _error(files: list[str], out: Path, chunk_rows: int | None = None) -> str:
+def _error(files: list[str], out: Path, chunk_rows: int | None = None, threads: int | None = None) -> str:
     with pytest.raises(InputError) as exc:
-        _extract(files, out, chunk_rows)
+        _extract(files, out, chunk_rows, threads=threads)
     return str(exc.value)
 
 
@@ -110,8 +136,10 @@ def _error(files: list[str], out: Path, chunk_rows: int | None = None) -> str:
     ],
 )
 def test_chunked_errors_are_the_whole_reads(raw, small_batches, tmp_path, table, edit):
+    """The same error whether the family that raises it runs in this process or in a worker process."""
     files = _broken(raw, tmp_path, table, edit)
-    assert _error(files, tmp_path / "a") == _error(files, tmp_path / "b", 700)
+    whole = _error(files, tmp_path / "a")
+    assert whole == _error(files, tmp_path / "b", 700, threads=1) == _error(files, tmp_path / "c", 700, threads=2)
 
 
 def test_bad_values_threshold_on_the_whole_table(raw, small_batches, tmp_path):
@@ -141,3 +169,44 @@ def test_chunked_yearly_tables_with_text_finess(raw, small_batches, tmp_path):
     _split_years(dst, dst)
     files = sorted(str(f) for f in dst.iterdir())
     _same(_extract(files, tmp_path / "whole"), _extract(files, tmp_path / "chunked", 400))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=40, unique=True),
+    others=st.lists(st.one_of(st.none(), st.text(max_size=6)), max_size=20),
+    n=st.integers(1, 8),
+)
+def test_person_ranges(ids, others, n):
+    """Each known id falls in the range of its rank among the sorted ids (ranges of about equal size, in
+    order); any other id in the range its order puts it in; null ids in range n."""
+    ranges = chunks.PersonRanges(pd.Series(ids, dtype=object), n)
+    order = sorted(ids, key=lambda x: x.encode())
+    expected = {x: i * ranges.n // len(order) for i, x in enumerate(order)}
+    got = ranges.of(pa.array(ids + others, pa.string()))
+    assert list(got[: len(ids)]) == [expected[x] for x in ids]
+    for x, r in zip(others, got[len(ids) :], strict=True):
+        if x is None:
+            assert r == ranges.n
+        else:
+            below = [expected[y] for y in order if y.encode() <= x.encode()]
+            assert r == (max(below) if below else 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.text(max_size=5), max_size=30, unique=True),
+    probe=st.lists(st.one_of(st.none(), st.text(max_size=5)), max_size=40),
+)
+def test_text_index(values, probe):
+    index = TextIndex(values)
+    expected = [values.index(x) if x is not None and x in values else -1 for x in probe]
+    assert list(index.positions(pa.array(probe, pa.string()))) == expected
+
+
+def test_user_errors_survive_a_worker_process():
+    """An error raised in a worker process reaches the user with its message and attributes."""
+    error = InputError("T_MCOaaB.parquet", "rows share a key", column="ETA_NUM+RSA_NUM", rows=range(1, 30))
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is InputError and str(back) == str(error)
+    assert (back.file, back.column, back.rows) == (error.file, error.column, error.rows)
