@@ -230,7 +230,7 @@ def _bench_row(rec: dict) -> str:
     sizes = [k for k in SIZE_KEYS if k in scalar]
     used.update(sizes)
     size = "; ".join(f"{k} {_num(scalar[k])}" for k in sizes)
-    wall, cpu, peak = take(WALL_KEYS), take(["cpu_seconds"]), take(["peak_rss_mb"])
+    wall, cpu, peak = take(WALL_KEYS), take(["cpu_seconds"]), take(["peak_memory_mb", "peak_rss_mb"])
     load = take(LOAD_KEYS)
     load_text = _num(load) if load is not None else f"{_num(rec['load_avg_1min_start'])} (at start)"
     floors = [k for k in scalar if k.startswith(("floor", "target"))]
@@ -263,6 +263,8 @@ def benchmarks_page(records: list[dict]) -> str:
         "then rendered here by `python tools/make_docs.py`: no number on this page is typed by hand. Wall-clock "
         "seconds depend on what else runs on the machine: the 1-minute load average is shown (from the script "
         "when it prints one, otherwise measured when the run started), and CPU seconds are the steadier figure. "
+        "Peak memory is the script's `peak_memory_mb` when it prints one (the memory held by a job's processes "
+        "together, worker processes included), otherwise `peak_rss_mb` (the largest single process). "
         "Sizes are those of synthetic inputs: the speed on real extracts depends on their row counts, and the "
         "quality figures some scripts print (linkage precision and recall) are properties of the synthetic "
         "generator, not of real data.",

@@ -34,7 +34,7 @@ rule extract:
         bench_file("extract", "source", "shard")
     conda:
         "../../envs/extract.yaml"
-    threads: config["extract"]["threads"]
+    threads: lambda wildcards: config["extract"]["threads"] if wildcards.source == "snds" else 1
     params:
         study=config["study"],
         extract=config["extract"],
