@@ -11,7 +11,7 @@ Prints one JSON line: patients, format, cores, threads, seconds (wall-clock of r
 writing both sources), seconds_snds, seconds_odh, cpu_seconds (all processes, the extraction's worker
 processes included), raw rows read, output rows, the memory: `peak_memory_mb`, the peak of the memory the
 SNDS extraction holds (the proportional set size, PSS, summed over its process and its worker
-processes, sampled every 0.1 s: a page shared by several processes counts once), and `peak_rss_mb`,
+processes, sampled every 0.5 s: a page shared by several processes counts once), and `peak_rss_mb`,
 the peak resident memory of the largest single process; the floor: `floor_seconds`, a bare read of the
 same raw SNDS files into Arrow tables in this process (pyarrow, every column, no cleaning, nothing
 written), measured in the same run after the extraction, and `floor_ratio` = seconds_snds /
@@ -85,7 +85,7 @@ class _PeakMemory:
         while not self.stop.is_set():
             pss = sum(_kb(p, "smaps_rollup", "Pss:") for p in _tree(os.getpid()))
             self.peak_kb = max(self.peak_kb, pss)
-            self.stop.wait(0.1)
+            self.stop.wait(0.5)  # reading smaps_rollup costs CPU: not too often
 
     def __enter__(self):
         self.thread.start()

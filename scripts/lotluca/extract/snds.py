@@ -357,7 +357,7 @@ def _dcir_parents(prs, ete, maps, settings, index: KeyIndex) -> pd.DataFrame:
 def _settle_parents(parents: pd.DataFrame, tracker: Tracker, child_rows: list[np.ndarray]) -> None:
     """Give each parent row (ER_PRS_F, T_MCOaaCSTC) its outcome: filtered / rejected by its status, used if a
     child line points at it, else filtered as `no_drug_line`."""
-    ok = settle(parents, "_prow", tracker)
+    ok = settle(parents[["_prow", "status", "rule"]], "_prow", tracker)
     referenced = np.zeros(tracker.n, dtype=bool)
     for rows in child_rows:
         referenced[tracker.positions(rows)] = True
@@ -526,7 +526,7 @@ def _stays(b, b_t, c, c_t, maps, settings, paths, names: dict[str, str]) -> pd.D
     m["status"], m["rule"], m["person_id"] = status, rule, pid
     m["admission_date"], m["discharge_date"] = admission, discharge
     for tracker, rowcol in ((b_t, "_row_b"), (c_t, "_row_c")):
-        ok = settle(m, rowcol, tracker)
+        ok = settle(m[[rowcol, "status", "rule"]], rowcol, tracker)  # the row numbers only: no copy of m
         tracker.use(ok[rowcol].to_numpy())
     return m
 
@@ -540,6 +540,15 @@ def _int_key(s: pd.Series) -> pd.Series:
     digits = pc.fill_null(pc.match_substring_regex(t, r"^\d{1,18}$"), False)
     num = pc.cast(pc.if_else(digits, t, pa.scalar(None, pa.string())), pa.int64())
     return pd.Series(num.to_numpy(zero_copy_only=False), index=s.index).astype("Int64")
+
+
+def days(s: pd.Series) -> pd.Series:
+    """A number of days (integer or float column, nulls kept) as a timedelta column (numpy: no per-value
+    parsing; whole days, as the delays of the PMSI drug tables are)."""
+    num = s.astype("float64").to_numpy()
+    missing = np.isnan(num)
+    ns = np.where(missing, 0, np.round(num * 86_400)).astype(np.int64) * 1_000_000_000  # whole seconds
+    return pd.Series(np.where(missing, np.timedelta64("NaT", "ns"), ns.view("m8[ns]")), index=s.index)
 
 
 def _stay_drugs(df, tracker, stays, index, names, kind, settings, unknown, ref) -> pd.DataFrame:
@@ -561,7 +570,7 @@ def _stay_drugs(df, tracker, stays, index, names, kind, settings, unknown, ref) 
     nodelay = keep & linked[delay_col].isna()
     tracker.reject(linked.loc[nodelay, "_row"].to_numpy(), "missing_delay", f"{delay_col} is empty")
     keep &= ~nodelay
-    date = linked["admission_date"] + pd.to_timedelta(linked[delay_col].astype("float64"), unit="D")
+    date = linked["admission_date"] + days(linked[delay_col])
     late = keep & outside_period(date, settings)
     tracker.reject(
         linked.loc[late, "_row"].to_numpy(),
