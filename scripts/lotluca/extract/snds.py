@@ -491,8 +491,12 @@ def _ucd(ucd: pd.DataFrame, ucd_t: Tracker, unknown: list, ref) -> pd.DataFrame:
 
 # --- PMSI ----------------------------------------------------------------------------------------------
 def _return_code_ok(s: pd.Series) -> np.ndarray:
-    t = pc.utf8_lower(pc.utf8_trim_whitespace(arrow_text(s.astype(object) if pd.api.types.is_bool_dtype(s) else s)))
-    return pc.fill_null(pc.is_in(t, pa.array(["0", "false", "0.0"])), False).to_numpy(zero_copy_only=False)
+    """Whether each return code says OK ("0", "false", "0.0", case and spaces ignored; null: not OK),
+    decided once per distinct code."""
+    enc = pc.dictionary_encode(arrow_text(s.astype(object) if pd.api.types.is_bool_dtype(s) else s))
+    codes = pc.utf8_lower(pc.utf8_trim_whitespace(enc.dictionary))
+    ok = np.append(pc.is_in(codes, pa.array(["0", "false", "0.0"])).to_numpy(zero_copy_only=False), False)
+    return ok[pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)]  # null: the appended False
 
 
 def _stays(b, b_t, c, c_t, maps, settings, paths, names: dict[str, str]) -> pd.DataFrame:
@@ -609,11 +613,10 @@ def _pmsi_period(read, paths, names, settings, maps, exposures, unknown, ref) ->
         exposures.append(_expo(_stay_drugs(df, tracker, stays, stay_index, names, kind, settings, unknown, ref)))
     if "CSTC" in names:
         visits, v_t = read(names["CSTC"])
-        visits = _visits(visits, maps, settings, paths[names["CSTC"]], names["CSTC"])
+        visits, index = _visits(visits, maps, settings, paths[names["CSTC"]], names["CSTC"])
         drug_rows = []
         if "FHSTC" in names:
             df, tracker = read(names["FHSTC"])
-            index = KeyIndex(visits, ["eta", "seq"])
             ppos = index.lookup(df)
             drug_rows = [visits["_prow"].to_numpy()[ppos[ppos >= 0]]]
             exposures.append(_expo(_stay_drugs(df, tracker, visits, index, names, "FHSTC", settings, unknown, ref)))
@@ -621,10 +624,11 @@ def _pmsi_period(read, paths, names, settings, maps, exposures, unknown, ref) ->
     return stays
 
 
-def _visits(v: pd.DataFrame, maps, settings, path, table: str) -> pd.DataFrame:
+def _visits(v: pd.DataFrame, maps, settings, path, table: str) -> tuple[pd.DataFrame, KeyIndex]:
     """Outpatient visits (ACE, T_MCOaaCSTC) with status, rule, person and date (EXE_SOI_DTD, else ENT_DAT):
-    `return_code_not_0` when a return code is not "0", then the person and date rules of the stays."""
-    KeyIndex(v, ["eta", "seq"], path, table)  # unique keys
+    `return_code_not_0` when a return code is not "0", then the person and date rules of the stays; and
+    the index of their keys (ETA_NUM + SEQ_NUM, checked unique) for their drug lines."""
+    index = KeyIndex(v, ["eta", "seq"], path, table)
     n = len(v)
     status, rule = np.zeros(n, np.int8), np.full(n, None, dtype=object)
     codes_ok = np.logical_and.reduce([_return_code_ok(v[col]) for col in VISIT_RETURN_CODES])
@@ -635,7 +639,7 @@ def _visits(v: pd.DataFrame, maps, settings, path, table: str) -> pd.DataFrame:
     _set(status, rule, date.isna().to_numpy(), REJECTED, "missing_date")
     _set(status, rule, outside_period(date, settings).to_numpy(), REJECTED, "date_out_of_study_period")
     v["status"], v["rule"], v["person_id"], v["admission_date"], v["hospital"] = status, rule, pid, date, v["eta"]
-    return v.rename(columns={"_row": "_prow"})
+    return v.rename(columns={"_row": "_prow"}), index
 
 
 def _expo(frame: pd.DataFrame) -> pa.Table:
