@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from lotluca.extract.common import ROW_NUMBERS_SUFFIX, ExtractSettings, row_numbers_file
@@ -62,13 +63,25 @@ def extract_split(inputs: Mapping, outputs: Mapping, *, study: Mapping, extract:
     split_source(source, paths, shards, settings)
 
 
-def extract(inputs: Mapping, outputs: Mapping, *, study: Mapping, extract: Mapping, source: str, part: bool) -> None:
+def extract(
+    inputs: Mapping,
+    outputs: Mapping,
+    *,
+    study: Mapping,
+    extract: Mapping,
+    source: str,
+    part: bool,
+    threads: int | None = None,
+) -> None:
     """Extract the raw tables of one shard of `source` (inputs `tables`; with the split's `.rows.parquet`
     files when the shard comes from the split) into the canonical outputs (`OUTPUTS`, one path each).
-    `part`: the tables are one of several shards."""
+    `part`: the tables are one of several shards; `threads`: the rule's threads (snakemake gives at most
+    `--cores`), else `extract.threads`."""
     files = _files(inputs["tables"])
     tables = SOURCE_TABLES[source]
     settings = ExtractSettings.for_study(study, extract, part=bool(part))
+    if threads:
+        settings = replace(settings, threads=int(threads))
     extract_source(
         source,
         paths_from_files(files, tables),
