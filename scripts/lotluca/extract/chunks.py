@@ -173,6 +173,11 @@ class Families:
         families = [[t for t in DCIR_TABLES if t in self.paths], *map(list, pmsi_periods(self.paths).values())]
         return max(self.chunks(f) for f in ([t for t in f if t in self.paths] for f in families) if f)
 
+    @property
+    def dcir_chunks(self) -> int:
+        """Chunks of the DCIR (1: read whole)."""
+        return self.chunks([t for t in DCIR_TABLES if t in self.paths])
+
     def chunks(self, tables) -> int:
         """Number of chunks of a family (1: whole read)."""
         files = [self.paths[t] for t in tables]

@@ -743,17 +743,16 @@ def extract_snds(paths: dict, settings: ExtractSettings, row_numbers: dict | Non
     ben, ben_t = _read(paths, "IR_BEN_R", ledger, settings, row_numbers)
     cci, cci_t = _read(paths, "KI_CCI_R", ledger, settings, row_numbers) if "KI_CCI_R" in paths else (None, None)
     persons, maps = _persons(ben, ben_t, cci, cci_t, paths, settings)
-    held = [partial(chunks.person_groups, ben)]  # only when the DCIR is read in chunks
-    del cci, ben
     log.info("SNDS persons: %d", len(persons))
-
     if "ER_ETE_F" not in paths:
         log.warning("ER_ETE_F not in the extract: rule ete_ind_taa_1 (public-hospital DCIR rows) cannot be applied")
     families = chunks.Families(paths, settings, ledger, row_numbers)
+    groups = chunks.person_groups(ben) if families.dcir_chunks > 1 else None  # how the DCIR is routed
+    del cci, ben  # before any worker process forks
     exposures, stays, sessions = _outputs(persons, families)
 
     def dcir() -> None:
-        for read in families.dcir(held.pop()):  # IR_BEN_R freed once the DCIR is spilled
+        for read in families.dcir(lambda: groups):
             _dcir(read, paths, maps, settings, exposures, unknown, ref)
 
     def pmsi(names: dict[str, str]) -> None:
