@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from lotluca.errors import InputError
 from lotluca.extract import readers
 from lotluca.extract.accounting import Ledger
-from lotluca.extract.common import KeyIndex, arrow_text, quarantine, read_row_numbers
+from lotluca.extract.common import KeyIndex, TextIndex, arrow_text, per_distinct, quarantine, read_row_numbers
 from lotluca.extract.gather import sort_output
 from lotluca.io import PARQUET_OPTIONS, ROW_GROUP_SIZE, write_parquet
 
@@ -170,13 +170,18 @@ class Families:
         """Chunks of the largest family (1: every table is read whole)."""
         from lotluca.extract.snds import pmsi_periods
 
-        families = [[t for t in DCIR_TABLES if t in self.paths], *map(list, pmsi_periods(self.paths).values())]
+        families = [self.dcir_tables, *map(list, pmsi_periods(self.paths).values())]
         return max(self.chunks(f) for f in ([t for t in f if t in self.paths] for f in families) if f)
+
+    @property
+    def dcir_tables(self) -> list[str]:
+        """The DCIR tables of the extract, in the order they are read."""
+        return [t for t in DCIR_TABLES if t in self.paths]
 
     @property
     def dcir_chunks(self) -> int:
         """Chunks of the DCIR (1: read whole)."""
-        return self.chunks([t for t in DCIR_TABLES if t in self.paths])
+        return self.chunks(self.dcir_tables)
 
     def chunks(self, tables) -> int:
         """Number of chunks of a family (1: whole read)."""
@@ -196,7 +201,7 @@ class Families:
 
     def dcir(self, group_keys):
         """Readers of the DCIR tables; `group_keys()`: BEN_NIR_PSA -> person group (`person_groups`)."""
-        tables = [t for t in DCIR_TABLES if t in self.paths]
+        tables = self.dcir_tables
         n = self.chunks(tables)
         if n == 1:
             yield self.whole()
@@ -204,14 +209,15 @@ class Families:
         from lotluca.extract.snds import DCIR_KEYS
 
         labels, label_hash = group_keys()
+        labels = TextIndex(labels.to_numpy(zero_copy_only=False))
         prs_keys: list = []
 
         def by_person(df):
             nir = arrow_text(df["BEN_NIR_PSA"])
-            pos = pc.index_in(nir, value_set=labels).to_numpy(zero_copy_only=False)
-            known = ~np.isnan(pos.astype("float64"))
+            pos = labels.positions(nir)
+            known = pos >= 0
             h = np.zeros(len(nir), dtype=np.uint64)
-            h[known] = label_hash[pos[known].astype(np.int64)]
+            h[known] = label_hash[pos[known]]
             h[~known] = _text_hash(pc.fill_null(nir, "").filter(pa.array(~known)))
             prs_keys.append(key_hash(df, DCIR_KEYS))
             return h, ~pc.is_null(nir).to_numpy(zero_copy_only=False)
@@ -509,12 +515,9 @@ class PersonRanges:
         """The range of each id: the number of range starts at or below it (null ids: range n). Found
         once per distinct id (a table's ids repeat), by binary search over the range starts; text
         compares in the order of `pc.sort_indices` (UTF-8 byte order is code-point order)."""
-        pid = person_id.combine_chunks() if isinstance(person_id, pa.ChunkedArray) else person_id
-        enc = pc.dictionary_encode(pid)
-        distinct = enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
-        of_distinct = np.searchsorted(self.bounds, distinct, side="right").astype(np.int64)
-        codes = enc.indices.to_numpy(zero_copy_only=False)
-        valid = pc.is_valid(enc.indices).to_numpy(zero_copy_only=False)
-        out = np.full(len(pid), self.n, dtype=np.int64)  # null ids: last
-        out[valid] = of_distinct[codes[valid].astype(np.int64)]
-        return out
+
+        def ranges(distinct: pa.Array) -> np.ndarray:
+            values = distinct.to_numpy(zero_copy_only=False).astype(object)
+            return np.searchsorted(self.bounds, values, side="right").astype(np.int64)
+
+        return per_distinct(person_id, ranges, self.n)

@@ -271,6 +271,15 @@ def settle(frame: pd.DataFrame, rows_col: str, tracker: Tracker, detail: dict | 
     return frame[frame["status"].to_numpy() == 0]
 
 
+def per_distinct(arr, fn, missing) -> np.ndarray:
+    """`fn` of each value of `arr` (Arrow text) computed once per distinct value: `fn(distinct)` (an Arrow
+    array) gives one result per distinct value; a null value gets `missing`."""
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    enc = pc.dictionary_encode(arr)
+    results = np.append(np.asarray(fn(enc.dictionary)), missing)  # code -1 (null): the appended `missing`
+    return results[pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)]
+
+
 class TextIndex:
     """The position of text values in a fixed list of distinct values, its hash table built once (where
     `pc.index_in` builds one per call): each call looks up only the distinct values of its column."""
@@ -283,11 +292,7 @@ class TextIndex:
 
     def positions(self, arr) -> np.ndarray:
         """The position of each value of `arr` (Arrow text) in the list; -1 when absent or null."""
-        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-        enc = pc.dictionary_encode(arr)
-        found = self.index.get_indexer(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
-        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        return np.append(found, -1)[codes]  # code -1 (null): the appended -1
+        return per_distinct(arr, lambda d: self.index.get_indexer(d.to_numpy(zero_copy_only=False).astype(object)), -1)
 
 
 class KeyIndex:

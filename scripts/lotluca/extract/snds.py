@@ -37,6 +37,7 @@ from lotluca.extract.common import (
     join_key,
     link_children,
     outside_period,
+    per_distinct,
     read_tracked,
     settle,
     strip_zeros,
@@ -275,7 +276,7 @@ def _persons(ben: pd.DataFrame, ben_t: Tracker, cci: pd.DataFrame | None, cci_t:
         .drop_duplicates("BEN_NIR_PSA")
         .set_index("BEN_NIR_PSA")["BEN_IDT_ANO"]
     )
-    return persons, Beneficiaries(by_nir_rng, TextIndex(by_nir.index), _text_array(by_nir), TextIndex(ambiguous))
+    return persons, Beneficiaries(by_nir_rng, TextIndex(by_nir.index), arrow_text(by_nir), TextIndex(ambiguous))
 
 
 class Beneficiaries(NamedTuple):
@@ -292,15 +293,11 @@ class Beneficiaries(NamedTuple):
 def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct values of a text column without nulls, sorted; the position of each row's value
     among them), sorted by Arrow (UTF-8 byte order: the order of Python's str)."""
-    arr = pa.array(s.to_numpy(dtype=object), type=pa.string())
+    arr = arrow_text(s)
     distinct = pc.unique(arr)
     distinct = distinct.take(pc.array_sort_indices(distinct))
     codes = pc.index_in(arr, value_set=distinct).to_numpy(zero_copy_only=False)
     return distinct.to_numpy(zero_copy_only=False).astype(object), codes
-
-
-def _text_array(s: pd.Series) -> pa.Array:
-    return pa.array(s.to_numpy(dtype=object), type=pa.string())
 
 
 def _resolve(nir: pd.Series, rng: pd.Series | None, maps: Beneficiaries) -> tuple[pd.Series, np.ndarray]:
@@ -493,10 +490,12 @@ def _ucd(ucd: pd.DataFrame, ucd_t: Tracker, unknown: list, ref) -> pd.DataFrame:
 def _return_code_ok(s: pd.Series) -> np.ndarray:
     """Whether each return code says OK ("0", "false", "0.0", case and spaces ignored; null: not OK),
     decided once per distinct code."""
-    enc = pc.dictionary_encode(arrow_text(s.astype(object) if pd.api.types.is_bool_dtype(s) else s))
-    codes = pc.utf8_lower(pc.utf8_trim_whitespace(enc.dictionary))
-    ok = np.append(pc.is_in(codes, pa.array(["0", "false", "0.0"])).to_numpy(zero_copy_only=False), False)
-    return ok[pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)]  # null: the appended False
+
+    def ok(codes: pa.Array) -> np.ndarray:
+        codes = pc.utf8_lower(pc.utf8_trim_whitespace(codes))
+        return pc.is_in(codes, pa.array(["0", "false", "0.0"])).to_numpy(zero_copy_only=False)
+
+    return per_distinct(arrow_text(s.astype(object) if pd.api.types.is_bool_dtype(s) else s), ok, False)
 
 
 def _stays(b, b_t, c, c_t, maps, settings, paths, names: dict[str, str]) -> pd.DataFrame:
