@@ -210,3 +210,16 @@ def test_user_errors_survive_a_worker_process():
     back = pickle.loads(pickle.dumps(error))
     assert type(back) is InputError and str(back) == str(error)
     assert (back.file, back.column, back.rows) == (error.file, error.column, error.rows)
+
+
+def test_largest_family_counts_the_pmsi_periods(raw):
+    """The output ranges follow the family with the most chunks, a PMSI period included (it was once
+    counted by its kinds, "B", "C"..., which are no table: a PMSI period larger than the DCIR was missed)."""
+    from lotluca.extract.common import ExtractSettings
+
+    paths = pipeline.paths_from_files(_files(raw), pipeline.SNDS_TABLES)
+    blocks = _blocks(chunk_rows=50)
+    settings = ExtractSettings.for_study(blocks["study"], blocks["extract"])
+    pmsi = {t: p for t, p in paths.items() if t.startswith("T_MCO")}
+    families = chunks.Families(pmsi, settings, None, None)  # no DCIR: the PMSI period alone
+    assert families.largest == families.chunks(list(pmsi)) > 1

@@ -170,8 +170,8 @@ class Families:
         """Chunks of the largest family (1: every table is read whole)."""
         from lotluca.extract.snds import pmsi_periods
 
-        families = [self.dcir_tables, *map(list, pmsi_periods(self.paths).values())]
-        return max(self.chunks(f) for f in ([t for t in f if t in self.paths] for f in families) if f)
+        periods = [list(names.values()) for names in pmsi_periods(self.paths).values()]  # table names
+        return max(self.chunks(f) for f in [self.dcir_tables, *periods] if f)
 
     @property
     def dcir_tables(self) -> list[str]:
